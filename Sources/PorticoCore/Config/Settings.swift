@@ -1,0 +1,152 @@
+import Foundation
+import Logging
+
+/// A setting that failed validation. Its description is the single line printed at start-up.
+public struct InvalidSetting: Error, CustomStringConvertible, Equatable {
+    public let key: String
+    public let reason: String
+
+    public init(key: String, reason: String) {
+        self.key = key
+        self.reason = reason
+    }
+
+    public var description: String { "invalid setting \(key): \(reason)" }
+}
+
+/// The raw key/value source for settings: the process environment layered over an optional
+/// `KEY=value` file (see `config/portico.env.example`). Environment variables win.
+public struct SettingsSource: Sendable {
+    public var values: [String: String]
+
+    public init(values: [String: String]) {
+        self.values = values
+    }
+
+    /// Reads `PORTICO_CONFIG_FILE` (when set) and overlays the environment on top of it.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SettingsSource {
+        var values: [String: String] = [:]
+        if let path = environment["PORTICO_CONFIG_FILE"], !path.isEmpty {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw InvalidSetting(key: "PORTICO_CONFIG_FILE", reason: "cannot read '\(path)'")
+            }
+            values = try parseEnvFile(text, path: path)
+        }
+        values.merge(environment) { _, env in env }
+        return SettingsSource(values: values)
+    }
+
+    /// Parses `KEY=value` lines; `#` starts a comment line; surrounding quotes are removed.
+    static func parseEnvFile(_ text: String, path: String) throws -> [String: String] {
+        var values: [String: String] = [:]
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw InvalidSetting(key: "PORTICO_CONFIG_FILE", reason: "\(path):\(index + 1): expected KEY=value")
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+                value = String(value.dropFirst().dropLast())
+            }
+            values[key] = value
+        }
+        return values
+    }
+
+    public func string(_ key: String) -> String? {
+        guard let value = values[key], !value.isEmpty else { return nil }
+        return value
+    }
+
+    public func string(_ key: String, default fallback: String) -> String {
+        string(key) ?? fallback
+    }
+
+    public func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let raw = string(key) else { return fallback }
+        guard let value = Int(raw), range.contains(value) else {
+            throw InvalidSetting(key: key, reason: "'\(raw)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    public func bool(_ key: String, default fallback: Bool) throws -> Bool {
+        guard let raw = string(key) else { return fallback }
+        switch raw.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw InvalidSetting(key: key, reason: "'\(raw)' is not a boolean (true or false)")
+        }
+    }
+
+    public func port(_ key: String, default fallback: Int) throws -> Int {
+        guard let raw = string(key) else { return fallback }
+        guard let value = Int(raw), (1...65535).contains(value) else {
+            throw InvalidSetting(key: key, reason: "'\(raw)' is not a port number (1-65535)")
+        }
+        return value
+    }
+
+    public func logLevel(_ key: String, default fallback: Logger.Level) throws -> Logger.Level {
+        guard let raw = string(key) else { return fallback }
+        guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+            let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw InvalidSetting(key: key, reason: "'\(raw)' is not a log level (\(names))")
+        }
+        return level
+    }
+}
+
+/// Settings shared by every Portico service. Each has a production-safe default; see
+/// `config/portico.env.example` for the documented list.
+public struct CoreSettings: Sendable {
+    /// `DATABASE_URL`: where PostgreSQL is.
+    public var database: DatabaseURL
+    /// `PORTICO_BIND_ADDRESS`: the address the REST services listen on.
+    public var bindAddress: String
+    /// `PORTICO_LOG_LEVEL`.
+    public var logLevel: Logger.Level
+    /// `PORTICO_ADMIN_PASSWORD`: the password the first start gives the `admin` user.
+    public var adminPassword: String?
+    /// `PORTICO_DEV_MODE`: allows a start without an admin password (admin/admin) and says so.
+    public var developmentMode: Bool
+    /// `PORTICO_MAX_BODY_BYTES`: the largest request body a REST service accepts (413 above it).
+    public var maxBodyBytes: Int
+    /// `PORTICO_BCRYPT_COST`: the bcrypt work factor for new password hashes.
+    public var bcryptCost: Int
+    /// `PORTICO_DB_POOL_SIZE`: the most connections one service process opens to PostgreSQL.
+    public var databasePoolSize: Int
+
+    public static let defaultDatabaseURL = "postgres://portico@127.0.0.1:5432/portico"
+
+    public init(source: SettingsSource) throws {
+        let url = source.string("DATABASE_URL", default: Self.defaultDatabaseURL)
+        do {
+            database = try DatabaseURL(parsing: url)
+        } catch let error as DatabaseURL.ParseError {
+            throw InvalidSetting(key: "DATABASE_URL", reason: error.reason)
+        }
+        bindAddress = source.string("PORTICO_BIND_ADDRESS", default: "127.0.0.1")
+        logLevel = try source.logLevel("PORTICO_LOG_LEVEL", default: .info)
+        adminPassword = source.string("PORTICO_ADMIN_PASSWORD")
+        developmentMode = try source.bool("PORTICO_DEV_MODE", default: false)
+        maxBodyBytes = try source.int("PORTICO_MAX_BODY_BYTES", default: 1_048_576, range: 1024...(64 * 1_048_576))
+        bcryptCost = try source.int("PORTICO_BCRYPT_COST", default: 10, range: 4...31)
+        databasePoolSize = try source.int("PORTICO_DB_POOL_SIZE", default: 10, range: 1...200)
+        if let password = adminPassword, password.count < 8, !developmentMode {
+            throw InvalidSetting(key: "PORTICO_ADMIN_PASSWORD", reason: "must be at least 8 characters")
+        }
+    }
+
+    /// The admin password to seed with, or an error when none is configured outside development mode.
+    public func initialAdminPassword() throws -> String {
+        if let adminPassword { return adminPassword }
+        if developmentMode { return "admin" }
+        throw InvalidSetting(
+            key: "PORTICO_ADMIN_PASSWORD",
+            reason: "not set; set it to create the first admin user, or set PORTICO_DEV_MODE=true for admin/admin"
+        )
+    }
+}

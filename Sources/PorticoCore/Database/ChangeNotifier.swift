@@ -1,0 +1,42 @@
+import Foundation
+import PostgresNIO
+import Logging
+
+/// A change that running gateways must see, announced on the `portico_changes` channel.
+///
+/// The payload is JSON: `{"entity":"api","action":"lifecycle","id":"…","state":"PUBLISHED"}`.
+/// It is sent inside the transaction that made the change, so listeners only ever hear of committed
+/// changes, and hear of them in commit order.
+public struct Change: Codable, Sendable, Equatable {
+    public enum Entity: String, Codable, Sendable {
+        case api, businessPlan = "business_plan", user
+    }
+
+    public enum Action: String, Codable, Sendable {
+        case created, updated, deleted, lifecycle
+    }
+
+    public var entity: Entity
+    public var action: Action
+    public var id: String
+    /// For lifecycle changes: the new lifecycle state.
+    public var state: String?
+
+    public init(entity: Entity, action: Action, id: String, state: String? = nil) {
+        self.entity = entity
+        self.action = action
+        self.id = id
+        self.state = state
+    }
+}
+
+public enum ChangeNotifier {
+    /// The PostgreSQL channel every change is announced on.
+    public static let channel = "portico_changes"
+
+    /// Queues the notification in the connection's current transaction.
+    public static func announce(_ change: Change, on connection: PostgresConnection, logger: Logger) async throws {
+        let payload = String(decoding: try JSONEncoder().encode(change), as: UTF8.self)
+        _ = try await connection.query("SELECT pg_notify(\(channel), \(payload))", logger: logger)
+    }
+}

@@ -1,0 +1,78 @@
+import Logging
+import PostgresNIO
+
+/// The shared PostgreSQL client with the logger the stores use. `client` is a `Service`: run it in
+/// the service group of the process (or in a task in tests) before querying.
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public init(url: DatabaseURL, poolSize: Int = 10, logger: Logger) {
+        self.init(client: PostgresClient(configuration: url.clientConfiguration(poolSize: poolSize), backgroundLogger: logger),
+                  logger: logger)
+    }
+
+    /// Runs `body` in one transaction; the body's error is rethrown as it was (not wrapped).
+    public func transaction<Result: Sendable>(
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withTransaction(logger: logger) { try await body($0) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error
+        }
+    }
+
+    /// Whether PostgreSQL answers a trivial query now.
+    public func isReachable() async -> Bool {
+        do {
+            _ = try await client.query("SELECT 1", logger: logger)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    /// The server's own message for a PostgreSQL error, or the error's description.
+    public static func describe(_ error: any Error) -> String {
+        if let psql = error as? PSQLError {
+            if let message = psql.serverInfo?[.message] {
+                return message
+            }
+            return "\(psql.code)"
+        }
+        return "\(error)"
+    }
+
+    /// The SQLSTATE of a PostgreSQL error, when the server sent one.
+    public static func sqlState(of error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// The constraint a PostgreSQL error names, when the server sent one.
+    public static func constraint(of error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.constraintName]
+    }
+
+    /// True when `error` is a unique-constraint violation (SQLSTATE 23505).
+    public static func isUniqueViolation(_ error: any Error) -> Bool {
+        sqlState(of: error) == "23505"
+    }
+}
+
+extension Database {
+    /// Runs the client for as long as `body` runs: for commands and tests that are not a service group.
+    public func withRunningClient<Result: Sendable>(_ body: @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let client = self.client
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+
+/// HTTP Basic authentication (RFC 7617) against the users table. Missing or wrong credentials are a
+/// 401 with `WWW-Authenticate`; a route decides about roles itself (403).
+public struct BasicAuthMiddleware: RouterMiddleware {
+    public typealias Context = PorticoRequestContext
+    let users: UserStore
+
+    public init(users: UserStore) {
+        self.users = users
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            throw APIError.unauthorized("This resource needs HTTP Basic authentication")
+        }
+        guard let (username, password) = Self.parse(header) else {
+            throw APIError.unauthorized("The Authorization header is not valid HTTP Basic credentials")
+        }
+        guard let user = try await users.authenticate(username: username, password: password) else {
+            throw APIError.unauthorized("Unknown user or wrong password")
+        }
+        var context = context
+        context.user = user
+        context.logger[metadataKey: "user"] = .string(user.username)
+        return try await next(request, context)
+    }
+
+    /// Splits `Basic base64(user:password)`; the scheme is case-insensitive.
+    static func parse(_ header: String) -> (String, String)? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+              let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+              let decoded = String(data: data, encoding: .utf8),
+              let colon = decoded.firstIndex(of: ":")
+        else { return nil }
+        return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+
+extension Request {
+    /// Decodes a JSON request body of at most `limit` bytes, answering each way it can be wrong with
+    /// its own status: 415 (not JSON), 413 (too large), 400 (empty, malformed, or a field of the
+    /// wrong type — the field is named).
+    public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+        let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let contentType, contentType == "application/json" || contentType.hasSuffix("+json") else {
+            throw APIError(.unsupportedMediaType, "Unsupported Media Type",
+                           "The request body must be JSON; send Content-Type: application/json")
+        }
+        let tooLarge = APIError(.contentTooLarge, "Payload Too Large", "The request body is larger than \(limit) bytes")
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit {
+            throw tooLarge
+        }
+        var request = self
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw tooLarge
+        }
+        guard buffer.readableBytes > 0 else {
+            throw APIError.badRequest("The request body is empty; expected a JSON object")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError.describing(error)
+        }
+    }
+}
+
+extension APIError {
+    /// A 400 that says where a JSON document does not fit the expected shape.
+    static func describing(_ error: DecodingError) -> APIError {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+        }
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            let underlying = context.underlyingError as NSError?
+            let cause = (underlying?.userInfo[NSDebugDescriptionErrorKey] as? String) ?? underlying?.localizedDescription
+            return .badRequest("The request body is not valid JSON" + (cause.map { ": \($0)" } ?? ""), message: "Malformed JSON")
+        case .dataCorrupted(let context):
+            return .invalidField(path(context.codingPath), context.debugDescription)
+        case .keyNotFound(let key, let context):
+            return .invalidField(path(context.codingPath + [key]), "The field is required")
+        case .valueNotFound(_, let context):
+            return .invalidField(path(context.codingPath), "The field must not be null")
+        case .typeMismatch(let type, let context):
+            return .invalidField(path(context.codingPath), "Expected \(jsonTypeName(type))")
+        @unknown default:
+            return .badRequest("The request body does not have the expected shape")
+        }
+    }
+
+    private static func jsonTypeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is Int.Type, is Int64.Type, is Int32.Type: "an integer"
+        case is Double.Type: "a number"
+        default:
+            String(describing: type).hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+}
+
+/// A JSON response with the status and headers given.
+public func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .iso8601
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    var headers = headers
+    headers[.contentType] = "application/json"
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+}

@@ -1,0 +1,34 @@
+import Hummingbird
+
+/// The request context of Portico's REST services: Hummingbird's core storage plus the user that
+/// Basic authentication resolved.
+public struct PorticoRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by `BasicAuthMiddleware`; nil on anonymous routes.
+    public var user: User?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.user = nil
+    }
+
+    /// The signed-in user, who must hold `role` (or be an admin): 401 when nobody signed in, 403
+    /// when the role is missing.
+    public func require(_ role: Role, to action: String) throws -> User {
+        guard let user else { throw APIError.unauthorized("Sign in with HTTP Basic authentication") }
+        guard user.may(role) else {
+            throw APIError.forbidden("User '\(user.username)' needs the '\(role.rawValue)' role to \(action)")
+        }
+        return user
+    }
+
+    /// The signed-in user, who must hold at least one of `roles` (or be an admin).
+    public func requireAny(_ roles: [Role], to action: String) throws -> User {
+        guard let user else { throw APIError.unauthorized("Sign in with HTTP Basic authentication") }
+        guard roles.contains(where: user.may) else {
+            let names = roles.map { "'\($0.rawValue)'" }.joined(separator: " or ")
+            throw APIError.forbidden("User '\(user.username)' needs the \(names) role to \(action)")
+        }
+        return user
+    }
+}

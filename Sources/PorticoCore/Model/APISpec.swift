@@ -1,0 +1,119 @@
+import Foundation
+
+/// What a provider asks for when creating or changing an API, validated field by field. Every
+/// problem is reported as the field it concerns and what is wrong with it.
+public struct APISpec: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var context: String
+    public var version: String
+    public var isDefaultVersion: Bool
+    public var visibility: WebSocketAPI.Visibility
+    public var plans: [String]
+    public var productionEndpoint: String?
+    public var sandboxEndpoint: String?
+
+    public init(
+        name: String, description: String = "", context: String, version: String, isDefaultVersion: Bool = false,
+        visibility: WebSocketAPI.Visibility = .public, plans: [String] = [], productionEndpoint: String? = nil,
+        sandboxEndpoint: String? = nil
+    ) {
+        self.name = name
+        self.description = description
+        self.context = context
+        self.version = version
+        self.isDefaultVersion = isDefaultVersion
+        self.visibility = visibility
+        self.plans = plans
+        self.productionEndpoint = productionEndpoint
+        self.sandboxEndpoint = sandboxEndpoint
+    }
+
+    /// A field that failed validation.
+    public struct FieldError: Error, Equatable {
+        public let field: String
+        public let reason: String
+    }
+
+    public static let maxNameLength = 100
+    public static let maxDescriptionLength = 10_000
+    static let segmentCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+    public static func validateName(_ name: String) throws {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { throw FieldError(field: "name", reason: "The name must not be empty") }
+        guard trimmed == name else { throw FieldError(field: "name", reason: "The name must not start or end with spaces") }
+        guard name.count <= maxNameLength else {
+            throw FieldError(field: "name", reason: "The name is longer than \(maxNameLength) characters")
+        }
+        guard !name.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {
+            throw FieldError(field: "name", reason: "The name must not contain control characters")
+        }
+    }
+
+    /// A context is a clean absolute path: `/` then segments of letters, digits and `-._~`, no empty,
+    /// `.` or `..` segment, no trailing slash, at most 200 characters.
+    public static func validateContext(_ context: String) throws {
+        func fail(_ reason: String) -> FieldError {
+            FieldError(field: "context", reason: "'\(context)' is not a clean path: \(reason)")
+        }
+        guard context.hasPrefix("/") else { throw fail("it must start with '/'") }
+        guard context.count > 1 else { throw fail("it must name at least one segment") }
+        guard context.count <= 200 else { throw fail("it is longer than 200 characters") }
+        guard !context.hasSuffix("/") else { throw fail("it must not end with '/'") }
+        for segment in context.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
+            if segment.isEmpty { throw fail("it must not contain '//'") }
+            if segment == "." || segment == ".." { throw fail("it must not contain '.' or '..' segments") }
+            if let bad = segment.first(where: { !segmentCharacters.contains($0) }) {
+                throw fail("'\(bad)' is not allowed (use letters, digits, '-', '.', '_', '~')")
+            }
+        }
+    }
+
+    /// A version is one URL path segment: letters, digits and `-._~`, at most 30 characters.
+    public static func validateVersion(_ version: String) throws {
+        guard !version.isEmpty else { throw FieldError(field: "version", reason: "The version must not be empty") }
+        guard version.count <= 30 else { throw FieldError(field: "version", reason: "The version is longer than 30 characters") }
+        guard version != ".", version != "..", version.allSatisfy({ segmentCharacters.contains($0) }) else {
+            throw FieldError(field: "version", reason: "'\(version)' must be one path segment of letters, digits, '-', '.', '_', '~'")
+        }
+    }
+
+    /// An endpoint is a `ws://` or `wss://` URL with a host, and no fragment.
+    public static func validateEndpoint(_ url: String, field: String) throws {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
+            throw FieldError(field: field, reason: "'\(url)' is not a URL")
+        }
+        guard scheme == "ws" || scheme == "wss" else {
+            throw FieldError(field: field, reason: "'\(url)' must use ws:// or wss://, not \(scheme)://")
+        }
+        guard let host = components.host, !host.isEmpty else {
+            throw FieldError(field: field, reason: "'\(url)' names no host")
+        }
+        guard components.fragment == nil else {
+            throw FieldError(field: field, reason: "'\(url)' must not have a fragment")
+        }
+        if let port = components.port, !(1...65535).contains(port) {
+            throw FieldError(field: field, reason: "'\(url)' has port \(port), outside 1-65535")
+        }
+    }
+
+    /// Checks every field; throws the first problem found.
+    public func validate() throws {
+        try Self.validateName(name)
+        guard description.count <= Self.maxDescriptionLength else {
+            throw FieldError(field: "description", reason: "The description is longer than \(Self.maxDescriptionLength) characters")
+        }
+        try Self.validateContext(context)
+        try Self.validateVersion(version)
+        if let productionEndpoint {
+            try Self.validateEndpoint(productionEndpoint, field: "endpointConfig.production_endpoints.url")
+        }
+        if let sandboxEndpoint {
+            try Self.validateEndpoint(sandboxEndpoint, field: "endpointConfig.sandbox_endpoints.url")
+        }
+        if let empty = plans.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw FieldError(field: "policies", reason: "'\(empty)' is not a plan name")
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// A WebSocket API as the provider designed it: where it is served (context and version), where it
+/// relays to (endpoints), who may subscribe (plans) and where it stands (lifecycle).
+public struct WebSocketAPI: Sendable, Equatable {
+    public enum Visibility: String, Codable, Sendable, CaseIterable {
+        /// Listed to everyone, anonymous devportal visitors included.
+        case `public` = "PUBLIC"
+        /// Listed only to signed-in devportal users.
+        case `private` = "PRIVATE"
+    }
+
+    public var id: String
+    public var name: String
+    public var description: String
+    public var context: String
+    public var version: String
+    public var provider: String
+    public var lifecycleState: LifecycleState
+    public var isDefaultVersion: Bool
+    public var visibility: Visibility
+    /// Business plan names, in the order the provider gave them.
+    public var plans: [String]
+    public var productionEndpoint: String?
+    public var sandboxEndpoint: String?
+    /// Incremented on every change; the REST ETag is derived from it.
+    public var revision: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(
+        id: String, name: String, description: String, context: String, version: String, provider: String,
+        lifecycleState: LifecycleState, isDefaultVersion: Bool, visibility: Visibility, plans: [String],
+        productionEndpoint: String?, sandboxEndpoint: String?, revision: Int, createdAt: Date, updatedAt: Date
+    ) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.context = context
+        self.version = version
+        self.provider = provider
+        self.lifecycleState = lifecycleState
+        self.isDefaultVersion = isDefaultVersion
+        self.visibility = visibility
+        self.plans = plans
+        self.productionEndpoint = productionEndpoint
+        self.sandboxEndpoint = sandboxEndpoint
+        self.revision = revision
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The strong entity tag of this revision of the API.
+    public var eTag: String { "\"\(id)-r\(revision)\"" }
+
+    /// Why the API cannot enter `target` as it is, or nil when it can.
+    public func readinessProblem(for target: LifecycleState) -> String? {
+        switch target {
+        case .published:
+            if plans.isEmpty { return "No business plan (tiers) selected: add at least one plan to publish the API" }
+            if productionEndpoint == nil { return "No production endpoint: set endpointConfig.production_endpoints.url to publish the API" }
+        case .prototyped:
+            if productionEndpoint == nil { return "No production endpoint: set endpointConfig.production_endpoints.url to prototype the API" }
+        default:
+            break
+        }
+        return nil
+    }
+}
+
+/// One entry of an API's lifecycle history.
+public struct LifecycleEvent: Sendable, Equatable {
+    public var previousState: LifecycleState?
+    public var postState: LifecycleState
+    public var action: String
+    public var user: String
+    public var at: Date
+
+    public init(previousState: LifecycleState?, postState: LifecycleState, action: String, user: String, at: Date) {
+        self.previousState = previousState
+        self.postState = postState
+        self.action = action
+        self.user = user
+        self.at = at
+    }
+}

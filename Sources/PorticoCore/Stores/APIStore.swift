@@ -1,0 +1,276 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// WebSocket APIs, their plans and lifecycle history. All SQL about APIs lives here; every change is
+/// announced on `portico_changes` in the transaction that makes it.
+public struct APIStore: Sendable {
+    public let database: Database
+
+    /// Serialises every change to the catalog of contexts (creates, copies, default-version moves), so
+    /// that the conflict checks below see a stable picture ("portico:apis").
+    static let catalogLockKey: Int64 = 0x6170_6973
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    private var logger: Logger { database.logger }
+
+    static let selectColumns = """
+        SELECT a.id::text, a.name, a.description, a.context, a.version, a.provider, a.lifecycle_state,
+               a.is_default_version, a.visibility, a.production_endpoint, a.sandbox_endpoint, a.revision,
+               a.created_at, a.updated_at,
+               COALESCE((SELECT array_agg(p.name ORDER BY ap.position)
+                         FROM api_business_plans ap JOIN business_plans p ON p.id = ap.plan_id
+                         WHERE ap.api_id = a.id), ARRAY[]::text[])
+        FROM apis a
+        """
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [WebSocketAPI] {
+        var apis: [WebSocketAPI] = []
+        for try await row in rows {
+            let (id, name, description, context, version, provider, state, isDefault, visibility, production, sandbox,
+                 revision, created, updated, plans) = try row.decode(
+                    (String, String, String, String, String, String, String, Bool, String, String?, String?, Int, Date, Date,
+                     [String]).self)
+            apis.append(WebSocketAPI(
+                id: id, name: name, description: description, context: context, version: version, provider: provider,
+                lifecycleState: LifecycleState(rawValue: state) ?? .created, isDefaultVersion: isDefault,
+                visibility: WebSocketAPI.Visibility(rawValue: visibility) ?? .public, plans: plans,
+                productionEndpoint: production, sandboxEndpoint: sandbox, revision: revision, createdAt: created,
+                updatedAt: updated))
+        }
+        return apis
+    }
+
+    // MARK: Reading
+
+    public func get(id: String) async throws -> WebSocketAPI? {
+        guard UUID(uuidString: id) != nil else { return nil }
+        return try await Self.fetch(id: id, on: nil, database: database)
+    }
+
+    static func fetch(id: String, on connection: PostgresConnection?, database: Database, forUpdate: Bool = false) async throws -> WebSocketAPI? {
+        let query: PostgresQuery = "\(unescaped: selectColumns) WHERE a.id = \(id)::uuid \(unescaped: forUpdate ? "FOR UPDATE OF a" : "")"
+        let rows = if let connection {
+            try await connection.query(query, logger: database.logger)
+        } else {
+            try await database.client.query(query, logger: database.logger)
+        }
+        return try await decode(rows).first
+    }
+
+    /// A page of APIs, newest first, whose name contains `nameContains` (case-insensitive) and whose
+    /// state is one of `states` (all states when nil).
+    public func list(page: PageRequest, nameContains: String?, states: [LifecycleState]? = nil) async throws -> (apis: [WebSocketAPI], total: Int) {
+        let pattern = "%" + (nameContains ?? "").replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+        let stateNames = (states ?? LifecycleState.allCases).map(\.rawValue)
+        let filter: PostgresQuery = "WHERE a.name ILIKE \(pattern) AND a.lifecycle_state = ANY(\(stateNames))"
+        var query = PostgresQuery(unsafeSQL: Self.selectColumns + " " + filter.sql, binds: filter.binds)
+        query.sql += " ORDER BY a.created_at DESC, a.id LIMIT \(page.limit) OFFSET \(page.offset)"
+        let apis = try await Self.decode(try await database.client.query(query, logger: logger))
+        let countQuery = PostgresQuery(unsafeSQL: "SELECT count(*) FROM apis a " + filter.sql, binds: filter.binds)
+        var total = 0
+        for try await count in try await database.client.query(countQuery, logger: logger).decode(Int.self) {
+            total = count
+        }
+        return (apis, total)
+    }
+
+    public func history(id: String) async throws -> [LifecycleEvent]? {
+        guard try await get(id: id) != nil else { return nil }
+        var events: [LifecycleEvent] = []
+        let rows = try await database.client.query(
+            """
+            SELECT previous_state, post_state, action, username, changed_at
+            FROM api_lifecycle_history WHERE api_id = \(id)::uuid ORDER BY id
+            """, logger: logger)
+        for try await (previous, post, action, user, at) in rows.decode((String?, String, String, String, Date).self) {
+            events.append(LifecycleEvent(
+                previousState: previous.flatMap(LifecycleState.init(rawValue:)),
+                postState: LifecycleState(rawValue: post) ?? .created, action: action, user: user, at: at))
+        }
+        return events
+    }
+
+    // MARK: Changing
+
+    /// Creates an API in CREATED. 409 when its context and version, or name and version, are taken,
+    /// or when its context collides with another API's; 400 for unknown plans.
+    public func create(_ spec: APISpec, provider: String) async throws -> WebSocketAPI {
+        try await database.transaction { connection in
+            try await lockCatalog(connection)
+            try await checkConflicts(for: spec, on: connection)
+            let planIDs = try await BusinessPlanStore.resolve(names: spec.plans, on: connection, logger: logger)
+            if spec.isDefaultVersion {
+                try await clearDefaultVersion(context: spec.context, except: nil, on: connection)
+            }
+            var id = ""
+            let rows = try await connection.query(
+                """
+                INSERT INTO apis (name, description, context, version, provider, is_default_version, visibility,
+                                  production_endpoint, sandbox_endpoint)
+                VALUES (\(spec.name), \(spec.description), \(spec.context), \(spec.version), \(provider),
+                        \(spec.isDefaultVersion), \(spec.visibility.rawValue), \(spec.productionEndpoint), \(spec.sandboxEndpoint))
+                RETURNING id::text
+                """, logger: logger)
+            for try await value in rows.decode(String.self) { id = value }
+            try await replacePlans(of: id, with: planIDs, on: connection)
+            try await recordHistory(id: id, from: nil, to: .created, action: "Create", user: provider, on: connection)
+            try await ChangeNotifier.announce(Change(entity: .api, action: .created, id: id), on: connection, logger: logger)
+            return try await Self.fetch(id: id, on: connection, database: database)!
+        }
+    }
+
+    /// Applies `change` to the API. `ifMatch` is the caller's `If-Match` value (412 when stale).
+    public func update(id: String, ifMatch: String?, change: @Sendable (inout APISpec) throws -> Void) async throws -> WebSocketAPI {
+        try await database.transaction { connection in
+            try await lockCatalog(connection)
+            let current = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
+            var spec = APISpec(
+                name: current.name, description: current.description, context: current.context, version: current.version,
+                isDefaultVersion: current.isDefaultVersion, visibility: current.visibility, plans: current.plans,
+                productionEndpoint: current.productionEndpoint, sandboxEndpoint: current.sandboxEndpoint)
+            try change(&spec)
+            let planIDs = try await BusinessPlanStore.resolve(names: spec.plans, on: connection, logger: logger)
+            if spec.isDefaultVersion && !current.isDefaultVersion {
+                try await clearDefaultVersion(context: spec.context, except: id, on: connection)
+            }
+            try await connection.query(
+                """
+                UPDATE apis SET description = \(spec.description), is_default_version = \(spec.isDefaultVersion),
+                    visibility = \(spec.visibility.rawValue), production_endpoint = \(spec.productionEndpoint),
+                    sandbox_endpoint = \(spec.sandboxEndpoint), revision = revision + 1, updated_at = now()
+                WHERE id = \(id)::uuid
+                """, logger: logger)
+            try await replacePlans(of: id, with: planIDs, on: connection)
+            try await ChangeNotifier.announce(Change(entity: .api, action: .updated, id: id), on: connection, logger: logger)
+            return try await Self.fetch(id: id, on: connection, database: database)!
+        }
+    }
+
+    /// Deletes the API with its plans and history.
+    public func delete(id: String, ifMatch: String?) async throws {
+        try await database.transaction { connection in
+            _ = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
+            try await connection.query("DELETE FROM apis WHERE id = \(id)::uuid", logger: logger)
+            try await ChangeNotifier.announce(Change(entity: .api, action: .deleted, id: id), on: connection, logger: logger)
+        }
+    }
+
+    /// Moves the API through its lifecycle. 400 when `action` is not allowed from its state or the API
+    /// is not ready for the target state; the history records who did it.
+    public func changeLifecycle(id: String, action: LifecycleAction, user: String, ifMatch: String?) async throws -> WebSocketAPI {
+        try await database.transaction { connection in
+            let current = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
+            guard let target = current.lifecycleState.target(of: action) else {
+                throw APIError.badRequest(
+                    "'\(action.rawValue)' is not allowed from \(current.lifecycleState.rawValue); allowed: "
+                        + Self.describeAllowed(current.lifecycleState),
+                    message: "Invalid lifecycle action")
+            }
+            if let problem = current.readinessProblem(for: target) {
+                throw APIError.badRequest(problem, message: "The API cannot be moved to \(target.rawValue)")
+            }
+            try await connection.query(
+                """
+                UPDATE apis SET lifecycle_state = \(target.rawValue), revision = revision + 1, updated_at = now()
+                WHERE id = \(id)::uuid
+                """, logger: logger)
+            try await recordHistory(id: id, from: current.lifecycleState, to: target, action: action.rawValue, user: user, on: connection)
+            try await ChangeNotifier.announce(
+                Change(entity: .api, action: .lifecycle, id: id, state: target.rawValue), on: connection, logger: logger)
+            return try await Self.fetch(id: id, on: connection, database: database)!
+        }
+    }
+
+    public static func describeAllowed(_ state: LifecycleState) -> String {
+        let allowed = state.transitions.map { "'\($0.action.rawValue)'" }
+        return allowed.isEmpty ? "none (\(state.rawValue) is final)" : allowed.joined(separator: ", ")
+    }
+
+    // MARK: Pieces
+
+    private func lockCatalog(_ connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.catalogLockKey))", logger: logger)
+    }
+
+    /// The API locked for this transaction; 404 when missing, 412 when `ifMatch` names another revision.
+    private func lockedAPI(id: String, ifMatch: String?, on connection: PostgresConnection) async throws -> WebSocketAPI {
+        guard UUID(uuidString: id) != nil,
+              let current = try await Self.fetch(id: id, on: connection, database: database, forUpdate: true)
+        else { throw APIError.notFound("No API with id '\(id)'") }
+        if let ifMatch, !ETag.matches(ifMatch, current.eTag) {
+            throw APIError.preconditionFailed(
+                "The API changed since you read it (If-Match \(ifMatch), current ETag \(current.eTag)); GET it again and retry")
+        }
+        return current
+    }
+
+    private func checkConflicts(for spec: APISpec, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT name, context, version FROM apis
+            WHERE (context = \(spec.context) AND version = \(spec.version))
+               OR (name = \(spec.name) AND version = \(spec.version))
+               OR (name <> \(spec.name) AND (context = \(spec.context)
+                   OR starts_with(context, \(spec.context + "/")) OR starts_with(\(spec.context), context || '/')))
+               OR (name = \(spec.name) AND context <> \(spec.context))
+            LIMIT 1
+            """, logger: logger)
+        for try await (name, context, version) in rows.decode((String, String, String).self) {
+            if context == spec.context && version == spec.version {
+                throw APIError.conflict("An API with context '\(context)' and version '\(version)' already exists ('\(name)')")
+            }
+            if name == spec.name && version == spec.version {
+                throw APIError.conflict("An API named '\(name)' with version '\(version)' already exists")
+            }
+            if name == spec.name {
+                throw APIError.conflict("The versions of '\(name)' are served at context '\(context)'; a new version must use it too")
+            }
+            throw APIError.conflict("Context '\(spec.context)' collides with context '\(context)' of API '\(name)'")
+        }
+    }
+
+    private func clearDefaultVersion(context: String, except id: String?, on connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            """
+            UPDATE apis SET is_default_version = false, revision = revision + 1, updated_at = now()
+            WHERE context = \(context) AND is_default_version AND id::text IS DISTINCT FROM \(id)
+            RETURNING id::text
+            """, logger: logger)
+        for try await previous in rows.decode(String.self) {
+            try await ChangeNotifier.announce(Change(entity: .api, action: .updated, id: previous), on: connection, logger: logger)
+        }
+    }
+
+    private func replacePlans(of id: String, with planIDs: [String], on connection: PostgresConnection) async throws {
+        try await connection.query("DELETE FROM api_business_plans WHERE api_id = \(id)::uuid", logger: logger)
+        for (position, planID) in planIDs.enumerated() {
+            try await connection.query(
+                "INSERT INTO api_business_plans (api_id, plan_id, position) VALUES (\(id)::uuid, \(planID)::uuid, \(position))",
+                logger: logger)
+        }
+    }
+
+    private func recordHistory(id: String, from: LifecycleState?, to: LifecycleState, action: String, user: String,
+                               on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO api_lifecycle_history (api_id, previous_state, post_state, action, username)
+            VALUES (\(id)::uuid, \(from?.rawValue), \(to.rawValue), \(action), \(user))
+            """, logger: logger)
+    }
+}
+
+/// Entity-tag comparison for `If-Match` (RFC 9110 §13.1.1): `*` matches anything; otherwise any listed
+/// tag must equal the current one, strongly.
+public enum ETag {
+    public static func matches(_ ifMatch: String, _ current: String) -> Bool {
+        let trimmed = ifMatch.trimmingCharacters(in: .whitespaces)
+        if trimmed == "*" { return true }
+        return trimmed.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces) == current }
+    }
+}

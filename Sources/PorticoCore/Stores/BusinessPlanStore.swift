@@ -1,0 +1,126 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Subscription business plans. A plan that an API offers cannot be deleted.
+public struct BusinessPlanStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    private var logger: Logger { database.logger }
+
+    static let selectColumns = """
+        SELECT id::text, name, display_name, description, event_count, time_unit, unit_time, max_connections
+        FROM business_plans
+        """
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [BusinessPlan] {
+        var plans: [BusinessPlan] = []
+        for try await (id, name, displayName, description, count, unit, unitTime, maxConnections) in rows.decode(
+            (String, String, String, String, Int64?, String?, Int?, Int).self
+        ) {
+            var limit: BusinessPlan.EventLimit?
+            if let count, let unit = unit.flatMap(BusinessPlan.TimeUnit.init(rawValue:)), let unitTime {
+                limit = .init(eventCount: count, timeUnit: unit, unitTime: unitTime)
+            }
+            plans.append(BusinessPlan(
+                id: id, name: name, displayName: displayName, description: description, eventLimit: limit,
+                maxConnections: maxConnections))
+        }
+        return plans
+    }
+
+    public func list() async throws -> [BusinessPlan] {
+        try await Self.decode(try await database.client.query(
+            "\(unescaped: Self.selectColumns) ORDER BY event_count DESC NULLS FIRST, name", logger: logger))
+    }
+
+    public func get(id: String) async throws -> BusinessPlan? {
+        guard UUID(uuidString: id) != nil else { return nil }
+        return try await Self.decode(try await database.client.query(
+            "\(unescaped: Self.selectColumns) WHERE id = \(id)::uuid", logger: logger)).first
+    }
+
+    public func create(_ plan: BusinessPlan) async throws -> BusinessPlan {
+        do {
+            return try await database.transaction { connection in
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO business_plans (name, display_name, description, event_count, time_unit, unit_time, max_connections)
+                    VALUES (\(plan.name), \(plan.displayName), \(plan.description), \(plan.eventLimit?.eventCount),
+                            \(plan.eventLimit?.timeUnit.rawValue), \(plan.eventLimit?.unitTime), \(plan.maxConnections))
+                    RETURNING id::text
+                    """, logger: logger)
+                var created = plan
+                for try await id in rows.decode(String.self) { created.id = id }
+                try await ChangeNotifier.announce(
+                    Change(entity: .businessPlan, action: .created, id: created.id), on: connection, logger: logger)
+                return created
+            }
+        } catch where Database.isUniqueViolation(error) {
+            throw APIError.conflict("A business plan named '\(plan.name)' already exists")
+        }
+    }
+
+    /// Replaces the plan's display name, description and limits; its name never changes.
+    public func update(_ plan: BusinessPlan) async throws -> BusinessPlan {
+        try await database.transaction { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE business_plans SET display_name = \(plan.displayName), description = \(plan.description),
+                    event_count = \(plan.eventLimit?.eventCount), time_unit = \(plan.eventLimit?.timeUnit.rawValue),
+                    unit_time = \(plan.eventLimit?.unitTime), max_connections = \(plan.maxConnections), updated_at = now()
+                WHERE id = \(plan.id)::uuid RETURNING id
+                """, logger: logger)
+            var found = false
+            for try await _ in rows { found = true }
+            guard found else { throw APIError.notFound("No business plan with id '\(plan.id)'") }
+            try await ChangeNotifier.announce(
+                Change(entity: .businessPlan, action: .updated, id: plan.id), on: connection, logger: logger)
+            return plan
+        }
+    }
+
+    /// Deletes the plan; 409 naming the APIs that still offer it.
+    public func delete(id: String) async throws {
+        guard let plan = try await get(id: id) else { throw APIError.notFound("No business plan with id '\(id)'") }
+        try await database.transaction { connection in
+            var users: [String] = []
+            let rows = try await connection.query(
+                """
+                SELECT a.name || ' ' || a.version FROM api_business_plans ap JOIN apis a ON a.id = ap.api_id
+                WHERE ap.plan_id = \(id)::uuid ORDER BY a.name, a.version
+                """, logger: logger)
+            for try await name in rows.decode(String.self) { users.append(name) }
+            guard users.isEmpty else {
+                throw APIError.conflict("Business plan '\(plan.name)' is in use by: \(users.joined(separator: ", "))")
+            }
+            try await connection.query("DELETE FROM business_plans WHERE id = \(id)::uuid", logger: logger)
+            try await ChangeNotifier.announce(Change(entity: .businessPlan, action: .deleted, id: id), on: connection, logger: logger)
+        }
+    }
+
+    /// The ids of the named plans, in the order given (duplicates dropped); 400 naming unknown ones.
+    static func resolve(names: [String], on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var known: [String: String] = [:]
+        var all: [String] = []
+        for try await (id, name) in try await connection.query(
+            "SELECT id::text, name FROM business_plans ORDER BY name", logger: logger
+        ).decode((String, String).self) {
+            known[name] = id
+            all.append(name)
+        }
+        var seen = Set<String>()
+        let unique = names.filter { seen.insert($0).inserted }
+        let unknown = unique.filter { known[$0] == nil }
+        guard unknown.isEmpty else {
+            throw APIError.invalidField(
+                "policies",
+                "Unknown business plan(s): \(unknown.joined(separator: ", ")); available: \(all.joined(separator: ", "))")
+        }
+        return unique.map { known[$0]! }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import HummingbirdBcrypt
+import Logging
+import NIOPosix
+import PostgresNIO
+
+/// Users, their roles and bcrypt password hashes. bcrypt runs on the thread pool, never on an event loop.
+public struct UserStore: Sendable {
+    public let database: Database
+    public let bcryptCost: Int
+
+    /// A hash that no password matches, checked when the user is unknown so that a missing user and
+    /// a wrong password take the same time.
+    private static let decoyHash = Bcrypt.hash("portico-decoy-password", cost: 10)
+
+    public init(database: Database, bcryptCost: Int) {
+        self.database = database
+        self.bcryptCost = bcryptCost
+    }
+
+    public static let usernamePattern = "1 to 64 characters: letters, digits, '.', '_', '-' or '@'"
+
+    public static func isValidUsername(_ name: String) -> Bool {
+        (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) }
+    }
+
+    /// The user whose credentials these are, or nil.
+    public func authenticate(username: String, password: String) async throws -> User? {
+        let rows = try await database.client.query(
+            "SELECT id::text, username, email, roles, password_hash FROM users WHERE lower(username) = lower(\(username))",
+            logger: database.logger)
+        var found: (User, String)?
+        for try await (id, name, email, roles, hash) in rows.decode((String, String, String?, [String], String).self) {
+            found = (User(id: id, username: name, email: email, roles: Set(roles.compactMap(Role.init(rawValue:)))), hash)
+        }
+        let hash = found?.1 ?? Self.decoyHash
+        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        return matches ? found?.0 : nil
+    }
+
+    /// Creates a user; 409 when the name is taken (names are compared case-insensitively).
+    public func create(username: String, password: String, email: String?, roles: Set<Role>) async throws -> User {
+        let hash = try await hashPassword(password)
+        let roleNames = roles.map(\.rawValue).sorted()
+        do {
+            let rows = try await database.client.query(
+                """
+                INSERT INTO users (username, password_hash, email, roles)
+                VALUES (\(username), \(hash), \(email), \(roleNames)) RETURNING id::text
+                """, logger: database.logger)
+            for try await id in rows.decode(String.self) {
+                return User(id: id, username: username, email: email, roles: roles)
+            }
+            throw APIError(.internalServerError, "Internal Server Error", "The user was not created")
+        } catch where Database.isUniqueViolation(error) {
+            throw APIError.conflict("A user named '\(username)' already exists")
+        }
+    }
+
+    public func exists(username: String) async throws -> Bool {
+        var found = false
+        for try await _ in try await database.client.query(
+            "SELECT 1 FROM users WHERE lower(username) = lower(\(username))", logger: database.logger) {
+            found = true
+        }
+        return found
+    }
+
+    public func list() async throws -> [User] {
+        var users: [User] = []
+        let rows = try await database.client.query(
+            "SELECT id::text, username, email, roles FROM users ORDER BY lower(username)", logger: database.logger)
+        for try await (id, name, email, roles) in rows.decode((String, String, String?, [String]).self) {
+            users.append(User(id: id, username: name, email: email, roles: Set(roles.compactMap(Role.init(rawValue:)))))
+        }
+        return users
+    }
+
+    /// Creates the `admin` user with `password` unless it exists; true when it was created now.
+    /// Safe when several processes start at once: the unique index decides.
+    @discardableResult
+    public func ensureAdmin(password: String) async throws -> Bool {
+        let hash = try await hashPassword(password)
+        let result = try await database.client.query(
+            """
+            INSERT INTO users (username, password_hash, roles)
+            VALUES ('admin', \(hash), ARRAY['admin']::text[])
+            ON CONFLICT ((lower(username))) DO NOTHING
+            RETURNING id
+            """, logger: database.logger)
+        var created = false
+        for try await _ in result { created = true }
+        return created
+    }
+
+    private func hashPassword(_ password: String) async throws -> String {
+        let cost = bcryptCost
+        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: UInt8(cost)) }
+    }
+}

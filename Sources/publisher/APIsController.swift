@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// `/apis`: create, list, read, change, delete and copy WebSocket APIs.
+struct APIsController {
+    let apis: APIStore
+    let maxBodyBytes: Int
+
+    static let basePath = "/api/am/publisher/v4/apis"
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get(use: list)
+        group.post(use: create)
+        group.post("copy-api", use: copy)
+        group.get("{apiId}", use: get)
+        group.put("{apiId}", use: update)
+        group.delete("{apiId}", use: delete)
+    }
+
+    static func created(_ api: WebSocketAPI) throws -> Response {
+        try jsonResponse(APIRepresentation(api), status: .created, headers: [
+            .location: "\(basePath)/\(api.id)", .eTag: api.eTag,
+        ])
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAny([.creator, .publisher], to: "list APIs")
+        let query = request.queryParameters
+        let page = try PageRequest(query: query)
+        // WSO2 clients send `query=name:Foo`; a bare word searches names too.
+        var search = query["query"]
+        if let value = search, value.lowercased().hasPrefix("name:") { search = String(value.dropFirst(5)) }
+        let (found, total) = try await apis.list(page: page, nameContains: search)
+        let extra = query["query"].flatMap { $0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) }.map { "query=\($0)" } ?? ""
+        return try jsonResponse(Page(list: found.map(APIRepresentation.init), total: total, page: page, path: Self.basePath, extraQuery: extra))
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.require(.creator, to: "create APIs")
+        let body = try await request.decodeJSON(APIRequestBody.self, limit: maxBodyBytes)
+        return try Self.created(try await apis.create(try body.newSpec(), provider: user.username))
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAny([.creator, .publisher], to: "read APIs")
+        let api = try await Self.find(context.parameters.require("apiId"), in: apis)
+        return try jsonResponse(APIRepresentation(api), headers: [.eTag: api.eTag])
+    }
+
+    @Sendable func update(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.require(.creator, to: "change APIs")
+        let id = try context.parameters.require("apiId")
+        _ = try await Self.find(id, in: apis)
+        let body = try await request.decodeJSON(APIRequestBody.self, limit: maxBodyBytes)
+        let api = try await apis.update(id: id, ifMatch: request.headers[.ifMatch]) { try body.apply(to: &$0) }
+        return try jsonResponse(APIRepresentation(api), headers: [.eTag: api.eTag])
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.require(.creator, to: "delete APIs")
+        try await apis.delete(id: try context.parameters.require("apiId"), ifMatch: request.headers[.ifMatch])
+        return Response(status: .noContent)
+    }
+
+    /// `copy-api?apiId=&newVersion=&defaultVersion=`: a new version in CREATED with the same design.
+    @Sendable func copy(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.require(.creator, to: "create API versions")
+        let query = request.queryParameters
+        guard let id = query["apiId"] else { throw APIError.invalidParameter("apiId", "The parameter is required") }
+        guard let newVersion = query["newVersion"] else { throw APIError.invalidParameter("newVersion", "The parameter is required") }
+        var makeDefault = false
+        if let raw = query["defaultVersion"] {
+            guard let value = Bool(raw.lowercased()) else {
+                throw APIError.invalidParameter("defaultVersion", "Expected true or false, got '\(raw)'")
+            }
+            makeDefault = value
+        }
+        let source = try await Self.find(id, in: apis)
+        let spec = APISpec(
+            name: source.name, description: source.description, context: source.context, version: newVersion,
+            isDefaultVersion: makeDefault, visibility: source.visibility, plans: source.plans,
+            productionEndpoint: source.productionEndpoint, sandboxEndpoint: source.sandboxEndpoint)
+        do {
+            try APISpec.validateVersion(spec.version)
+        } catch let error as APISpec.FieldError {
+            throw APIError.invalidParameter("newVersion", error.reason)
+        }
+        return try Self.created(try await apis.create(spec, provider: user.username))
+    }
+
+    static func find(_ id: String, in apis: APIStore) async throws -> WebSocketAPI {
+        guard let api = try await apis.get(id: id) else { throw APIError.notFound("No API with id '\(id)'") }
+        return api
+    }
+}

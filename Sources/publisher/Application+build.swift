@@ -1,0 +1,47 @@
+import Foundation
+import Hummingbird
+import Logging
+import PorticoCore
+
+typealias Context = PorticoRequestContext
+
+/// Builds the publisher: one function that `serve` and the tests both call.
+func buildApplication(settings: PublisherSettings, logger: Logger = Logger(label: "portico.publisher")) async throws -> some ApplicationProtocol {
+    let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
+    let router = buildRouter(database: database, settings: settings.core)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.core.bindAddress, port: settings.port), serverName: "portico-publisher"),
+        services: [database.client],
+        logger: logger)
+    app.beforeServerStarts {
+        try await Bootstrap.prepare(
+            database: database, settings: settings.core, migrationsDirectory: settings.migrationsDirectory, logger: logger)
+        logger.notice("publisher listening", metadata: [
+            "address": "\(settings.core.bindAddress):\(settings.port)", "database": "\(settings.core.database.redacted)",
+        ])
+    }
+    return app
+}
+
+/// Every route of the publisher, grouped by resource. The OpenAPI document lists exactly these.
+func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> {
+    let router = Router(context: Context.self)
+    router.add(middleware: ErrorMiddleware())
+    let users = UserStore(database: database, bcryptCost: settings.bcryptCost)
+    let apis = APIStore(database: database)
+    let plans = BusinessPlanStore(database: database)
+
+    HealthController(database: database).addRoutes(to: router.group("health"))
+    OpenAPIController().addRoutes(to: router.group("api/am/publisher/v4"))
+
+    let publisher = router.group("api/am/publisher/v4").add(middleware: BasicAuthMiddleware(users: users))
+    APIsController(apis: apis, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: publisher.group("apis"))
+    LifecycleController(apis: apis).addRoutes(to: publisher.group("apis"))
+    BusinessPlansController(plans: plans, maxBodyBytes: settings.maxBodyBytes).addPublisherRoutes(to: publisher.group("throttling-policies"))
+
+    let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(users: users))
+    UsersController(users: users, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: admin.group("users"))
+    BusinessPlansController(plans: plans, maxBodyBytes: settings.maxBodyBytes).addAdminRoutes(to: admin.group("throttling-policies/subscription"))
+    return router
+}

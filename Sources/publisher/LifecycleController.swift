@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// The lifecycle of an API: `change-lifecycle`, `lifecycle-state`, `lifecycle-history`.
+struct LifecycleController {
+    let apis: APIStore
+
+    struct Transition: Encodable { let event: String; let targetState: String }
+
+    /// WSO2's `LifecycleState`: the state, where it may go, and (always empty here) check items.
+    struct StateRepresentation: Encodable {
+        let state: String
+        let availableTransitions: [Transition]
+        let checkItems: [String] = []
+
+        init(_ state: LifecycleState) {
+            self.state = state.rawValue
+            availableTransitions = state.transitions.map { Transition(event: $0.action.rawValue, targetState: $0.target.rawValue) }
+        }
+    }
+
+    struct ChangeResult: Encodable {
+        let workflowStatus = "APPROVED"
+        let lifecycleState: StateRepresentation
+    }
+
+    struct HistoryItem: Encodable {
+        let previousState: String?
+        let postState: String
+        let action: String
+        let user: String
+        let updatedTime: Date
+    }
+
+    struct History: Encodable { let count: Int; let list: [HistoryItem] }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post("change-lifecycle", use: change)
+        group.get("{apiId}/lifecycle-state", use: state)
+        group.get("{apiId}/lifecycle-history", use: history)
+    }
+
+    @Sendable func change(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.require(.publisher, to: "change the lifecycle of APIs")
+        let query = request.queryParameters
+        guard let id = query["apiId"] else { throw APIError.invalidParameter("apiId", "The parameter is required") }
+        guard let name = query["action"] else { throw APIError.invalidParameter("action", "The parameter is required") }
+        guard let action = LifecycleAction.allCases.first(where: { $0.rawValue.caseInsensitiveCompare(name) == .orderedSame }) else {
+            let current = try await APIsController.find(id, in: apis)
+            throw APIError.invalidParameter(
+                "action", "'\(name)' is not a lifecycle action; allowed from \(current.lifecycleState.rawValue): "
+                    + APIStore.describeAllowed(current.lifecycleState))
+        }
+        let api = try await apis.changeLifecycle(id: id, action: action, user: user.username, ifMatch: request.headers[.ifMatch])
+        return try jsonResponse(ChangeResult(lifecycleState: StateRepresentation(api.lifecycleState)), headers: [.eTag: api.eTag])
+    }
+
+    @Sendable func state(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAny([.creator, .publisher], to: "read APIs")
+        let api = try await APIsController.find(try context.parameters.require("apiId"), in: apis)
+        return try jsonResponse(StateRepresentation(api.lifecycleState), headers: [.eTag: api.eTag])
+    }
+
+    @Sendable func history(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAny([.creator, .publisher], to: "read APIs")
+        let id = try context.parameters.require("apiId")
+        guard let events = try await apis.history(id: id) else { throw APIError.notFound("No API with id '\(id)'") }
+        let items = events.map {
+            HistoryItem(previousState: $0.previousState?.rawValue, postState: $0.postState.rawValue, action: $0.action, user: $0.user, updatedTime: $0.at)
+        }
+        return try jsonResponse(History(count: items.count, list: items))
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// `/api/am/admin/v4/users`: admins create users and give them roles.
+struct UsersController {
+    let users: UserStore
+    let maxBodyBytes: Int
+
+    struct NewUser: Decodable {
+        var username: String?
+        var password: String?
+        var email: String?
+        var roles: [String]?
+    }
+
+    struct UserRepresentation: Encodable {
+        let userId: String
+        let username: String
+        let email: String?
+        let roles: [String]
+
+        init(_ user: User) {
+            userId = user.id
+            username = user.username
+            email = user.email
+            roles = user.roles.map(\.rawValue).sorted()
+        }
+    }
+
+    struct List: Encodable { let count: Int; let list: [UserRepresentation] }
+
+    static let minimumPasswordLength = 8
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get { _, context in
+            _ = try context.require(.admin, to: "manage users")
+            let all = try await users.list().map(UserRepresentation.init)
+            return try jsonResponse(List(count: all.count, list: all))
+        }
+        group.post { request, context in
+            _ = try context.require(.admin, to: "manage users")
+            let body = try await request.decodeJSON(NewUser.self, limit: maxBodyBytes)
+            guard let username = body.username else { throw APIError.invalidField("username", "The field is required") }
+            guard UserStore.isValidUsername(username) else {
+                throw APIError.invalidField("username", "'\(username)' must be \(UserStore.usernamePattern)")
+            }
+            guard let password = body.password else { throw APIError.invalidField("password", "The field is required") }
+            guard password.count >= Self.minimumPasswordLength else {
+                throw APIError.invalidField("password", "The password must have at least \(Self.minimumPasswordLength) characters")
+            }
+            let roleNames = body.roles ?? []
+            guard !roleNames.isEmpty else {
+                throw APIError.invalidField("roles", "Give at least one of: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            var roles = Set<Role>()
+            for name in roleNames {
+                guard let role = Role(rawValue: name.lowercased()) else {
+                    throw APIError.invalidField("roles", "'\(name)' is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                roles.insert(role)
+            }
+            let user = try await users.create(username: username, password: password, email: body.email, roles: roles)
+            return try jsonResponse(UserRepresentation(user), status: .created)
+        }
+    }
+}

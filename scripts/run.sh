@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: build and start everything. Without DATABASE_URL, a private PostgreSQL cluster under
+# .data/postgres is created (first time) and started; Ctrl-C stops the services and the cluster.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+swift build
+bin="$(swift build --show-bin-path)"
+
+pids=()
+own_cluster=""
+cleanup() {
+    trap - INT TERM EXIT
+    echo
+    echo "stopping Portico..."
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "$own_cluster" ]; then scripts/postgres.sh stop "$own_cluster" && echo "PostgreSQL stopped"; fi
+}
+trap cleanup INT TERM EXIT
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    own_cluster=".data/postgres"
+    DATABASE_URL=$(scripts/postgres.sh start "$own_cluster" "${PORTICO_PG_PORT:-54329}")
+    export DATABASE_URL
+    echo "PostgreSQL: $DATABASE_URL (private cluster in $own_cluster)"
+fi
+
+if [ -z "${PORTICO_ADMIN_PASSWORD:-}" ]; then
+    export PORTICO_DEV_MODE=true
+    echo "Development mode: the first start creates user 'admin' with password 'admin'."
+fi
+
+"$bin/publisher" serve &
+pids+=($!)
+
+echo "publisher: http://${PORTICO_BIND_ADDRESS:-127.0.0.1}:${PUBLISHER_PORT:-9080}/api/am/publisher/v4 (Ctrl-C stops everything)"
+# Exit as soon as any service exits; the trap stops the rest.
+wait -n "${pids[@]}"

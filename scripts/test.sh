@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make test`: build, start a throwaway PostgreSQL cluster, run every test against it, remove it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+cluster=".data/test-postgres-$$"
+port=$(free_port)
+cleanup() {
+    scripts/postgres.sh stop "$cluster" || true
+    local target
+    target=$(readlink -f "$cluster" 2>/dev/null || true)
+    rm -rf "$cluster"
+    [ -n "$target" ] && rm -rf "$target"
+}
+trap cleanup EXIT
+
+swift build --build-tests
+url=$(scripts/postgres.sh start "$cluster" "$port" --throwaway)
+export PORTICO_TEST_DATABASE_URL="$url"
+PORTICO_BIN_DIR="$(swift build --show-bin-path)"
+export PORTICO_BIN_DIR
+swift test --skip-build "$@"
