@@ -1,0 +1,214 @@
+import Foundation
+import Hummingbird
+import Testing
+@testable import publisher
+
+@Suite struct APIsEndpointTests {
+    @Test func createsEchoWebSocketAsInTheReferenceFlow() async throws {
+        try await PublisherHarness.run { client in
+            let reply = try await client.createAPI()
+            #expect(reply.status == .created, "\(reply.text)")
+            #expect(reply.headers[.location] == "/api/am/publisher/v4/apis/\(reply.id)")
+            #expect(reply.headers[.eTag] == "\"\(reply.id)-r1\"")
+            #expect(reply["name"] as? String == "EchoWebSocket")
+            #expect(reply["context"] as? String == "/echowebsocket")
+            #expect(reply["version"] as? String == "1.0.0")
+            #expect(reply["type"] as? String == "WS")
+            #expect(reply["provider"] as? String == "admin")
+            #expect(reply["lifeCycleStatus"] as? String == "CREATED")
+            #expect(reply["policies"] as? [String] == ["Gold", "Silver"])
+            #expect(reply["isDefaultVersion"] as? Bool == true)
+            let endpoints = reply["endpointConfig"] as? [String: Any]
+            #expect((endpoints?["production_endpoints"] as? [String: Any])?["url"] as? String == "ws://127.0.0.1:9100")
+
+            let read = try await client.send(.get, "apis/\(reply.id)")
+            #expect(read.status == .ok)
+            #expect(read.headers[.eTag] == reply.headers[.eTag])
+            #expect(read.json["lifeCycleStatus"] as? String == "CREATED")
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"name": null}"#, "name"),
+        (#"{"name": ""}"#, "name"),
+        (#"{"name": 42}"#, "name"),
+        (#"{"context": "echowebsocket"}"#, "context"),
+        (#"{"context": "/echo/../x"}"#, "context"),
+        (#"{"context": null}"#, "context"),
+        (#"{"version": ""}"#, "version"),
+        (#"{"version": "1/0"}"#, "version"),
+        (#"{"type": "HTTP"}"#, "type"),
+        (#"{"visibility": "SECRET"}"#, "visibility"),
+        (#"{"policies": ["Platinum"]}"#, "policies"),
+        (#"{"policies": "Gold"}"#, "policies"),
+        (#"{"isDefaultVersion": "yes"}"#, "isDefaultVersion"),
+        (#"{"endpointConfig": {"endpoint_type": "http", "production_endpoints": {"url": "ws://h"}}}"#, "endpointConfig.endpoint_type"),
+        (#"{"endpointConfig": {"production_endpoints": {"url": "http://h"}}}"#, "endpointConfig.production_endpoints.url"),
+        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://"}}}"#, "endpointConfig.production_endpoints.url"),
+        (#"{"endpointConfig": {"sandbox_endpoints": {"url": "tcp://h:1"}}}"#, "endpointConfig.sandbox_endpoints.url"),
+    ])
+    func invalidFieldIsNamed(overrides: String, field: String) async throws {
+        try await PublisherHarness.run { client in
+            let reply = try await client.createAPI(json: overrides)
+            reply.expectError(.badRequest, mentioning: "'\(field)'")
+            #expect(try await client.send(.get, "apis").json["count"] as? Int == 0, "nothing was created")
+        }
+    }
+
+    @Test func onlyWebSocketAPIsAreSupported() async throws {
+        try await PublisherHarness.run { client in
+            try await client.createAPI(["type": "HTTP"]).expectError(.badRequest, mentioning: "Only WebSocket APIs are supported")
+            #expect(try await client.createAPI(["type": "ws"]).status == .created)
+        }
+    }
+
+    @Test func unknownPlansAreRejectedWithTheAvailableOnes() async throws {
+        try await PublisherHarness.run { client in
+            try await client.createAPI(["policies": ["Gold", "Diamond"]])
+                .expectError(.badRequest, mentioning: "Diamond", "available: Bronze, Gold, Silver, Unlimited")
+        }
+    }
+
+    @Test func contextVersionAndNameVersionAreUnique() async throws {
+        try await PublisherHarness.run { client in
+            #expect(try await client.createAPI().status == .created)
+            try await client.createAPI(["name": "Other"]).expectError(.conflict, mentioning: "/echowebsocket", "1.0.0")
+            try await client.createAPI(["context": "/elsewhere"]).expectError(.conflict, mentioning: "EchoWebSocket", "1.0.0")
+            try await client.createAPI(["name": "Other", "version": "2.0.0"]).expectError(.conflict, mentioning: "collides")
+            try await client.createAPI(["name": "Nested", "context": "/echowebsocket/inner"]).expectError(.conflict, mentioning: "collides")
+            #expect(try await client.createAPI(["name": "Outer", "context": "/echo"]).status == .created, "a sibling context is fine")
+            try await client.createAPI(["version": "2.0.0", "context": "/moved"]).expectError(.conflict, mentioning: "must use it too")
+            #expect(try await client.createAPI(["version": "2.0.0", "isDefaultVersion": false]).status == .created)
+        }
+    }
+
+    @Test func concurrentCreationOfOneContextVersionYieldsExactlyOneCreated() async throws {
+        try await PublisherHarness.run { client in
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for index in 0..<8 {
+                    group.addTask { try await client.createAPI(["name": "Racer\(index)"]).status }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .created }.count == 1)
+            #expect(statuses.filter { $0 == .conflict }.count == 7)
+        }
+    }
+
+    @Test func listPagesAndSearchesByName() async throws {
+        try await PublisherHarness.run { client in
+            for index in 1...5 {
+                _ = try await client.createAPI(["name": "Chat\(index)", "context": "/chat\(index)", "isDefaultVersion": false])
+            }
+            _ = try await client.createAPI()
+            let all = try await client.send(.get, "apis").json
+            #expect(all["count"] as? Int == 6)
+            let page = try await client.send(.get, "apis?limit=2&offset=2").json
+            #expect(page["count"] as? Int == 2)
+            let pagination = page["pagination"] as? [String: Any]
+            #expect(pagination?["total"] as? Int == 6)
+            #expect(pagination?["next"] as? String == "/api/am/publisher/v4/apis?limit=2&offset=4")
+            #expect(pagination?["previous"] as? String == "/api/am/publisher/v4/apis?limit=2&offset=0")
+            let found = try await client.send(.get, "apis?query=chat").json
+            #expect(found["count"] as? Int == 5)
+            let wso2Style = try await client.send(.get, "apis?query=name:Echo").json
+            #expect((wso2Style["list"] as? [[String: Any]])?.first?["name"] as? String == "EchoWebSocket")
+            try await client.send(.get, "apis?limit=0").expectError(.badRequest, mentioning: "'limit'")
+            try await client.send(.get, "apis?offset=-1").expectError(.badRequest, mentioning: "'offset'")
+        }
+    }
+
+    @Test func unknownAPIsAreNotFound() async throws {
+        try await PublisherHarness.run { client in
+            try await client.send(.get, "apis/\(UUID())").expectError(.notFound)
+            try await client.send(.get, "apis/not-a-uuid").expectError(.notFound)
+            try await client.send(.put, "apis/\(UUID())", json: "{}").expectError(.notFound)
+            try await client.send(.delete, "apis/\(UUID())").expectError(.notFound)
+        }
+    }
+
+    @Test func updateChangesWhatMayChangeAndRefusesTheRest() async throws {
+        try await PublisherHarness.run { client in
+            let created = try await client.createAPI()
+            let id = created.id
+            let updated = try await client.send(.put, "apis/\(id)", json: #"{"description":"Echoes","policies":["Bronze"],"visibility":"PRIVATE"}"#)
+            #expect(updated.status == .ok, "\(updated.text)")
+            #expect(updated["description"] as? String == "Echoes")
+            #expect(updated["policies"] as? [String] == ["Bronze"])
+            #expect(updated["visibility"] as? String == "PRIVATE")
+            #expect(updated["name"] as? String == "EchoWebSocket", "omitted fields keep their values")
+            #expect(updated.headers[.eTag] == "\"\(id)-r2\"")
+            for (field, value) in [("name", "Renamed"), ("context", "/other"), ("version", "9")] {
+                try await client.send(.put, "apis/\(id)", json: #"{"\#(field)":"\#(value)"}"#)
+                    .expectError(.badRequest, mentioning: "'\(field)'", "cannot change")
+            }
+            // Sending the same name, context and version is fine (WSO2 clients PUT the whole API back).
+            let same = try await client.send(.put, "apis/\(id)", json: #"{"name":"EchoWebSocket","context":"/echowebsocket","version":"1.0.0"}"#)
+            #expect(same.status == .ok)
+            try await client.send(.put, "apis/\(id)", json: #"{"policies":["Nope"]}"#).expectError(.badRequest, mentioning: "'policies'")
+        }
+    }
+
+    @Test func ifMatchPreventsLostUpdates() async throws {
+        try await PublisherHarness.run { client in
+            let created = try await client.createAPI()
+            let id = created.id
+            let firstTag = try #require(created.headers[.eTag])
+            let alice = try await client.send(.put, "apis/\(id)", json: #"{"description":"Alice"}"#, headers: [.ifMatch: firstTag])
+            #expect(alice.status == .ok)
+            try await client.send(.put, "apis/\(id)", json: #"{"description":"Bob"}"#, headers: [.ifMatch: firstTag])
+                .expectError(.preconditionFailed, mentioning: "changed since you read it")
+            #expect(try await client.send(.get, "apis/\(id)")["description"] as? String == "Alice")
+            try await client.lifecycle(id, "Publish", headers: [.ifMatch: firstTag]).expectError(.preconditionFailed)
+            #expect(try await client.send(.get, "apis/\(id)")["lifeCycleStatus"] as? String == "CREATED")
+            let current = try #require(alice.headers[.eTag])
+            #expect(try await client.lifecycle(id, "Publish", headers: [.ifMatch: current]).status == .ok)
+            #expect(try await client.send(.put, "apis/\(id)", json: "{}", headers: [.ifMatch: "*"]).status == .ok)
+        }
+    }
+
+    @Test func deleteRemovesTheAPI() async throws {
+        try await PublisherHarness.run { client in
+            let id = try await client.createAPI().id
+            let deleted = try await client.send(.delete, "apis/\(id)")
+            #expect(deleted.status == .noContent)
+            try await client.send(.get, "apis/\(id)").expectError(.notFound)
+            try await client.send(.delete, "apis/\(id)").expectError(.notFound)
+            #expect(try await client.createAPI().status == .created, "its context and version are free again")
+        }
+    }
+
+    @Test func copyMakesANewVersionInCreated() async throws {
+        try await PublisherHarness.run { client in
+            let original = try await client.createAPI()
+            _ = try await client.lifecycle(original.id, "Publish")
+            let copy = try await client.send(.post, "apis/copy-api?apiId=\(original.id)&newVersion=2.0.0&defaultVersion=true")
+            #expect(copy.status == .created, "\(copy.text)")
+            #expect(copy.headers[.location] == "/api/am/publisher/v4/apis/\(copy.id)")
+            #expect(copy["version"] as? String == "2.0.0")
+            #expect(copy["context"] as? String == "/echowebsocket")
+            #expect(copy["lifeCycleStatus"] as? String == "CREATED")
+            #expect(copy["policies"] as? [String] == ["Gold", "Silver"])
+            #expect(copy["isDefaultVersion"] as? Bool == true)
+            #expect(try await client.send(.get, "apis/\(original.id)")["isDefaultVersion"] as? Bool == false,
+                    "at most one default version per context")
+            try await client.send(.post, "apis/copy-api?apiId=\(original.id)&newVersion=2.0.0").expectError(.conflict)
+            try await client.send(.post, "apis/copy-api?apiId=\(original.id)").expectError(.badRequest, mentioning: "'newVersion'")
+            try await client.send(.post, "apis/copy-api?newVersion=3").expectError(.badRequest, mentioning: "'apiId'")
+            try await client.send(.post, "apis/copy-api?apiId=\(original.id)&newVersion=a/b").expectError(.badRequest, mentioning: "'newVersion'")
+            try await client.send(.post, "apis/copy-api?apiId=\(original.id)&newVersion=3&defaultVersion=maybe")
+                .expectError(.badRequest, mentioning: "'defaultVersion'")
+            try await client.send(.post, "apis/copy-api?apiId=\(UUID())&newVersion=3").expectError(.notFound)
+        }
+    }
+
+    @Test func settingADefaultVersionClearsThePreviousOne() async throws {
+        try await PublisherHarness.run { client in
+            let first = try await client.createAPI()
+            let second = try await client.createAPI(["version": "2.0.0", "isDefaultVersion": false])
+            #expect(try await client.send(.put, "apis/\(second.id)", json: #"{"isDefaultVersion":true}"#).status == .ok)
+            #expect(try await client.send(.get, "apis/\(first.id)")["isDefaultVersion"] as? Bool == false)
+            #expect(try await client.send(.get, "apis/\(second.id)")["isDefaultVersion"] as? Bool == true)
+        }
+    }
+}
