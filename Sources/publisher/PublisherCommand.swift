@@ -64,6 +64,7 @@ struct Migrate: AsyncParsableCommand {
             let migrations = try Migrator.load(from: try Migrator.locateDirectory(configured: settings.migrationsDirectory))
             let database = Database(url: settings.core.database, poolSize: 2, logger: logger)
             try await database.withRunningClient {
+                try await database.waitUntilReachable(timeout: settings.core.databaseStartupTimeout, url: settings.core.database)
                 let applied = try await Migrator(client: database.client, migrations: migrations, logger: logger).migrate()
                 print(applied.isEmpty ? "database is up to date" : "applied: \(applied.joined(separator: ", "))")
             }

@@ -10,7 +10,7 @@ import PostgresNIO
 public enum TestDatabase {
     public static let logger: Logger = {
         var logger = Logger(label: "portico.test")
-        logger.logLevel = .warning
+        logger.logLevel = .error
         return logger
     }()
 

@@ -118,6 +118,8 @@ public struct CoreSettings: Sendable {
     public var bcryptCost: Int
     /// `PORTICO_DB_POOL_SIZE`: the most connections one service process opens to PostgreSQL.
     public var databasePoolSize: Int
+    /// `PORTICO_DB_STARTUP_TIMEOUT`: how long start-up waits for PostgreSQL to answer, in seconds.
+    public var databaseStartupTimeout: Duration
 
     public static let defaultDatabaseURL = "postgres://portico@127.0.0.1:5432/portico"
 
@@ -135,6 +137,7 @@ public struct CoreSettings: Sendable {
         maxBodyBytes = try source.int("PORTICO_MAX_BODY_BYTES", default: 1_048_576, range: 1024...(64 * 1_048_576))
         bcryptCost = try source.int("PORTICO_BCRYPT_COST", default: 10, range: 4...31)
         databasePoolSize = try source.int("PORTICO_DB_POOL_SIZE", default: 10, range: 1...200)
+        databaseStartupTimeout = .seconds(try source.int("PORTICO_DB_STARTUP_TIMEOUT", default: 30, range: 1...3600))
         if let password = adminPassword, password.count < 8, !developmentMode {
             throw InvalidSetting(key: "PORTICO_ADMIN_PASSWORD", reason: "must be at least 8 characters")
         }

@@ -5,6 +5,7 @@ import Logging
 public enum Bootstrap {
     public static func prepare(database: Database, settings: CoreSettings, migrationsDirectory: String?, logger: Logger) async throws {
         let migrations = try Migrator.load(from: try Migrator.locateDirectory(configured: migrationsDirectory))
+        try await database.waitUntilReachable(timeout: settings.databaseStartupTimeout, url: settings.database)
         let applied = try await Migrator(client: database.client, migrations: migrations, logger: logger).migrate()
         if !applied.isEmpty {
             logger.info("database migrated", metadata: ["applied": "\(applied.joined(separator: ", "))"])

@@ -38,6 +38,28 @@ public struct Database: Sendable {
         }
     }
 
+    /// Waits until PostgreSQL answers, for at most `timeout`; then fails with an error that names the
+    /// server. Start-up calls this so that a service started before its database waits a little and
+    /// a wrong `DATABASE_URL` ends in one clear line instead of a hang.
+    public func waitUntilReachable(timeout: Duration, url: DatabaseURL) async throws {
+        let client = self.client
+        let logger = self.logger
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try await client.query("SELECT 1", logger: logger)
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            defer { group.cancelAll() }
+            guard try await group.next() == true else {
+                throw DatabaseUnavailable(url: url.redacted, timeout: timeout)
+            }
+        }
+    }
+
     /// The server's own message for a PostgreSQL error, or the error's description.
     public static func describe(_ error: any Error) -> String {
         if let psql = error as? PSQLError {
@@ -62,6 +84,15 @@ public struct Database: Sendable {
     /// True when `error` is a unique-constraint violation (SQLSTATE 23505).
     public static func isUniqueViolation(_ error: any Error) -> Bool {
         sqlState(of: error) == "23505"
+    }
+}
+
+/// PostgreSQL did not answer at start-up.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public let url: String
+    public let timeout: Duration
+    public var description: String {
+        "PostgreSQL at \(url) did not answer within \(timeout.components.seconds) s (DATABASE_URL; the log above shows why)"
     }
 }
 

@@ -1,0 +1,116 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A built Portico binary run as its own process, as a user would run it.
+public final class ServiceProcess: @unchecked Sendable {
+    public let process = Process()
+    public let outputFile: URL
+
+    /// Where `make test` put the binaries (`PORTICO_BIN_DIR`), else the debug build folder.
+    public static var binDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["PORTICO_BIN_DIR"] {
+            return URL(fileURLWithPath: dir)
+        }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug")
+    }
+
+    /// Starts `binary` with `arguments` and exactly `environment` (plus PATH).
+    public init(_ binary: String, _ arguments: [String] = [], environment: [String: String]) throws {
+        outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("portico-\(binary)-\(UUID()).log")
+        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: outputFile)
+        process.executableURL = Self.binDirectory.appendingPathComponent(binary)
+        process.arguments = arguments
+        process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(at: outputFile)
+    }
+
+    /// Everything the process wrote to standard output and standard error so far.
+    public var output: String {
+        (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Waits for the process to exit, at most `seconds`; returns its exit status (nil on time-out).
+    public func waitForExit(seconds: Double) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// Sends SIGTERM.
+    public func terminate() {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+    }
+
+    /// Polls `url` until it answers 200, at most `seconds`.
+    public func waitUntilReady(_ url: String, seconds: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            guard process.isRunning else {
+                throw TestSetupError("the process exited with \(process.terminationStatus) before it was ready:\n\(output)")
+            }
+            if let (status, _) = try? await HTTP.send("GET", url), status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestSetupError("not ready after \(seconds) s:\n\(output)")
+    }
+
+    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                _ = bind(fd, $0, length)
+                _ = getsockname(fd, $0, &length)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A plain HTTP client over real sockets (AsyncHTTPClient, not the project's own HTTP code;
+/// Foundation's URLSession async API hung on this toolchain under Swift Testing).
+public enum HTTP {
+    public static func send(
+        _ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]
+    ) async throws -> (status: Int, body: Data) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            request.body = .bytes(ByteBuffer(string: body))
+            if headers["Content-Type"] == nil { request.headers.add(name: "Content-Type", value: "application/json") }
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        return (Int(response.status.code), Data(bytes.readableBytesView))
+    }
+
+    public static func basic(_ user: String, _ password: String) -> [String: String] {
+        ["Authorization": "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
+    }
+
+    public static func json(_ data: Data) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    }
+}
