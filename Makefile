@@ -1,11 +1,15 @@
 # Portico — the two commands are `make run` and `make test`.
-.PHONY: run test build migrate clean-data help
+.PHONY: run test build migrate install clean-data help
+
+PREFIX ?= /opt/portico
+CONFIG ?= release
 
 help:
 	@echo "make run    build and start everything (private PostgreSQL under .data/ unless DATABASE_URL is set)"
 	@echo "make test   build and run every test against a throwaway PostgreSQL cluster"
 	@echo "make build  build the services"
 	@echo "make migrate apply pending migrations to DATABASE_URL"
+	@echo "make install PREFIX=/opt/portico   install release binaries and migrations"
 
 run:
 	@scripts/run.sh
@@ -22,3 +26,10 @@ migrate: build
 clean-data:
 	@scripts/postgres.sh stop .data/postgres || true
 	rm -rf .data
+
+install:
+	swift build -c $(CONFIG)
+	install -d "$(PREFIX)/bin" "$(PREFIX)/share/portico/migrations"
+	install -m 755 "$$(swift build -c $(CONFIG) --show-bin-path)/publisher" "$(PREFIX)/bin/"
+	cp -R "$$(swift build -c $(CONFIG) --show-bin-path)/portico_publisher.resources" "$(PREFIX)/bin/"
+	install -m 644 migrations/*.sql "$(PREFIX)/share/portico/migrations/"
