@@ -30,6 +30,8 @@ clean-data:
 install:
 	swift build -c $(CONFIG)
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/portico/migrations"
-	install -m 755 "$$(swift build -c $(CONFIG) --show-bin-path)/publisher" "$(PREFIX)/bin/"
-	cp -R "$$(swift build -c $(CONFIG) --show-bin-path)/portico_publisher.resources" "$(PREFIX)/bin/"
+	for service in publisher devportal; do \
+		install -m 755 "$$(swift build -c $(CONFIG) --show-bin-path)/$$service" "$(PREFIX)/bin/" && \
+		cp -R "$$(swift build -c $(CONFIG) --show-bin-path)/portico_$$service.resources" "$(PREFIX)/bin/" || exit 1; \
+	done
 	install -m 644 migrations/*.sql "$(PREFIX)/share/portico/migrations/"

@@ -28,12 +28,19 @@ fi
 
 if [ -z "${PORTICO_ADMIN_PASSWORD:-}" ]; then
     export PORTICO_DEV_MODE=true
-    echo "Development mode: the first start creates user 'admin' with password 'admin'."
+    echo "Development mode: the first start creates user 'admin' with password 'admin';"
+    echo "the key that encrypts token signing keys is kept in .data/secret.key."
 fi
 
+# Both services apply pending migrations at start; the migrator's advisory lock makes that safe.
 "$bin/publisher" serve &
 pids+=($!)
+"$bin/devportal" serve &
+pids+=($!)
 
-echo "publisher: http://${PORTICO_BIND_ADDRESS:-127.0.0.1}:${PUBLISHER_PORT:-9080}/api/am/publisher/v4 (Ctrl-C stops everything)"
+host="${PORTICO_BIND_ADDRESS:-127.0.0.1}"
+echo "publisher: http://$host:${PUBLISHER_PORT:-9080}/api/am/publisher/v4"
+echo "devportal: http://$host:${DEVPORTAL_PORT:-9081}/api/am/devportal/v3 and /oauth2/token"
+echo "(Ctrl-C stops everything)"
 # Exit as soon as any service exits; the trap stops the rest.
 wait -n "${pids[@]}"

@@ -33,12 +33,13 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     let plans = BusinessPlanStore(database: database)
 
     HealthController(database: database).addRoutes(to: router.group("health"))
-    OpenAPIController().addRoutes(to: router.group("api/am/publisher/v4"))
+    OpenAPIController(document: PublisherOpenAPI.document).addRoutes(to: router.group("api/am/publisher/v4"))
 
     let publisher = router.group("api/am/publisher/v4").add(middleware: BasicAuthMiddleware(users: users))
     APIsController(apis: apis, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: publisher.group("apis"))
     LifecycleController(apis: apis).addRoutes(to: publisher.group("apis"))
     BusinessPlansController(plans: plans, maxBodyBytes: settings.maxBodyBytes).addPublisherRoutes(to: publisher.group("throttling-policies"))
+    SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).addRoutes(to: publisher.group("subscriptions"))
 
     let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(users: users))
     UsersController(users: users, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: admin.group("users"))

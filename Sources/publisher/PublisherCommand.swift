@@ -14,31 +14,8 @@ struct PublisherCommand: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
-/// Loads settings and sets up logging, or prints one line naming the bad setting and exits 2.
 func loadSettings() -> PublisherSettings {
-    do {
-        let settings = try PublisherSettings(source: try SettingsSource.load())
-        let level = settings.core.logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        return settings
-    } catch {
-        FileHandle.standardError.write(Data("publisher: \(error)\n".utf8))
-        exit(2)
-    }
-}
-
-/// Runs `body`; any error ends the process with one line on standard error and exit status 1.
-func exitOnError(_ body: () async throws -> Void) async {
-    do {
-        try await body()
-    } catch {
-        FileHandle.standardError.write(Data("publisher: \(error)\n".utf8))
-        exit(1)
-    }
+    ServiceStartup.settings(for: "publisher", PublisherSettings.init(source:), logLevel: \.core.logLevel)
 }
 
 struct Serve: AsyncParsableCommand {
@@ -47,7 +24,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let settings = loadSettings()
-        await exitOnError {
+        await ServiceStartup.run("publisher") {
             let app = try await buildApplication(settings: settings)
             try await app.runService()
         }
@@ -59,7 +36,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = loadSettings()
-        await exitOnError {
+        await ServiceStartup.run("publisher") {
             let logger = Logger(label: "portico.migrate")
             let migrations = try Migrator.load(from: try Migrator.locateDirectory(configured: settings.migrationsDirectory))
             let database = Database(url: settings.core.database, poolSize: 2, logger: logger)

@@ -30,8 +30,6 @@ struct UsersController {
 
     struct List: Encodable { let count: Int; let list: [UserRepresentation] }
 
-    static let minimumPasswordLength = 8
-
     func addRoutes(to group: RouterGroup<Context>) {
         group.get { _, context in
             _ = try context.require(.admin, to: "manage users")
@@ -41,14 +39,7 @@ struct UsersController {
         group.post { request, context in
             _ = try context.require(.admin, to: "manage users")
             let body = try await request.decodeJSON(NewUser.self, limit: maxBodyBytes)
-            guard let username = body.username else { throw APIError.invalidField("username", "The field is required") }
-            guard UserStore.isValidUsername(username) else {
-                throw APIError.invalidField("username", "'\(username)' must be \(UserStore.usernamePattern)")
-            }
-            guard let password = body.password else { throw APIError.invalidField("password", "The field is required") }
-            guard password.count >= Self.minimumPasswordLength else {
-                throw APIError.invalidField("password", "The password must have at least \(Self.minimumPasswordLength) characters")
-            }
+            let (username, password) = try UserStore.validate(username: body.username, password: body.password)
             let roleNames = body.roles ?? []
             guard !roleNames.isEmpty else {
                 throw APIError.invalidField("roles", "Give at least one of: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")

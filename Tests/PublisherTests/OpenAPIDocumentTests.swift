@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct OpenAPIDocumentTests {
     static func document() throws -> [String: Any] {
-        let data = try #require(OpenAPIController.document).readableBytesView
+        let data = try #require(PublisherOpenAPI.document).readableBytesView
         return try #require(try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])
     }
 

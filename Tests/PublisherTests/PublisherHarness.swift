@@ -24,10 +24,18 @@ enum PublisherHarness {
     }
 
     static func run(_ test: @escaping @Sendable (PublisherClient) async throws -> Void) async throws {
+        try await runWithDatabase { client, _ in try await test(client) }
+    }
+
+    /// As `run`, with a client of the same database for what the test sets up directly.
+    static func runWithDatabase(_ test: @escaping @Sendable (PublisherClient, Database) async throws -> Void) async throws {
         try await TestDatabase.withEmptyDatabase { url in
             let app = try await buildApplication(settings: try settings(url), logger: TestDatabase.logger)
             try await app.test(.router) { client in
-                try await test(PublisherClient(client: client, username: "admin", password: adminPassword))
+                let database = Database(url: url, poolSize: 2, logger: TestDatabase.logger)
+                try await database.withRunningClient {
+                    try await test(PublisherClient(client: client, username: "admin", password: adminPassword), database)
+                }
             }
         }
     }

@@ -9,24 +9,29 @@ import Logging
 /// changes, and hear of them in commit order.
 public struct Change: Codable, Sendable, Equatable {
     public enum Entity: String, Codable, Sendable {
-        case api, businessPlan = "business_plan", user
+        case api, businessPlan = "business_plan", user, application, subscription
+        case applicationKey = "application_key", token, signingKey = "signing_key"
     }
 
     public enum Action: String, Codable, Sendable {
-        case created, updated, deleted, lifecycle
+        case created, updated, deleted, lifecycle, revoked
     }
 
     public var entity: Entity
     public var action: Action
     public var id: String
-    /// For lifecycle changes: the new lifecycle state.
+    /// For lifecycle changes: the new lifecycle state; for subscriptions: their status.
     public var state: String?
+    /// For revoked tokens: when the token would have expired (ISO 8601), after which listeners may
+    /// forget the revocation.
+    public var expiresAt: String?
 
-    public init(entity: Entity, action: Action, id: String, state: String? = nil) {
+    public init(entity: Entity, action: Action, id: String, state: String? = nil, expiresAt: String? = nil) {
         self.entity = entity
         self.action = action
         self.id = id
         self.state = state
+        self.expiresAt = expiresAt
     }
 }
 

@@ -81,6 +81,14 @@ public struct Database: Sendable {
         (error as? PSQLError)?.serverInfo?[.constraintName]
     }
 
+    /// An ILIKE pattern matching text that contains `fragment` literally (its `%`, `_` and `\\`
+    /// escaped).
+    public static func containsPattern(_ fragment: String?) -> String {
+        let escaped = (fragment ?? "").replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        return "%\(escaped)%"
+    }
+
     /// True when `error` is a unique-constraint violation (SQLSTATE 23505).
     public static func isUniqueViolation(_ error: any Error) -> Bool {
         sqlState(of: error) == "23505"

@@ -2,17 +2,21 @@ import Foundation
 import Hummingbird
 
 /// HTTP Basic authentication (RFC 7617) against the users table. Missing or wrong credentials are a
-/// 401 with `WWW-Authenticate`; a route decides about roles itself (403).
+/// 401 with `WWW-Authenticate`; a route decides about roles itself (403). With `required: false`
+/// a request without credentials passes as anonymous, while wrong credentials are still a 401.
 public struct BasicAuthMiddleware: RouterMiddleware {
     public typealias Context = PorticoRequestContext
     let users: UserStore
+    let required: Bool
 
-    public init(users: UserStore) {
+    public init(users: UserStore, required: Bool = true) {
         self.users = users
+        self.required = required
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
+            if !required { return try await next(request, context) }
             throw APIError.unauthorized("This resource needs HTTP Basic authentication")
         }
         guard let (username, password) = Self.parse(header) else {
@@ -28,7 +32,7 @@ public struct BasicAuthMiddleware: RouterMiddleware {
     }
 
     /// Splits `Basic base64(user:password)`; the scheme is case-insensitive.
-    static func parse(_ header: String) -> (String, String)? {
+    public static func parse(_ header: String) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
               let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),

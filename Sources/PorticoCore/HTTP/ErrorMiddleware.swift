@@ -14,6 +14,9 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
             return try Self.translate(error, request: request).response(from: request, context: context)
+        } catch let error as any HTTPResponseError {
+            // Errors with a vocabulary of their own (OAuth2's `{error, error_description}`).
+            return try error.response(from: request, context: context)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(error)"])
             return try APIError(

@@ -64,16 +64,48 @@ public struct APIStore: Sendable {
     /// A page of APIs, newest first, whose name contains `nameContains` (case-insensitive) and whose
     /// state is one of `states` (all states when nil).
     public func list(page: PageRequest, nameContains: String?, states: [LifecycleState]? = nil) async throws -> (apis: [WebSocketAPI], total: Int) {
-        let pattern = "%" + (nameContains ?? "").replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
         let stateNames = (states ?? LifecycleState.allCases).map(\.rawValue)
-        let filter: PostgresQuery = "WHERE a.name ILIKE \(pattern) AND a.lifecycle_state = ANY(\(stateNames))"
-        var query = PostgresQuery(unsafeSQL: Self.selectColumns + " " + filter.sql, binds: filter.binds)
-        query.sql += " ORDER BY a.created_at DESC, a.id LIMIT \(page.limit) OFFSET \(page.offset)"
+        return try await listPage(page, nameContains: nameContains, where: "a.lifecycle_state = ANY(\(stateNames))")
+    }
+
+    /// What the devportal shows `viewer` (nil: anonymous): PUBLISHED and PROTOTYPED APIs (PUBLIC ones
+    /// only to anonymous visitors), plus DEPRECATED ones the viewer's applications subscribe to.
+    public func catalog(page: PageRequest, nameContains: String?, viewer: User?) async throws -> (apis: [WebSocketAPI], total: Int) {
+        try await listPage(page, nameContains: nameContains, where: Self.catalogFilter(viewer: viewer))
+    }
+
+    /// One API as the devportal shows it to `viewer`, or nil when it is not visible to them.
+    public func catalogEntry(id: String, viewer: User?) async throws -> WebSocketAPI? {
+        guard UUID(uuidString: id) != nil else { return nil }
+        let filter = Self.catalogFilter(viewer: viewer)
+        var binds = filter.binds
+        binds.append(id)
+        let query = PostgresQuery(unsafeSQL: Self.selectColumns + " WHERE (\(filter.sql)) AND a.id = $\(binds.count)::uuid", binds: binds)
+        return try await Self.decode(try await database.client.query(query, logger: logger)).first
+    }
+
+    static func catalogFilter(viewer: User?) -> PostgresQuery {
+        """
+        (a.lifecycle_state IN ('PUBLISHED', 'PROTOTYPED') AND (a.visibility = 'PUBLIC' OR \(viewer?.id)::uuid IS NOT NULL))
+        OR (a.lifecycle_state = 'DEPRECATED' AND EXISTS (
+            SELECT 1 FROM subscriptions s JOIN applications app ON app.id = s.application_id
+            WHERE s.api_id = a.id AND app.owner_id = \(viewer?.id)::uuid))
+        """
+    }
+
+    private func listPage(_ page: PageRequest, nameContains: String?, where condition: PostgresQuery) async throws -> (apis: [WebSocketAPI], total: Int) {
+        let pattern = Database.containsPattern(nameContains)
+        var binds = condition.binds
+        binds.append(pattern)
+        let filter = "WHERE (\(condition.sql)) AND a.name ILIKE $\(binds.count)"
+        let query = PostgresQuery(
+            unsafeSQL: Self.selectColumns + " " + filter + " ORDER BY a.created_at DESC, a.id LIMIT \(page.limit) OFFSET \(page.offset)",
+            binds: binds)
         let apis = try await Self.decode(try await database.client.query(query, logger: logger))
-        let countQuery = PostgresQuery(unsafeSQL: "SELECT count(*) FROM apis a " + filter.sql, binds: filter.binds)
         var total = 0
-        for try await count in try await database.client.query(countQuery, logger: logger).decode(Int.self) {
+        for try await count in try await database.client.query(
+            PostgresQuery(unsafeSQL: "SELECT count(*)::integer FROM apis a " + filter, binds: binds), logger: logger
+        ).decode(Int.self) {
             total = count
         }
         return (apis, total)
@@ -151,10 +183,15 @@ public struct APIStore: Sendable {
         }
     }
 
-    /// Deletes the API with its plans and history.
+    /// Deletes the API with its plans and history; 409 while applications subscribe to it.
     public func delete(id: String, ifMatch: String?) async throws {
         try await database.transaction { connection in
-            _ = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
+            let api = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
+            let subscriptions = try await SubscriptionStore(database: database).count(apiID: id, on: connection)
+            guard subscriptions == 0 else {
+                throw APIError.conflict(
+                    "'\(api.name)' \(api.version) has \(subscriptions) subscription(s); they must be removed before the API can be deleted")
+            }
             try await connection.query("DELETE FROM apis WHERE id = \(id)::uuid", logger: logger)
             try await ChangeNotifier.announce(Change(entity: .api, action: .deleted, id: id), on: connection, logger: logger)
         }

@@ -1,27 +1,32 @@
 import Foundation
-import HummingbirdBcrypt
 import Logging
-import NIOPosix
 import PostgresNIO
 
 /// Users, their roles and bcrypt password hashes. bcrypt runs on the thread pool, never on an event loop.
 public struct UserStore: Sendable {
     public let database: Database
-    public let bcryptCost: Int
-
-    /// A hash that no password matches, checked when the user is unknown so that a missing user and
-    /// a wrong password take the same time.
-    private static let decoyHash = Bcrypt.hash("portico-decoy-password", cost: 10)
+    let hasher: SecretHasher
 
     public init(database: Database, bcryptCost: Int) {
         self.database = database
-        self.bcryptCost = bcryptCost
+        self.hasher = SecretHasher(cost: bcryptCost)
     }
 
-    public static let usernamePattern = "1 to 64 characters: letters, digits, '.', '_', '-' or '@'"
+    public static let minimumPasswordLength = 8
 
-    public static func isValidUsername(_ name: String) -> Bool {
-        (1...64).contains(name.count) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) }
+    /// Checks a new account's name and password; the error names the field.
+    public static func validate(username: String?, password: String?) throws -> (username: String, password: String) {
+        guard let username else { throw APIError.invalidField("username", "The field is required") }
+        guard (1...64).contains(username.count),
+              username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) })
+        else {
+            throw APIError.invalidField("username", "'\(username)' must be 1 to 64 characters: letters, digits, '.', '_', '-' or '@'")
+        }
+        guard let password else { throw APIError.invalidField("password", "The field is required") }
+        guard password.count >= minimumPasswordLength else {
+            throw APIError.invalidField("password", "The password must have at least \(minimumPasswordLength) characters")
+        }
+        return (username, password)
     }
 
     /// The user whose credentials these are, or nil.
@@ -33,14 +38,13 @@ public struct UserStore: Sendable {
         for try await (id, name, email, roles, hash) in rows.decode((String, String, String?, [String], String).self) {
             found = (User(id: id, username: name, email: email, roles: Set(roles.compactMap(Role.init(rawValue:)))), hash)
         }
-        let hash = found?.1 ?? Self.decoyHash
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        let matches = try await hasher.verify(password, against: found?.1 ?? SecretHasher.decoyHash)
         return matches ? found?.0 : nil
     }
 
     /// Creates a user; 409 when the name is taken (names are compared case-insensitively).
     public func create(username: String, password: String, email: String?, roles: Set<Role>) async throws -> User {
-        let hash = try await hashPassword(password)
+        let hash = try await hasher.hash(password)
         let roleNames = roles.map(\.rawValue).sorted()
         do {
             let rows = try await database.client.query(
@@ -80,7 +84,7 @@ public struct UserStore: Sendable {
     /// Safe when several processes start at once: the unique index decides.
     @discardableResult
     public func ensureAdmin(password: String) async throws -> Bool {
-        let hash = try await hashPassword(password)
+        let hash = try await hasher.hash(password)
         let result = try await database.client.query(
             """
             INSERT INTO users (username, password_hash, roles)
@@ -91,10 +95,5 @@ public struct UserStore: Sendable {
         var created = false
         for try await _ in result { created = true }
         return created
-    }
-
-    private func hashPassword(_ password: String) async throws -> String {
-        let cost = bcryptCost
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: UInt8(cost)) }
     }
 }

@@ -1,0 +1,40 @@
+import Hummingbird
+
+/// `/health/live` (the process answers) and `/health/ready` (and PostgreSQL answers too).
+public struct HealthController: Sendable {
+    let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    struct Status: Encodable { let status: String; let database: String? }
+
+    public func addRoutes(to group: RouterGroup<PorticoRequestContext>) {
+        group.get("live") { _, _ in try jsonResponse(Status(status: "UP", database: nil)) }
+        group.get("ready") { _, _ in
+            if await database.isReachable() {
+                return try jsonResponse(Status(status: "UP", database: "UP"))
+            }
+            return try jsonResponse(Status(status: "DOWN", database: "DOWN"), status: .serviceUnavailable)
+        }
+    }
+}
+
+/// Serves a service's OpenAPI document, read once from its resource bundle.
+public struct OpenAPIController: Sendable {
+    public let document: ByteBuffer?
+
+    public init(document: ByteBuffer?) {
+        self.document = document
+    }
+
+    public func addRoutes(to group: RouterGroup<PorticoRequestContext>) {
+        group.get("openapi.json") { _, _ in
+            guard let document else {
+                throw APIError(.internalServerError, "Internal Server Error", "The OpenAPI document is missing from this build")
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
+        }
+    }
+}

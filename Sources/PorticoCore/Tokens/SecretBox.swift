@@ -1,0 +1,95 @@
+import Crypto
+import Foundation
+
+/// Encrypts what must be stored secret (signing keys' private halves) with AES-256-GCM under the
+/// key from `PORTICO_SECRET_KEY`.
+public struct SecretBox: Sendable {
+    let key: SymmetricKey
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// `base64` must decode to exactly 32 bytes (`openssl rand -base64 32`).
+    public init(base64: String) throws {
+        guard let data = Data(base64Encoded: base64.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 else {
+            throw Failure(description: "expected 32 random bytes in base64 (make one with: openssl rand -base64 32)")
+        }
+        key = SymmetricKey(data: data)
+    }
+
+    public static func randomKeyBase64() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+    }
+
+    public func seal(_ plaintext: Data) throws -> Data {
+        guard let combined = try AES.GCM.seal(plaintext, using: key).combined else {
+            throw Failure(description: "AES-GCM produced no combined representation")
+        }
+        return combined
+    }
+
+    public func open(_ sealed: Data) throws -> Data {
+        do {
+            return try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key)
+        } catch {
+            throw Failure(description: "cannot decrypt a stored secret: PORTICO_SECRET_KEY is not the key it was encrypted with")
+        }
+    }
+
+    /// The secret key from settings: `PORTICO_SECRET_KEY`, else (development mode only) a key kept
+    /// in `PORTICO_SECRET_KEY_FILE` (default `.data/secret.key`), created on first use.
+    public static func load(from source: SettingsSource, developmentMode: Bool) throws -> SecretBox {
+        if let value = source.string("PORTICO_SECRET_KEY") {
+            do {
+                return try SecretBox(base64: value)
+            } catch let failure as Failure {
+                throw InvalidSetting(key: "PORTICO_SECRET_KEY", reason: failure.description)
+            }
+        }
+        guard developmentMode else {
+            throw InvalidSetting(
+                key: "PORTICO_SECRET_KEY",
+                reason: "not set; it encrypts the token signing keys (make one with: openssl rand -base64 32)")
+        }
+        let path = source.string("PORTICO_SECRET_KEY_FILE", default: ".data/secret.key")
+        let url = URL(fileURLWithPath: path)
+        if let existing = try? String(contentsOf: url, encoding: .utf8) {
+            do {
+                return try SecretBox(base64: existing)
+            } catch let failure as Failure {
+                throw InvalidSetting(key: "PORTICO_SECRET_KEY_FILE", reason: "\(path): \(failure.description)")
+            }
+        }
+        let fresh = randomKeyBase64()
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: path, contents: Data((fresh + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw Failure(description: "cannot write")
+            }
+        } catch {
+            throw InvalidSetting(key: "PORTICO_SECRET_KEY_FILE", reason: "cannot create \(path): \(error)")
+        }
+        return try SecretBox(base64: fresh)
+    }
+}
+
+extension Data {
+    /// base64url without padding (RFC 7515 §2).
+    public var base64URLEncoded: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public init?(base64URLEncoded string: String) {
+        var base64 = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        self.init(base64Encoded: base64)
+    }
+
+    /// `count` cryptographically random bytes.
+    public static func random(count: Int) -> Data {
+        var generator = SystemRandomNumberGenerator()
+        return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+}

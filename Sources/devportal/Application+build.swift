@@ -1,0 +1,72 @@
+import Foundation
+import Hummingbird
+import Logging
+import PorticoCore
+
+typealias Context = PorticoRequestContext
+
+/// Builds the devportal: one function that `serve` and the tests both call.
+func buildApplication(settings: DevportalSettings, logger: Logger = Logger(label: "portico.devportal")) async throws -> some ApplicationProtocol {
+    let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
+    let router = buildRouter(database: database, settings: settings)
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(settings.core.bindAddress, port: settings.port), serverName: "portico-devportal"),
+        services: [database.client],
+        logger: logger)
+    app.beforeServerStarts {
+        try await Bootstrap.prepare(
+            database: database, settings: settings.core, migrationsDirectory: settings.migrationsDirectory, logger: logger)
+        try await signingKeyStore(database, settings).ensureActiveKey()
+        try await TokenStore(database: database).pruneExpired()
+        logger.notice("devportal listening", metadata: [
+            "address": "\(settings.core.bindAddress):\(settings.port)", "database": "\(settings.core.database.redacted)",
+        ])
+    }
+    return app
+}
+
+/// Every route of the devportal. The OpenAPI document lists exactly these.
+func buildRouter(database: Database, settings: DevportalSettings) -> Router<Context> {
+    let router = Router(context: Context.self)
+    router.add(middleware: ErrorMiddleware())
+    let users = UserStore(database: database, bcryptCost: settings.core.bcryptCost)
+    let applications = ApplicationStore(database: database)
+    let keys = ClientKeyStore(database: database, bcryptCost: settings.core.bcryptCost)
+    let tokens = TokenStore(database: database)
+    let issuer = TokenIssuer(
+        signingKeys: signingKeyStore(database, settings), tokens: tokens, issuer: settings.publicURL, audience: settings.tokenAudience)
+    let limit = settings.core.maxBodyBytes
+
+    HealthController(database: database).addRoutes(to: router.group("health"))
+    OAuth2Controller(keys: keys, applications: applications, tokens: tokens, issuer: issuer, settings: settings)
+        .addRoutes(to: router)
+
+    let base = "api/am/devportal/v3"
+    OpenAPIController(document: DevportalOpenAPI.document).addRoutes(to: router.group(RouterPath(base)))
+    let open = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(users: users, required: false))
+    SignupController(users: users, enabled: settings.signupEnabled, maxBodyBytes: limit).addRoutes(to: open.group("signup"))
+    CatalogController(database: database, settings: settings).addRoutes(to: open.group("apis"))
+
+    let signedIn = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(users: users))
+    ApplicationsController(applications: applications, maxBodyBytes: limit).addRoutes(to: signedIn)
+    KeysController(applications: applications, keys: keys, issuer: issuer, settings: settings)
+        .addRoutes(to: signedIn.group("applications"))
+    SubscriptionsController(subscriptions: SubscriptionStore(database: database), maxBodyBytes: limit)
+        .addRoutes(to: signedIn.group("subscriptions"))
+    return router
+}
+
+/// The devportal's OpenAPI 3.1 document (`Sources/devportal/openapi.json`).
+enum DevportalOpenAPI {
+    static let document: ByteBuffer? = Bundle.module.url(forResource: "openapi", withExtension: "json")
+        .flatMap { try? Data(contentsOf: $0) }
+        .map { ByteBuffer(bytes: $0) }
+}
+
+extension Context {
+    /// The signed-in developer: devportal routes need the `subscriber` role (or admin).
+    func developer(to action: String) throws -> User {
+        try require(.subscriber, to: action)
+    }
+}

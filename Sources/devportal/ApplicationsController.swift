@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// `/applications` and `/throttling-policies/application`: a developer's own applications.
+struct ApplicationsController {
+    let applications: ApplicationStore
+    let maxBodyBytes: Int
+
+    static let basePath = "/api/am/devportal/v3/applications"
+
+    struct Body: Decodable {
+        var name: String?
+        var throttlingPolicy: String?
+        var description: String?
+        var tokenType: String?
+
+        func checked() throws -> Body {
+            if let name, let problem = ClientApplication.validateName(name) { throw APIError.invalidField("name", problem) }
+            if let tokenType, tokenType.uppercased() != "JWT" {
+                throw APIError.invalidField("tokenType", "Portico issues JWT access tokens only: use \"JWT\", not \"\(tokenType)\"")
+            }
+            if let description, description.count > 10_000 {
+                throw APIError.invalidField("description", "The description is longer than 10000 characters")
+            }
+            return self
+        }
+    }
+
+    /// WSO2 devportal v3 `Application`.
+    struct Representation: Encodable {
+        let applicationId, name, throttlingPolicy, description, owner: String
+        let tokenType = "JWT"
+        let status = "APPROVED"
+        let subscriptionCount: Int
+        let createdTime: Date
+
+        init(_ application: ClientApplication) {
+            applicationId = application.id; name = application.name; throttlingPolicy = application.plan
+            description = application.description; owner = application.owner
+            subscriptionCount = application.subscriptionCount; createdTime = application.createdAt
+        }
+    }
+
+    struct PlanRepresentation: Encodable {
+        let name, displayName, description: String
+        let policyLevel = "application"
+        let requestCount: Int64?
+        let timeUnit: String?
+        let unitTime: Int?
+    }
+
+    struct List<Item: Encodable & Sendable>: Encodable, Sendable { let count: Int; let list: [Item] }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("throttling-policies/application") { _, context in
+            _ = try context.developer(to: "list application plans")
+            let plans = try await applications.plans().map {
+                PlanRepresentation(name: $0.name, displayName: $0.displayName, description: $0.description,
+                                   requestCount: $0.eventLimit?.eventCount, timeUnit: $0.eventLimit?.timeUnit.rawValue,
+                                   unitTime: $0.eventLimit?.unitTime)
+            }
+            return try jsonResponse(List(count: plans.count, list: plans))
+        }
+        group.get("applications") { request, context in
+            let user = try context.developer(to: "list applications")
+            let query = request.queryParameters
+            let page = try PageRequest(query: query)
+            let (found, total) = try await applications.list(owner: user, page: page, nameContains: query["query"])
+            return try jsonResponse(Page(list: found.map(Representation.init), total: total, page: page, path: Self.basePath))
+        }
+        group.post("applications") { request, context in
+            let user = try context.developer(to: "create applications")
+            let body = try await request.decodeJSON(Body.self, limit: maxBodyBytes).checked()
+            guard let name = body.name else { throw APIError.invalidField("name", "The field is required") }
+            let application = try await applications.create(
+                name: name, description: body.description ?? "", plan: body.throttlingPolicy ?? "Unlimited", owner: user)
+            return try jsonResponse(Representation(application), status: .created,
+                                    headers: [.location: "\(Self.basePath)/\(application.id)"])
+        }
+        group.get("applications/{applicationId}") { _, context in
+            let user = try context.developer(to: "read applications")
+            return try jsonResponse(Representation(try await find(context, user)))
+        }
+        group.put("applications/{applicationId}") { request, context in
+            let user = try context.developer(to: "change applications")
+            let current = try await find(context, user)
+            let body = try await request.decodeJSON(Body.self, limit: maxBodyBytes).checked()
+            let updated = try await applications.update(
+                id: current.id, owner: user, name: body.name, description: body.description, plan: body.throttlingPolicy)
+            return try jsonResponse(Representation(updated))
+        }
+        group.delete("applications/{applicationId}") { _, context in
+            let user = try context.developer(to: "delete applications")
+            try await applications.delete(id: try context.parameters.require("applicationId"), owner: user)
+            return Response(status: .noContent)
+        }
+    }
+
+    func find(_ context: Context, _ user: User) async throws -> ClientApplication {
+        try await Self.find(try context.parameters.require("applicationId"), owner: user, in: applications)
+    }
+
+    static func find(_ id: String, owner: User, in applications: ApplicationStore) async throws -> ClientApplication {
+        guard let application = try await applications.get(id: id, owner: owner) else {
+            throw APIError.notFound("No application with id '\(id)'")
+        }
+        return application
+    }
+}

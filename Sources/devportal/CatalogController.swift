@@ -1,0 +1,161 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// `/apis`: the catalog of published WebSocket APIs, their invocation URLs and AsyncAPI documents.
+/// Anonymous visitors see PUBLIC APIs; signed-in users see PRIVATE ones too, and DEPRECATED ones
+/// their applications subscribe to.
+struct CatalogController {
+    let apis: APIStore
+    let settings: DevportalSettings
+
+    init(database: Database, settings: DevportalSettings) {
+        self.apis = APIStore(database: database)
+        self.settings = settings
+    }
+
+    static let basePath = "/api/am/devportal/v3/apis"
+
+    /// WSO2 devportal v3 `APIInfo`.
+    struct Summary: Encodable {
+        let id, name, description, context, version, provider, lifeCycleStatus: String
+        let type = "WS"
+        let throttlingPolicies: [String]
+        let isDefaultVersion: Bool
+
+        init(_ api: WebSocketAPI) {
+            id = api.id; name = api.name; description = api.description; context = api.context; version = api.version
+            provider = api.provider; lifeCycleStatus = api.lifecycleState.rawValue; throttlingPolicies = api.plans
+            isDefaultVersion = api.isDefaultVersion
+        }
+    }
+
+    struct URLs: Encodable { let ws: String?; let wss: String? }
+    struct EndpointURL: Encodable {
+        let environmentName = "Production and Sandbox"
+        let environmentType = "hybrid"
+        let URLs: URLs
+        let defaultVersionURLs: URLs
+    }
+    struct Tier: Encodable { let tierName: String; let tierPlan = "FREE" }
+
+    /// WSO2 devportal v3 `API`, the fields a WebSocket API has.
+    struct Detail: Encodable {
+        let id, name, description, context, version, provider, lifeCycleStatus: String
+        let type = "WS"
+        let isDefaultVersion: Bool
+        let tiers: [Tier]
+        let endpointURLs: [EndpointURL]
+        let createdTime: Date
+        let lastUpdatedTime: Date
+    }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get { request, context in
+            let query = request.queryParameters
+            let page = try PageRequest(query: query)
+            var search = query["query"]
+            if let value = search, value.lowercased().hasPrefix("name:") { search = String(value.dropFirst(5)) }
+            let (found, total) = try await apis.catalog(page: page, nameContains: search, viewer: context.user)
+            return try jsonResponse(Page(list: found.map(Summary.init), total: total, page: page, path: Self.basePath))
+        }
+        group.get("{apiId}") { _, context in
+            try jsonResponse(detail(try await find(context)))
+        }
+        group.get("{apiId}/asyncapi") { _, context in
+            let api = try await find(context)
+            return try jsonResponse(AsyncAPIDocument(api: api, urls: urls(for: api)))
+        }
+    }
+
+    func find(_ context: Context) async throws -> WebSocketAPI {
+        let id = try context.parameters.require("apiId")
+        guard let api = try await apis.catalogEntry(id: id, viewer: context.user) else {
+            throw APIError.notFound("No published API with id '\(id)'")
+        }
+        return api
+    }
+
+    /// The gateway URLs of an API: its versioned path, and the bare context for the default version.
+    func urls(for api: WebSocketAPI) -> (versioned: URLs, defaultVersion: URLs) {
+        let host = settings.gatewayHost
+        let versioned = URLs(ws: "ws://\(host):\(settings.gatewayPort)\(api.context)/\(api.version)",
+                             wss: "wss://\(host):\(settings.gatewayTLSPort)\(api.context)/\(api.version)")
+        let defaultVersion = api.isDefaultVersion
+            ? URLs(ws: "ws://\(host):\(settings.gatewayPort)\(api.context)", wss: "wss://\(host):\(settings.gatewayTLSPort)\(api.context)")
+            : URLs(ws: nil, wss: nil)
+        return (versioned, defaultVersion)
+    }
+
+    func detail(_ api: WebSocketAPI) -> Detail {
+        let (versioned, defaultVersion) = urls(for: api)
+        return Detail(
+            id: api.id, name: api.name, description: api.description, context: api.context, version: api.version,
+            provider: api.provider, lifeCycleStatus: api.lifecycleState.rawValue, isDefaultVersion: api.isDefaultVersion,
+            tiers: api.plans.map { Tier(tierName: $0) },
+            endpointURLs: [EndpointURL(URLs: versioned, defaultVersionURLs: defaultVersion)],
+            createdTime: api.createdAt, lastUpdatedTime: api.updatedAt)
+    }
+}
+
+/// An AsyncAPI 2.6 document for one WebSocket API: its channel, the gateway's ws and wss servers,
+/// and how to present a token (bearer header or `access_token` query parameter).
+struct AsyncAPIDocument: Encodable {
+    struct Info: Encodable { let title: String; let version: String; let description: String }
+    struct Server: Encodable {
+        let url: String
+        let `protocol`: String
+        let description: String
+        let security: [[String: [String]]]
+    }
+    struct Operation: Encodable {
+        let summary: String
+        let message: [String: String]
+    }
+    struct Channel: Encodable {
+        let description: String
+        let publish: Operation
+        let subscribe: Operation
+    }
+    struct SecurityScheme: Encodable {
+        let type: String
+        let scheme: String?
+        let bearerFormat: String?
+        let name: String?
+        let `in`: String?
+        let description: String
+    }
+    struct Components: Encodable { let securitySchemes: [String: SecurityScheme] }
+
+    let asyncapi = "2.6.0"
+    let id: String
+    let info: Info
+    let defaultContentType = "application/json"
+    let servers: [String: Server]
+    let channels: [String: Channel]
+    let components: Components
+
+    init(api: WebSocketAPI, urls: (versioned: CatalogController.URLs, defaultVersion: CatalogController.URLs)) {
+        id = "urn:portico:api:\(api.id)"
+        info = Info(title: api.name, version: api.version, description: api.description)
+        let security = [["bearer": [String]()], ["accessTokenQuery": []]]
+        var servers: [String: Server] = [:]
+        if let ws = urls.versioned.ws {
+            servers["production"] = Server(url: ws, protocol: "ws", description: "Gateway (production and sandbox keys)", security: security)
+        }
+        if let wss = urls.versioned.wss {
+            servers["production-secure"] = Server(url: wss, protocol: "wss", description: "Gateway over TLS", security: security)
+        }
+        self.servers = servers
+        channels = ["/": Channel(
+            description: "The WebSocket connection to \(api.name) \(api.version); the gateway relays frames both ways unchanged.",
+            publish: Operation(summary: "Frames the client sends to the API", message: ["name": "clientMessage"]),
+            subscribe: Operation(summary: "Frames the API sends to the client", message: ["name": "serverMessage"]))]
+        components = Components(securitySchemes: [
+            "bearer": SecurityScheme(type: "http", scheme: "bearer", bearerFormat: "JWT", name: nil, in: nil,
+                                     description: "Authorization: Bearer <access token> on the handshake"),
+            "accessTokenQuery": SecurityScheme(type: "httpApiKey", scheme: nil, bearerFormat: nil, name: "access_token", in: "query",
+                                               description: "?access_token=<access token>, for clients that cannot set headers"),
+        ])
+    }
+}

@@ -1,0 +1,262 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// The OAuth2 authorization server, as the RFCs say: token (RFC 6749 §4.4, client credentials),
+/// revocation (RFC 7009), introspection (RFC 7662), JWKS (RFC 7517) and metadata (RFC 8414).
+/// Errors are `{error, error_description}`.
+struct OAuth2Controller {
+    let keys: ClientKeyStore
+    let applications: ApplicationStore
+    let tokens: TokenStore
+    let issuer: TokenIssuer
+    let settings: DevportalSettings
+    let failures = ClientFailureLimiter()
+
+    struct TokenResponse: Encodable {
+        let access_token: String
+        let token_type = "Bearer"
+        let expires_in: Int
+        let scope: String
+    }
+
+    struct Introspection: Encodable {
+        let active: Bool
+        var scope: String?
+        var client_id: String?
+        var username: String?
+        var token_type: String?
+        var exp: Int?
+        var iat: Int?
+        var nbf: Int?
+        var sub: String?
+        var aud: String?
+        var iss: String?
+        var jti: String?
+        var keytype: String?
+    }
+
+    struct Metadata: Encodable {
+        let issuer: String
+        let token_endpoint: String
+        let revocation_endpoint: String
+        let introspection_endpoint: String
+        let jwks_uri: String
+        let grant_types_supported = ["client_credentials"]
+        let response_types_supported: [String] = []
+        let token_endpoint_auth_methods_supported = ["client_secret_basic", "client_secret_post"]
+        let revocation_endpoint_auth_methods_supported = ["client_secret_basic", "client_secret_post"]
+        let introspection_endpoint_auth_methods_supported = ["client_secret_basic", "client_secret_post"]
+        let token_endpoint_auth_signing_alg_values_supported = ["RS256"]
+    }
+
+    static let noStore: HTTPFields = [.cacheControl: "no-store", .init("Pragma")!: "no-cache"]
+
+    func addRoutes(to router: Router<Context>) {
+        router.post("oauth2/token", use: token)
+        router.post("oauth2/revoke", use: revoke)
+        router.post("oauth2/introspect", use: introspect)
+        router.get("oauth2/jwks") { _, _ in
+            try jsonResponse(try JSONWebKeySet(try await issuer.signingKeys.publishedKeys()),
+                             headers: [.cacheControl: "public, max-age=300"])
+        }
+        router.get(".well-known/oauth-authorization-server") { _, _ in
+            let base = settings.publicURL
+            return try jsonResponse(Metadata(
+                issuer: base, token_endpoint: "\(base)/oauth2/token", revocation_endpoint: "\(base)/oauth2/revoke",
+                introspection_endpoint: "\(base)/oauth2/introspect", jwks_uri: "\(base)/oauth2/jwks"))
+        }
+    }
+
+    @Sendable func token(_ request: Request, context: Context) async throws -> Response {
+        let form = try await FormBody.parse(request, limit: settings.core.maxBodyBytes)
+        let (key, application) = try await authenticateClient(request, form)
+        guard let grantType = form["grant_type"] else {
+            throw OAuthError(.badRequest, "invalid_request", "grant_type is required")
+        }
+        guard grantType == "client_credentials" else {
+            throw OAuthError(.badRequest, "unsupported_grant_type", "only client_credentials is supported")
+        }
+        guard key.grantTypes.contains(grantType) else {
+            throw OAuthError(.badRequest, "unauthorized_client", "these keys may not use client_credentials")
+        }
+        let scope: String
+        do {
+            scope = try OAuthScope.normalise(form["scope"], field: "scope")
+        } catch {
+            throw OAuthError(.badRequest, "invalid_scope", "the scope is malformed")
+        }
+        let issued = try await issuer.issue(
+            for: key, application: .init(id: application.id, name: application.name, owner: application.owner, tier: application.plan),
+            scope: scope, validity: settings.defaultTokenValidity)
+        return try jsonResponse(TokenResponse(access_token: issued.accessToken, expires_in: issued.expiresIn, scope: issued.scope),
+                                headers: Self.noStore)
+    }
+
+    /// RFC 7009: 200 whether or not the token was known; a token issued to another client is refused.
+    @Sendable func revoke(_ request: Request, context: Context) async throws -> Response {
+        let form = try await FormBody.parse(request, limit: settings.core.maxBodyBytes)
+        let (key, _) = try await authenticateClient(request, form)
+        guard let token = form["token"], !token.isEmpty else {
+            throw OAuthError(.badRequest, "invalid_request", "token is required")
+        }
+        if let jti = Self.tokenID(token), let record = try await tokens.find(jti: jti) {
+            guard record.consumerKey == key.consumerKey else {
+                throw OAuthError(.badRequest, "unauthorized_client", "the token was not issued to this client")
+            }
+            try await tokens.revoke(jti: jti)
+        }
+        return Response(status: .ok, headers: Self.noStore)
+    }
+
+    /// RFC 7662: a client may introspect its own tokens; anything else is `{"active": false}`.
+    @Sendable func introspect(_ request: Request, context: Context) async throws -> Response {
+        let form = try await FormBody.parse(request, limit: settings.core.maxBodyBytes)
+        let (key, _) = try await authenticateClient(request, form)
+        guard let token = form["token"], !token.isEmpty else {
+            throw OAuthError(.badRequest, "invalid_request", "token is required")
+        }
+        let inactive = Introspection(active: false)
+        guard let claims = await issuer.verify(token), claims.client_id == key.consumerKey,
+              let record = try await tokens.find(jti: claims.jti.value), !record.revoked
+        else { return try jsonResponse(inactive, headers: Self.noStore) }
+        return try jsonResponse(Introspection(
+            active: true, scope: claims.scope, client_id: claims.client_id, username: claims.sub.value, token_type: "Bearer",
+            exp: Int(claims.exp.value.timeIntervalSince1970), iat: Int(claims.iat.value.timeIntervalSince1970),
+            nbf: Int(claims.nbf.value.timeIntervalSince1970), sub: claims.sub.value, aud: claims.aud.value.first,
+            iss: claims.iss.value, jti: claims.jti.value, keytype: claims.keytype), headers: Self.noStore)
+    }
+
+    /// The `jti` of a JWT, read without verifying it (revocation only needs the id).
+    static func tokenID(_ token: String) -> String? {
+        let parts = token.split(separator: ".")
+        guard parts.count == 3, let payload = Data(base64URLEncoded: String(parts[1])),
+              let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        else { return nil }
+        return object["jti"] as? String
+    }
+
+    /// Client authentication (RFC 6749 §2.3.1): HTTP Basic or `client_id`/`client_secret` in the
+    /// form, not both. Repeated failures for one client id are answered 429 for a while.
+    func authenticateClient(_ request: Request, _ form: [String: String]) async throws -> (ClientKey, ClientApplication) {
+        var clientID: String?
+        var secret: String?
+        if let header = request.headers[.authorization] {
+            guard form["client_secret"] == nil else {
+                throw OAuthError(.badRequest, "invalid_request", "authenticate with HTTP Basic or client_secret, not both")
+            }
+            guard let (id, password) = BasicAuthMiddleware.parse(header) else {
+                throw OAuthError.invalidClient("the Authorization header is not HTTP Basic client credentials")
+            }
+            clientID = id.removingPercentEncoding ?? id
+            secret = password.removingPercentEncoding ?? password
+        } else {
+            clientID = form["client_id"]
+            secret = form["client_secret"]
+        }
+        guard let clientID, let secret, !clientID.isEmpty else {
+            throw OAuthError.invalidClient("client authentication is required")
+        }
+        if let retryAfter = await failures.retryAfter(clientID) {
+            throw OAuthError(.tooManyRequests, "slow_down", "too many failed attempts for this client; retry later",
+                             headers: [.retryAfter: "\(retryAfter)"])
+        }
+        guard let key = try await keys.authenticate(consumerKey: clientID, secret: secret),
+              let application = try await applications.owned(by: key)
+        else {
+            await failures.recordFailure(clientID)
+            throw OAuthError.invalidClient("unknown client or wrong secret")
+        }
+        await failures.reset(clientID)
+        return (key, application)
+    }
+}
+
+/// An OAuth2 error response (RFC 6749 §5.2): `{error, error_description}`.
+struct OAuthError: Error, HTTPResponseError {
+    let status: HTTPResponse.Status
+    let error: String
+    let errorDescription: String
+    let headers: HTTPFields
+
+    init(_ status: HTTPResponse.Status, _ error: String, _ description: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.error = error
+        self.errorDescription = description
+        self.headers = headers
+    }
+
+    static func invalidClient(_ description: String) -> OAuthError {
+        OAuthError(.unauthorized, "invalid_client", description, headers: [.wwwAuthenticate: "Basic realm=\"portico\""])
+    }
+
+    struct Body: Encodable { let error: String; let error_description: String }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = self.headers
+        headers.append(contentsOf: OAuth2Controller.noStore)
+        return try jsonResponse(Body(error: error, error_description: errorDescription), status: status, headers: headers)
+    }
+}
+
+/// `application/x-www-form-urlencoded` request bodies.
+enum FormBody {
+    static func parse(_ request: Request, limit: Int) async throws -> [String: String] {
+        let contentType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard contentType == "application/x-www-form-urlencoded" else {
+            throw OAuthError(.badRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch {
+            throw OAuthError(.contentTooLarge, "invalid_request", "the body is larger than \(limit) bytes")
+        }
+        var values: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            let name = decode(parts[0])
+            guard values[name] == nil else {
+                // RFC 6749 §3.2: parameters must not be repeated.
+                throw OAuthError(.badRequest, "invalid_request", "the parameter '\(name)' is repeated")
+            }
+            values[name] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return values
+    }
+}
+
+/// Slows down guessing: after `maxFailures` failed client authentications within `window`, a
+/// client id is refused (429) until the window has passed. Kept per devportal process.
+actor ClientFailureLimiter {
+    let maxFailures = 5
+    let window: TimeInterval = 60
+    let capacity = 10_000
+    private var failures: [String: [Date]] = [:]
+
+    /// Seconds to wait when the client id is locked out now; nil when it may try.
+    func retryAfter(_ clientID: String, now: Date = Date()) -> Int? {
+        let recent = (failures[clientID] ?? []).filter { now.timeIntervalSince($0) < window }
+        failures[clientID] = recent.isEmpty ? nil : recent
+        guard recent.count >= maxFailures, let oldest = recent.first else { return nil }
+        return max(1, Int((window - now.timeIntervalSince(oldest)).rounded(.up)))
+    }
+
+    func recordFailure(_ clientID: String, now: Date = Date()) {
+        if failures.count >= capacity, failures[clientID] == nil {
+            // Forget the entries whose last failure is oldest: a bounded map, whatever is sent.
+            let stale = failures.sorted { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) }.prefix(capacity / 10)
+            for (id, _) in stale { failures[id] = nil }
+        }
+        failures[clientID, default: []].append(now)
+    }
+
+    func reset(_ clientID: String) {
+        failures[clientID] = nil
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// `/subscriptions`: a developer subscribes their applications to APIs under a business plan.
+struct SubscriptionsController {
+    let subscriptions: SubscriptionStore
+    let maxBodyBytes: Int
+
+    static let basePath = "/api/am/devportal/v3/subscriptions"
+
+    struct Body: Decodable { var applicationId: String?; var apiId: String?; var throttlingPolicy: String? }
+
+    /// WSO2 devportal v3 `Subscription`.
+    struct Representation: Encodable {
+        struct APIInfo: Encodable { let id, name, context, version: String }
+        let subscriptionId, applicationId, apiId, throttlingPolicy, status: String
+        let apiInfo: APIInfo
+        let createdTime: Date
+
+        init(_ subscription: Subscription) {
+            subscriptionId = subscription.id; applicationId = subscription.applicationID; apiId = subscription.apiID
+            throttlingPolicy = subscription.plan; status = subscription.status.rawValue; createdTime = subscription.createdAt
+            apiInfo = APIInfo(id: subscription.apiID, name: subscription.apiName, context: subscription.apiContext,
+                              version: subscription.apiVersion)
+        }
+    }
+
+    struct List: Encodable { let count: Int; let list: [Representation] }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get { request, context in
+            let user = try context.developer(to: "list subscriptions")
+            let query = request.queryParameters
+            guard query["applicationId"] != nil || query["apiId"] != nil else {
+                throw APIError.invalidParameter("applicationId", "Give applicationId or apiId")
+            }
+            let found = try await subscriptions.list(owner: user, applicationID: query["applicationId"], apiID: query["apiId"])
+            return try jsonResponse(List(count: found.count, list: found.map(Representation.init)))
+        }
+        group.post { request, context in
+            let user = try context.developer(to: "subscribe")
+            let body = try await request.decodeJSON(Body.self, limit: maxBodyBytes)
+            guard let applicationID = body.applicationId else { throw APIError.invalidField("applicationId", "The field is required") }
+            guard let apiID = body.apiId else { throw APIError.invalidField("apiId", "The field is required") }
+            guard let plan = body.throttlingPolicy else { throw APIError.invalidField("throttlingPolicy", "The field is required") }
+            let subscription = try await subscriptions.create(applicationID: applicationID, apiID: apiID, plan: plan, owner: user)
+            return try jsonResponse(Representation(subscription), status: .created,
+                                    headers: [.location: "\(Self.basePath)/\(subscription.id)"])
+        }
+        group.get("{subscriptionId}") { _, context in
+            let user = try context.developer(to: "read subscriptions")
+            let id = try context.parameters.require("subscriptionId")
+            guard let subscription = try await subscriptions.get(id: id, owner: user) else {
+                throw APIError.notFound("No subscription with id '\(id)'")
+            }
+            return try jsonResponse(Representation(subscription))
+        }
+        group.delete("{subscriptionId}") { _, context in
+            let user = try context.developer(to: "unsubscribe")
+            try await subscriptions.delete(id: try context.parameters.require("subscriptionId"), owner: user)
+            return Response(status: .noContent)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// `/subscriptions` on the publisher: who subscribes to an API, and blocking them.
+struct SubscriptionsController {
+    let subscriptions: SubscriptionStore
+    let apis: APIStore
+
+    /// WSO2 publisher v4 `Subscription`.
+    struct Representation: Encodable {
+        struct ApplicationInfo: Encodable { let applicationId: String; let name: String; let subscriber: String }
+        let subscriptionId: String
+        let applicationInfo: ApplicationInfo
+        let throttlingPolicy: String
+        let subscriptionStatus: String
+        let createdTime: Date
+
+        init(_ subscription: Subscription) {
+            subscriptionId = subscription.id
+            applicationInfo = .init(applicationId: subscription.applicationID, name: subscription.applicationName,
+                                    subscriber: subscription.applicationOwner)
+            throttlingPolicy = subscription.plan
+            subscriptionStatus = subscription.status.rawValue
+            createdTime = subscription.createdAt
+        }
+    }
+
+    struct List: Encodable { let count: Int; let list: [Representation] }
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get { request, context in
+            _ = try context.requireAny([.creator, .publisher], to: "list subscriptions")
+            guard let apiID = request.queryParameters["apiId"] else {
+                throw APIError.invalidParameter("apiId", "The parameter is required")
+            }
+            _ = try await APIsController.find(apiID, in: apis)
+            let all = try await subscriptions.list(apiID: apiID).map(Representation.init)
+            return try jsonResponse(List(count: all.count, list: all))
+        }
+        group.post("block-subscription") { request, context in
+            _ = try context.require(.publisher, to: "block subscriptions")
+            let query = request.queryParameters
+            let id = try Self.subscriptionID(query)
+            guard let raw = query["blockState"] else { throw APIError.invalidParameter("blockState", "The parameter is required") }
+            guard let state = Subscription.Status(rawValue: raw), state != .unblocked else {
+                throw APIError.invalidParameter("blockState", "'\(raw)' is not BLOCKED or PROD_ONLY_BLOCKED")
+            }
+            return try jsonResponse(Representation(try await subscriptions.setStatus(id: id, state)))
+        }
+        group.post("unblock-subscription") { request, context in
+            _ = try context.require(.publisher, to: "unblock subscriptions")
+            let id = try Self.subscriptionID(request.queryParameters)
+            return try jsonResponse(Representation(try await subscriptions.setStatus(id: id, .unblocked)))
+        }
+    }
+
+    static func subscriptionID(_ query: [String: String]) throws -> String {
+        guard let id = query["subscriptionId"] else { throw APIError.invalidParameter("subscriptionId", "The parameter is required") }
+        return id
+    }
+}
