@@ -65,6 +65,7 @@ let package = Package(
                 .byName(name: "PorticoCore"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/PorticoTestSupport",
             swiftSettings: swiftSettings

@@ -35,7 +35,7 @@ enum DevportalHarness {
             try await app.test(.router) { client in
                 let database = Database(url: url, poolSize: 2, logger: TestDatabase.logger)
                 try await database.withRunningClient {
-                    try await test(DevportalClient(client: client, username: nil, password: nil),
+                    try await test(RESTClient(client: client, base: "/api/am/devportal/v3"),
                                    Provider(database: database, settings: settings))
                 }
             }
@@ -73,37 +73,14 @@ struct Provider: Sendable {
     }
 }
 
-/// A client of the devportal, signed in as one user (or anonymous).
-struct DevportalClient: Sendable {
-    let client: any TestClientProtocol
-    let username: String?
-    let password: String?
+typealias DevportalClient = RESTClient
 
-    static let base = "/api/am/devportal/v3"
-
-    func signedIn(_ username: String?, _ password: String? = "password-1") -> DevportalClient {
-        DevportalClient(client: client, username: username, password: password)
-    }
-
+extension RESTClient {
     /// Signs up `name` (password `password-1`) and returns a client signed in as them.
-    func developer(_ name: String) async throws -> DevportalClient {
+    func developer(_ name: String) async throws -> RESTClient {
         let reply = try await signedIn(nil).send(.post, "signup", json: #"{"username":"\#(name)","password":"password-1","email":"\#(name)@example.com"}"#)
         #expect(reply.status == .created, "signing up \(name): \(reply.text)")
         return signedIn(name)
-    }
-
-    @discardableResult
-    func send(_ method: HTTPRequest.Method, _ path: String, json: String? = nil, form: String? = nil, headers: HTTPFields = [:]) async throws -> Reply {
-        var headers = headers
-        if let username, let password, headers[.authorization] == nil {
-            headers[.authorization] = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
-        }
-        if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        if form != nil, headers[.contentType] == nil { headers[.contentType] = "application/x-www-form-urlencoded" }
-        let uri = path.hasPrefix("/") ? path : "\(Self.base)/\(path)"
-        let body = (json ?? form).map { ByteBuffer(string: $0) }
-        let response = try await client.executeRequest(uri: uri, method: method, headers: headers, body: body)
-        return Reply(status: response.status, headers: response.headers, body: Data(response.body.readableBytesView))
     }
 
     func createApplication(_ name: String = "EchoClient", plan: String = "Unlimited") async throws -> String {
@@ -129,32 +106,6 @@ struct DevportalClient: Sendable {
         try await signedIn(nil).send(.post, "/oauth2/token", form: form, headers: [
             .authorization: "Basic " + Data("\(consumerKey):\(secret)".utf8).base64EncodedString(),
         ])
-    }
-}
-
-struct Reply: Sendable {
-    let status: HTTPResponse.Status
-    let headers: HTTPFields
-    let body: Data
-
-    var text: String { String(decoding: body, as: UTF8.self) }
-    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
-    subscript(_ key: String) -> Any? { json[key] }
-
-    func expectError(_ status: HTTPResponse.Status, mentioning words: String..., sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(self.status == status, "\(text)", sourceLocation: sourceLocation)
-        #expect(json["code"] as? Int == status.code, "\(text)", sourceLocation: sourceLocation)
-        #expect(json["description"] is String, sourceLocation: sourceLocation)
-        let all = "\(json["message"] ?? "") \(json["description"] ?? "")"
-        for word in words { #expect(all.contains(word), "'\(word)' not in \(all)", sourceLocation: sourceLocation) }
-    }
-
-    /// An RFC 6749 §5.2 error: `{error, error_description}` and no caching.
-    func expectOAuthError(_ status: HTTPResponse.Status, _ error: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(self.status == status, "\(text)", sourceLocation: sourceLocation)
-        #expect(json["error"] as? String == error, "\(text)", sourceLocation: sourceLocation)
-        #expect(json["error_description"] is String, sourceLocation: sourceLocation)
-        #expect(headers[.cacheControl] == "no-store", sourceLocation: sourceLocation)
     }
 }
 

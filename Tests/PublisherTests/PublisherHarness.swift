@@ -34,41 +34,20 @@ enum PublisherHarness {
             try await app.test(.router) { client in
                 let database = Database(url: url, poolSize: 2, logger: TestDatabase.logger)
                 try await database.withRunningClient {
-                    try await test(PublisherClient(client: client, username: "admin", password: adminPassword), database)
+                    try await test(RESTClient(client: client, base: "/api/am/publisher/v4", username: "admin", password: adminPassword), database)
                 }
             }
         }
     }
 }
 
-/// A JSON client of the publisher, signed in as one user.
-struct PublisherClient: Sendable {
-    let client: any TestClientProtocol
-    let username: String?
-    let password: String?
+typealias PublisherClient = RESTClient
 
-    static let base = "/api/am/publisher/v4"
+extension RESTClient {
     static let admin = "/api/am/admin/v4"
 
-    /// The same client signed in as someone else (nil: anonymous).
-    func signedIn(_ username: String?, _ password: String? = "password-1") -> PublisherClient {
-        PublisherClient(client: client, username: username, password: password)
-    }
-
-    @discardableResult
-    func send(_ method: HTTPRequest.Method, _ path: String, json: String? = nil, headers: HTTPFields = [:]) async throws -> Reply {
-        var headers = headers
-        if let username, let password, headers[.authorization] == nil {
-            headers[.authorization] = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
-        }
-        if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        let uri = path.hasPrefix("/") ? path : "\(Self.base)/\(path)"
-        let response = try await client.executeRequest(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
-        return Reply(status: response.status, headers: response.headers, body: Data(response.body.readableBytesView))
-    }
-
     /// Creates a user with the given roles (as admin) and returns a client signed in as them.
-    func user(_ name: String, roles: [String]) async throws -> PublisherClient {
+    func user(_ name: String, roles: [String]) async throws -> RESTClient {
         let reply = try await self.signedIn("admin", PublisherHarness.adminPassword).send(
             .post, "\(Self.admin)/users", json: #"{"username":"\#(name)","password":"password-1","roles":\#(jsonArray(roles))}"#)
         #expect(reply.status == .created, "creating user \(name): \(reply.text)")
@@ -107,33 +86,4 @@ struct PublisherClient: Sendable {
 
 func jsonArray(_ values: [String]) -> String {
     "[" + values.map { "\"\($0)\"" }.joined(separator: ",") + "]"
-}
-
-struct Reply: Sendable {
-    let status: HTTPResponse.Status
-    let headers: HTTPFields
-    let body: Data
-
-    var text: String { String(decoding: body, as: UTF8.self) }
-
-    var json: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
-    }
-
-    subscript(_ key: String) -> Any? { json[key] }
-
-    var id: String { json["id"] as? String ?? "" }
-
-    /// Checks that this is a Portico error: JSON `{code, message, description}` with `status`.
-    func expectError(_ status: HTTPResponse.Status, mentioning words: String..., sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(self.status == status, "\(text)", sourceLocation: sourceLocation)
-        #expect(headers[.contentType] == "application/json", sourceLocation: sourceLocation)
-        #expect(json["code"] as? Int == status.code, "\(text)", sourceLocation: sourceLocation)
-        #expect(json["message"] is String, sourceLocation: sourceLocation)
-        #expect(json["description"] is String, sourceLocation: sourceLocation)
-        let all = "\(json["message"] ?? "") \(json["description"] ?? "")"
-        for word in words {
-            #expect(all.contains(word), "'\(word)' not in \(all)", sourceLocation: sourceLocation)
-        }
-    }
 }
