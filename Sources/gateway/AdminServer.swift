@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import Logging
+import PorticoCore
+
+/// The admin listener (default 127.0.0.1:9098): `/health/live`, `/health/ready` and `/metrics`.
+enum AdminServer {
+    struct Health: Encodable {
+        let status: String
+        let database: String
+        let snapshotLoadedAt: Date?
+        let snapshotGeneration: Int
+        let activeConnections: Int
+    }
+
+    static func build(gateway: GatewayContext) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("health/live") { _, _ in try jsonResponse(Health(status: "UP", database: "", snapshotLoadedAt: nil, snapshotGeneration: gateway.snapshot.generation,
+                                                                      activeConnections: gateway.connections.count)) }
+        router.get("health/ready") { _, _ in
+            guard let table = gateway.snapshot.current else {
+                return try jsonResponse(Health(status: "DOWN", database: "UNKNOWN", snapshotLoadedAt: nil, snapshotGeneration: 0, activeConnections: 0),
+                                        status: .serviceUnavailable)
+            }
+            // Serving from the last snapshot while PostgreSQL is away is still serving: ready, but said.
+            let listening = gateway.snapshot.isListening
+            return try jsonResponse(Health(status: listening ? "UP" : "DEGRADED", database: listening ? "UP" : "DOWN",
+                                           snapshotLoadedAt: table.loadedAt, snapshotGeneration: gateway.snapshot.generation,
+                                           activeConnections: gateway.connections.count))
+        }
+        router.get("metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render())))
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(gateway.settings.adminAddress, port: gateway.settings.adminPort), serverName: "portico-gateway-admin"),
+            logger: gateway.logger)
+    }
+}

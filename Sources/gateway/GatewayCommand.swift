@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PorticoCore
+import ServiceLifecycle
+
+@main
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Portico gateway: the authenticated WebSocket proxy.",
+        discussion: "Settings come from the environment and the file named by PORTICO_CONFIG_FILE; see config/portico.env.example.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve WebSocket APIs (the default command).")
+
+    func run() async throws {
+        let settings = ServiceStartup.settings(for: "gateway", GatewaySettings.init(source:), logLevel: \.core.logLevel)
+        await ServiceStartup.run("gateway") {
+            let logger = Logger(label: "portico.gateway")
+            let database = Database(url: settings.core.database, poolSize: 3, logger: logger)
+            let gateway = GatewayContext(
+                settings: settings, snapshot: SnapshotHolder(),
+                verifier: TokenVerifier(issuer: settings.tokenIssuer, audience: settings.tokenAudience, leeway: settings.tokenLeeway),
+                connections: Connections(), metrics: GatewayMetrics(), logger: logger)
+            let snapshots = SnapshotService(
+                store: GatewayCatalogStore(database: database), holder: gateway.snapshot, connections: gateway.connections,
+                reloadInterval: settings.reloadInterval, logger: logger)
+            // Shut down in reverse order: the proxy drains first, the database goes last.
+            let group = ServiceGroup(configuration: .init(
+                services: [database.client, snapshots, AdminServer.build(gateway: gateway), ProxyServer(gateway: gateway)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import PorticoCore
+
+/// The gateway's settings: the shared core settings plus its listeners, the token checks and the
+/// relay's bounds.
+struct GatewaySettings: Sendable {
+    var core: CoreSettings
+    /// `GATEWAY_BIND_ADDRESS` (default 0.0.0.0): where WebSocket clients connect.
+    var bindAddress: String
+    /// `GATEWAY_PORT` (default 9099): ws.
+    var port: Int
+    /// `GATEWAY_TLS_PORT` (default 8099): wss, served when a certificate and key are configured.
+    var tlsPort: Int
+    /// `GATEWAY_TLS_CERT_FILE`, `GATEWAY_TLS_KEY_FILE`: PEM paths; both or neither.
+    var tlsCertificateFile: String?
+    var tlsKeyFile: String?
+    /// `GATEWAY_ADMIN_ADDRESS` (127.0.0.1) and `GATEWAY_ADMIN_PORT` (9098): health and metrics.
+    var adminAddress: String
+    var adminPort: Int
+    /// `DEVPORTAL_PUBLIC_URL` and `PORTICO_TOKEN_AUDIENCE`: the `iss` and `aud` tokens must carry.
+    var tokenIssuer: String
+    var tokenAudience: String
+    /// `GATEWAY_TOKEN_LEEWAY` (default 30 s): clock skew allowed on `exp` and `nbf`.
+    var tokenLeeway: TimeInterval
+    /// `GATEWAY_CLOSE_ON_TOKEN_EXPIRY` (default true): close a connection (4001) when its token expires.
+    var closeOnTokenExpiry: Bool
+    /// `GATEWAY_BACKEND_CONNECT_TIMEOUT` (default 10 s): connect plus handshake with the backend.
+    var backendConnectTimeout: TimeInterval
+    /// `GATEWAY_MAX_FRAME_BYTES` (default 1 MiB): a larger frame is closed with 1009.
+    var maxFrameBytes: Int
+    /// `GATEWAY_CONNECTION_BUFFER_BYTES` (default 1 MiB): the most a connection buffers towards a
+    /// peer that does not read before the gateway stops reading from the other side.
+    var connectionBufferBytes: Int
+    /// `GATEWAY_RELOAD_INTERVAL` (default 60 s): full reload of the snapshot, as a safety net.
+    var reloadInterval: TimeInterval
+    /// `GATEWAY_DRAIN_SECONDS` (default 30 s): on SIGTERM, how long connections may finish.
+    var drainSeconds: TimeInterval
+
+    init(source: SettingsSource) throws {
+        core = try CoreSettings(source: source)
+        bindAddress = source.string("GATEWAY_BIND_ADDRESS", default: "0.0.0.0")
+        port = try source.port("GATEWAY_PORT", default: 9099)
+        tlsPort = try source.port("GATEWAY_TLS_PORT", default: 8099)
+        tlsCertificateFile = source.string("GATEWAY_TLS_CERT_FILE")
+        tlsKeyFile = source.string("GATEWAY_TLS_KEY_FILE")
+        if (tlsCertificateFile == nil) != (tlsKeyFile == nil) {
+            throw InvalidSetting(key: tlsCertificateFile == nil ? "GATEWAY_TLS_CERT_FILE" : "GATEWAY_TLS_KEY_FILE",
+                                 reason: "set both GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE, or neither")
+        }
+        for (key, path) in [("GATEWAY_TLS_CERT_FILE", tlsCertificateFile), ("GATEWAY_TLS_KEY_FILE", tlsKeyFile)] {
+            if let path, !FileManager.default.isReadableFile(atPath: path) {
+                throw InvalidSetting(key: key, reason: "cannot read '\(path)'")
+            }
+        }
+        adminAddress = source.string("GATEWAY_ADMIN_ADDRESS", default: "127.0.0.1")
+        adminPort = try source.port("GATEWAY_ADMIN_PORT", default: 9098)
+        tokenIssuer = source.string("DEVPORTAL_PUBLIC_URL", default: "http://localhost:9081")
+        tokenAudience = source.string("PORTICO_TOKEN_AUDIENCE", default: "portico-gateway")
+        tokenLeeway = TimeInterval(try source.int("GATEWAY_TOKEN_LEEWAY", default: 30, range: 0...600))
+        closeOnTokenExpiry = try source.bool("GATEWAY_CLOSE_ON_TOKEN_EXPIRY", default: true)
+        backendConnectTimeout = TimeInterval(try source.int("GATEWAY_BACKEND_CONNECT_TIMEOUT", default: 10, range: 1...300))
+        maxFrameBytes = try source.int("GATEWAY_MAX_FRAME_BYTES", default: 1_048_576, range: 125...(64 * 1_048_576))
+        connectionBufferBytes = try source.int("GATEWAY_CONNECTION_BUFFER_BYTES", default: 1_048_576, range: 4096...(64 * 1_048_576))
+        reloadInterval = TimeInterval(try source.int("GATEWAY_RELOAD_INTERVAL", default: 60, range: 1...86_400))
+        drainSeconds = TimeInterval(try source.int("GATEWAY_DRAIN_SECONDS", default: 30, range: 0...3600))
+    }
+}

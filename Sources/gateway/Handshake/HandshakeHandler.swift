@@ -1,0 +1,202 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// Everything a handshake needs, shared by every connection.
+struct GatewayContext: Sendable {
+    let settings: GatewaySettings
+    let snapshot: SnapshotHolder
+    let verifier: TokenVerifier
+    let connections: Connections
+    let metrics: GatewayMetrics
+    let logger: Logger
+}
+
+/// The handshake pipeline, one straight line: route (404/426/503) → credentials (401) → token (401)
+/// → access (403) → upstream (502/504) → 101 and the relay. Each stage answers its own refusal as
+/// an HTTP response with a JSON body `{code, message}`; nothing here queries PostgreSQL.
+final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let gateway: GatewayContext
+    let secure: Bool
+    let requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>
+    let responseEncoder: HTTPResponseEncoder
+    private var head: HTTPRequestHead?
+    private var handled = false
+
+    init(gateway: GatewayContext, secure: Bool, requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>, responseEncoder: HTTPResponseEncoder) {
+        self.gateway = gateway
+        self.secure = secure
+        self.requestDecoder = requestDecoder
+        self.responseEncoder = responseEncoder
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+        case .body:
+            break
+        case .end:
+            guard let head, !handled else { return }
+            handled = true
+            _ = context.channel.setOption(.autoRead, value: false)
+            handle(head, context: context)
+        }
+    }
+
+    private func handle(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let connectionID = UUID().uuidString.lowercased()
+        let (path, query) = Self.split(head.uri)
+        do throws(Refusal) {
+            guard let table = gateway.snapshot.current else {
+                throw Refusal(status: .serviceUnavailable, code: "not_ready", message: "The gateway has not loaded its configuration yet")
+            }
+            guard let match = table.match(path: path) else { throw Refusal.notFound }
+            guard Self.isWebSocketUpgrade(head) else {
+                throw Refusal(status: .upgradeRequired, code: "upgrade_required",
+                              message: "This is a WebSocket API: send a WebSocket upgrade request",
+                              extraHeaders: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+            }
+            if match.api.state == .blocked {
+                throw Refusal(status: .serviceUnavailable, code: "api_blocked", message: "The API is blocked by its provider")
+            }
+            let token = try Credentials.extract(headers: head.headers, query: Self.queryItems(query))
+            let caller = try gateway.verifier.verify(token, in: table)
+            let endpoint = try Access.check(caller, match.api, in: table)
+            let target: Upstream.Target
+            do {
+                target = try Upstream.target(endpoint: endpoint, rest: match.rest, clientQuery: query)
+            } catch {
+                throw error.refusal
+            }
+            let connection = RelayedConnection(
+                id: connectionID, caller: caller, apiID: match.api.id, eventLoop: context.eventLoop,
+                metrics: gateway.metrics, registry: gateway.connections)
+            let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
+            let forwarded = forwardedHeaders(head, caller: caller, connectionID: connectionID, context: context)
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            Upstream.connect(to: target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
+                             settings: gateway.settings, connection: connection)
+                .whenComplete { result in
+                    let (handler, context) = loopBound.value
+                    switch result {
+                    case .success(let (backend, chosen)):
+                        handler.accept(head, backend: backend, subprotocol: chosen, connection: connection, context: context)
+                    case .failure(let error as Upstream.Failure):
+                        handler.refuse(error.refusal, context: context)
+                    case .failure(let error):
+                        handler.refuse(Upstream.Failure.unreachable("\(error)").refusal, context: context)
+                    }
+                }
+        } catch {
+            refuse(error, context: context)
+        }
+    }
+
+    /// Answers 101, turns this channel into a WebSocket relay and links it with the backend's.
+    private func accept(_ head: HTTPRequestHead, backend: RelayHandler, subprotocol: String?, connection: RelayedConnection,
+                        context: ChannelHandlerContext) {
+        guard context.channel.isActive, let key = head.headers.first(name: "Sec-WebSocket-Key") else {
+            backend.context?.close(promise: nil)
+            return
+        }
+        var headers = HTTPHeaders([
+            ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", Upstream.acceptValue(for: key)), ("X-Portico-Connection-Id", connection.id),
+        ])
+        if let subprotocol { headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        gateway.metrics.handshake("accepted", status: 101)
+
+        let client = RelayHandler(side: .client, connection: connection)
+        connection.client = client
+        connection.backend = backend
+        do {
+            let pipeline = context.pipeline
+            try pipeline.syncOperations.addHandler(client)
+            pipeline.removeHandler(responseEncoder, promise: nil)
+            try pipeline.syncOperations.addHandlers(
+                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: gateway.settings.maxFrameBytes)), WebSocketFrameEncoder()],
+                position: .after(requestDecoder))
+            pipeline.removeHandler(context: context, promise: nil)
+            pipeline.removeHandler(requestDecoder, promise: nil)
+        } catch {
+            gateway.logger.error("cannot switch the connection to WebSocket", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            backend.context?.close(promise: nil)
+            return
+        }
+        connection.start(closeOnExpiry: gateway.settings.closeOnTokenExpiry)
+        RelayHandler.link(client: client, backend: backend)
+    }
+
+    /// Writes the refusal as an HTTP response and closes the connection.
+    private func refuse(_ refusal: Refusal, context: ChannelHandlerContext) {
+        gateway.metrics.handshake(refusal.code, status: Int(refusal.status.code))
+        var body = context.channel.allocator.buffer(capacity: 128)
+        let json = (try? JSONSerialization.data(withJSONObject: ["code": refusal.code, "message": refusal.message], options: [.sortedKeys])) ?? Data()
+        body.writeBytes(json)
+        var headers = HTTPHeaders([
+            ("Content-Type", "application/json"), ("Content-Length", "\(body.readableBytes)"), ("Connection", "close"),
+        ])
+        for (name, value) in refusal.extraHeaders { headers.add(name: name, value: value) }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+
+    /// The client's headers for the backend: hop-by-hop, handshake and credential headers removed,
+    /// any client-sent `X-Portico-*` dropped, forwarding and identity headers added.
+    private func forwardedHeaders(_ head: HTTPRequestHead, caller: Caller, connectionID: String, context: ChannelHandlerContext) -> HTTPHeaders {
+        let dropped: Set<String> = [
+            "host", "connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
+            "sec-websocket-accept", "authorization", "content-length", "transfer-encoding", "keep-alive", "te", "trailer",
+            "proxy-authorization", "proxy-connection", "x-forwarded-proto", "x-forwarded-host",
+        ]
+        var headers = HTTPHeaders()
+        var forwardedFor: String?
+        for (name, value) in head.headers {
+            let lower = name.lowercased()
+            if lower == "x-forwarded-for" { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value; continue }
+            if dropped.contains(lower) || lower.hasPrefix("x-portico-") { continue }
+            headers.add(name: name, value: value)
+        }
+        let clientAddress = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        headers.add(name: "X-Forwarded-For", value: forwardedFor.map { "\($0), \(clientAddress)" } ?? clientAddress)
+        headers.add(name: "X-Forwarded-Proto", value: secure ? "wss" : "ws")
+        if let host = head.headers.first(name: "Host") { headers.add(name: "X-Forwarded-Host", value: host) }
+        headers.add(name: "X-Portico-Connection-Id", value: connectionID)
+        headers.add(name: "X-Portico-Application-Id", value: caller.applicationID)
+        headers.add(name: "X-Portico-Application-Name", value: caller.applicationName)
+        headers.add(name: "X-Portico-Subscriber", value: caller.subscriber)
+        headers.add(name: "X-Portico-Key-Type", value: caller.keyType.rawValue)
+        return headers
+    }
+
+    static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
+        head.method == .GET
+            && head.headers[canonicalForm: "Connection"].contains { $0.lowercased() == "upgrade" }
+            && head.headers.first(name: "Upgrade")?.lowercased() == "websocket"
+            && head.headers.first(name: "Sec-WebSocket-Key") != nil
+            && head.headers.first(name: "Sec-WebSocket-Version") == "13"
+    }
+
+    static func split(_ uri: String) -> (path: String, query: String?) {
+        guard let mark = uri.firstIndex(of: "?") else { return (uri, nil) }
+        return (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
+    }
+
+    static func queryItems(_ query: String?) -> [(name: String, value: String)] {
+        (query ?? "").split(separator: "&").map { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String { let t = s.replacingOccurrences(of: "+", with: " "); return t.removingPercentEncoding ?? t }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+
+/// The client-facing listeners (ws, and wss when a certificate is configured). On shutdown it stops
+/// accepting, lets connections finish for `GATEWAY_DRAIN_SECONDS`, then closes the rest with 1001.
+struct ProxyServer: Service {
+    let gateway: GatewayContext
+
+    func run() async throws {
+        let settings = gateway.settings
+        var channels = [try await bind(port: settings.port, tls: nil)]
+        gateway.logger.notice("gateway listening", metadata: ["ws": "\(settings.bindAddress):\(settings.port)"])
+        if let cert = settings.tlsCertificateFile, let key = settings.tlsKeyFile {
+            let certificates = try NIOSSLCertificate.fromPEMFile(cert)
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: certificates.map { .certificate($0) }, privateKey: .file(key))
+            channels.append(try await bind(port: settings.tlsPort, tls: try NIOSSLContext(configuration: configuration)))
+            gateway.logger.notice("gateway listening", metadata: ["wss": "\(settings.bindAddress):\(settings.tlsPort)"])
+        }
+        try? await gracefulShutdown()
+        for channel in channels { try? await channel.close() }
+        gateway.logger.notice("draining", metadata: ["connections": "\(gateway.connections.count)", "seconds": "\(settings.drainSeconds)"])
+        let deadline = Date().addingTimeInterval(settings.drainSeconds)
+        while gateway.connections.count > 0 && Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        gateway.connections.closeAll()
+        let closing = Date().addingTimeInterval(6)
+        while gateway.connections.count > 0 && Date() < closing {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private func bind(port: Int, tls: NIOSSLContext?) async throws -> any Channel {
+        let gateway = self.gateway
+        return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(
+                low: gateway.settings.connectionBufferBytes / 2, high: gateway.settings.connectionBufferBytes))
+            .childChannelInitializer { channel in
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
+                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                    let encoder = HTTPResponseEncoder()
+                    try sync.addHandler(decoder)
+                    try sync.addHandler(encoder)
+                    try sync.addHandler(HandshakeHandler(gateway: gateway, secure: tls != nil, requestDecoder: decoder, responseEncoder: encoder))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            .bind(host: gateway.settings.bindAddress, port: port)
+            .get()
+    }
+}

@@ -1,0 +1,163 @@
+import Atomics
+import NIOCore
+import NIOWebSocket
+
+/// One side of a relayed connection: the two-way frame pump. Frames read from this side's channel
+/// are written to the peer's, unchanged but for masking (frames to the backend are masked, frames
+/// to the client are not). Both channels live on one event loop, so the pair talks directly.
+///
+/// Backpressure: `autoRead` is off; a side reads only while its peer's channel is writable, so a
+/// peer that does not read stops the gateway reading from the other side, and at most one read
+/// plus the channel's write-buffer high-water mark is held per direction.
+final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    enum Side: String { case client, backend }
+
+    let side: Side
+    let connection: RelayedConnection
+    private(set) var context: ChannelHandlerContext?
+    private(set) var peer: RelayHandler?
+    private var pending: [WebSocketFrame] = []
+    /// Set while this side waits for its peer to become writable before reading again.
+    private var waitingForPeer = false
+    /// This side sent us a close frame.
+    private var closeReceived = false
+    /// We sent this side a close frame.
+    private var closeSent = false
+    private var closed = false
+
+    init(side: Side, connection: RelayedConnection) {
+        self.side = side
+        self.connection = connection
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    /// Links the two sides and starts reading on both.
+    static func link(client: RelayHandler, backend: RelayHandler) {
+        client.peer = backend
+        backend.peer = client
+        for side in [client, backend] {
+            for frame in side.pending { side.forward(frame) }
+            side.pending.removeAll()
+            side.peer?.context?.flush()
+            side.context?.read()
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        if peer == nil {
+            pending.append(frame)
+        } else {
+            forward(frame)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        guard let peer, let peerContext = peer.context else { return }
+        peerContext.flush()
+        if peerContext.channel.isWritable {
+            context.read()
+        } else {
+            waitingForPeer = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let peer, peer.waitingForPeer {
+            peer.waitingForPeer = false
+            peer.context?.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        connection.sideClosed(side)
+        // The other side learns promptly: 1001 to the backend when the client vanished, 1011 to the
+        // client when the backend did (unless the close handshake already ran).
+        if let peer, !peer.closed, !(closeReceived && closeSent) {
+            peer.sendClose(code: side == .client ? .goingAway : .backendFailed,
+                           reason: side == .client ? "client went away" : "backend went away", thenClose: true)
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? NIOWebSocketError, case .invalidFrameLength = error {
+            sendClose(code: .messageTooBig, reason: "frame larger than the gateway accepts", thenClose: true)
+            peer?.sendClose(code: .goingAway, reason: "peer sent a frame larger than the gateway accepts", thenClose: true)
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    /// Sends this side's frame to the peer, masked when the peer is the backend.
+    private func forward(_ frame: WebSocketFrame) {
+        guard let peer else { return }
+        if frame.opcode == .connectionClose {
+            closeReceived = true
+            if connection.isClosingByGateway {
+                // The reply to a close the gateway started: the handshake is done on this side.
+                context?.close(promise: nil)
+                return
+            }
+        }
+        connection.count(WebSocketFrameSummary(frame), from: side)
+        peer.write(frame)
+        if frame.opcode == .connectionClose {
+            peer.closeSent = true
+            if peer.closeReceived {
+                // Both directions have closed: the close handshake is complete.
+                peer.context?.flush()
+                context?.close(promise: nil)
+                peer.context?.close(promise: nil)
+            } else {
+                connection.closeEventually()
+            }
+        }
+    }
+
+    private func write(_ frame: WebSocketFrame) {
+        guard let context, !closed else { return }
+        let out = WebSocketFrame(
+            fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode,
+            maskKey: side == .backend ? .random() : nil, data: frame.unmaskedData)
+        context.write(wrapOutboundOut(out), promise: nil)
+    }
+
+    /// Sends a close frame the gateway itself decided on; with `thenClose`, the channel closes
+    /// once it is written.
+    func sendClose(code: GatewayCloseCode, reason: String, thenClose: Bool) {
+        guard let context, !closed, !closeSent else {
+            if thenClose { context?.close(promise: nil) }
+            return
+        }
+        closeSent = true
+        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code.errorCode)
+        data.writeString(reason)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: side == .backend ? .random() : nil, data: data)
+        connection.closeSent(code.rawValue, to: side)
+        let write = context.writeAndFlush(wrapOutboundOut(frame))
+        if thenClose {
+            write.whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+}
+
+/// What metrics need of a frame.
+struct WebSocketFrameSummary {
+    let length: Int
+    let isControl: Bool
+
+    init(_ frame: WebSocketFrame) {
+        length = frame.length
+        isControl = frame.opcode == .ping || frame.opcode == .pong || frame.opcode == .connectionClose
+    }
+}

@@ -1,0 +1,220 @@
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+
+/// Stage 6: dial the API's backend and complete its WebSocket handshake before the client gets
+/// its 101, so that a backend that is down, slow or refusing becomes a real HTTP answer (502/504)
+/// and the backend's chosen subprotocol can be returned to the client.
+enum Upstream {
+    enum Failure: Error {
+        case timeout
+        case unreachable(String)
+        case rejected(status: UInt, reason: String)
+        case protocolViolation(String)
+
+        var refusal: Refusal {
+            switch self {
+            case .timeout:
+                Refusal(status: .gatewayTimeout, code: "backend_timeout", message: "The backend did not complete the WebSocket handshake in time")
+            case .unreachable(let why):
+                Refusal(status: .badGateway, code: "backend_unreachable", message: "The backend could not be reached: \(why)")
+            case .rejected(let status, let reason):
+                Refusal(status: .badGateway, code: "backend_rejected", message: "The backend refused the WebSocket handshake with \(status) \(reason)")
+            case .protocolViolation(let why):
+                Refusal(status: .badGateway, code: "backend_protocol_error", message: "The backend's handshake was invalid: \(why)")
+            }
+        }
+    }
+
+    /// One TLS context for every wss backend: certificates verified against the system's roots.
+    static let tlsContext: Result<NIOSSLContext, any Error> = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
+
+    struct Target {
+        let secure: Bool
+        let host: String
+        let port: Int
+        let pathAndQuery: String
+        let hostHeader: String
+    }
+
+    /// The endpoint URL + the remaining path + the client's query (without `access_token`).
+    static func target(endpoint: String, rest: String, clientQuery: String?) throws(Failure) -> Target {
+        guard let url = URLComponents(string: endpoint), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty else {
+            throw .unreachable("the endpoint '\(endpoint)' is not a URL")
+        }
+        let secure = scheme == "wss"
+        let defaultPort = secure ? 443 : 80
+        let port = url.port ?? defaultPort
+        var path = url.percentEncodedPath
+        if path.hasSuffix("/") { path.removeLast() }
+        path += rest
+        if path.isEmpty { path = "/" }
+        let query = [url.percentEncodedQuery, clientQuery.map(withoutAccessToken)].compactMap { $0 }.filter { !$0.isEmpty }
+        return Target(secure: secure, host: host, port: port, pathAndQuery: path + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
+                      hostHeader: port == defaultPort ? host : "\(host):\(port)")
+    }
+
+    /// The query without any `access_token` parameter, other parameters byte for byte as sent.
+    static func withoutAccessToken(_ query: String) -> String {
+        query.split(separator: "&", omittingEmptySubsequences: false).filter { item in
+            let name = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            return (name.removingPercentEncoding ?? name) != "access_token"
+        }.joined(separator: "&")
+    }
+
+    static func acceptValue(for key: String) -> String {
+        Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
+    }
+
+    /// Connects on `eventLoop` (the client's, so the relay pair shares one loop) and returns the
+    /// backend's relay handler, reading paused, with the subprotocol the backend chose.
+    static func connect(
+        to target: Target, headers: HTTPHeaders, offeredProtocols: [String], on eventLoop: any EventLoop,
+        settings: GatewaySettings, connection: RelayedConnection
+    ) -> EventLoopFuture<(RelayHandler, String?)> {
+        let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        var requestHeaders = headers
+        requestHeaders.replaceOrAdd(name: "Host", value: target.hostHeader)
+        requestHeaders.replaceOrAdd(name: "Upgrade", value: "websocket")
+        requestHeaders.replaceOrAdd(name: "Connection", value: "Upgrade")
+        requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Key", value: key)
+        requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Version", value: "13")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.pathAndQuery, headers: requestHeaders)
+        let response = eventLoop.makePromise(of: HTTPResponseHead.self)
+        let timeout = TimeAmount.milliseconds(Int64(settings.backendConnectTimeout * 1000))
+        let encoder = HTTPRequestEncoder()
+        let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
+        let handshake = BackendHandshakeHandler(head: head, response: response)
+
+        let tls: NIOSSLContext?
+        if target.secure {
+            switch tlsContext {
+            case .success(let context): tls = context
+            case .failure(let error): return eventLoop.makeFailedFuture(Failure.unreachable("TLS is unavailable: \(error)"))
+            }
+        } else {
+            tls = nil
+        }
+        let connect = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: .init(low: settings.connectionBufferBytes / 2, high: settings.connectionBufferBytes))
+            .channelInitializer { channel in
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: target.host.first?.isNumber == true ? nil : target.host))
+                    }
+                    try sync.addHandler(encoder)
+                    try sync.addHandler(decoder)
+                    try sync.addHandler(handshake)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            .connect(host: target.host, port: target.port)
+
+        let deadline = eventLoop.scheduleTask(in: timeout) { handshake.fail(Failure.timeout) }
+        connect.whenFailure { error in
+            if case ChannelError.connectTimeout = error {
+                handshake.fail(Failure.timeout)
+            } else {
+                handshake.fail(Failure.unreachable("\(error)"))
+            }
+        }
+        return connect.and(response.futureResult).flatMapThrowing { channel, head -> (RelayHandler, String?) in
+            deadline.cancel()
+            guard head.status == .switchingProtocols else {
+                channel.close(promise: nil)
+                throw Failure.rejected(status: head.status.code, reason: head.status.reasonPhrase)
+            }
+            guard head.headers.first(name: "Sec-WebSocket-Accept") == acceptValue(for: key) else {
+                channel.close(promise: nil)
+                throw Failure.protocolViolation("wrong Sec-WebSocket-Accept")
+            }
+            let chosen = head.headers.first(name: "Sec-WebSocket-Protocol")
+            if let chosen, !offeredProtocols.contains(chosen) {
+                channel.close(promise: nil)
+                throw Failure.protocolViolation("subprotocol '\(chosen)' was not offered")
+            }
+            let relay = RelayHandler(side: .backend, connection: connection)
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(relay)
+            channel.pipeline.removeHandler(handshake, promise: nil)
+            channel.pipeline.removeHandler(encoder, promise: nil)
+            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: settings.maxFrameBytes)), WebSocketFrameEncoder()],
+                                 position: .after(decoder))
+            channel.pipeline.removeHandler(decoder, promise: nil)
+            _ = channel.setOption(.autoRead, value: false)
+            return (relay, chosen)
+        }.flatMapErrorThrowing { error in
+            deadline.cancel()
+            connect.whenSuccess { $0.close(promise: nil) }
+            throw error
+        }
+    }
+}
+
+/// Sends the backend handshake request and reports the response head once the response has ended
+/// (acting earlier would let the decoder hand its end to the frame decoder).
+final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    let head: HTTPRequestHead
+    private let response: EventLoopPromise<HTTPResponseHead>
+    private var received: HTTPResponseHead?
+    private var completed = false
+
+    init(head: HTTPRequestHead, response: EventLoopPromise<HTTPResponseHead>) {
+        self.head = head
+        self.response = response
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            received = head
+            if head.status != .switchingProtocols {
+                // A refusal may come with a body we do not need: answer now.
+                complete(.success(head))
+            }
+        case .body:
+            break
+        case .end:
+            if let received { complete(.success(received)) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        complete(.failure(Upstream.Failure.unreachable("the backend closed the connection during the handshake")))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        complete(.failure(Upstream.Failure.unreachable("\(error)")))
+        context.close(promise: nil)
+    }
+
+    /// Fails the handshake from outside (time-out, connect failure), unless it completed already.
+    func fail(_ error: any Error) {
+        complete(.failure(error))
+    }
+
+    private func complete(_ result: Result<HTTPResponseHead, any Error>) {
+        guard !completed else { return }
+        completed = true
+        response.completeWith(result)
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Sends one WebSocket upgrade request and returns the response head, to look at what a
+/// WebSocket library hides (the 101's headers, a refusal's headers).
+enum RawHandshake {
+    static func perform(_ gatewayURL: String, path: String, headers: [(String, String)]) async throws -> HTTPResponseHead {
+        let url = URL(string: gatewayURL)!
+        let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: HTTPResponseHead.self)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.pipeline.addHTTPClientHandlers().flatMap {
+                    channel.pipeline.addHandler(ResponseCatcher(promise: promise))
+                }
+            }
+            .connect(host: url.host!, port: url.port!).get()
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        head.headers.add(name: "Host", value: "\(url.host!):\(url.port!)")
+        head.headers.add(name: "Upgrade", value: "websocket")
+        head.headers.add(name: "Connection", value: "Upgrade")
+        head.headers.add(name: "Sec-WebSocket-Key", value: "dGhlIHNhbXBsZSBub25jZQ==")
+        head.headers.add(name: "Sec-WebSocket-Version", value: "13")
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
+        let response = try await promise.futureResult.get()
+        try? await channel.close()
+        return response
+    }
+
+    final class ResponseCatcher: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPClientResponsePart
+        let promise: EventLoopPromise<HTTPResponseHead>
+        init(promise: EventLoopPromise<HTTPResponseHead>) { self.promise = promise }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            if case .head(let head) = unwrapInboundIn(data) { promise.succeed(head) }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            promise.fail(ChannelError.eof)
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            promise.fail(error)
+        }
+    }
+}
+
+/// A TCP listener on 127.0.0.1 that accepts connections and never says a word: a backend that hangs.
+final class ServerSocket: Sendable {
+    let channel: any Channel
+    var port: Int { channel.localAddress?.port ?? 0 }
+
+    init() throws {
+        channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).wait()
+    }
+
+    deinit { channel.close(promise: nil) }
+}
