@@ -30,8 +30,9 @@ clean-data:
 install:
 	swift build -c $(CONFIG)
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/portico/migrations"
-	for service in publisher devportal; do \
-		install -m 755 "$$(swift build -c $(CONFIG) --show-bin-path)/$$service" "$(PREFIX)/bin/" && \
-		cp -R "$$(swift build -c $(CONFIG) --show-bin-path)/portico_$$service.resources" "$(PREFIX)/bin/" || exit 1; \
+	for service in publisher devportal gateway echo-backend; do \
+		install -m 755 "$$(swift build -c $(CONFIG) --show-bin-path)/$$service" "$(PREFIX)/bin/" || exit 1; \
+		resources="$$(swift build -c $(CONFIG) --show-bin-path)/portico_$$service.resources"; \
+		if [ -d "$$resources" ]; then cp -R "$$resources" "$(PREFIX)/bin/" || exit 1; fi; \
 	done
 	install -m 644 migrations/*.sql "$(PREFIX)/share/portico/migrations/"

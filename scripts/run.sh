@@ -32,15 +32,34 @@ if [ -z "${PORTICO_ADMIN_PASSWORD:-}" ]; then
     echo "the key that encrypts token signing keys is kept in .data/secret.key."
 fi
 
+# A self-signed development certificate for wss://localhost:8099 (wscat -n skips its check).
+if [ -z "${GATEWAY_TLS_CERT_FILE:-}" ] && command -v openssl >/dev/null; then
+    mkdir -p .data/tls
+    if [ ! -f .data/tls/cert.pem ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=localhost \
+            -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            -keyout .data/tls/key.pem -out .data/tls/cert.pem 2>/dev/null
+        echo "Generated a self-signed development certificate in .data/tls/"
+    fi
+    export GATEWAY_TLS_CERT_FILE=.data/tls/cert.pem GATEWAY_TLS_KEY_FILE=.data/tls/key.pem
+fi
+
 # Both services apply pending migrations at start; the migrator's advisory lock makes that safe.
 "$bin/publisher" serve &
 pids+=($!)
 "$bin/devportal" serve &
 pids+=($!)
+# The gateway reads what they write; it retries until the schema is there.
+"$bin/gateway" serve &
+pids+=($!)
+"$bin/echo-backend" --port "${ECHO_BACKEND_PORT:-9100}" &
+pids+=($!)
 
 host="${PORTICO_BIND_ADDRESS:-127.0.0.1}"
 echo "publisher: http://$host:${PUBLISHER_PORT:-9080}/api/am/publisher/v4"
 echo "devportal: http://$host:${DEVPORTAL_PORT:-9081}/api/am/devportal/v3 and /oauth2/token"
+echo "gateway:   ws://localhost:${GATEWAY_PORT:-9099}/{context}/{version}${GATEWAY_TLS_CERT_FILE:+ and wss://localhost:${GATEWAY_TLS_PORT:-8099}}; admin http://127.0.0.1:${GATEWAY_ADMIN_PORT:-9098}/health/ready"
+echo "echo backend: ws://127.0.0.1:${ECHO_BACKEND_PORT:-9100}"
 echo "(Ctrl-C stops everything)"
 # Exit as soon as any service exits; the trap stops the rest.
 wait -n "${pids[@]}"

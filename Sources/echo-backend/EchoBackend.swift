@@ -7,7 +7,9 @@ import NIOWebSocket
 /// A sample WebSocket backend for the walk-through and the tests: it echoes every frame as it
 /// came (text, binary, fragments), answers pings, and echoes a close's code and reason back.
 /// It picks the first subprotocol a client offers. On the path `/inspect` it first sends one text
-/// frame describing the handshake it received (path, query, headers), then echoes.
+/// frame describing the handshake it received (path, query, headers), then echoes. On `/flood` it
+/// sends 64 KiB binary frames as fast as its peer takes them. Every close it receives is printed
+/// (`close <code> <reason>`), so a test can see what reached the backend.
 ///
 ///   echo-backend [--host 127.0.0.1] [--port 9100]
 @main
@@ -39,13 +41,14 @@ struct EchoBackend {
                         return channel.eventLoop.makeSucceededFuture(headers)
                     },
                     upgradePipelineHandler: { channel, head in
-                        channel.pipeline.addHandler(EchoHandler(inspect: head.uri.hasPrefix("/inspect") ? head : nil))
+                        channel.pipeline.addHandler(EchoHandler(inspect: head.uri.hasPrefix("/inspect") ? head : nil,
+                                                                flood: head.uri.hasPrefix("/flood")))
                     })
                 return channel.pipeline.configureHTTPServerPipeline(withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
             }
             .bind(host: host, port: port)
             .wait()
-        print("echo-backend listening on ws://\(host):\(port)")
+        FileHandle.standardOutput.write(Data("echo-backend listening on ws://\(host):\(port)\n".utf8))
         try channel.closeFuture.wait()
     }
 }
@@ -55,13 +58,16 @@ final class EchoHandler: ChannelInboundHandler {
     typealias OutboundOut = WebSocketFrame
 
     let inspect: HTTPRequestHead?
+    let flood: Bool
     private var closing = false
 
-    init(inspect: HTTPRequestHead?) {
+    init(inspect: HTTPRequestHead?, flood: Bool) {
         self.inspect = inspect
+        self.flood = flood
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        if flood { pump(context: context) }
         guard let inspect, context.channel.isActive else { return }
         var headers: [String: String] = [:]
         for (name, value) in inspect.headers { headers[name.lowercased()] = headers[name.lowercased()].map { "\($0), \(value)" } ?? value }
@@ -74,10 +80,27 @@ final class EchoHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
     }
 
+    /// Writes frames while the channel takes them; resumes when it becomes writable again.
+    private func pump(context: ChannelHandlerContext) {
+        let payload = context.channel.allocator.buffer(repeating: 0x42, count: 64 * 1024)
+        while context.channel.isActive && context.channel.isWritable && !closing {
+            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .binary, data: payload)), promise: nil)
+        }
+        context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if flood && context.channel.isWritable { pump(context: context) }
+        context.fireChannelWritabilityChanged()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .connectionClose:
+            var reason = frame.unmaskedData
+            let code = reason.readInteger(as: UInt16.self).map(String.init) ?? "none"
+            FileHandle.standardOutput.write(Data("close \(code) \(reason.readString(length: reason.readableBytes) ?? "")\n".utf8))
             if closing {
                 context.close(promise: nil)
                 return

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import PorticoCore
 import PorticoTestSupport
@@ -154,10 +155,11 @@ final class TestClient: @unchecked Sendable {
     var binary: [[UInt8]] { binaries.value }
 
     /// Connects; throws `WebSocketClient.Error.invalidResponseStatus` with the gateway's answer on refusal.
-    static func connect(_ url: String, headers: HTTPHeaders = [:], maxFrameSize: Int = 1 << 24) async throws -> TestClient {
+    static func connect(_ url: String, headers: HTTPHeaders = [:], maxFrameSize: Int = 1 << 24,
+                        tls: TLSConfiguration? = nil) async throws -> TestClient {
         let client = TestClient()
         let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
-        WebSocket.connect(to: url, headers: headers, configuration: .init(maxFrameSize: maxFrameSize),
+        WebSocket.connect(to: url, headers: headers, configuration: .init(tlsConfiguration: tls, maxFrameSize: maxFrameSize),
                           on: MultiThreadedEventLoopGroup.singleton) { socket in
             // websocket-kit wants its callbacks set on the socket's event loop: here.
             socket.onText { _, text in client.received.mutate { $0.append(text) } }

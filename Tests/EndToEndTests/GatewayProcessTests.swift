@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import NIOWebSocket
 import PorticoTestSupport
 import Testing
@@ -195,5 +196,91 @@ extension Data {
     var base64URLEncodedForTest: String {
         base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
+    }
+}
+
+/// More of the gateway's promises: expiry, a vanished client, a flood into a client that does not
+/// read, and wss.
+@Suite(.serialized) struct GatewayLifetimeTests {
+    @Test func aTokenReachingItsExpiryClosesTheConnectionWith4001() async throws {
+        try await GatewayStack.run(extra: ["GATEWAY_TOKEN_LEEWAY": "0"]) { stack in
+            let keys = try await HTTP.send("GET", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/oauth-keys",
+                                           headers: stack.dev).body
+            let mapping = try #require((HTTP.json(keys)["list"] as? [[String: Any]])?.first?["keyMappingId"] as? String)
+            let (_, body) = try await HTTP.send(
+                "POST", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/oauth-keys/\(mapping)/generate-token",
+                body: #"{"consumerSecret":"\#(stack.consumerSecret)","validityPeriod":2}"#, headers: stack.dev)
+            let shortLived = try #require(HTTP.json(body)["accessToken"] as? String)
+            let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(shortLived)")
+            #expect(await client.closeCode(within: 5) == .unknown(4001))
+        }
+    }
+
+    @Test func aVanishedClientClosesTheBackendWith1001() async throws {
+        try await GatewayStack.run { stack in
+            let client = try await RawHandshake.open(stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)")
+            let connected = Date().addingTimeInterval(3)
+            while !(HTTP.json(try await HTTP.send("GET", "\(stack.adminURL)/health/ready").body)["activeConnections"] as? Int == 1),
+                  Date() < connected {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // Drop the TCP connection without a close frame.
+            try await client.close()
+            let deadline = Date().addingTimeInterval(3)
+            while !stack.echo.output.contains("close 1001") && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(stack.echo.output.contains("close 1001 client went away"), "\(stack.echo.output)")
+        }
+    }
+
+    @Test func aClientThatDoesNotReadCannotGrowTheGatewaysMemory() async throws {
+        try await GatewayStack.run { stack in
+            let before = try #require(ServiceProcess.residentKilobytes(of: stack.gateway.process.processIdentifier))
+            // A raw client: it completes the handshake and then never reads.
+            let stalled = try await RawHandshake.open(stack.gatewayURL, path: "/echowebsocket/1.0.0/flood?access_token=\(stack.token)")
+            var peak = before
+            for _ in 0..<30 {
+                try await Task.sleep(for: .milliseconds(100))
+                peak = max(peak, ServiceProcess.residentKilobytes(of: stack.gateway.process.processIdentifier) ?? 0)
+            }
+            // The backend would send gigabytes in three seconds; the gateway holds about two
+            // connection buffers (1 MiB each by default) and its socket buffers.
+            #expect(peak - before < 64 * 1024, "RSS grew from \(before) kB to \(peak) kB")
+            // …while the backend really did flood: the gateway relayed megabytes before it stopped reading.
+            let metrics = String(decoding: try await HTTP.send("GET", "\(stack.adminURL)/metrics").body, as: UTF8.self)
+            let relayed = metrics.split(separator: "\n").first { $0.hasPrefix("portico_gateway_bytes_total{direction=\"out\"}") }
+                .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+            #expect(relayed > 1_000_000, "\(metrics)")
+            try await stalled.close()
+        }
+    }
+}
+
+@Suite struct GatewayTLSTests {
+    @Test func wssWorksWithAConfiguredCertificate() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portico-tls-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                             "-keyout", directory.appendingPathComponent("key.pem").path, "-out", directory.appendingPathComponent("cert.pem").path]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl could not make a certificate")
+        let tlsPort = ServiceProcess.freePort()
+        try await GatewayStack.run(extra: [
+            "GATEWAY_TLS_PORT": "\(tlsPort)", "GATEWAY_TLS_CERT_FILE": directory.appendingPathComponent("cert.pem").path,
+            "GATEWAY_TLS_KEY_FILE": directory.appendingPathComponent("key.pem").path,
+        ]) { stack in
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateVerification = .none
+            let client = try await TestClient.connect("wss://127.0.0.1:\(tlsPort)/echowebsocket/1.0.0?access_token=\(stack.token)", tls: tls)
+            try await client.socket.send("secure hello")
+            #expect(await client.waitFor { $0.texts == ["secure hello"] })
+            try await client.socket.close()
+        }
     }
 }

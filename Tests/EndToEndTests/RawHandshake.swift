@@ -30,6 +30,21 @@ enum RawHandshake {
         return response
     }
 
+    /// Completes a handshake (the token in the path's query) and returns the raw TCP channel,
+    /// which then reads nothing: a client that stopped reading.
+    static func open(_ gatewayURL: String, path: String) async throws -> any Channel {
+        let url = URL(string: gatewayURL)!
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: false)
+            .channelOption(.socketOption(.so_rcvbuf), value: 16 * 1024)
+            .connect(host: url.host!, port: url.port!).get()
+        var request = ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: \(url.host!)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        try await channel.writeAndFlush(request).get()
+        request.clear()
+        return channel
+    }
+
     final class ResponseCatcher: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = HTTPClientResponsePart
         let promise: EventLoopPromise<HTTPResponseHead>

@@ -69,6 +69,14 @@ public final class ServiceProcess: @unchecked Sendable {
         throw TestSetupError("not ready after \(seconds) s:\n\(output)")
     }
 
+    /// The resident set size of a process in kB (`VmRSS` in `/proc/PID/status`).
+    public static func residentKilobytes(of pid: Int32) -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+        else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
+    }
+
     /// A TCP port on 127.0.0.1 that nothing listens on right now.
     public static func freePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
