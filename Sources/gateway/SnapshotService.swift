@@ -83,7 +83,8 @@ struct SnapshotService: Service {
             connections.enforce(table)
             return true
         } catch {
-            logger.error("snapshot reload failed; serving the last one", metadata: ["error": "\(Database.describe(error))"])
+            let fallback = holder.current == nil ? "nothing to serve yet, retrying" : "serving the last snapshot"
+            logger.error("snapshot reload failed; \(fallback)", metadata: ["error": "\(Database.describe(error))"])
             return false
         }
     }

@@ -1,0 +1,155 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import NIOHTTP1
+@testable import PorticoCore
+import Testing
+@testable import gateway
+
+/// The handshake's stages on their own, with tokens signed here by swift-crypto.
+@Suite struct HandshakeStageTests {
+    static let signingKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
+    static let otherKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
+
+    static func api(_ id: String, context: String, version: String, state: LifecycleState = .published, isDefault: Bool = false,
+                    sandbox: String? = nil) -> GatewayCatalog.API {
+        GatewayCatalog.API(id: id, name: id, context: context, version: version, state: state, isDefaultVersion: isDefault,
+                           productionEndpoint: "ws://backend", sandboxEndpoint: sandbox)
+    }
+
+    static func table(subscriptionStatus: PorticoCore.Subscription.Status? = .unblocked, revoked: [String] = [],
+                      apis: [GatewayCatalog.API]? = nil) -> RouteTable {
+        RouteTable(GatewayCatalog(
+            apis: apis ?? [
+                api("echo1", context: "/echowebsocket", version: "1.0.0", isDefault: true),
+                api("echo2", context: "/echowebsocket", version: "2.0.0"),
+                api("deep", context: "/a/b", version: "v1", isDefault: true),
+                api("proto", context: "/proto", version: "1", state: .prototyped),
+                api("blocked", context: "/blocked", version: "1", state: .blocked),
+            ],
+            subscriptions: subscriptionStatus.map { [.init(id: "s", applicationID: "app", apiID: "echo1", status: $0)] } ?? [],
+            applicationIDs: ["app"],
+            keys: [.init(consumerKey: "ck", applicationID: "app", keyType: .production),
+                   .init(consumerKey: "sk", applicationID: "app", keyType: .sandbox)],
+            revokedTokens: Dictionary(uniqueKeysWithValues: revoked.map { ($0, Date().addingTimeInterval(600)) }),
+            signingKeys: [.init(kid: "k1", publicKeyPEM: signingKey.publicKey.pemRepresentation)],
+            loadedAt: Date()))
+    }
+
+    static func token(alg: String = "RS256", kid: String = "k1", key: _RSA.Signing.PrivateKey = signingKey,
+                      claims overrides: [String: Any] = [:]) throws -> String {
+        let now = Date().timeIntervalSince1970
+        var claims: [String: Any] = [
+            "iss": "http://localhost:9081", "aud": "portico-gateway", "sub": "dev", "iat": now, "nbf": now, "exp": now + 600,
+            "jti": "jti-1", "client_id": "ck", "keytype": "PRODUCTION", "scope": "default",
+            "application": ["id": "app", "name": "App", "owner": "dev", "tier": "Unlimited"],
+        ]
+        claims.merge(overrides) { _, new in new }
+        let header = try JSONSerialization.data(withJSONObject: ["alg": alg, "typ": "JWT", "kid": kid])
+        let payload = try JSONSerialization.data(withJSONObject: claims)
+        let signingInput = "\(header.base64URLEncoded).\(payload.base64URLEncoded)"
+        let signature = try key.signature(for: SHA256.hash(data: Data(signingInput.utf8)), padding: .insecurePKCS1v1_5)
+        return "\(signingInput).\(signature.rawRepresentation.base64URLEncoded)"
+    }
+
+    let verifier = TokenVerifier(issuer: "http://localhost:9081", audience: "portico-gateway", leeway: 30)
+
+    @Test func routesVersionsDefaultVersionsAndTheRestOfThePath() {
+        let table = Self.table()
+        #expect(table.match(path: "/echowebsocket/1.0.0")?.api.id == "echo1")
+        #expect(table.match(path: "/echowebsocket/2.0.0/room/7") == .init(api: Self.api("echo2", context: "/echowebsocket", version: "2.0.0"), rest: "/room/7"))
+        #expect(table.match(path: "/echowebsocket")?.api.id == "echo1", "the default version")
+        #expect(table.match(path: "/echowebsocket/chat")?.rest == "/chat", "not a version: the default version's path")
+        #expect(table.match(path: "/a/b/v1/x")?.api.id == "deep")
+        #expect(table.match(path: "/a/b/x")?.rest == "/x")
+        #expect(table.match(path: "/a") == nil)
+        #expect(table.match(path: "/proto") == nil, "no default version")
+        #expect(table.match(path: "/nothing/1") == nil)
+        #expect(table.match(path: "/") == nil)
+    }
+
+    @Test func credentialsComeFromTheHeaderFirstThenTheQuery() throws {
+        #expect(try Credentials.extract(headers: ["Authorization": "BEARER abc"], query: [("access_token", "q")]) == "abc")
+        #expect(try Credentials.extract(headers: [:], query: [("x", "1"), ("access_token", "q")]) == "q")
+        for (headers, query) in [
+            (HTTPHeaders(), [(name: String, value: String)]()),
+            (HTTPHeaders([("Authorization", "Bearer ")]), []),
+            (HTTPHeaders([("Authorization", "Basic YTpi")]), []),
+            (HTTPHeaders(), [("access_token", "")]),
+        ] {
+            let refusal = #expect(throws: Refusal.self) { try Credentials.extract(headers: headers, query: query) }
+            #expect(refusal?.status == .unauthorized)
+            #expect(refusal?.extraHeaders.first?.1.hasPrefix(#"Bearer realm="portico", error="invalid_token""#) == true)
+        }
+    }
+
+    @Test func aGoodTokenNamesItsCaller() throws {
+        let caller = try verifier.verify(try Self.token(), in: Self.table())
+        #expect(caller.applicationID == "app")
+        #expect(caller.keyType == .production)
+        #expect(caller.subscriber == "dev")
+        #expect(caller.jti == "jti-1")
+    }
+
+    @Test func everyBadTokenIsRefusedWithItsReason() throws {
+        let now = Date().timeIntervalSince1970
+        let cases: [(String, String)] = [
+            ("not-a-jwt", "malformed_token"),
+            (try Self.token(alg: "HS256"), "unsupported_algorithm"),
+            (try Self.token(alg: "none"), "unsupported_algorithm"),
+            (try Self.token(kid: "k9"), "unknown_signing_key"),
+            (try Self.token(key: Self.otherKey), "bad_signature"),
+            (try Self.token(claims: ["iss": "https://elsewhere"]), "wrong_issuer"),
+            (try Self.token(claims: ["aud": "someone-else"]), "wrong_audience"),
+            (try Self.token(claims: ["exp": now - 31]), "expired_token"),
+            (try Self.token(claims: ["nbf": now + 31]), "token_not_yet_valid"),
+            (try Self.token(claims: ["client_id": "deleted"]), "unknown_application"),
+        ]
+        for (token, code) in cases {
+            let refusal = #expect(throws: Refusal.self) { try verifier.verify(token, in: Self.table()) }
+            #expect(refusal?.code == code, "\(code)")
+            #expect(refusal?.status == .unauthorized)
+        }
+        let revoked = #expect(throws: Refusal.self) { try verifier.verify(try Self.token(), in: Self.table(revoked: ["jti-1"])) }
+        #expect(revoked?.code == "revoked_token")
+        // Within the leeway, a just-expired token still passes.
+        #expect(try verifier.verify(try Self.token(claims: ["exp": now - 5]), in: Self.table()).jti == "jti-1")
+    }
+
+    @Test func accessFollowsStateSubscriptionAndKeyType() throws {
+        let production = try verifier.verify(try Self.token(), in: Self.table())
+        let sandbox = try verifier.verify(try Self.token(claims: ["client_id": "sk"]), in: Self.table())
+        let echo = Self.api("echo1", context: "/echowebsocket", version: "1.0.0")
+        #expect(try Access.check(production, echo, in: Self.table()) == "ws://backend")
+        #expect(throws: Refusal.forbidden("not_subscribed", "The application is not subscribed to this API")) {
+            try Access.check(production, echo, in: Self.table(subscriptionStatus: nil))
+        }
+        #expect((try? Access.check(production, echo, in: Self.table(subscriptionStatus: .blocked))) == nil)
+        #expect((try? Access.check(production, echo, in: Self.table(subscriptionStatus: .prodOnlyBlocked))) == nil)
+        let sandboxAPI = Self.api("echo1", context: "/echowebsocket", version: "1.0.0", sandbox: "ws://sandbox")
+        #expect(try Access.check(sandbox, sandboxAPI, in: Self.table(subscriptionStatus: .prodOnlyBlocked)) == "ws://sandbox")
+        let refusal = #expect(throws: Refusal.self) { try Access.check(sandbox, echo, in: Self.table()) }
+        #expect(refusal?.code == "no_endpoint")
+        #expect(try Access.check(production, Self.api("proto", context: "/proto", version: "1", state: .prototyped), in: Self.table()) == "ws://backend",
+                "prototypes need no subscription")
+        let blocked = #expect(throws: Refusal.self) {
+            try Access.check(production, Self.api("b", context: "/b", version: "1", state: .blocked), in: Self.table())
+        }
+        #expect(blocked?.status == .serviceUnavailable)
+        let deprecated = Self.api("echo1", context: "/echowebsocket", version: "1.0.0", state: .deprecated)
+        #expect(try Access.check(production, deprecated, in: Self.table()) == "ws://backend", "existing subscribers keep a deprecated API")
+        #expect((try? Access.check(production, deprecated, in: Self.table(subscriptionStatus: nil))) == nil)
+    }
+
+    @Test func theBackendGetsThePathAndTheQueryWithoutTheToken() throws {
+        let target = try Upstream.target(endpoint: "wss://h.example:8443/base/", rest: "/room/7", clientQuery: "a=1&access_token=t&b=x%20y")
+        #expect(target.secure)
+        #expect(target.port == 8443)
+        #expect(target.pathAndQuery == "/base/room/7?a=1&b=x%20y")
+        #expect(target.hostHeader == "h.example:8443")
+        let plain = try Upstream.target(endpoint: "ws://h?k=v", rest: "", clientQuery: "access_token=t")
+        #expect(plain.pathAndQuery == "/?k=v")
+        #expect(plain.port == 80)
+        #expect(Upstream.acceptValue(for: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "RFC 6455 §1.3's example")
+    }
+}
