@@ -32,13 +32,14 @@ final class RelayedConnection: @unchecked Sendable {
         self.registry = registry
     }
 
-    /// Registers the connection and, when asked, arms the close at the token's expiry (4001).
-    func start(closeOnExpiry: Bool) {
+    /// Registers the connection and, when asked, arms the close at the token's expiry (4001) —
+    /// plus the leeway the handshake allowed, so that a token accepted is not closed at once.
+    func start(closeOnExpiry: Bool, leeway: TimeInterval) {
         eventLoop.preconditionInEventLoop()
         registry.add(self)
         metrics.connectionOpened()
         if closeOnExpiry {
-            let delay = max(0, caller.expiresAt.timeIntervalSinceNow)
+            let delay = max(0, caller.expiresAt.timeIntervalSinceNow + leeway)
             expiry = eventLoop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) { [self] in
                 close(.invalidCredentials, reason: "access token expired")
             }

@@ -155,7 +155,9 @@ enum Upstream {
         }.flatMapErrorThrowing { error in
             deadline.cancel()
             connect.whenSuccess { $0.close(promise: nil) }
-            throw error
+            if case ChannelError.connectTimeout = error { throw Failure.timeout }
+            if error is Failure { throw error }
+            throw Failure.unreachable("\(error)")
         }
     }
 }

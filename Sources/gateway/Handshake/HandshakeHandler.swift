@@ -87,10 +87,9 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                     switch result {
                     case .success(let (backend, chosen)):
                         handler.accept(head, backend: backend, subprotocol: chosen, connection: connection, context: context)
-                    case .failure(let error as Upstream.Failure):
-                        handler.refuse(error.refusal, context: context)
                     case .failure(let error):
-                        handler.refuse(Upstream.Failure.unreachable("\(error)").refusal, context: context)
+                        let failure = error as? Upstream.Failure ?? .unreachable("\(error)")
+                        handler.refuse(failure.refusal, context: context)
                     }
                 }
         } catch {
@@ -132,7 +131,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             backend.context?.close(promise: nil)
             return
         }
-        connection.start(closeOnExpiry: gateway.settings.closeOnTokenExpiry)
+        connection.start(closeOnExpiry: gateway.settings.closeOnTokenExpiry, leeway: gateway.settings.tokenLeeway)
         RelayHandler.link(client: client, backend: backend)
     }
 
