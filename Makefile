@@ -1,5 +1,5 @@
 # Portico — the two commands are `make run` and `make test`.
-.PHONY: run test build migrate install clean-data help
+.PHONY: run test build migrate install conformance clean-data help
 
 PREFIX ?= /opt/portico
 CONFIG ?= release
@@ -10,12 +10,16 @@ help:
 	@echo "make build  build the services"
 	@echo "make migrate apply pending migrations to DATABASE_URL"
 	@echo "make install PREFIX=/opt/portico   install release binaries and migrations"
+	@echo "make conformance  run the Autobahn|Testsuite through the gateway (minutes; not part of make test)"
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+conformance:
+	@scripts/conformance.sh
 
 build:
 	swift build

@@ -5,7 +5,9 @@ import NIOPosix
 import NIOWebSocket
 
 /// A sample WebSocket backend for the walk-through and the tests: it echoes every frame as it
-/// came (text, binary, fragments), answers pings, and echoes a close's code and reason back.
+/// came (text, binary, fragments), answers pings, and echoes a close's code and reason back. It is
+/// strict as RFC 6455 asks (reserved bits and opcodes, fragmentation, UTF-8, close codes), so that
+/// the Autobahn|Testsuite can hold the gateway to the same verdicts.
 /// It picks the first subprotocol a client offers. On the path `/inspect` it first sends one text
 /// frame describing the handshake it received (path, query, headers), then echoes. On `/flood` it
 /// sends 64 KiB binary frames as fast as its peer takes them. Every close it receives is printed
@@ -94,27 +96,76 @@ final class EchoHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
+    /// The opcode of the fragmented message in progress, if any.
+    private var fragmented: WebSocketOpcode?
+    private var utf8 = UTF8Validator()
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        if closing {
+            if frame.opcode == .connectionClose { context.close(promise: nil) }
+            return
+        }
+        // RFC 6455 §5.2: no extension is negotiated, so any RSV bit fails the connection.
+        guard !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return fail(.protocolError, "reserved bit set", context: context) }
         switch frame.opcode {
-        case .connectionClose:
-            var reason = frame.unmaskedData
-            let code = reason.readInteger(as: UInt16.self).map(String.init) ?? "none"
-            FileHandle.standardOutput.write(Data("close \(code) \(reason.readString(length: reason.readableBytes) ?? "")\n".utf8))
-            if closing {
-                context.close(promise: nil)
-                return
+        case .text, .binary:
+            guard fragmented == nil else { return fail(.protocolError, "new message inside a fragmented one", context: context) }
+            if frame.opcode == .text {
+                utf8.reset()
+                guard utf8.feed(frame.unmaskedData.readableBytesView), !frame.fin || utf8.isComplete else {
+                    return fail(.dataInconsistentWithMessage, "invalid UTF-8", context: context)
+                }
             }
-            closing = true
-            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in context.close(promise: nil) }
+            if !frame.fin { fragmented = frame.opcode }
+            echo(frame, context: context)
+        case .continuation:
+            guard let opcode = fragmented else { return fail(.protocolError, "continuation without a message", context: context) }
+            if opcode == .text {
+                guard utf8.feed(frame.unmaskedData.readableBytesView), !frame.fin || utf8.isComplete else {
+                    return fail(.dataInconsistentWithMessage, "invalid UTF-8", context: context)
+                }
+            }
+            if frame.fin { fragmented = nil }
+            echo(frame, context: context)
         case .ping:
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .pong:
             break
+        case .connectionClose:
+            var payload = frame.unmaskedData
+            guard payload.readableBytes != 1 else { return fail(.protocolError, "close payload of one byte", context: context) }
+            if let code = payload.readInteger(as: UInt16.self) {
+                let valid = (1000...1003).contains(code) || (1007...1011).contains(code) || (3000...4999).contains(code)
+                guard valid else { return fail(.protocolError, "invalid close code \(code)", context: context) }
+                var validator = UTF8Validator()
+                guard validator.feed(payload.readableBytesView), validator.isComplete else {
+                    return fail(.dataInconsistentWithMessage, "invalid UTF-8 in the close reason", context: context)
+                }
+                FileHandle.standardOutput.write(Data("close \(code) \(payload.readString(length: payload.readableBytes) ?? "")\n".utf8))
+            } else {
+                FileHandle.standardOutput.write(Data("close none \n".utf8))
+            }
+            closing = true
+            let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: frame.unmaskedData)
+            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in context.close(promise: nil) }
         default:
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: frame.fin, opcode: frame.opcode, data: frame.unmaskedData)), promise: nil)
+            fail(.protocolError, "reserved opcode", context: context)
         }
+    }
+
+    private func echo(_ frame: WebSocketFrame, context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: frame.fin, opcode: frame.opcode, data: frame.unmaskedData)), promise: nil)
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with `code`, then the TCP close.
+    private func fail(_ code: WebSocketErrorCode, _ reason: String, context: ChannelHandlerContext) {
+        closing = true
+        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code)
+        data.writeString(reason)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
+            .whenComplete { _ in context.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

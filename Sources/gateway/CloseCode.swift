@@ -6,6 +6,9 @@ enum GatewayCloseCode: UInt16, Sendable, CaseIterable {
     /// The other side went away without a close (sent to the backend when the client vanished),
     /// or the gateway is shutting down (sent to both).
     case goingAway = 1001
+    /// A control frame that breaks RFC 6455 (fragmented, or longer than 125 bytes), which the
+    /// gateway's frame decoder refuses before any backend could.
+    case protocolError = 1002
     /// A frame larger than `GATEWAY_MAX_FRAME_BYTES`.
     case messageTooBig = 1009
     /// The backend vanished without a close, or failed.

@@ -89,12 +89,16 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? NIOWebSocketError, case .invalidFrameLength = error {
+        switch error as? NIOWebSocketError {
+        case .invalidFrameLength:
             sendClose(code: .messageTooBig, reason: "frame larger than the gateway accepts", thenClose: true)
             peer?.sendClose(code: .goingAway, reason: "peer sent a frame larger than the gateway accepts", thenClose: true)
-            return
+        case .fragmentedControlFrame, .multiByteControlFrameLength:
+            sendClose(code: .protocolError, reason: "invalid control frame", thenClose: true)
+            peer?.sendClose(code: .goingAway, reason: "peer broke the WebSocket protocol", thenClose: true)
+        case nil:
+            context.close(promise: nil)
         }
-        context.close(promise: nil)
     }
 
     /// Sends this side's frame to the peer, masked when the peer is the backend.

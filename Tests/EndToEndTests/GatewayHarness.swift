@@ -185,7 +185,7 @@ final class TestClient: @unchecked Sendable {
     }
 
     /// Waits until `condition` holds for what was received, at most `seconds`.
-    func waitFor(seconds: Double = 5, _ condition: (TestClient) -> Bool) async -> Bool {
+    func waitFor(seconds: Double = 10, _ condition: (TestClient) -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if condition(self) { return true }
