@@ -17,6 +17,12 @@ import NIOWebSocket
 @main
 struct EchoBackend {
     static func main() throws {
+        // A parent may have spawned us with SIGTERM blocked; the default action (exit) is what we want.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         var host = "127.0.0.1"
         var port = 9100
         var arguments = CommandLine.arguments.dropFirst().makeIterator()

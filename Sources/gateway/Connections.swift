@@ -105,19 +105,20 @@ final class Connections: Sendable {
 
     var all: [RelayedConnection] { live.withLockedValue { Array($0.values) } }
 
-    /// Closes the connections `table` no longer allows: 4001 when the token was revoked or its
-    /// application or keys are gone, 4002 when access was withdrawn.
+    /// Closes the connections `table` no longer allows: 4002 when access was withdrawn (the
+    /// application or its keys deleted — which also revokes its tokens —, the subscription deleted
+    /// or blocked, the API no longer served to this caller), 4001 when the token was revoked.
     func enforce(_ table: RouteTable) {
         for connection in all {
             let caller = connection.caller
-            if table.revokedTokens[caller.jti] != nil {
-                connection.close(.invalidCredentials, reason: "access token revoked")
-                continue
-            }
             guard table.keys[caller.consumerKey]?.applicationID == caller.applicationID,
                   table.applications.contains(caller.applicationID)
             else {
                 connection.close(.forbidden, reason: "application or keys deleted")
+                continue
+            }
+            if table.revokedTokens[caller.jti] != nil {
+                connection.close(.invalidCredentials, reason: "access token revoked")
                 continue
             }
             guard let api = table.api(id: connection.apiID) else {

@@ -27,6 +27,8 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// We sent this side a close frame.
     private var closeSent = false
     private var closed = false
+    /// A flush of the peer is queued on the event loop (see `forward`).
+    private var flushQueued = false
 
     init(side: Side, connection: RelayedConnection) {
         self.side = side
@@ -60,6 +62,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         guard let peer, let peerContext = peer.context else { return }
+        flushQueued = false
         peerContext.flush()
         if peerContext.channel.isWritable {
             context.read()
@@ -114,6 +117,18 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         connection.count(WebSocketFrameSummary(frame), from: side)
         peer.write(frame)
+        // Frames normally arrive in a read that ends with channelReadComplete, which flushes the
+        // batch. Bytes a decoder hands on when it leaves the pipeline come without one, so a flush
+        // is queued too; it finds nothing to do when channelReadComplete came first.
+        if !flushQueued, let loop = context?.eventLoop {
+            flushQueued = true
+            loop.execute { [self] in
+                if flushQueued {
+                    flushQueued = false
+                    peer.context?.flush()
+                }
+            }
+        }
         if frame.opcode == .connectionClose {
             peer.closeSent = true
             if peer.closeReceived {

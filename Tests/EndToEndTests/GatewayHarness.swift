@@ -55,14 +55,19 @@ final class GatewayStack: @unchecked Sendable {
     /// Starts the stack, publishes the API and prepares the developer's token, runs `body`, stops all.
     static func run(extra: [String: String] = [:], _ body: @escaping @Sendable (GatewayStack) async throws -> Void) async throws {
         try await TestDatabase.withEmptyDatabase { url in
-            let stack = try GatewayStack(url: url, extra: extra)
-            defer { stack.stop() }
-            try await stack.publisher.waitUntilReady(stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: "/health/ready"))
-            try await stack.devportal.waitUntilReady("\(stack.devportalURL)/health/ready")
-            try await stack.gateway.waitUntilReady("\(stack.adminURL)/health/ready")
-            try await stack.prepare()
-            try await body(stack)
+            try await run(database: url, extra: extra, body)
         }
+    }
+
+    /// As `run`, on a database the caller provides (an empty one).
+    static func run(database url: DatabaseURL, extra: [String: String] = [:], _ body: @escaping @Sendable (GatewayStack) async throws -> Void) async throws {
+        let stack = try GatewayStack(url: url, extra: extra)
+        defer { stack.stop() }
+        try await stack.publisher.waitUntilReady(stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: "/health/ready"))
+        try await stack.devportal.waitUntilReady("\(stack.devportalURL)/health/ready")
+        try await stack.gateway.waitUntilReady("\(stack.adminURL)/health/ready")
+        try await stack.prepare()
+        try await body(stack)
     }
 
     func stop() {

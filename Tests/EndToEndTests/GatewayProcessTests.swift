@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import NIOWebSocket
+import PorticoCore
 import PorticoTestSupport
 import Testing
 import WebSocketKit
@@ -282,6 +283,55 @@ extension Data {
             try await client.socket.send("secure hello")
             #expect(await client.waitFor { $0.texts == ["secure hello"] })
             try await client.socket.close()
+        }
+    }
+}
+
+/// Every change a provider or developer makes acts on open connections, within a second.
+@Suite struct GatewayLiveChangeTests {
+    static func open(_ stack: GatewayStack, token: String? = nil, path: String = "/echowebsocket/1.0.0") async throws -> TestClient {
+        try await TestClient.connect("\(stack.gatewayURL)\(path)?access_token=\(token ?? stack.token)")
+    }
+
+    @Test func eachWithdrawalClosesWithItsCode() async throws {
+        try await GatewayStack.run { stack in
+            // The API is blocked, then published again.
+            var client = try await Self.open(stack)
+            try await stack.lifecycle(stack.apiID, "Block")
+            #expect(await client.closeCode(within: 1.5) == .unknown(4002), "blocked API")
+            try await stack.lifecycle(stack.apiID, "Re-Publish")
+            try await stack.settle()
+
+            // The developer unsubscribes, then subscribes again.
+            client = try await Self.open(stack)
+            let (_, list) = try await HTTP.send("GET", "\(stack.devportalURL)/api/am/devportal/v3/subscriptions?applicationId=\(stack.applicationID)",
+                                                headers: stack.dev)
+            let subscription = try #require((HTTP.json(list)["list"] as? [[String: Any]])?.first?["subscriptionId"] as? String)
+            #expect(try await HTTP.send("DELETE", "\(stack.devportalURL)/api/am/devportal/v3/subscriptions/\(subscription)",
+                                        headers: stack.dev).status == 204)
+            #expect(await client.closeCode(within: 1.5) == .unknown(4002), "deleted subscription")
+            try await stack.subscribe(stack.applicationID, to: stack.apiID)
+            try await stack.settle()
+
+            // Deprecation keeps subscribers connected; retirement does not.
+            client = try await Self.open(stack)
+            try await stack.lifecycle(stack.apiID, "Deprecate")
+            try await stack.settle()
+            try await client.socket.send("still here")
+            #expect(await client.waitFor { $0.texts == ["still here"] }, "a subscriber keeps a deprecated API")
+            try await stack.lifecycle(stack.apiID, "Retire")
+            #expect(await client.closeCode(within: 1.5) == .unknown(4002), "retired API")
+
+            // Deleting an application ends its connections (and revokes its tokens).
+            let api = try await stack.createAPI(name: "Second", context: "/second", version: "1")
+            try await stack.lifecycle(api, "Publish")
+            let app = try await stack.createApplication("Doomed")
+            try await stack.subscribe(app, to: api)
+            let (_, _, token) = try await stack.keys(for: app, type: "PRODUCTION")
+            try await stack.settle()
+            client = try await Self.open(stack, token: token, path: "/second/1")
+            #expect(try await HTTP.send("DELETE", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(app)", headers: stack.dev).status == 204)
+            #expect(await client.closeCode(within: 1.5) == .unknown(4002), "deleted application")
         }
     }
 }

@@ -19,12 +19,17 @@ public final class ServiceProcess: @unchecked Sendable {
             .deletingLastPathComponent().appendingPathComponent(".build/debug")
     }
 
-    /// Starts `binary` with `arguments` and exactly `environment` (plus PATH).
-    public init(_ binary: String, _ arguments: [String] = [], environment: [String: String]) throws {
-        outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("portico-\(binary)-\(UUID()).log")
+    /// Starts the built `binary` with `arguments` and exactly `environment` (plus PATH).
+    public convenience init(_ binary: String, _ arguments: [String] = [], environment: [String: String]) throws {
+        try self.init(executable: Self.binDirectory.appendingPathComponent(binary), arguments, environment: environment)
+    }
+
+    /// Starts any executable; its output goes to a file (a pipe could be held open by its children).
+    public init(executable: URL, _ arguments: [String] = [], environment: [String: String]) throws {
+        outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("portico-\(executable.lastPathComponent)-\(UUID()).log")
         FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: outputFile)
-        process.executableURL = Self.binDirectory.appendingPathComponent(binary)
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
         process.standardOutput = handle
@@ -33,7 +38,8 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        // SIGKILL: a child may have inherited a blocked SIGTERM from the test process.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: outputFile)
     }
 
