@@ -8,22 +8,13 @@ typealias Context = PorticoRequestContext
 /// Builds the devportal: one function that `serve` and the tests both call.
 func buildApplication(settings: DevportalSettings, logger: Logger = Logger(label: "portico.devportal")) async throws -> some ApplicationProtocol {
     let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
-    let router = buildRouter(database: database, settings: settings)
-    var app = Application(
-        router: router,
-        configuration: .init(address: .hostname(settings.core.bindAddress, port: settings.port), serverName: "portico-devportal"),
-        services: [database.client],
-        logger: logger)
-    app.beforeServerStarts {
-        try await Bootstrap.prepare(
-            database: database, settings: settings.core, migrationsDirectory: settings.migrationsDirectory, logger: logger)
+    return RESTService.application(
+        name: "devportal", router: buildRouter(database: database, settings: settings), database: database,
+        settings: settings.core, port: settings.port, migrationsDirectory: settings.migrationsDirectory, logger: logger
+    ) {
         try await signingKeyStore(database, settings).ensureActiveKey()
         try await TokenStore(database: database).pruneExpired()
-        logger.notice("devportal listening", metadata: [
-            "address": "\(settings.core.bindAddress):\(settings.port)", "database": "\(settings.core.database.redacted)",
-        ])
     }
-    return app
 }
 
 /// Every route of the devportal. The OpenAPI document lists exactly these.

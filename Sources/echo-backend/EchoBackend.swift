@@ -49,8 +49,10 @@ struct EchoBackend {
                         return channel.eventLoop.makeSucceededFuture(headers)
                     },
                     upgradePipelineHandler: { channel, head in
-                        channel.pipeline.addHandler(EchoHandler(inspect: head.uri.hasPrefix("/inspect") ? head : nil,
-                                                                flood: head.uri.hasPrefix("/flood")))
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                EchoHandler(inspect: head.uri.hasPrefix("/inspect") ? head : nil, flood: head.uri.hasPrefix("/flood")))
+                        }
                     })
                 return channel.pipeline.configureHTTPServerPipeline(withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
             }
@@ -154,7 +156,7 @@ final class EchoHandler: ChannelInboundHandler {
             }
             closing = true
             let reply = WebSocketFrame(fin: true, opcode: .connectionClose, data: frame.unmaskedData)
-            context.writeAndFlush(wrapOutboundOut(reply)).whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(reply)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         default:
             fail(.protocolError, "reserved opcode", context: context)
         }
@@ -171,7 +173,7 @@ final class EchoHandler: ChannelInboundHandler {
         data.write(webSocketErrorCode: code)
         data.writeString(reason)
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
-            .whenComplete { _ in context.close(promise: nil) }
+            .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

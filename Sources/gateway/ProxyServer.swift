@@ -18,7 +18,7 @@ struct ProxyServer: Service {
         if let cert = settings.tlsCertificateFile, let key = settings.tlsKeyFile {
             let certificates = try NIOSSLCertificate.fromPEMFile(cert)
             let configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: certificates.map { .certificate($0) }, privateKey: .file(key))
+                certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
             channels.append(try await bind(port: settings.tlsPort, tls: try NIOSSLContext(configuration: configuration)))
             gateway.logger.notice("gateway listening", metadata: ["wss": "\(settings.bindAddress):\(settings.tlsPort)"])
         }

@@ -122,9 +122,11 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         // is queued too; it finds nothing to do when channelReadComplete came first.
         if !flushQueued, let loop = context?.eventLoop {
             flushQueued = true
-            loop.execute { [self] in
-                if flushQueued {
-                    flushQueued = false
+            let bound = NIOLoopBound((self, peer), eventLoop: loop)
+            loop.execute {
+                let (handler, peer) = bound.value
+                if handler.flushQueued {
+                    handler.flushQueued = false
                     peer.context?.flush()
                 }
             }
@@ -165,7 +167,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         connection.closeSent(code.rawValue, to: side)
         let write = context.writeAndFlush(wrapOutboundOut(frame))
         if thenClose {
-            write.whenComplete { _ in context.close(promise: nil) }
+            write.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
 }

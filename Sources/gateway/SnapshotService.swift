@@ -31,7 +31,7 @@ struct SnapshotService: Service {
 
     func run() async throws {
         let (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 // Reloads, coalesced: a burst of notifications costs one or two loads.
                 group.addTask {

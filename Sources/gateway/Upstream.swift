@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -84,11 +85,9 @@ enum Upstream {
         requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Key", value: key)
         requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Version", value: "13")
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.pathAndQuery, headers: requestHeaders)
-        let response = eventLoop.makePromise(of: HTTPResponseHead.self)
+        let outcome = HandshakeOutcome(eventLoop.makePromise(of: HTTPResponseHead.self))
         let timeout = TimeAmount.milliseconds(Int64(settings.backendConnectTimeout * 1000))
-        let encoder = HTTPRequestEncoder()
-        let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
-        let handshake = BackendHandshakeHandler(head: head, response: response)
+        let maxFrameBytes = settings.maxFrameBytes
 
         let tls: NIOSSLContext?
         if target.secure {
@@ -109,9 +108,9 @@ enum Upstream {
                     if let tls {
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: target.host.first?.isNumber == true ? nil : target.host))
                     }
-                    try sync.addHandler(encoder)
-                    try sync.addHandler(decoder)
-                    try sync.addHandler(handshake)
+                    try sync.addHandler(HTTPRequestEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
+                    try sync.addHandler(BackendHandshakeHandler(head: head, outcome: outcome))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -119,15 +118,15 @@ enum Upstream {
             }
             .connect(host: target.host, port: target.port)
 
-        let deadline = eventLoop.scheduleTask(in: timeout) { handshake.fail(Failure.timeout) }
+        let deadline = eventLoop.scheduleTask(in: timeout) { outcome.complete(.failure(Failure.timeout)) }
         connect.whenFailure { error in
             if case ChannelError.connectTimeout = error {
-                handshake.fail(Failure.timeout)
+                outcome.complete(.failure(Failure.timeout))
             } else {
-                handshake.fail(Failure.unreachable("\(error)"))
+                outcome.complete(.failure(Failure.unreachable("\(error)")))
             }
         }
-        return connect.and(response.futureResult).flatMapThrowing { channel, head -> (RelayHandler, String?) in
+        return connect.and(outcome.futureResult).flatMapThrowing { channel, head -> (RelayHandler, String?) in
             deadline.cancel()
             guard head.status == .switchingProtocols else {
                 channel.close(promise: nil)
@@ -142,14 +141,17 @@ enum Upstream {
                 channel.close(promise: nil)
                 throw Failure.protocolViolation("subprotocol '\(chosen)' was not offered")
             }
-            let relay = RelayHandler(side: .backend, connection: connection)
+            // The HTTP handlers give way to the frame codec; the decoder goes last, handing any
+            // bytes after the 101 (frames the backend sent at once) to the frame decoder.
             let sync = channel.pipeline.syncOperations
+            let relay = RelayHandler(side: .backend, connection: connection)
+            let decoder = try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self)
             try sync.addHandler(relay)
-            channel.pipeline.removeHandler(handshake, promise: nil)
-            channel.pipeline.removeHandler(encoder, promise: nil)
-            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: settings.maxFrameBytes)), WebSocketFrameEncoder()],
+            sync.removeHandler(try sync.handler(type: BackendHandshakeHandler.self), promise: nil)
+            sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
+            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameBytes)), WebSocketFrameEncoder()],
                                  position: .after(decoder))
-            channel.pipeline.removeHandler(decoder, promise: nil)
+            sync.removeHandler(decoder, promise: nil)
             _ = channel.setOption(.autoRead, value: false)
             return (relay, chosen)
         }.flatMapErrorThrowing { error in
@@ -162,6 +164,27 @@ enum Upstream {
     }
 }
 
+/// The backend handshake's result, completed once by whichever comes first: the response, a
+/// connect failure or the time-out.
+final class HandshakeOutcome: Sendable {
+    private let promise: EventLoopPromise<HTTPResponseHead>
+    private let done = NIOLockedValueBox(false)
+
+    init(_ promise: EventLoopPromise<HTTPResponseHead>) {
+        self.promise = promise
+    }
+
+    var futureResult: EventLoopFuture<HTTPResponseHead> { promise.futureResult }
+
+    func complete(_ result: Result<HTTPResponseHead, any Error>) {
+        let first = done.withLockedValue { done in
+            defer { done = true }
+            return !done
+        }
+        if first { promise.completeWith(result) }
+    }
+}
+
 /// Sends the backend handshake request and reports the response head once the response has ended
 /// (acting earlier would let the decoder hand its end to the frame decoder).
 final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -169,13 +192,12 @@ final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHand
     typealias OutboundOut = HTTPClientRequestPart
 
     let head: HTTPRequestHead
-    private let response: EventLoopPromise<HTTPResponseHead>
+    private let outcome: HandshakeOutcome
     private var received: HTTPResponseHead?
-    private var completed = false
 
-    init(head: HTTPRequestHead, response: EventLoopPromise<HTTPResponseHead>) {
+    init(head: HTTPRequestHead, outcome: HandshakeOutcome) {
         self.head = head
-        self.response = response
+        self.outcome = outcome
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -190,33 +212,22 @@ final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHand
             received = head
             if head.status != .switchingProtocols {
                 // A refusal may come with a body we do not need: answer now.
-                complete(.success(head))
+                outcome.complete(.success(head))
             }
         case .body:
             break
         case .end:
-            if let received { complete(.success(received)) }
+            if let received { outcome.complete(.success(received)) }
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        complete(.failure(Upstream.Failure.unreachable("the backend closed the connection during the handshake")))
+        outcome.complete(.failure(Upstream.Failure.unreachable("the backend closed the connection during the handshake")))
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        complete(.failure(Upstream.Failure.unreachable("\(error)")))
+        outcome.complete(.failure(Upstream.Failure.unreachable("\(error)")))
         context.close(promise: nil)
-    }
-
-    /// Fails the handshake from outside (time-out, connect failure), unless it completed already.
-    func fail(_ error: any Error) {
-        complete(.failure(error))
-    }
-
-    private func complete(_ result: Result<HTTPResponseHead, any Error>) {
-        guard !completed else { return }
-        completed = true
-        response.completeWith(result)
     }
 }

@@ -8,20 +8,9 @@ typealias Context = PorticoRequestContext
 /// Builds the publisher: one function that `serve` and the tests both call.
 func buildApplication(settings: PublisherSettings, logger: Logger = Logger(label: "portico.publisher")) async throws -> some ApplicationProtocol {
     let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
-    let router = buildRouter(database: database, settings: settings.core)
-    var app = Application(
-        router: router,
-        configuration: .init(address: .hostname(settings.core.bindAddress, port: settings.port), serverName: "portico-publisher"),
-        services: [database.client],
-        logger: logger)
-    app.beforeServerStarts {
-        try await Bootstrap.prepare(
-            database: database, settings: settings.core, migrationsDirectory: settings.migrationsDirectory, logger: logger)
-        logger.notice("publisher listening", metadata: [
-            "address": "\(settings.core.bindAddress):\(settings.port)", "database": "\(settings.core.database.redacted)",
-        ])
-    }
-    return app
+    return RESTService.application(
+        name: "publisher", router: buildRouter(database: database, settings: settings.core), database: database,
+        settings: settings.core, port: settings.port, migrationsDirectory: settings.migrationsDirectory, logger: logger)
 }
 
 /// Every route of the publisher, grouped by resource. The OpenAPI document lists exactly these.

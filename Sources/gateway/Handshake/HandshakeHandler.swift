@@ -119,12 +119,12 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         do {
             let pipeline = context.pipeline
             try pipeline.syncOperations.addHandler(client)
-            pipeline.removeHandler(responseEncoder, promise: nil)
+            pipeline.syncOperations.removeHandler(responseEncoder, promise: nil)
             try pipeline.syncOperations.addHandlers(
                 [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: gateway.settings.maxFrameBytes)), WebSocketFrameEncoder()],
                 position: .after(requestDecoder))
-            pipeline.removeHandler(context: context, promise: nil)
-            pipeline.removeHandler(requestDecoder, promise: nil)
+            pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            pipeline.syncOperations.removeHandler(requestDecoder, promise: nil)
         } catch {
             gateway.logger.error("cannot switch the connection to WebSocket", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -147,7 +147,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         for (name, value) in refusal.extraHeaders { headers.add(name: name, value: value) }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     /// The client's headers for the backend: hop-by-hop, handshake and credential headers removed,

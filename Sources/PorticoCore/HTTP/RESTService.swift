@@ -1,0 +1,26 @@
+import Hummingbird
+import Logging
+
+/// The shape every Portico REST service shares: its router on `bindAddress:port`, the PostgreSQL
+/// client as a service, and before serving the database bootstrap (migrations, first admin) plus
+/// the service's own preparation.
+public enum RESTService {
+    public static func application(
+        name: String, router: Router<PorticoRequestContext>, database: Database, settings: CoreSettings, port: Int,
+        migrationsDirectory: String?, logger: Logger, prepare: @escaping @Sendable () async throws -> Void = {}
+    ) -> some ApplicationProtocol {
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(settings.bindAddress, port: port), serverName: "portico-\(name)"),
+            services: [database.client],
+            logger: logger)
+        app.beforeServerStarts {
+            try await Bootstrap.prepare(database: database, settings: settings, migrationsDirectory: migrationsDirectory, logger: logger)
+            try await prepare()
+            logger.notice("\(name) listening", metadata: [
+                "address": "\(settings.bindAddress):\(port)", "database": "\(settings.database.redacted)",
+            ])
+        }
+        return app
+    }
+}
