@@ -42,15 +42,13 @@ struct ApplicationsController {
         }
     }
 
-    struct PlanRepresentation: Encodable {
+    struct PlanRepresentation: Encodable, Sendable {
         let name, displayName, description: String
         let policyLevel = "application"
         let requestCount: Int64?
         let timeUnit: String?
         let unitTime: Int?
     }
-
-    struct List<Item: Encodable & Sendable>: Encodable, Sendable { let count: Int; let list: [Item] }
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.get("throttling-policies/application") { _, context in
@@ -60,7 +58,7 @@ struct ApplicationsController {
                                    requestCount: $0.eventLimit?.eventCount, timeUnit: $0.eventLimit?.timeUnit.rawValue,
                                    unitTime: $0.eventLimit?.unitTime)
             }
-            return try jsonResponse(List(count: plans.count, list: plans))
+            return try jsonResponse(CountedList(plans))
         }
         group.get("applications") { request, context in
             let user = try context.developer(to: "list applications")

@@ -23,14 +23,14 @@ struct KeysController {
         var scopes: [String]?
     }
 
-    struct TokenRepresentation: Encodable {
+    struct TokenRepresentation: Encodable, Sendable {
         let accessToken: String
         let tokenScopes: [String]
         let validityTime: Int
     }
 
     /// WSO2 devportal v3 `ApplicationKey`; `consumerSecret` only in the answer that made it.
-    struct KeyRepresentation: Encodable {
+    struct KeyRepresentation: Encodable, Sendable {
         let keyMappingId, keyType, consumerKey: String
         let consumerSecret: String?
         let supportedGrantTypes: [String]
@@ -39,7 +39,6 @@ struct KeysController {
     }
 
     struct SecretRepresentation: Encodable { let consumerKey: String; let consumerSecret: String }
-    struct List: Encodable { let count: Int; let list: [KeyRepresentation] }
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("{applicationId}/generate-keys") { request, context in
@@ -68,7 +67,7 @@ struct KeysController {
                 KeyRepresentation(keyMappingId: $0.id, keyType: $0.keyType.rawValue, consumerKey: $0.consumerKey,
                                   consumerSecret: nil, supportedGrantTypes: $0.grantTypes, token: nil)
             }
-            return try jsonResponse(List(count: all.count, list: all))
+            return try jsonResponse(CountedList(all))
         }
         group.post("{applicationId}/oauth-keys/{keyMappingId}/regenerate-secret") { _, context in
             let (_, key) = try await ownedKey(context)

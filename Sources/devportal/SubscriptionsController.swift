@@ -12,8 +12,8 @@ struct SubscriptionsController {
     struct Body: Decodable { var applicationId: String?; var apiId: String?; var throttlingPolicy: String? }
 
     /// WSO2 devportal v3 `Subscription`.
-    struct Representation: Encodable {
-        struct APIInfo: Encodable { let id, name, context, version: String }
+    struct Representation: Encodable, Sendable {
+        struct APIInfo: Encodable, Sendable { let id, name, context, version: String }
         let subscriptionId, applicationId, apiId, throttlingPolicy, status: String
         let apiInfo: APIInfo
         let createdTime: Date
@@ -26,8 +26,6 @@ struct SubscriptionsController {
         }
     }
 
-    struct List: Encodable { let count: Int; let list: [Representation] }
-
     func addRoutes(to group: RouterGroup<Context>) {
         group.get { request, context in
             let user = try context.developer(to: "list subscriptions")
@@ -36,7 +34,7 @@ struct SubscriptionsController {
                 throw APIError.invalidParameter("applicationId", "Give applicationId or apiId")
             }
             let found = try await subscriptions.list(owner: user, applicationID: query["applicationId"], apiID: query["apiId"])
-            return try jsonResponse(List(count: found.count, list: found.map(Representation.init)))
+            return try jsonResponse(CountedList(found.map(Representation.init)))
         }
         group.post { request, context in
             let user = try context.developer(to: "subscribe")

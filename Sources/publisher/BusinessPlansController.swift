@@ -101,13 +101,11 @@ struct BusinessPlansController {
         }
     }
 
-    struct List<Item: Encodable & Sendable>: Encodable, Sendable { let count: Int; let list: [Item] }
-
     func addPublisherRoutes(to group: RouterGroup<Context>) {
         group.get("streaming/subscription") { _, context in
             _ = try context.requireAny([.creator, .publisher], to: "list business plans")
             let all = try await plans.list().map(PublisherPlan.init)
-            return try jsonResponse(List(count: all.count, list: all))
+            return try jsonResponse(CountedList(all))
         }
     }
 
@@ -115,7 +113,7 @@ struct BusinessPlansController {
         group.get { _, context in
             _ = try context.require(.admin, to: "manage business plans")
             let all = try await plans.list().map(AdminPlan.init)
-            return try jsonResponse(List(count: all.count, list: all))
+            return try jsonResponse(CountedList(all))
         }
         group.post { request, context in
             _ = try context.require(.admin, to: "manage business plans")

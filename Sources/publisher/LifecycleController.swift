@@ -25,15 +25,13 @@ struct LifecycleController {
         let lifecycleState: StateRepresentation
     }
 
-    struct HistoryItem: Encodable {
+    struct HistoryItem: Encodable, Sendable {
         let previousState: String?
         let postState: String
         let action: String
         let user: String
         let updatedTime: Date
     }
-
-    struct History: Encodable { let count: Int; let list: [HistoryItem] }
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("change-lifecycle", use: change)
@@ -69,6 +67,6 @@ struct LifecycleController {
         let items = events.map {
             HistoryItem(previousState: $0.previousState?.rawValue, postState: $0.postState.rawValue, action: $0.action, user: $0.user, updatedTime: $0.at)
         }
-        return try jsonResponse(History(count: items.count, list: items))
+        return try jsonResponse(CountedList(items))
     }
 }

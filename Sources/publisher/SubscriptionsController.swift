@@ -8,8 +8,8 @@ struct SubscriptionsController {
     let apis: APIStore
 
     /// WSO2 publisher v4 `Subscription`.
-    struct Representation: Encodable {
-        struct ApplicationInfo: Encodable { let applicationId: String; let name: String; let subscriber: String }
+    struct Representation: Encodable, Sendable {
+        struct ApplicationInfo: Encodable, Sendable { let applicationId: String; let name: String; let subscriber: String }
         let subscriptionId: String
         let applicationInfo: ApplicationInfo
         let throttlingPolicy: String
@@ -26,8 +26,6 @@ struct SubscriptionsController {
         }
     }
 
-    struct List: Encodable { let count: Int; let list: [Representation] }
-
     func addRoutes(to group: RouterGroup<Context>) {
         group.get { request, context in
             _ = try context.requireAny([.creator, .publisher], to: "list subscriptions")
@@ -36,7 +34,7 @@ struct SubscriptionsController {
             }
             _ = try await APIsController.find(apiID, in: apis)
             let all = try await subscriptions.list(apiID: apiID).map(Representation.init)
-            return try jsonResponse(List(count: all.count, list: all))
+            return try jsonResponse(CountedList(all))
         }
         group.post("block-subscription") { request, context in
             _ = try context.require(.publisher, to: "block subscriptions")

@@ -14,7 +14,7 @@ struct UsersController {
         var roles: [String]?
     }
 
-    struct UserRepresentation: Encodable {
+    struct UserRepresentation: Encodable, Sendable {
         let userId: String
         let username: String
         let email: String?
@@ -28,13 +28,11 @@ struct UsersController {
         }
     }
 
-    struct List: Encodable { let count: Int; let list: [UserRepresentation] }
-
     func addRoutes(to group: RouterGroup<Context>) {
         group.get { _, context in
             _ = try context.require(.admin, to: "manage users")
             let all = try await users.list().map(UserRepresentation.init)
-            return try jsonResponse(List(count: all.count, list: all))
+            return try jsonResponse(CountedList(all))
         }
         group.post { request, context in
             _ = try context.require(.admin, to: "manage users")

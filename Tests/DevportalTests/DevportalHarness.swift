@@ -120,10 +120,9 @@ final class CapturedLog: LogHandler, @unchecked Sendable {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
-             file: String, function: String, line: UInt) {
-        let merged = metadata.merging(extra ?? [:]) { _, new in new }
-        lines.withLockedValue { $0.append("\(level) \(message) \(merged)") }
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        lines.withLockedValue { $0.append("\(event.level) \(event.message) \(merged)") }
     }
 
     var text: String { lines.withLockedValue { $0.joined(separator: "\n") } }

@@ -27,7 +27,7 @@ public final class ServiceProcess: @unchecked Sendable {
     /// Starts any executable; its output goes to a file (a pipe could be held open by its children).
     public init(executable: URL, _ arguments: [String] = [], environment: [String: String]) throws {
         outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("portico-\(executable.lastPathComponent)-\(UUID()).log")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: outputFile)
         process.executableURL = executable
         process.arguments = arguments

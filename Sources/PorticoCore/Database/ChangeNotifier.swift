@@ -9,7 +9,7 @@ import Logging
 /// changes, and hear of them in commit order.
 public struct Change: Codable, Sendable, Equatable {
     public enum Entity: String, Codable, Sendable {
-        case api, businessPlan = "business_plan", user, application, subscription
+        case api, businessPlan = "business_plan", application, subscription
         case applicationKey = "application_key", token, signingKey = "signing_key"
     }
 

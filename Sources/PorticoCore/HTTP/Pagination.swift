@@ -30,6 +30,17 @@ public struct PageRequest: Sendable, Equatable {
     }
 }
 
+/// WSO2's envelope for an unpaged list: `{count, list}`.
+public struct CountedList<Item: Encodable & Sendable>: Encodable, Sendable {
+    public let count: Int
+    public let list: [Item]
+
+    public init(_ list: [Item]) {
+        self.count = list.count
+        self.list = list
+    }
+}
+
 /// WSO2's list envelope: `{count, list, pagination: {offset, limit, total, next, previous}}`.
 public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     public struct Pagination: Encodable, Sendable {

@@ -18,6 +18,12 @@ public struct BusinessPlan: Sendable, Equatable {
             self.timeUnit = timeUnit
             self.unitTime = unitTime
         }
+
+        /// The limit stored as three nullable columns; nil (no limit) when any is missing.
+        public init?(eventCount: Int64?, timeUnit: String?, unitTime: Int?) {
+            guard let eventCount, let unit = timeUnit.flatMap(TimeUnit.init(rawValue:)), let unitTime else { return nil }
+            self.init(eventCount: eventCount, timeUnit: unit, unitTime: unitTime)
+        }
     }
 
     public var id: String

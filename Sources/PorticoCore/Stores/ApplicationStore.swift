@@ -44,10 +44,7 @@ public struct ApplicationStore: Sendable {
         for try await (id, name, display, description, count, unit, unitTime) in rows.decode(
             (String, String, String, String, Int64?, String?, Int?).self
         ) {
-            var limit: BusinessPlan.EventLimit?
-            if let count, let unit = unit.flatMap(BusinessPlan.TimeUnit.init(rawValue:)), let unitTime {
-                limit = .init(eventCount: count, timeUnit: unit, unitTime: unitTime)
-            }
+            let limit = BusinessPlan.EventLimit(eventCount: count, timeUnit: unit, unitTime: unitTime)
             plans.append(ApplicationPlan(id: id, name: name, displayName: display, description: description, eventLimit: limit))
         }
         return plans

@@ -22,10 +22,7 @@ public struct BusinessPlanStore: Sendable {
         for try await (id, name, displayName, description, count, unit, unitTime, maxConnections) in rows.decode(
             (String, String, String, String, Int64?, String?, Int?, Int).self
         ) {
-            var limit: BusinessPlan.EventLimit?
-            if let count, let unit = unit.flatMap(BusinessPlan.TimeUnit.init(rawValue:)), let unitTime {
-                limit = .init(eventCount: count, timeUnit: unit, unitTime: unitTime)
-            }
+            let limit = BusinessPlan.EventLimit(eventCount: count, timeUnit: unit, unitTime: unitTime)
             plans.append(BusinessPlan(
                 id: id, name: name, displayName: displayName, description: description, eventLimit: limit,
                 maxConnections: maxConnections))
