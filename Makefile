@@ -22,6 +22,7 @@ conformance:
 	@scripts/conformance.sh
 
 build:
+	@scripts/prerequisites.sh zlib1g-dev
 	swift build
 
 migrate: build
@@ -32,6 +33,7 @@ clean-data:
 	rm -rf .data
 
 install:
+	@scripts/prerequisites.sh zlib1g-dev
 	swift build -c $(CONFIG)
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/portico/migrations"
 	for service in publisher devportal gateway echo-backend; do \

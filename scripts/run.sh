@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/prerequisites.sh zlib1g-dev openssl
 swift build
 bin="$(swift build --show-bin-path)"
 

@@ -16,6 +16,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+scripts/prerequisites.sh zlib1g-dev openssl
 swift build --build-tests
 url=$(scripts/postgres.sh start "$cluster" "$port" --throwaway)
 export PORTICO_TEST_DATABASE_URL="$url"

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 
 /// A sample WebSocket backend for the walk-through and the tests: it echoes every frame as it
@@ -11,9 +12,10 @@ import NIOWebSocket
 /// It picks the first subprotocol a client offers. On the path `/inspect` it first sends one text
 /// frame describing the handshake it received (path, query, headers), then echoes. On `/flood` it
 /// sends 64 KiB binary frames as fast as its peer takes them. Every close it receives is printed
-/// (`close <code> <reason>`), so a test can see what reached the backend.
+/// (`close <code> <reason>`), so a test can see what reached the backend. With a certificate and
+/// key (PEM) it serves wss:// instead of ws://.
 ///
-///   echo-backend [--host 127.0.0.1] [--port 9100]
+///   echo-backend [--host 127.0.0.1] [--port 9100] [--tls-cert FILE --tls-key FILE]
 @main
 struct EchoBackend {
     static func main() throws {
@@ -25,16 +27,27 @@ struct EchoBackend {
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         var host = "127.0.0.1"
         var port = 9100
+        var certificate: String?
+        var key: String?
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             switch argument {
             case "--host": host = arguments.next() ?? host
             case "--port": port = arguments.next().flatMap(Int.init) ?? port
+            case "--tls-cert": certificate = arguments.next()
+            case "--tls-key": key = arguments.next()
             default:
-                FileHandle.standardError.write(Data("usage: echo-backend [--host ADDRESS] [--port PORT]\n".utf8))
+                FileHandle.standardError.write(Data("usage: echo-backend [--host ADDRESS] [--port PORT] [--tls-cert FILE --tls-key FILE]\n".utf8))
                 exit(2)
             }
         }
+        var tls: NIOSSLContext?
+        if let certificate, let key {
+            tls = try NIOSSLContext(configuration: .makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))
+        }
+        let context = tls
         let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -54,11 +67,18 @@ struct EchoBackend {
                                 EchoHandler(inspect: head.uri.hasPrefix("/inspect") ? head : nil, flood: head.uri.hasPrefix("/flood")))
                         }
                     })
+                if let context {
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }
                 return channel.pipeline.configureHTTPServerPipeline(withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
             }
             .bind(host: host, port: port)
             .wait()
-        FileHandle.standardOutput.write(Data("echo-backend listening on ws://\(host):\(port)\n".utf8))
+        FileHandle.standardOutput.write(Data("echo-backend listening on \(context == nil ? "ws" : "wss")://\(host):\(port)\n".utf8))
         try channel.closeFuture.wait()
     }
 }

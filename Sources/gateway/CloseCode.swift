@@ -9,7 +9,9 @@ enum GatewayCloseCode: UInt16, Sendable, CaseIterable {
     /// A control frame that breaks RFC 6455 (fragmented, or longer than 125 bytes), which the
     /// gateway's frame decoder refuses before any backend could.
     case protocolError = 1002
-    /// A frame larger than `GATEWAY_MAX_FRAME_BYTES`.
+    /// A compressed message (permessage-deflate) whose data is not valid DEFLATE.
+    case invalidPayload = 1007
+    /// A frame larger than `GATEWAY_MAX_FRAME_BYTES`, or one that decompresses to more.
     case messageTooBig = 1009
     /// The backend vanished without a close, or failed.
     case backendFailed = 1011

@@ -31,6 +31,10 @@ struct GatewaySettings: Sendable {
     /// `GATEWAY_CONNECTION_BUFFER_BYTES` (default 1 MiB): the most a connection buffers towards a
     /// peer that does not read before the gateway stops reading from the other side.
     var connectionBufferBytes: Int
+    /// `GATEWAY_CLIENT_PERMESSAGE_DEFLATE` (default true): accept a client's permessage-deflate offer.
+    var clientDeflate: Bool
+    /// `GATEWAY_BACKEND_PERMESSAGE_DEFLATE` (default true): offer permessage-deflate to backends.
+    var backendDeflate: Bool
     /// `GATEWAY_RELOAD_INTERVAL` (default 60 s): full reload of the snapshot, as a safety net.
     var reloadInterval: TimeInterval
     /// `GATEWAY_DRAIN_SECONDS` (default 30 s): on SIGTERM, how long connections may finish.
@@ -61,6 +65,8 @@ struct GatewaySettings: Sendable {
         backendConnectTimeout = TimeInterval(try source.int("GATEWAY_BACKEND_CONNECT_TIMEOUT", default: 10, range: 1...300))
         maxFrameBytes = try source.int("GATEWAY_MAX_FRAME_BYTES", default: 1_048_576, range: 125...(64 * 1_048_576))
         connectionBufferBytes = try source.int("GATEWAY_CONNECTION_BUFFER_BYTES", default: 1_048_576, range: 4096...(64 * 1_048_576))
+        clientDeflate = try source.bool("GATEWAY_CLIENT_PERMESSAGE_DEFLATE", default: true)
+        backendDeflate = try source.bool("GATEWAY_BACKEND_PERMESSAGE_DEFLATE", default: true)
         reloadInterval = TimeInterval(try source.int("GATEWAY_RELOAD_INTERVAL", default: 60, range: 1...86_400))
         drainSeconds = TimeInterval(try source.int("GATEWAY_DRAIN_SECONDS", default: 30, range: 0...3600))
     }

@@ -92,6 +92,16 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let failure = error as? DeflateFailure {
+            switch failure {
+            case .invalidData:
+                sendClose(code: .invalidPayload, reason: "compressed message is not valid DEFLATE data", thenClose: true)
+            case .tooBig:
+                sendClose(code: .messageTooBig, reason: "frame decompresses to more than the gateway accepts", thenClose: true)
+            }
+            peer?.sendClose(code: .goingAway, reason: "peer sent a message the gateway could not decompress", thenClose: true)
+            return
+        }
         switch error as? NIOWebSocketError {
         case .invalidFrameLength:
             sendClose(code: .messageTooBig, reason: "frame larger than the gateway accepts", thenClose: true)

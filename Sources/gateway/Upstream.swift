@@ -31,11 +31,14 @@ enum Upstream {
         }
     }
 
-    /// One TLS context for every wss backend: certificates verified against the system's roots.
-    static let tlsContext: Result<NIOSSLContext, any Error> = Result { try NIOSSLContext(configuration: .makeClientConfiguration()) }
+    /// TLS contexts for wss backends: one verifying against the system's roots, one per API CA file
+    /// (`endpointConfig.ca_file`), made on first use and again when the file changes.
+    static let tlsContexts = BackendTLSContexts()
 
     struct Target {
         let secure: Bool
+        /// The CA bundle the backend's certificate must chain to (nil: the system's roots).
+        var caFile: String? = nil
         let host: String
         let port: Int
         let pathAndQuery: String
@@ -84,20 +87,24 @@ enum Upstream {
         requestHeaders.replaceOrAdd(name: "Connection", value: "Upgrade")
         requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Key", value: key)
         requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Version", value: "13")
+        if settings.backendDeflate {
+            requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Extensions", value: PerMessageDeflate.backendOffer)
+        }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.pathAndQuery, headers: requestHeaders)
-        let outcome = HandshakeOutcome(eventLoop.makePromise(of: HTTPResponseHead.self))
-        let timeout = TimeAmount.milliseconds(Int64(settings.backendConnectTimeout * 1000))
-        let maxFrameBytes = settings.maxFrameBytes
-
         let tls: NIOSSLContext?
         if target.secure {
-            switch tlsContext {
+            switch tlsContexts.context(caFile: target.caFile) {
             case .success(let context): tls = context
-            case .failure(let error): return eventLoop.makeFailedFuture(Failure.unreachable("TLS is unavailable: \(error)"))
+            case .failure(let failure): return eventLoop.makeFailedFuture(failure)
             }
         } else {
             tls = nil
         }
+        // Made only now that nothing can return early: a promise left uncompleted is a leak.
+        let outcome = HandshakeOutcome(eventLoop.makePromise(of: HTTPResponseHead.self))
+        let timeout = TimeAmount.milliseconds(Int64(settings.backendConnectTimeout * 1000))
+        let maxFrameBytes = settings.maxFrameBytes
+
         let connect = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -141,12 +148,21 @@ enum Upstream {
                 channel.close(promise: nil)
                 throw Failure.protocolViolation("subprotocol '\(chosen)' was not offered")
             }
+            let deflate = try PerMessageDeflate.accepted(response: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init),
+                                                         offered: settings.backendDeflate)
+                .mapError { failure -> Failure in
+                    channel.close(promise: nil)
+                    return failure
+                }.get()
             // The HTTP handlers give way to the frame codec; the decoder goes last, handing any
             // bytes after the 101 (frames the backend sent at once) to the frame decoder.
             let sync = channel.pipeline.syncOperations
             let relay = RelayHandler(side: .backend, connection: connection)
             let decoder = try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self)
             try sync.addHandler(relay)
+            if let deflate {
+                try sync.addHandler(PerMessageDeflateHandler(parameters: deflate, maxFrameBytes: maxFrameBytes), position: .before(relay))
+            }
             sync.removeHandler(try sync.handler(type: BackendHandshakeHandler.self), promise: nil)
             sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
             try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameBytes)), WebSocketFrameEncoder()],
@@ -229,5 +245,37 @@ final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHand
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         outcome.complete(.failure(Upstream.Failure.unreachable("\(error)")))
         context.close(promise: nil)
+    }
+}
+
+/// Client TLS contexts for wss backends, shared by every connection. A context per CA file is
+/// remade when the file's modification time changes, so a rotated bundle takes effect without a
+/// restart; a file that cannot be read makes the handshake fail with 502, naming the file.
+final class BackendTLSContexts: Sendable {
+    private struct Entry {
+        let modified: Date?
+        let context: NIOSSLContext
+    }
+
+    private let system: Result<NIOSSLContext, Upstream.Failure> = Result {
+        try NIOSSLContext(configuration: .makeClientConfiguration())
+    }.mapError { .unreachable("TLS is unavailable: \($0)") }
+    private let byFile = NIOLockedValueBox<[String: Entry]>([:])
+
+    func context(caFile: String?) -> Result<NIOSSLContext, Upstream.Failure> {
+        guard let caFile else { return system }
+        let modified = (try? FileManager.default.attributesOfItem(atPath: caFile))?[.modificationDate] as? Date
+        if let entry = byFile.withLockedValue({ $0[caFile] }), entry.modified == modified {
+            return .success(entry.context)
+        }
+        do {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            let context = try NIOSSLContext(configuration: configuration)
+            byFile.withLockedValue { $0[caFile] = Entry(modified: modified, context: context) }
+            return .success(context)
+        } catch {
+            return .failure(.unreachable("the API's CA file '\(caFile)' cannot be used: \(error)"))
+        }
     }
 }

@@ -8,6 +8,8 @@ struct EndpointConfig: Codable, Sendable {
     var endpoint_type: String?
     var production_endpoints: Endpoint?
     var sandbox_endpoints: Endpoint?
+    /// A PEM file on the gateway hosts with the CAs that wss:// backends' certificates must chain to.
+    var ca_file: String?
 }
 
 /// The API as the REST API shows it (WSO2 publisher v4 `API` shape, the fields Portico keeps).
@@ -41,7 +43,8 @@ struct APIRepresentation: Encodable, Sendable {
         endpointConfig = EndpointConfig(
             endpoint_type: "ws",
             production_endpoints: api.productionEndpoint.map { .init(url: $0) },
-            sandbox_endpoints: api.sandboxEndpoint.map { .init(url: $0) })
+            sandbox_endpoints: api.sandboxEndpoint.map { .init(url: $0) },
+            ca_file: api.backendCAFile)
         createdTime = api.createdAt
         lastUpdatedTime = api.updatedAt
     }
@@ -89,7 +92,7 @@ struct APIRequestBody: Decodable, Sendable {
             name: name, description: description ?? "", context: context, version: version,
             isDefaultVersion: isDefaultVersion ?? false, visibility: try parsedVisibility() ?? .public,
             plans: policies ?? [], productionEndpoint: endpointConfig?.production_endpoints?.url,
-            sandboxEndpoint: endpointConfig?.sandbox_endpoints?.url)
+            sandboxEndpoint: endpointConfig?.sandbox_endpoints?.url, backendCAFile: endpointConfig?.ca_file)
         try Self.validated(spec)
         return spec
     }
@@ -109,6 +112,7 @@ struct APIRequestBody: Decodable, Sendable {
         if let endpointConfig {
             spec.productionEndpoint = endpointConfig.production_endpoints?.url
             spec.sandboxEndpoint = endpointConfig.sandbox_endpoints?.url
+            spec.backendCAFile = endpointConfig.ca_file
         }
         try Self.validated(spec)
     }

@@ -77,10 +77,9 @@ struct APIsController {
             makeDefault = value
         }
         let source = try await Self.find(id, in: apis)
-        let spec = APISpec(
-            name: source.name, description: source.description, context: source.context, version: newVersion,
-            isDefaultVersion: makeDefault, visibility: source.visibility, plans: source.plans,
-            productionEndpoint: source.productionEndpoint, sandboxEndpoint: source.sandboxEndpoint)
+        var spec = APISpec(of: source)
+        spec.version = newVersion
+        spec.isDefaultVersion = makeDefault
         do {
             try APISpec.validateVersion(spec.version)
         } catch let error as APISpec.FieldError {

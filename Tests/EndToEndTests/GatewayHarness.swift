@@ -102,9 +102,9 @@ final class GatewayStack: @unchecked Sendable {
     }
 
     func createAPI(name: String, context: String, version: String, isDefault: Bool = false, sandbox: Bool = false,
-                   endpoint: String? = nil) async throws -> String {
+                   endpoint: String? = nil, caFile: String? = nil) async throws -> String {
         let production = endpoint ?? "ws://127.0.0.1:\(echoPort)"
-        let sandboxPart = sandbox ? #","sandbox_endpoints":{"url":"\#(production)"}"# : ""
+        let sandboxPart = (sandbox ? #","sandbox_endpoints":{"url":"\#(production)"}"# : "") + (caFile.map { #","ca_file":"\#($0)""# } ?? "")
         let (status, body) = try await HTTP.send("POST", "\(publisherURL)/apis", body: """
             {"name":"\(name)","context":"\(context)","version":"\(version)","policies":["Gold","Silver"],"isDefaultVersion":\(isDefault),
              "endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"\(production)"}\(sandboxPart)}}

@@ -260,18 +260,31 @@ extension Data {
 }
 
 @Suite struct GatewayTLSTests {
-    @Test func wssWorksWithAConfiguredCertificate() async throws {
+    /// A self-signed certificate (its own CA) for localhost and 127.0.0.1: cert.pem and key.pem in
+    /// a new directory, which `body` may use.
+    static func withCertificate(_ body: (URL) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portico-tls-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
                              "-keyout", directory.appendingPathComponent("key.pem").path, "-out", directory.appendingPathComponent("cert.pem").path]
         openssl.standardError = FileHandle.nullDevice
         try openssl.run()
         openssl.waitUntilExit()
         try #require(openssl.terminationStatus == 0, "openssl could not make a certificate")
+        try await body(directory)
+    }
+
+    @Test func wssWorksWithAConfiguredCertificate() async throws {
+        try await Self.withCertificate { directory in
+            try await Self.gatewayServesWss(directory)
+        }
+    }
+
+    static func gatewayServesWss(_ directory: URL) async throws {
         let tlsPort = ServiceProcess.freePort()
         try await GatewayStack.run(extra: [
             "GATEWAY_TLS_PORT": "\(tlsPort)", "GATEWAY_TLS_CERT_FILE": directory.appendingPathComponent("cert.pem").path,
@@ -283,6 +296,47 @@ extension Data {
             try await client.socket.send("secure hello")
             #expect(await client.waitFor { $0.texts == ["secure hello"] })
             try await client.socket.close()
+        }
+    }
+
+    /// wss:// backends: verified against the system's roots by default (a self-signed backend is
+    /// refused with 502), against the API's CA file when it names one (and still for the right
+    /// host), and a CA file that cannot be read is a 502 that names it.
+    @Test func wssBackendsAreVerified() async throws {
+        try await Self.withCertificate { directory in
+            let backendPort = ServiceProcess.freePort()
+            let backend = try ServiceProcess("echo-backend", [
+                "--host", "0.0.0.0", "--port", "\(backendPort)", "--tls-cert", directory.appendingPathComponent("cert.pem").path,
+                "--tls-key", directory.appendingPathComponent("key.pem").path,
+            ], environment: [:])
+            defer { backend.terminate() }
+            let caFile = directory.appendingPathComponent("cert.pem").path
+            try await GatewayStack.run { stack in
+                for (context, endpoint, ca) in [
+                    ("/untrusted", "wss://localhost:\(backendPort)", nil), ("/trusted", "wss://localhost:\(backendPort)", caFile),
+                    ("/byaddress", "wss://127.0.0.1:\(backendPort)", caFile), ("/otherhost", "wss://127.0.0.2:\(backendPort)", caFile),
+                    ("/missing", "wss://localhost:\(backendPort)", "/nonexistent/ca.pem"),
+                ] {
+                    let id = try await stack.createAPI(name: String(context.dropFirst()), context: context, version: "1", endpoint: endpoint,
+                                                       caFile: ca)
+                    try await stack.lifecycle(id, "Publish")
+                    try await stack.subscribe(stack.applicationID, to: id)
+                }
+                try await stack.settle()
+                for context in ["/trusted", "/byaddress"] {
+                    let client = try await TestClient.connect("\(stack.gatewayURL)\(context)/1?access_token=\(stack.token)")
+                    try await client.socket.send("over wss")
+                    #expect(await client.waitFor { $0.texts == ["over wss"] }, "\(context)")
+                    try await client.socket.close()
+                }
+                for context in ["/untrusted", "/otherhost", "/missing"] {
+                    let (head, body) = try await RawHandshake.performReadingBody(stack.gatewayURL, path: "\(context)/1?access_token=\(stack.token)")
+                    #expect(head.status.code == 502, "\(context)")
+                    let message = body["message"] as? String ?? ""
+                    #expect(body["code"] as? String == "backend_unreachable", "\(context): \(message)")
+                    if context == "/missing" { #expect(message.contains("/nonexistent/ca.pem")) }
+                }
+            }
         }
     }
 }

@@ -7,8 +7,14 @@ import NIOPosix
 /// WebSocket library hides (the 101's headers, a refusal's headers).
 enum RawHandshake {
     static func perform(_ gatewayURL: String, path: String, headers: [(String, String)]) async throws -> HTTPResponseHead {
+        try await performReadingBody(gatewayURL, path: path, headers: headers).head
+    }
+
+    /// As `perform`, with the response's body (a refusal's JSON) read to its end.
+    static func performReadingBody(_ gatewayURL: String, path: String, headers: [(String, String)] = []) async throws
+        -> (head: HTTPResponseHead, body: [String: Any]) {
         let url = URL(string: gatewayURL)!
-        let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: HTTPResponseHead.self)
+        let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: (HTTPResponseHead, ByteBuffer).self)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.pipeline.addHTTPClientHandlers().flatMap {
@@ -16,18 +22,18 @@ enum RawHandshake {
                 }
             }
             .connect(host: url.host!, port: url.port!).get()
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
-        head.headers.add(name: "Host", value: "\(url.host!):\(url.port!)")
-        head.headers.add(name: "Upgrade", value: "websocket")
-        head.headers.add(name: "Connection", value: "Upgrade")
-        head.headers.add(name: "Sec-WebSocket-Key", value: "dGhlIHNhbXBsZSBub25jZQ==")
-        head.headers.add(name: "Sec-WebSocket-Version", value: "13")
-        for (name, value) in headers { head.headers.add(name: name, value: value) }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        var request = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        request.headers.add(name: "Host", value: "\(url.host!):\(url.port!)")
+        request.headers.add(name: "Upgrade", value: "websocket")
+        request.headers.add(name: "Connection", value: "Upgrade")
+        request.headers.add(name: "Sec-WebSocket-Key", value: "dGhlIHNhbXBsZSBub25jZQ==")
+        request.headers.add(name: "Sec-WebSocket-Version", value: "13")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        channel.write(HTTPClientRequestPart.head(request), promise: nil)
         try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
-        let response = try await promise.futureResult.get()
+        let (head, body) = try await promise.futureResult.get()
         try? await channel.close()
-        return response
+        return (head, (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:])
     }
 
     /// Completes a handshake (the token in the path's query) and returns the raw TCP channel,
@@ -47,11 +53,22 @@ enum RawHandshake {
 
     final class ResponseCatcher: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = HTTPClientResponsePart
-        let promise: EventLoopPromise<HTTPResponseHead>
-        init(promise: EventLoopPromise<HTTPResponseHead>) { self.promise = promise }
+        let promise: EventLoopPromise<(HTTPResponseHead, ByteBuffer)>
+        private var head: HTTPResponseHead?
+        private var body = ByteBuffer()
+        init(promise: EventLoopPromise<(HTTPResponseHead, ByteBuffer)>) { self.promise = promise }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            if case .head(let head) = unwrapInboundIn(data) { promise.succeed(head) }
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                self.head = head
+                // A 101's connection carries frames next, not an HTTP end.
+                if head.status == .switchingProtocols { promise.succeed((head, body)) }
+            case .body(var part):
+                body.writeBuffer(&part)
+            case .end:
+                if let head { promise.succeed((head, body)) }
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {

@@ -25,6 +25,21 @@ import Testing
             #expect(read.status == .ok)
             #expect(read.headers[.eTag] == reply.headers[.eTag])
             #expect(read.json["lifeCycleStatus"] as? String == "CREATED")
+            #expect((read.json["endpointConfig"] as? [String: Any])?["ca_file"] == nil, "no CA file unless one is named")
+        }
+    }
+
+    @Test func caFileIsKeptChangedAndCopied() async throws {
+        try await PublisherHarness.run { client in
+            let created = try await client.createAPI(json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}, "ca_file": "/etc/portico/ca.pem"}}"#)
+            #expect(created.status == .created, "\(created.text)")
+            #expect((created["endpointConfig"] as? [String: Any])?["ca_file"] as? String == "/etc/portico/ca.pem")
+            let copy = try await client.send(.post, "apis/copy-api?apiId=\(created.id)&newVersion=2.0.0")
+            #expect((copy.json["endpointConfig"] as? [String: Any])?["ca_file"] as? String == "/etc/portico/ca.pem")
+            let changed = try await client.send(.put, "apis/\(created.id)",
+                                                json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}}}"#)
+            #expect(changed.status == .ok, "\(changed.text)")
+            #expect((changed.json["endpointConfig"] as? [String: Any])?["ca_file"] == nil, "the PUT left it out, so it is gone")
         }
     }
 
@@ -46,6 +61,7 @@ import Testing
         (#"{"endpointConfig": {"production_endpoints": {"url": "http://h"}}}"#, "endpointConfig.production_endpoints.url"),
         (#"{"endpointConfig": {"production_endpoints": {"url": "ws://"}}}"#, "endpointConfig.production_endpoints.url"),
         (#"{"endpointConfig": {"sandbox_endpoints": {"url": "tcp://h:1"}}}"#, "endpointConfig.sandbox_endpoints.url"),
+        (#"{"endpointConfig": {"production_endpoints": {"url": "wss://h"}, "ca_file": "certs/ca.pem"}}"#, "endpointConfig.ca_file"),
     ])
     func invalidFieldIsNamed(overrides: String, field: String) async throws {
         try await PublisherHarness.run { client in

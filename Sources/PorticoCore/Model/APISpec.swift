@@ -12,11 +12,12 @@ public struct APISpec: Sendable, Equatable {
     public var plans: [String]
     public var productionEndpoint: String?
     public var sandboxEndpoint: String?
+    public var backendCAFile: String?
 
     public init(
         name: String, description: String = "", context: String, version: String, isDefaultVersion: Bool = false,
         visibility: WebSocketAPI.Visibility = .public, plans: [String] = [], productionEndpoint: String? = nil,
-        sandboxEndpoint: String? = nil
+        sandboxEndpoint: String? = nil, backendCAFile: String? = nil
     ) {
         self.name = name
         self.description = description
@@ -27,6 +28,15 @@ public struct APISpec: Sendable, Equatable {
         self.plans = plans
         self.productionEndpoint = productionEndpoint
         self.sandboxEndpoint = sandboxEndpoint
+        self.backendCAFile = backendCAFile
+    }
+
+    /// The spec an existing API was made from.
+    public init(of api: WebSocketAPI) {
+        self.init(
+            name: api.name, description: api.description, context: api.context, version: api.version,
+            isDefaultVersion: api.isDefaultVersion, visibility: api.visibility, plans: api.plans,
+            productionEndpoint: api.productionEndpoint, sandboxEndpoint: api.sandboxEndpoint, backendCAFile: api.backendCAFile)
     }
 
     /// A field that failed validation.
@@ -111,6 +121,11 @@ public struct APISpec: Sendable, Equatable {
         }
         if let sandboxEndpoint {
             try Self.validateEndpoint(sandboxEndpoint, field: "endpointConfig.sandbox_endpoints.url")
+        }
+        if let backendCAFile {
+            guard backendCAFile.hasPrefix("/"), !backendCAFile.contains("\0"), backendCAFile.count <= 1024 else {
+                throw FieldError(field: "endpointConfig.ca_file", reason: "'\(backendCAFile)' must be an absolute path to a PEM file on the gateway hosts")
+            }
         }
         if let empty = plans.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw FieldError(field: "policies", reason: "'\(empty)' is not a plan name")

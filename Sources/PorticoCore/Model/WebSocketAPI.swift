@@ -23,6 +23,9 @@ public struct WebSocketAPI: Sendable, Equatable {
     public var plans: [String]
     public var productionEndpoint: String?
     public var sandboxEndpoint: String?
+    /// A PEM file (path on the gateway hosts) of the CAs a wss:// backend's certificate must chain
+    /// to; nil: the system's trust roots.
+    public var backendCAFile: String?
     /// Incremented on every change; the REST ETag is derived from it.
     public var revision: Int
     public var createdAt: Date
@@ -31,7 +34,8 @@ public struct WebSocketAPI: Sendable, Equatable {
     public init(
         id: String, name: String, description: String, context: String, version: String, provider: String,
         lifecycleState: LifecycleState, isDefaultVersion: Bool, visibility: Visibility, plans: [String],
-        productionEndpoint: String?, sandboxEndpoint: String?, revision: Int, createdAt: Date, updatedAt: Date
+        productionEndpoint: String?, sandboxEndpoint: String?, backendCAFile: String? = nil, revision: Int, createdAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -45,6 +49,7 @@ public struct WebSocketAPI: Sendable, Equatable {
         self.plans = plans
         self.productionEndpoint = productionEndpoint
         self.sandboxEndpoint = sandboxEndpoint
+        self.backendCAFile = backendCAFile
         self.revision = revision
         self.createdAt = createdAt
         self.updatedAt = updatedAt

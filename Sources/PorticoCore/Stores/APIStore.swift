@@ -19,7 +19,7 @@ public struct APIStore: Sendable {
 
     static let selectColumns = """
         SELECT a.id::text, a.name, a.description, a.context, a.version, a.provider, a.lifecycle_state,
-               a.is_default_version, a.visibility, a.production_endpoint, a.sandbox_endpoint, a.revision,
+               a.is_default_version, a.visibility, a.production_endpoint, a.sandbox_endpoint, a.backend_ca_file, a.revision,
                a.created_at, a.updated_at,
                COALESCE((SELECT array_agg(p.name ORDER BY ap.position)
                          FROM api_business_plans ap JOIN business_plans p ON p.id = ap.plan_id
@@ -30,15 +30,15 @@ public struct APIStore: Sendable {
     static func decode(_ rows: PostgresRowSequence) async throws -> [WebSocketAPI] {
         var apis: [WebSocketAPI] = []
         for try await row in rows {
-            let (id, name, description, context, version, provider, state, isDefault, visibility, production, sandbox,
+            let (id, name, description, context, version, provider, state, isDefault, visibility, production, sandbox, caFile,
                  revision, created, updated, plans) = try row.decode(
-                    (String, String, String, String, String, String, String, Bool, String, String?, String?, Int, Date, Date,
+                    (String, String, String, String, String, String, String, Bool, String, String?, String?, String?, Int, Date, Date,
                      [String]).self)
             apis.append(WebSocketAPI(
                 id: id, name: name, description: description, context: context, version: version, provider: provider,
                 lifecycleState: LifecycleState(rawValue: state) ?? .created, isDefaultVersion: isDefault,
                 visibility: WebSocketAPI.Visibility(rawValue: visibility) ?? .public, plans: plans,
-                productionEndpoint: production, sandboxEndpoint: sandbox, revision: revision, createdAt: created,
+                productionEndpoint: production, sandboxEndpoint: sandbox, backendCAFile: caFile, revision: revision, createdAt: created,
                 updatedAt: updated))
         }
         return apis
@@ -143,9 +143,10 @@ public struct APIStore: Sendable {
             let rows = try await connection.query(
                 """
                 INSERT INTO apis (name, description, context, version, provider, is_default_version, visibility,
-                                  production_endpoint, sandbox_endpoint)
+                                  production_endpoint, sandbox_endpoint, backend_ca_file)
                 VALUES (\(spec.name), \(spec.description), \(spec.context), \(spec.version), \(provider),
-                        \(spec.isDefaultVersion), \(spec.visibility.rawValue), \(spec.productionEndpoint), \(spec.sandboxEndpoint))
+                        \(spec.isDefaultVersion), \(spec.visibility.rawValue), \(spec.productionEndpoint), \(spec.sandboxEndpoint),
+                        \(spec.backendCAFile))
                 RETURNING id::text
                 """, logger: logger)
             for try await value in rows.decode(String.self) { id = value }
@@ -161,10 +162,7 @@ public struct APIStore: Sendable {
         try await database.transaction { connection in
             try await lockCatalog(connection)
             let current = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
-            var spec = APISpec(
-                name: current.name, description: current.description, context: current.context, version: current.version,
-                isDefaultVersion: current.isDefaultVersion, visibility: current.visibility, plans: current.plans,
-                productionEndpoint: current.productionEndpoint, sandboxEndpoint: current.sandboxEndpoint)
+            var spec = APISpec(of: current)
             try change(&spec)
             let planIDs = try await BusinessPlanStore.resolve(names: spec.plans, on: connection, logger: logger)
             if spec.isDefaultVersion && !current.isDefaultVersion {
@@ -174,7 +172,7 @@ public struct APIStore: Sendable {
                 """
                 UPDATE apis SET description = \(spec.description), is_default_version = \(spec.isDefaultVersion),
                     visibility = \(spec.visibility.rawValue), production_endpoint = \(spec.productionEndpoint),
-                    sandbox_endpoint = \(spec.sandboxEndpoint), revision = revision + 1, updated_at = now()
+                    sandbox_endpoint = \(spec.sandboxEndpoint), backend_ca_file = \(spec.backendCAFile), revision = revision + 1, updated_at = now()
                 WHERE id = \(id)::uuid
                 """, logger: logger)
             try await replacePlans(of: id, with: planIDs, on: connection)

@@ -15,6 +15,8 @@ public struct GatewayCatalog: Sendable {
         public let isDefaultVersion: Bool
         public let productionEndpoint: String?
         public let sandboxEndpoint: String?
+        /// The CA bundle wss:// backends are verified against (nil: the system's roots).
+        public var backendCAFile: String? = nil
     }
 
     public struct Subscription: Sendable, Equatable {
@@ -58,15 +60,16 @@ public struct GatewayCatalogStore: Sendable {
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
                 var apis: [GatewayCatalog.API] = []
-                for try await (id, name, context, version, state, isDefault, production, sandbox) in try await connection.query(
+                for try await (id, name, context, version, state, isDefault, production, sandbox, caFile) in try await connection.query(
                     """
-                    SELECT id::text, name, context, version, lifecycle_state, is_default_version, production_endpoint, sandbox_endpoint
+                    SELECT id::text, name, context, version, lifecycle_state, is_default_version, production_endpoint, sandbox_endpoint,
+                           backend_ca_file
                     FROM apis WHERE lifecycle_state <> 'CREATED' AND lifecycle_state <> 'RETIRED'
                     """, logger: logger
-                ).decode((String, String, String, String, String, Bool, String?, String?).self) {
+                ).decode((String, String, String, String, String, Bool, String?, String?, String?).self) {
                     apis.append(.init(id: id, name: name, context: context, version: version,
                                       state: LifecycleState(rawValue: state) ?? .blocked, isDefaultVersion: isDefault,
-                                      productionEndpoint: production, sandboxEndpoint: sandbox))
+                                      productionEndpoint: production, sandboxEndpoint: sandbox, backendCAFile: caFile))
                 }
                 var subscriptions: [GatewayCatalog.Subscription] = []
                 for try await (id, app, api, status) in try await connection.query(

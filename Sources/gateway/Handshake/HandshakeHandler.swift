@@ -68,9 +68,10 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             let token = try Credentials.extract(headers: head.headers, query: Self.queryItems(query))
             let caller = try gateway.verifier.verify(token, in: table)
             let endpoint = try Access.check(caller, match.api, in: table)
-            let target: Upstream.Target
+            var target: Upstream.Target
             do {
                 target = try Upstream.target(endpoint: endpoint, rest: match.rest, clientQuery: query)
+                target.caFile = match.api.backendCAFile
             } catch {
                 throw error.refusal
             }
@@ -78,6 +79,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 id: connectionID, caller: caller, apiID: match.api.id, eventLoop: context.eventLoop,
                 metrics: gateway.metrics, registry: gateway.connections)
             let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
+            let deflate = gateway.settings.clientDeflate
+                ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
             let forwarded = forwardedHeaders(head, caller: caller, connectionID: connectionID, context: context)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             Upstream.connect(to: target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
@@ -86,7 +89,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                     let (handler, context) = loopBound.value
                     switch result {
                     case .success(let (backend, chosen)):
-                        handler.accept(head, backend: backend, subprotocol: chosen, connection: connection, context: context)
+                        handler.accept(head, backend: backend, subprotocol: chosen, deflate: deflate, connection: connection, context: context)
                     case .failure(let error):
                         let failure = error as? Upstream.Failure ?? .unreachable("\(error)")
                         handler.refuse(failure.refusal, context: context)
@@ -98,7 +101,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Answers 101, turns this channel into a WebSocket relay and links it with the backend's.
-    private func accept(_ head: HTTPRequestHead, backend: RelayHandler, subprotocol: String?, connection: RelayedConnection,
+    private func accept(_ head: HTTPRequestHead, backend: RelayHandler, subprotocol: String?,
+                        deflate: (response: String, parameters: PerMessageDeflate.Parameters)?, connection: RelayedConnection,
                         context: ChannelHandlerContext) {
         guard context.channel.isActive, let key = head.headers.first(name: "Sec-WebSocket-Key") else {
             backend.context?.close(promise: nil)
@@ -109,6 +113,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             ("Sec-WebSocket-Accept", Upstream.acceptValue(for: key)), ("X-Portico-Connection-Id", connection.id),
         ])
         if let subprotocol { headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
+        if let deflate { headers.add(name: "Sec-WebSocket-Extensions", value: deflate.response) }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         gateway.metrics.handshake("accepted", status: 101)
@@ -119,6 +124,10 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         do {
             let pipeline = context.pipeline
             try pipeline.syncOperations.addHandler(client)
+            if let deflate {
+                try pipeline.syncOperations.addHandler(
+                    PerMessageDeflateHandler(parameters: deflate.parameters, maxFrameBytes: gateway.settings.maxFrameBytes), position: .before(client))
+            }
             pipeline.syncOperations.removeHandler(responseEncoder, promise: nil)
             try pipeline.syncOperations.addHandlers(
                 [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: gateway.settings.maxFrameBytes)), WebSocketFrameEncoder()],

@@ -1,0 +1,307 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import HummingbirdWSCompression
+import Logging
+import NIOCore
+import NIOHTTP1
+import Testing
+import WSClient
+import WSCompression
+
+/// permessage-deflate through the built gateway, each side negotiated on its own: clients and
+/// backends from hummingbird's swift-websocket (compressing), websocket-kit and the sample echo
+/// backend (not compressing), and raw frames checked against RFC 7692's examples.
+@Suite(.serialized) struct DeflateProcessTests {
+    static let messages: [WebSocketMessage] = [
+        .text("short"),
+        .text(String(repeating: "every message crosses the gateway whole; ", count: 8000)),
+        .binary(ByteBuffer(bytes: (0..<100_000).map { _ in UInt8.random(in: 0...255) })),
+        .text(String(repeating: "é", count: 2000)),
+        .binary(ByteBuffer(repeating: 7, count: 300_000)),
+    ]
+
+    @Test func compressingClientAndCompressingBackend() async throws {
+        try await DeflatingBackend.run { backendPort in
+            try await GatewayStack.run { stack in
+                try await stack.deflatingAPI(backendPort)
+                let echoed = try await Self.exchange(url: "\(stack.gatewayURL)/deflating/1.0.0?access_token=\(stack.token)", deflate: true,
+                                                     greeting: true)
+                #expect(echoed.first == .text("extensions: permessage-deflate"), "the gateway offers deflate to the backend")
+                #expect(Array(echoed.dropFirst()) == Self.messages)
+            }
+        }
+    }
+
+    @Test func plainClientAndCompressingBackend() async throws {
+        try await DeflatingBackend.run { backendPort in
+            try await GatewayStack.run { stack in
+                try await stack.deflatingAPI(backendPort)
+                let echoed = try await Self.exchange(url: "\(stack.gatewayURL)/deflating/1.0.0?access_token=\(stack.token)", deflate: false,
+                                                     greeting: true)
+                #expect(echoed.first == .text("extensions: permessage-deflate"))
+                #expect(Array(echoed.dropFirst()) == Self.messages)
+            }
+        }
+    }
+
+    @Test func compressingClientAndPlainBackend() async throws {
+        try await GatewayStack.run { stack in
+            let echoed = try await Self.exchange(url: "\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)", deflate: true)
+            #expect(echoed == Self.messages)
+        }
+    }
+
+    @Test func backendOfferCanBeSwitchedOff() async throws {
+        try await DeflatingBackend.run { backendPort in
+            try await GatewayStack.run(extra: ["GATEWAY_BACKEND_PERMESSAGE_DEFLATE": "false"]) { stack in
+                try await stack.deflatingAPI(backendPort)
+                let echoed = try await Self.exchange(url: "\(stack.gatewayURL)/deflating/1.0.0?access_token=\(stack.token)", deflate: true,
+                                                     greeting: true)
+                #expect(echoed.first == .text("extensions: "))
+                #expect(Array(echoed.dropFirst()) == Self.messages)
+            }
+        }
+    }
+
+    /// The bytes on the wire: the RFC's compressed "Hello" frames are inflated, a long message comes
+    /// back compressed (RSV1, shorter), invalid DEFLATE data closes with 1007, and a declined offer
+    /// or a switched-off client side leaves the extension out of the 101. The backend (which joins
+    /// fragments into one message) is the compressing one, so both sides' codecs are crossed.
+    @Test func framesOnTheWire() async throws {
+        try await DeflatingBackend.run { backendPort in
+            try await GatewayStack.run { stack in
+                try await stack.deflatingAPI(backendPort)
+                let path = "/deflating/1.0.0?access_token=\(stack.token)"
+                let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: path, extensions: "permessage-deflate; client_max_window_bits")
+                #expect(socket.responseHeaders["sec-websocket-extensions"] == "permessage-deflate")
+                #expect(String(decoding: try socket.receiveMessage(), as: UTF8.self) == "extensions: permessage-deflate")
+                // RFC 7692 §7.2.3.1 and §7.2.3.2: "Hello", then "Hello" again referring to the first.
+                try socket.send(opcode: 0x1, rsv1: true, payload: [0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])
+                try socket.send(opcode: 0x1, rsv1: true, payload: [0xF2, 0x00, 0x11, 0x00, 0x00])
+                // §7.2.3.3: one message in two compressed fragments.
+                try socket.send(opcode: 0x1, fin: false, rsv1: true, payload: [0xF2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xFF, 0xFF])
+                try socket.send(opcode: 0x0, rsv1: false, payload: [0xCA, 0xC9, 0xC9, 0x07, 0x00])
+                for _ in 0..<3 {
+                    let frame = try socket.receive()
+                    #expect(frame.rsv1 == false, "short messages go back uncompressed")
+                    #expect(String(decoding: frame.payload, as: UTF8.self) == "Hello")
+                }
+                // An uncompressed message is allowed too; this long one comes back compressed.
+                try socket.send(opcode: 0x1, rsv1: false, payload: Array(String(repeating: "abc", count: 1000).utf8))
+                let compressed = try socket.receive()
+                #expect(compressed.rsv1 == true)
+                #expect(compressed.fin == true)
+                #expect(compressed.payload.count < 100)
+                // Not DEFLATE at all.
+                try socket.send(opcode: 0x2, rsv1: true, payload: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF])
+                let close = try socket.receive()
+                #expect(close.opcode == 0x8)
+                #expect(close.payload.prefix(2) == [0x03, 0xEF], "1007")
+
+                let declined = try RawWebSocket(gatewayURL: stack.gatewayURL, path: path, extensions: "permessage-deflate; server_max_window_bits=8")
+                #expect(declined.status == 101)
+                #expect(declined.responseHeaders["sec-websocket-extensions"] == nil)
+            }
+        }
+        try await GatewayStack.run(extra: ["GATEWAY_CLIENT_PERMESSAGE_DEFLATE": "false"]) { stack in
+            let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
+                                          extensions: "permessage-deflate")
+            #expect(socket.status == 101)
+            #expect(socket.responseHeaders["sec-websocket-extensions"] == nil)
+        }
+    }
+
+    /// Sends every message with swift-websocket's client and returns what came back, in order
+    /// (after the backend's greeting, when it sends one).
+    static func exchange(url: String, deflate: Bool, greeting: Bool = false) async throws -> [WebSocketMessage] {
+        let received = NIOLockedValueBoxCompat<[WebSocketMessage]>([])
+        let extensions: [WebSocketExtensionFactory] = deflate
+            ? [.perMessageDeflate(maxDecompressedFrameSize: 1 << 22, minFrameSizeToCompress: 16)] : []
+        let expected = messages.count + (greeting ? 1 : 0)
+        try await WebSocketClient.connect(
+            url: url, configuration: .init(maxFrameSize: 1 << 22, extensions: extensions), logger: Logger(label: "test-client")
+        ) { inbound, outbound, _ in
+            for message in messages {
+                switch message {
+                case .text(let text): try await outbound.write(.text(text))
+                case .binary(let buffer): try await outbound.write(.binary(buffer))
+                }
+            }
+            for try await message in inbound.messages(maxSize: 1 << 22) {
+                received.mutate { $0.append(message) }
+                if received.value.count >= expected { break }
+            }
+        }
+        return received.value
+    }
+}
+
+extension GatewayStack {
+    /// Publishes API "Deflating" 1.0.0 on /deflating, backed by a `DeflatingBackend`, subscribes
+    /// the stack's application and waits for the gateway.
+    func deflatingAPI(_ backendPort: Int) async throws {
+        let id = try await createAPI(name: "Deflating", context: "/deflating", version: "1.0.0", endpoint: "ws://127.0.0.1:\(backendPort)")
+        try await lifecycle(id, "Publish")
+        try await subscribe(applicationID, to: id)
+        try await settle()
+    }
+}
+
+/// A backend built with hummingbird-websocket, permessage-deflate on: its first message names the
+/// extensions the gateway offered, then it echoes every message.
+enum DeflatingBackend {
+    static func run(_ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+        let port = BoundPort()
+        // Cancelling the server at the end of a test makes it log errors about the cancellation.
+        var logger = Logger(label: "deflating-backend")
+        logger.logLevel = .critical
+        let app = Application(
+            router: Router(),
+            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(
+                maxFrameSize: 1 << 22, extensions: [.perMessageDeflate(maxDecompressedFrameSize: 1 << 22, minFrameSizeToCompress: 16)],
+                autoPing: .disabled))) { request, _, _ in
+                let offered = request.headerFields[.secWebSocketExtensions] ?? ""
+                return .upgrade([:]) { inbound, outbound, _ in
+                    try await outbound.write(.text("extensions: \(offered)"))
+                    for try await message in inbound.messages(maxSize: 1 << 22) {
+                        switch message {
+                        case .text(let text): try await outbound.write(.text(text))
+                        case .binary(let buffer): try await outbound.write(.binary(buffer))
+                        }
+                    }
+                }
+            },
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            let bound = try await port.wait()
+            try await body(bound)
+            group.cancelAll()
+        }
+    }
+}
+
+/// The port a server bound, handed from its start-up callback to the test.
+final class BoundPort: Sendable {
+    private let storage = NIOLockedValueBoxCompat<Int?>(nil)
+    func set(_ port: Int) { storage.mutate { $0 = port } }
+    func wait() async throws -> Int {
+        for _ in 0..<500 {
+            if let port = storage.value { return port }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw CancellationError()
+    }
+}
+
+/// A blocking TCP client that speaks WebSocket frames byte by byte, to see RSV1 and payloads as
+/// they cross the wire.
+final class RawWebSocket {
+    struct Frame {
+        let fin: Bool
+        let rsv1: Bool
+        let opcode: UInt8
+        let payload: [UInt8]
+    }
+
+    let descriptor: Int32
+    private(set) var status = 0
+    private(set) var responseHeaders: [String: String] = [:]
+    private var buffered: [UInt8] = []
+
+    init(gatewayURL: String, path: String, extensions: String) throws {
+        let url = URL(string: gatewayURL)!
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(url.port!).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        try write(Array(("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: \(extensions)\r\n\r\n").utf8))
+        while !buffered.containsHeaderEnd { try fill() }
+        let end = buffered.headerEnd
+        let lines = String(decoding: buffered[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+        buffered.removeFirst(end + 4)
+        status = Int(lines[0].split(separator: " ")[1]) ?? 0
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            responseHeaders[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+    }
+
+    deinit { close(descriptor) }
+
+    func send(opcode: UInt8, fin: Bool = true, rsv1: Bool, payload: [UInt8]) throws {
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else {
+            frame.append(0x80 | 126)
+            frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try write(frame)
+    }
+
+    func receive() throws -> Frame {
+        while buffered.count < 2 { try fill() }
+        var length = Int(buffered[1] & 0x7F)
+        var offset = 2
+        if length == 126 {
+            while buffered.count < 4 { try fill() }
+            length = Int(buffered[2]) << 8 | Int(buffered[3])
+            offset = 4
+        }
+        while buffered.count < offset + length { try fill() }
+        let frame = Frame(fin: buffered[0] & 0x80 != 0, rsv1: buffered[0] & 0x40 != 0, opcode: buffered[0] & 0x0F,
+                          payload: Array(buffered[offset..<(offset + length)]))
+        buffered.removeFirst(offset + length)
+        return frame
+    }
+
+    /// The payloads of frames up to the one with FIN, joined.
+    func receiveMessage() throws -> [UInt8] {
+        var payload: [UInt8] = []
+        while true {
+            let frame = try receive()
+            payload += frame.payload
+            if frame.fin { return payload }
+        }
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        let sent = bytes.withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress, $0.count, 0) }
+        guard sent == bytes.count else { throw POSIXError(.EPIPE) }
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { throw POSIXError(.ECONNRESET) }
+        buffered += chunk[..<count]
+    }
+}
+
+private extension [UInt8] {
+    var headerEnd: Int {
+        guard count >= 4 else { return -1 }
+        for index in 0...(count - 4) where self[index] == 13 && self[index + 1] == 10 && self[index + 2] == 13 && self[index + 3] == 10 {
+            return index
+        }
+        return -1
+    }
+
+    var containsHeaderEnd: Bool { headerEnd >= 0 }
+}
