@@ -259,6 +259,52 @@ extension Data {
     }
 }
 
+/// PostgreSQL goes away under a running gateway: it keeps serving from its last snapshot, says so
+/// in /health/ready and its log, and catches up when PostgreSQL returns.
+@Suite struct GatewayDatabaseOutageTests {
+    @Test func servesFromTheLastSnapshotAndCatchesUp() async throws {
+        let cluster = PrivateCluster()
+        do {
+            try await outage(cluster)
+        } catch {
+            await cluster.remove()
+            throw error
+        }
+        await cluster.remove()
+    }
+
+    func outage(_ cluster: PrivateCluster) async throws {
+        let url = try DatabaseURL(parsing: try await cluster.start())
+        try await GatewayStack.run(database: url) { stack in
+            func readiness() async throws -> String? {
+                HTTP.json(try await HTTP.send("GET", "\(stack.adminURL)/health/ready").body)["status"] as? String
+            }
+            func until(_ status: String) async throws -> Bool {
+                for _ in 0..<150 where try await readiness() != status { try await Task.sleep(for: .milliseconds(100)) }
+                return try await readiness() == status
+            }
+            let open = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
+            #expect(try await readiness() == "UP")
+
+            try await cluster.stop()
+            #expect(try await until("DEGRADED"), "the gateway reports that it serves from its last snapshot")
+            #expect(stack.gateway.output.contains("lost PostgreSQL"))
+            try await open.socket.send("still relaying")
+            #expect(await open.waitFor { $0.texts == ["still relaying"] })
+            let fresh = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
+            try await fresh.socket.send("new handshake, no database")
+            #expect(await fresh.waitFor { $0.texts == ["new handshake, no database"] })
+
+            try await cluster.start()
+            #expect(try await until("UP"), "the gateway reconnects")
+            // A change made after the outage reaches the gateway: revoking the token closes both.
+            try await stack.revoke(stack.token)
+            #expect(await open.closeCode(within: 5) == .unknown(4001))
+            #expect(await fresh.closeCode(within: 5) == .unknown(4001))
+        }
+    }
+}
+
 @Suite struct GatewayTLSTests {
     /// A self-signed certificate (its own CA) for localhost and 127.0.0.1: cert.pem and key.pem in
     /// a new directory, which `body` may use.
