@@ -1,5 +1,5 @@
 # Portico — the two commands are `make run` and `make test`.
-.PHONY: run test build migrate install conformance clean-data help
+.PHONY: run test build migrate install conformance bench clean-data help
 
 PREFIX ?= /opt/portico
 CONFIG ?= release
@@ -11,6 +11,7 @@ help:
 	@echo "make migrate apply pending migrations to DATABASE_URL"
 	@echo "make install PREFIX=/opt/portico   install release binaries and migrations"
 	@echo "make conformance  run the Autobahn|Testsuite through the gateway (minutes; not part of make test)"
+	@echo "make bench  the gateway against the backend alone, nginx and HAProxy; writes docs/PERFORMANCE.md"
 
 run:
 	@scripts/run.sh
@@ -20,6 +21,9 @@ test:
 
 conformance:
 	@scripts/conformance.sh
+
+bench:
+	@scripts/bench.sh
 
 build:
 	@scripts/prerequisites.sh zlib1g-dev

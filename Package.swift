@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "devportal", targets: ["devportal"]),
         .executable(name: "gateway", targets: ["gateway"]),
         .executable(name: "echo-backend", targets: ["echo-backend"]),
+        .executable(name: "portico-bench", targets: ["portico-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -96,6 +97,14 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "portico-bench",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

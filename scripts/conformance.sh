@@ -22,44 +22,12 @@ fi
 # a debug build of the strict echo backend would take an hour over.
 scripts/prerequisites.sh zlib1g-dev openssl
 swift build -c release
-bin="$(swift build -c release --show-bin-path)"
 work="$(mktemp -d /tmp/portico-conformance.XXXXXX)"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pg_port=$(free_port); publisher_port=$(free_port); devportal_port=$(free_port); gateway_port=$(free_port)
-admin_port=$(free_port); echo_port=$(free_port)
-cluster=".data/conformance-postgres-$$"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    scripts/postgres.sh stop "$cluster" || true
-    rm -rf "$cluster" "$(readlink -f "$cluster" 2>/dev/null || true)"
-}
-trap cleanup EXIT
-
-export DATABASE_URL
-DATABASE_URL=$(scripts/postgres.sh start "$cluster" "$pg_port" --throwaway)
-export PORTICO_ADMIN_PASSWORD=conformance-admin PORTICO_SECRET_KEY="$(openssl rand -base64 32)" PORTICO_LOG_LEVEL=warning
-export PUBLISHER_PORT=$publisher_port DEVPORTAL_PORT=$devportal_port GATEWAY_PORT=$gateway_port GATEWAY_ADMIN_PORT=$admin_port
-export GATEWAY_BIND_ADDRESS=127.0.0.1 GATEWAY_MAX_FRAME_BYTES=67108864 PORTICO_BCRYPT_COST=4
-"$bin/publisher" serve > "$work/publisher.log" 2>&1 & pids+=($!)
-"$bin/devportal" serve > "$work/devportal.log" 2>&1 & pids+=($!)
-"$bin/gateway" serve > "$work/gateway.log" 2>&1 & pids+=($!)
-"$bin/echo-backend" --port "$echo_port" > "$work/echo.log" 2>&1 & pids+=($!)
-for url in "http://127.0.0.1:$publisher_port/health/ready" "http://127.0.0.1:$devportal_port/health/ready" "http://127.0.0.1:$admin_port/health/ready"; do
-    for _ in $(seq 1 150); do curl -fs "$url" >/dev/null && break; sleep 0.2; done
-done
-
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-P="http://127.0.0.1:$publisher_port/api/am/publisher/v4"
-D="http://127.0.0.1:$devportal_port/api/am/devportal/v3"
-api=$(curl -fs -u admin:conformance-admin -H 'Content-Type: application/json' "$P/apis" -d "{\"name\":\"Echo\",\"context\":\"/echo\",\"version\":\"1\",\"policies\":[\"Unlimited\"],\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" | json '["id"]')
-curl -fs -o /dev/null -u admin:conformance-admin -X POST "$P/apis/change-lifecycle?apiId=$api&action=Publish"
-curl -fs -o /dev/null -H 'Content-Type: application/json' "$D/signup" -d '{"username":"autobahn","password":"autobahn-pw"}'
-app=$(curl -fs -u autobahn:autobahn-pw -H 'Content-Type: application/json' "$D/applications" -d '{"name":"Autobahn"}' | json '["applicationId"]')
-curl -fs -o /dev/null -u autobahn:autobahn-pw -H 'Content-Type: application/json' "$D/subscriptions" -d "{\"applicationId\":\"$app\",\"apiId\":\"$api\",\"throttlingPolicy\":\"Unlimited\"}"
-token=$(curl -fs -u autobahn:autobahn-pw -H 'Content-Type: application/json' "$D/applications/$app/generate-keys" -d '{"keyType":"PRODUCTION","validityTime":86400}' | json '["token"]["accessToken"]')
-sleep 1
+# shellcheck source=scripts/stack.sh
+source scripts/stack.sh
+trap stack_stop EXIT
+export GATEWAY_MAX_FRAME_BYTES=67108864
+stack_start
 
 cases=$(python3 -c 'import json, sys; print(json.dumps([c.strip() for c in sys.argv[1].split(",")]))' "${CASES:-*}")
 cat > "$work/spec.json" <<JSON

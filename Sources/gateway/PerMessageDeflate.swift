@@ -208,9 +208,14 @@ final class PerMessageDeflateHandler: ChannelDuplexHandler, RemovableChannelHand
             var output = context.channel.allocator.buffer(capacity: frame.length / 2 + 64)
             try stream.deflate(frame.data, into: &output)
             if frame.fin {
-                // RFC 7692 §7.2.1: the sync flush's empty block (00 00 FF FF) is removed.
+                // RFC 7692 §7.2.1: the sync flush's empty block (00 00 FF FF) is removed; the
+                // receiver appends it again. When this last frame added nothing (the previous
+                // frame's flush already ended the data), zlib writes no new marker, so an empty
+                // stored block's first byte (00) stands in for it (§7.2.3.6).
                 if output.readableBytes >= 4, output.getBytes(at: output.writerIndex - 4, length: 4) == [0x00, 0x00, 0xFF, 0xFF] {
                     output.moveWriterIndex(to: output.writerIndex - 4)
+                } else if output.readableBytes == 0 {
+                    output.writeInteger(UInt8(0))
                 }
                 deflating = false
                 if parameters.compressNoContextTakeover { deflater = nil }

@@ -104,6 +104,20 @@ import WSCompression
                 #expect(declined.responseHeaders["sec-websocket-extensions"] == nil)
             }
         }
+        // A fragmented message whose last fragment is empty, echoed frame by frame by the plain
+        // echo backend: the gateway's last compressed frame must still end the DEFLATE data (00).
+        try await GatewayStack.run { stack in
+            let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
+                                          extensions: "permessage-deflate")
+            try socket.send(opcode: 0x1, fin: false, rsv1: false, payload: Array(String(repeating: "xyz", count: 100).utf8))
+            try socket.send(opcode: 0x0, rsv1: false, payload: [])
+            let first = try socket.receive()
+            #expect(first.rsv1 && !first.fin)
+            #expect(first.payload.suffix(4) == [0x00, 0x00, 0xFF, 0xFF], "a flushed, unfinished message")
+            let last = try socket.receive()
+            #expect(last.fin && !last.rsv1 && last.opcode == 0x0)
+            #expect(last.payload == [0x00])
+        }
         try await GatewayStack.run(extra: ["GATEWAY_CLIENT_PERMESSAGE_DEFLATE": "false"]) { stack in
             let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
                                           extensions: "permessage-deflate")

@@ -81,10 +81,41 @@ extension Data {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// Decodes base64url, padded or not (the standard alphabet's `+` and `/` are accepted too).
+    /// Byte by byte: the gateway decodes three of these per handshake, and Foundation's string
+    /// replacing on Linux cost more than the RSA verification (measured with `perf`).
     public init?(base64URLEncoded string: String) {
-        var base64 = string.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        self.init(base64Encoded: base64)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(string.utf8.count * 3 / 4)
+        var accumulator: UInt32 = 0
+        var bits = 0
+        var symbols = 0
+        var padded = false
+        for character in string.utf8 {
+            let value: UInt8
+            switch character {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = character - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = character - UInt8(ascii: "a") + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0") + 52
+            case UInt8(ascii: "-"), UInt8(ascii: "+"): value = 62
+            case UInt8(ascii: "_"), UInt8(ascii: "/"): value = 63
+            case UInt8(ascii: "="):
+                padded = true
+                continue
+            default:
+                return nil
+            }
+            guard !padded else { return nil }
+            accumulator = accumulator << 6 | UInt32(value)
+            bits += 6
+            symbols += 1
+            if bits >= 8 {
+                bits -= 8
+                bytes.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+            }
+        }
+        guard symbols % 4 != 1 else { return nil }
+        self.init(bytes)
     }
 
     /// `count` cryptographically random bytes.

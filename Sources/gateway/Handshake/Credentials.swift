@@ -9,9 +9,11 @@ enum Credentials {
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
                 throw .unauthorized("malformed_authorization", "The Authorization header must be 'Bearer <token>'")
             }
-            let token = parts[1].trimmingCharacters(in: .whitespaces)
+            var token = parts[1]
+            while token.first == " " || token.first == "\t" { token.removeFirst() }
+            while token.last == " " || token.last == "\t" { token.removeLast() }
             guard !token.isEmpty else { throw .unauthorized("empty_token", "The bearer token is empty") }
-            return token
+            return String(token)
         }
         if let value = query.last(where: { $0.name == "access_token" })?.value {
             guard !value.isEmpty else { throw .unauthorized("empty_token", "The access_token query parameter is empty") }

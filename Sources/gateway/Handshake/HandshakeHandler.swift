@@ -203,7 +203,12 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     static func queryItems(_ query: String?) -> [(name: String, value: String)] {
         (query ?? "").split(separator: "&").map { item in
             let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String { let t = s.replacingOccurrences(of: "+", with: " "); return t.removingPercentEncoding ?? t }
+            func decode(_ s: Substring) -> String {
+                // Foundation's string functions are slow on Linux: only called when there is something to decode.
+                guard s.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) else { return String(s) }
+                let t = s.replacingOccurrences(of: "+", with: " ")
+                return t.removingPercentEncoding ?? t
+            }
             return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
         }
     }

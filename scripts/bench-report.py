@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Turns `make bench`'s results (one JSON object per line) into the table it prints and writes
+into docs/PERFORMANCE.md, between the bench markers (the text around them is kept).
+
+usage: bench-report.py RESULTS MACHINE VERSIONS PINNING COMMAND WRITE(0|1) PERFORMANCE_MD
+"""
+import datetime
+import json
+import sys
+
+results_path, machine, versions, pinning, command, write, document = sys.argv[1:8]
+rows = [json.loads(line) for line in open(results_path) if line.strip()]
+by = {(r["scenario"], r["target"]): r for r in rows}
+targets = ["backend", "nginx", "haproxy", "portico"]
+names = {"backend": "backend alone", "nginx": "nginx (1 worker)", "haproxy": "HAProxy (1 thread)", "portico": "Portico gateway"}
+
+
+def value(scenario, target, key):
+    row = by.get((scenario, target))
+    if row is None:
+        return None
+    if key == "cpuPerMessage":
+        messages = row["generator"].get("messages", 0)
+        return row["proxyCPUSeconds"] * 1e6 / messages if messages else None
+    if key == "cpuPerHandshake":
+        count = row["generator"].get("handshakes", 0)
+        return row["proxyCPUSeconds"] * 1e6 / count if count else None
+    if key == "kbPerConnection":
+        return (row["residentKBAfter"] - row["residentKBBefore"]) / row["connections"] if row["connections"] else None
+    if key == "connections":
+        return row["connections"]
+    return row["generator"].get(key)
+
+
+def fmt(number, digits=1):
+    if number is None:
+        return "—"
+    if abs(number) >= 1000:
+        return f"{number:,.0f}"
+    if float(number).is_integer() and digits == 1:
+        return f"{number:.0f}"
+    return f"{number:.{digits}f}"
+
+
+lines = [
+    ("1. closed loop, 64 B, 50 conns", "messages/s", "echo64", "messagesPerSecond"),
+    ("", "p50 / p99 / p99.9 latency (µs)", "echo64", "latency"),
+    ("", "proxy CPU per message (µs)", "echo64", "cpuPerMessage"),
+    ("", "generator CPU (% of its core)", "echo64", "generatorCPUPercent"),
+    ("2. closed loop, 16 KiB, 50 conns", "messages/s", "echo16k", "messagesPerSecond"),
+    ("", "p50 / p99 / p99.9 latency (µs)", "echo16k", "latency"),
+    ("", "proxy CPU per message (µs)", "echo16k", "cpuPerMessage"),
+    ("", "generator CPU (% of its core)", "echo16k", "generatorCPUPercent"),
+    ("3. fixed rate, 64 B", "messages/s achieved", "rate", "messagesPerSecond"),
+    ("", "p50 / p99 / p99.9 latency (µs)", "rate", "latency"),
+    ("", "proxy CPU per message (µs)", "rate", "cpuPerMessage"),
+    ("4. handshake burst, 50 at a time", "handshakes/s", "handshakes", "handshakesPerSecond"),
+    ("", "p50 / p99 handshake latency (µs)", "handshakes", "hslatency"),
+    ("", "proxy CPU per handshake (µs)", "handshakes", "cpuPerHandshake"),
+    ("", "failed handshakes", "handshakes", "failed"),
+    ("5. idle connections", "connections held", "idle", "connections"),
+    ("", "proxy resident memory per connection (kB)", "idle", "kbPerConnection"),
+]
+
+table = ["| scenario | figure | " + " | ".join(names[t] for t in targets) + " |", "|---|---|" + "---|" * len(targets)]
+for scenario_name, figure, scenario, key in lines:
+    cells = []
+    for target in targets:
+        if key == "latency":
+            cells.append(" / ".join(fmt(value(scenario, target, k)) for k in ("p50Micros", "p99Micros", "p999Micros")))
+        elif key == "hslatency":
+            cells.append(" / ".join(fmt(value(scenario, target, k)) for k in ("p50Micros", "p99Micros")))
+        else:
+            cells.append(fmt(value(scenario, target, key)))
+    table.append(f"| {scenario_name} | {figure} | " + " | ".join(cells) + " |")
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+checks = []
+for label, mine, theirs, limit, peer in [
+    ("proxy CPU per 64 B message", value("echo64", "portico", "cpuPerMessage"), value("echo64", "haproxy", "cpuPerMessage"), 1.0, "HAProxy"),
+    ("p99 latency at the fixed rate", value("rate", "portico", "p99Micros"), value("rate", "nginx", "p99Micros"), 1.0, "nginx"),
+    ("CPU per authenticated handshake", value("handshakes", "portico", "cpuPerHandshake"), value("handshakes", "nginx", "cpuPerHandshake"), 1.5, "nginx (unauthenticated)"),
+    ("resident memory per idle connection", value("idle", "portico", "kbPerConnection"), value("idle", "nginx", "kbPerConnection"), 1.0, "nginx"),
+    ("resident memory per idle connection", value("idle", "portico", "kbPerConnection"), value("idle", "haproxy", "kbPerConnection"), 1.0, "HAProxy (next mark)"),
+]:
+    r = ratio(mine, theirs)
+    verdict = "no figure" if r is None else ("met" if r <= limit else "missed")
+    checks.append(f"| {label} | ≤ {limit:g}× {peer} | {fmt(r, 2)}× | {verdict} |")
+
+generated = "\n".join([
+    f"Run of {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
+    "",
+    f"- Machine: {machine}",
+    f"- Versions: {versions}",
+    f"- Pinning: {pinning}",
+    f"- Command: `{command}`",
+    "",
+    *table,
+    "",
+    "Targets, as ratios of the gateway's figure to the peer's in the same run:",
+    "",
+    "| target | goal | gateway / peer | |",
+    "|---|---|---|---|",
+    *checks,
+])
+print(generated)
+
+if write == "1":
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    try:
+        text = open(document).read()
+    except FileNotFoundError:
+        text = f"# Performance\n\n{begin}\n{end}\n"
+    if begin not in text or end not in text:
+        text = text.rstrip() + f"\n\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    open(document, "w").write(f"{head}{begin}\n{generated}\n{end}{tail}")
+    print(f"\nwritten to {document}")

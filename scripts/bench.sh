@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# `make bench`: the gateway against the backend alone, nginx and HAProxy, in one run, on the same
+# echo backend, with the same load generator (portico-bench). Prints one table and writes it into
+# docs/PERFORMANCE.md (between its bench markers; the text around them is kept). Not part of
+# `make test`.
+#
+# Pinning (2 CPUs or more): load generator and echo backend on CPU 0, the proxy under test on
+# CPU 1, so the proxy's CPU time is its own. Each proxy's CPU time is read from /proc/PID/stat
+# before and after each run; its memory from /proc/PID/status.
+#
+# BENCH_SECONDS (10) per throughput run, BENCH_HANDSHAKES (3000), BENCH_IDLE (9000 connections),
+# BENCH_RATE (10000 messages/s) change the load; BENCH_WRITE=0 leaves docs/PERFORMANCE.md alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+seconds=${BENCH_SECONDS:-10}
+handshakes=${BENCH_HANDSHAKES:-3000}
+idle=${BENCH_IDLE:-9000}
+rate=${BENCH_RATE:-10000}
+
+scripts/prerequisites.sh zlib1g-dev openssl nginx-light haproxy
+swift build -c release
+ulimit -n 20000 2>/dev/null || echo "bench: cannot raise the open-file limit to 20000 (it is $(ulimit -n)); the idle run may fail" >&2
+
+if [ "$(nproc)" -ge 2 ]; then generator_cpus=0; backend_cpus=0; proxy_cpus=1; else generator_cpus=0; backend_cpus=0; proxy_cpus=0; fi
+work="$(mktemp -d /tmp/portico-bench.XXXXXX)"
+# shellcheck source=scripts/stack.sh
+source scripts/stack.sh
+trap stack_stop EXIT
+STACK_GATEWAY_CPUS=$proxy_cpus STACK_BACKEND_CPUS=$backend_cpus stack_start
+
+# The peers, configured as plain WebSocket reverse proxies to the same echo backend.
+nginx_port=$(stack_free_port)
+haproxy_port=$(stack_free_port)
+mkdir -p "$work/nginx"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 19500; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    server {
+        listen 127.0.0.1:$nginx_port backlog=4096;
+        location / {
+            proxy_pass http://127.0.0.1:$echo_port;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade \$http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_read_timeout 1h;
+            proxy_send_timeout 1h;
+        }
+    }
+}
+CONF
+cat > "$work/haproxy.cfg" <<CONF
+global
+    maxconn 9600
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+    timeout tunnel 1h
+frontend websocket
+    bind 127.0.0.1:$haproxy_port
+    default_backend echo
+backend echo
+    server echo 127.0.0.1:$echo_port
+CONF
+stack_spawn "$proxy_cpus" "$work/nginx.log" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;'
+nginx_pid=${stack_pids[-1]}
+stack_spawn "$proxy_cpus" "$work/haproxy.log" haproxy -f "$work/haproxy.cfg" -db
+haproxy_pid=${stack_pids[-1]}
+sleep 1
+
+generator=(taskset -c "$generator_cpus" "$bin/portico-bench")
+targets=(backend nginx haproxy portico)
+declare -A url pids headers
+url[backend]="ws://127.0.0.1:$echo_port/"
+url[nginx]="ws://127.0.0.1:$nginx_port/"
+url[haproxy]="ws://127.0.0.1:$haproxy_port/"
+url[portico]="ws://127.0.0.1:$gateway_port/echo/1"
+headers[portico]="Authorization: Bearer $token"
+process_ids() {
+    case $1 in
+        backend) echo "$echo_pid" ;;
+        nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
+        haproxy) echo "$haproxy_pid" ;;
+        portico) echo "$gateway_pid" ;;
+    esac
+}
+# CPU seconds (user + system) and resident kB of a set of processes.
+cpu_seconds() { python3 -c '
+import os, sys
+ticks = sum(sum(int(x) for x in open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[11:13]) for p in sys.argv[1:])
+print(ticks / os.sysconf("SC_CLK_TCK"))' "$@"; }
+resident_kb() { awk '/^VmRSS:/ { total += $2 } END { print total }' $(for p in "$@"; do echo "/proc/$p/status"; done); }
+
+results="$work/results.jsonl"
+: > "$results"
+# run SCENARIO TARGET portico-bench-arguments…: one measured run, one JSON line in $results.
+run() {
+    local scenario=$1 target=$2
+    shift 2
+    local ids before after output
+    ids=$(process_ids "$target")
+    before=$(cpu_seconds $ids)
+    local header=()
+    [ -n "${headers[$target]:-}" ] && header=(--header "${headers[$target]}")
+    output=$("${generator[@]}" "$@" --url "${url[$target]}" "${header[@]}")
+    after=$(cpu_seconds $ids)
+    echo "{\"scenario\": \"$scenario\", \"target\": \"$target\", \"proxyCPUSeconds\": $(python3 -c "print($after - $before)"), \"generator\": $output}" >> "$results"
+    echo "  $scenario / $target: $output" >&2
+}
+
+echo "bench: warming up" >&2
+for target in "${targets[@]}"; do "${generator[@]}" echo --url "${url[$target]}" ${headers[$target]:+--header "${headers[$target]}"} --seconds 2 > /dev/null; done
+for target in "${targets[@]}"; do
+    echo "bench: $target" >&2
+    run echo64 "$target" echo --connections 50 --size 64 --seconds "$seconds"
+    run echo16k "$target" echo --connections 50 --size 16384 --seconds "$seconds"
+    run rate "$target" echo --connections 50 --size 64 --seconds "$seconds" --rate "$rate"
+    run handshakes "$target" handshakes --count "$handshakes" --concurrency 50
+    # Idle: open the connections, read the proxy's memory, then let them go.
+    ids=$(process_ids "$target")
+    rss_before=$(resident_kb $ids)
+    rm -f "$work/hold"; mkfifo "$work/hold"
+    "${generator[@]}" idle --connections "$idle" --url "${url[$target]}" ${headers[$target]:+--header "${headers[$target]}"} \
+        < "$work/hold" > "$work/idle.out" 2>&1 &
+    idle_pid=$!
+    exec 9> "$work/hold"
+    for _ in $(seq 1 600); do grep -q '^open' "$work/idle.out" && break; kill -0 "$idle_pid" 2>/dev/null || break; sleep 0.2; done
+    sleep 1
+    rss_after=$(resident_kb $(process_ids "$target"))
+    opened=$(sed -n 's/^open //p' "$work/idle.out")
+    exec 9>&-
+    wait "$idle_pid" || true
+    echo "{\"scenario\": \"idle\", \"target\": \"$target\", \"connections\": ${opened:-0}, \"residentKBBefore\": $rss_before, \"residentKBAfter\": $rss_after}" >> "$results"
+    echo "  idle / $target: ${opened:-0} connections, resident $rss_before kB -> $rss_after kB" >&2
+    sleep 2
+done
+
+machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
+versions="Portico $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(swift --version 2>/dev/null | awk 'NR == 1 { sub(/ \(.*/, ""); print }'), nginx $(nginx -v 2>&1 | sed 's|.*/||'), HAProxy $(haproxy -v 2>&1 | awk 'NR == 1 { print $3 }')"
+pinning="load generator and echo backend on CPU $generator_cpus, the proxy under test on CPU $proxy_cpus (taskset); nginx 1 worker, HAProxy 1 thread, the gateway's event loops all on its one CPU"
+python3 scripts/bench-report.py "$results" "$machine" "$versions" "$pinning" \
+    "BENCH_SECONDS=$seconds BENCH_HANDSHAKES=$handshakes BENCH_IDLE=$idle BENCH_RATE=$rate make bench" \
+    "${BENCH_WRITE:-1}" docs/PERFORMANCE.md

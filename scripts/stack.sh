@@ -1,0 +1,62 @@
+# Sourced by conformance.sh and bench.sh: Portico's release binaries on a throwaway PostgreSQL
+# cluster, the sample echo backend, API "Echo" 1 (context /echo, plan Unlimited) published and
+# subscribed, and a production token for it.
+#
+#   work=DIR; source scripts/stack.sh; stack_start
+#
+# Before stack_start: STACK_GATEWAY_CPUS / STACK_BACKEND_CPUS (taskset CPU lists, optional) and
+# any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, token,
+# gateway_pid, echo_pid. Logs go to $work/*.log; stack_stop (run on EXIT) stops everything.
+
+stack_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+stack_pids=()
+stack_cluster=".data/stack-postgres-$$"
+
+stack_stop() {
+    for pid in "${stack_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    scripts/postgres.sh stop "$stack_cluster" || true
+    rm -rf "$stack_cluster" "$(readlink -f "$stack_cluster" 2>/dev/null || true)"
+}
+
+# Runs a command on the CPUs named by $1 (all when empty), in the background, remembered for stack_stop.
+stack_spawn() {
+    local cpus=$1 log=$2
+    shift 2
+    if [ -n "$cpus" ]; then taskset -c "$cpus" "$@" > "$log" 2>&1 & else "$@" > "$log" 2>&1 & fi
+    stack_pids+=($!)
+}
+
+stack_start() {
+    bin="$(swift build -c release --show-bin-path)"
+    local pg_port publisher_port devportal_port
+    pg_port=$(stack_free_port); publisher_port=$(stack_free_port); devportal_port=$(stack_free_port)
+    gateway_port=$(stack_free_port); admin_port=$(stack_free_port); echo_port=$(stack_free_port)
+    export DATABASE_URL
+    DATABASE_URL=$(scripts/postgres.sh start "$stack_cluster" "$pg_port" --throwaway)
+    export PORTICO_ADMIN_PASSWORD=stack-admin PORTICO_SECRET_KEY="$(openssl rand -base64 32)" PORTICO_LOG_LEVEL=warning
+    export PUBLISHER_PORT=$publisher_port DEVPORTAL_PORT=$devportal_port GATEWAY_PORT=$gateway_port GATEWAY_ADMIN_PORT=$admin_port
+    export GATEWAY_BIND_ADDRESS=127.0.0.1 PORTICO_BCRYPT_COST=4
+    stack_spawn "" "$work/publisher.log" "$bin/publisher" serve
+    stack_spawn "" "$work/devportal.log" "$bin/devportal" serve
+    stack_spawn "${STACK_GATEWAY_CPUS:-}" "$work/gateway.log" "$bin/gateway" serve
+    gateway_pid=${stack_pids[-1]}
+    stack_spawn "${STACK_BACKEND_CPUS:-}" "$work/echo.log" "$bin/echo-backend" --port "$echo_port"
+    echo_pid=${stack_pids[-1]}
+    local url
+    for url in "http://127.0.0.1:$publisher_port/health/ready" "http://127.0.0.1:$devportal_port/health/ready" "http://127.0.0.1:$admin_port/health/ready"; do
+        for _ in $(seq 1 150); do curl -fs "$url" >/dev/null && break; sleep 0.2; done
+    done
+
+    json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+    local P="http://127.0.0.1:$publisher_port/api/am/publisher/v4" D="http://127.0.0.1:$devportal_port/api/am/devportal/v3"
+    local api app
+    api=$(curl -fs -u admin:stack-admin -H 'Content-Type: application/json' "$P/apis" -d "{\"name\":\"Echo\",\"context\":\"/echo\",\"version\":\"1\",\"policies\":[\"Unlimited\"],\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" | json '["id"]')
+    curl -fs -o /dev/null -u admin:stack-admin -X POST "$P/apis/change-lifecycle?apiId=$api&action=Publish"
+    curl -fs -o /dev/null -H 'Content-Type: application/json' "$D/signup" -d '{"username":"client","password":"client-password"}'
+    app=$(curl -fs -u client:client-password -H 'Content-Type: application/json' "$D/applications" -d '{"name":"Client"}' | json '["applicationId"]')
+    curl -fs -o /dev/null -u client:client-password -H 'Content-Type: application/json' "$D/subscriptions" -d "{\"applicationId\":\"$app\",\"apiId\":\"$api\",\"throttlingPolicy\":\"Unlimited\"}"
+    token=$(curl -fs -u client:client-password -H 'Content-Type: application/json' "$D/applications/$app/generate-keys" -d '{"keyType":"PRODUCTION","validityTime":86400}' | json '["token"]["accessToken"]')
+    sleep 1
+}
