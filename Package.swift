@@ -36,6 +36,15 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
+            name: "WebSocketDeflate",
+            dependencies: [
+                .byName(name: "CZlib"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "PorticoCore",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -73,7 +82,7 @@ let package = Package(
             name: "gateway",
             dependencies: [
                 .byName(name: "PorticoCore"),
-                .byName(name: "CZlib"),
+                .byName(name: "WebSocketDeflate"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -92,6 +101,7 @@ let package = Package(
         .executableTarget(
             name: "echo-backend",
             dependencies: [
+                .byName(name: "WebSocketDeflate"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -155,6 +165,7 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 .byName(name: "gateway"),
+                .byName(name: "WebSocketDeflate"),
                 .byName(name: "PorticoCore"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

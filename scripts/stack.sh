@@ -4,8 +4,8 @@
 #
 #   work=DIR; source scripts/stack.sh; stack_start
 #
-# Before stack_start: STACK_GATEWAY_CPUS / STACK_BACKEND_CPUS (taskset CPU lists, optional) and
-# any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, token,
+# Before stack_start: STACK_GATEWAY_CPUS / STACK_BACKEND_CPUS (taskset CPU lists, optional),
+# STACK_BACKEND_ARGS (more echo-backend arguments) and any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, token,
 # gateway_pid, echo_pid. Logs go to $work/*.log; stack_stop (run on EXIT) stops everything.
 
 stack_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -42,7 +42,8 @@ stack_start() {
     stack_spawn "" "$work/devportal.log" "$bin/devportal" serve
     stack_spawn "${STACK_GATEWAY_CPUS:-}" "$work/gateway.log" "$bin/gateway" serve
     gateway_pid=${stack_pids[-1]}
-    stack_spawn "${STACK_BACKEND_CPUS:-}" "$work/echo.log" "$bin/echo-backend" --port "$echo_port"
+    # shellcheck disable=SC2086
+    stack_spawn "${STACK_BACKEND_CPUS:-}" "$work/echo.log" "$bin/echo-backend" --port "$echo_port" ${STACK_BACKEND_ARGS:-}
     echo_pid=${stack_pids[-1]}
     local url
     for url in "http://127.0.0.1:$publisher_port/health/ready" "http://127.0.0.1:$devportal_port/health/ready" "http://127.0.0.1:$admin_port/health/ready"; do

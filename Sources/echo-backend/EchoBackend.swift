@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import WebSocketDeflate
 
 /// A sample WebSocket backend for the walk-through and the tests: it echoes every frame as it
 /// came (text, binary, fragments), answers pings, and echoes a close's code and reason back. It is
@@ -13,9 +14,11 @@ import NIOWebSocket
 /// frame describing the handshake it received (path, query, headers), then echoes. On `/flood` it
 /// sends 64 KiB binary frames as fast as its peer takes them. Every close it receives is printed
 /// (`close <code> <reason>`), so a test can see what reached the backend. With a certificate and
-/// key (PEM) it serves wss:// instead of ws://.
+/// key (PEM) it serves wss:// instead of ws://; with `--permessage-deflate` it accepts a client's
+/// permessage-deflate offer (RFC 7692), so the conformance suite's compression cases have a
+/// backend to compare the gateway with.
 ///
-///   echo-backend [--host 127.0.0.1] [--port 9100] [--tls-cert FILE --tls-key FILE]
+///   echo-backend [--host 127.0.0.1] [--port 9100] [--tls-cert FILE --tls-key FILE] [--permessage-deflate]
 @main
 struct EchoBackend {
     static func main() throws {
@@ -29,6 +32,7 @@ struct EchoBackend {
         var port = 9100
         var certificate: String?
         var key: String?
+        var deflate = false
         var arguments = CommandLine.arguments.dropFirst().makeIterator()
         while let argument = arguments.next() {
             switch argument {
@@ -36,8 +40,10 @@ struct EchoBackend {
             case "--port": port = arguments.next().flatMap(Int.init) ?? port
             case "--tls-cert": certificate = arguments.next()
             case "--tls-key": key = arguments.next()
+            case "--permessage-deflate": deflate = true
             default:
-                FileHandle.standardError.write(Data("usage: echo-backend [--host ADDRESS] [--port PORT] [--tls-cert FILE --tls-key FILE]\n".utf8))
+                FileHandle.standardError.write(Data(
+                    "usage: echo-backend [--host ADDRESS] [--port PORT] [--tls-cert FILE --tls-key FILE] [--permessage-deflate]\n".utf8))
                 exit(2)
             }
         }
@@ -48,21 +54,33 @@ struct EchoBackend {
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))
         }
         let context = tls
+        let maxFrameSize = 64 * 1024 * 1024
+        let acceptDeflate = deflate
+        @Sendable func negotiated(_ head: HTTPRequestHead) -> (response: String, parameters: PerMessageDeflate.Parameters)? {
+            acceptDeflate ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
+        }
         let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 let upgrader = NIOWebSocketServerUpgrader(
-                    maxFrameSize: 64 * 1024 * 1024,
+                    maxFrameSize: maxFrameSize,
                     shouldUpgrade: { channel, head in
                         var headers = HTTPHeaders()
                         if let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].first {
                             headers.add(name: "Sec-WebSocket-Protocol", value: String(offered))
                         }
+                        if let deflate = negotiated(head) {
+                            headers.add(name: "Sec-WebSocket-Extensions", value: deflate.response)
+                        }
                         return channel.eventLoop.makeSucceededFuture(headers)
                     },
                     upgradePipelineHandler: { channel, head in
                         channel.eventLoop.makeCompletedFuture {
+                            if let deflate = negotiated(head) {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    PerMessageDeflateHandler(parameters: deflate.parameters, maxFrameBytes: maxFrameSize))
+                            }
                             try channel.pipeline.syncOperations.addHandler(
                                 EchoHandler(inspect: head.uri.hasPrefix("/inspect") ? head : nil, flood: head.uri.hasPrefix("/flood")))
                         }

@@ -1,6 +1,7 @@
 import Atomics
 import NIOCore
 import NIOWebSocket
+import WebSocketDeflate
 
 /// One side of a relayed connection: the two-way frame pump. Frames read from this side's channel
 /// are written to the peer's, unchanged but for masking (frames to the backend are masked, frames

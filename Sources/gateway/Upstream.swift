@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import WebSocketDeflate
 
 /// Stage 6: dial the API's backend and complete its WebSocket handshake before the client gets
 /// its 101, so that a backend that is down, slow or refusing becomes a real HTTP answer (502/504)

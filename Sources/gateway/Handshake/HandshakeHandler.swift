@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import WebSocketDeflate
 
 /// Everything a handshake needs, shared by every connection.
 struct GatewayContext: Sendable {

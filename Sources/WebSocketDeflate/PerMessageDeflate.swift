@@ -1,30 +1,38 @@
 import CZlib
+import Foundation
 import NIOCore
 import NIOWebSocket
 
-/// RFC 7692 permessage-deflate, negotiated on each side of a relayed connection on its own: as the
-/// server towards the client, as the client towards the backend. A side that negotiated it gets a
-/// `PerMessageDeflateHandler` between its frame codec and its `RelayHandler`, so the relay always
-/// sees and forwards plain messages; each side compresses (or not) as its own agreement says.
-enum PerMessageDeflate {
+/// RFC 7692 permessage-deflate for SwiftNIO's WebSocket frames: negotiation and the codec. The
+/// gateway negotiates it on each side of a relayed connection on its own (as the server towards
+/// the client, as the client towards the backend) and puts a `PerMessageDeflateHandler` between
+/// a side's frame codec and its relay handler, so the relay sees and forwards plain messages; the
+/// sample echo backend uses the same handler as a server.
+public enum PerMessageDeflate {
     /// What one side agreed, from the gateway's point of view.
-    struct Parameters: Equatable, Sendable {
+    public struct Parameters: Equatable, Sendable {
         /// The gateway's compressor starts afresh for every message it sends to this side.
-        var compressNoContextTakeover = false
+        public var compressNoContextTakeover = false
         /// This side's compressor starts afresh for every message, so the gateway's decompressor
         /// need not keep its window between messages.
-        var decompressNoContextTakeover = false
+        public var decompressNoContextTakeover = false
         /// The LZ77 window the gateway's compressor may use (9...15).
-        var compressWindowBits: Int32 = 15
+        public var compressWindowBits: Int32 = 15
+
+        public init(compressNoContextTakeover: Bool = false, decompressNoContextTakeover: Bool = false, compressWindowBits: Int32 = 15) {
+            self.compressNoContextTakeover = compressNoContextTakeover
+            self.decompressNoContextTakeover = decompressNoContextTakeover
+            self.compressWindowBits = compressWindowBits
+        }
     }
 
-    struct Extension {
-        let name: String
-        let parameters: [(name: String, value: String?)]
+    public struct Extension {
+        public let name: String
+        public let parameters: [(name: String, value: String?)]
     }
 
     /// `Sec-WebSocket-Extensions` values, in order: `name; param; param=value, name2 …`.
-    static func parse(_ values: [String]) -> [Extension] {
+    public static func parse(_ values: [String]) -> [Extension] {
         values.flatMap { $0.split(separator: ",") }.compactMap { item in
             let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard let name = parts.first, !name.isEmpty else { return nil }
@@ -41,7 +49,7 @@ enum PerMessageDeflate {
     }
 
     /// A window size parameter's value: 8...15, digits only, no leading zero.
-    private static func windowBits(_ value: String?) -> Int32? {
+    public static func windowBits(_ value: String?) -> Int32? {
         guard let value, let first = value.first, first != "0", value.allSatisfy({ $0.isASCII && $0.isNumber }), let bits = Int32(value),
               (8...15).contains(bits) else { return nil }
         return bits
@@ -50,7 +58,7 @@ enum PerMessageDeflate {
     /// As the server: the first of the client's offers the gateway can honour, with the response
     /// header value. Offers with unknown, repeated or invalid parameters are declined (RFC 7692
     /// §5), as is `server_max_window_bits=8`, which zlib cannot honour.
-    static func accept(offers values: [String]) -> (response: String, parameters: Parameters)? {
+    public static func accept(offers values: [String]) -> (response: String, parameters: Parameters)? {
         offers: for offer in parse(values) where offer.name == "permessage-deflate" {
             var parameters = Parameters()
             var response = ["permessage-deflate"]
@@ -81,39 +89,10 @@ enum PerMessageDeflate {
         }
         return nil
     }
-
-    /// What the gateway offers a backend.
-    static let backendOffer = "permessage-deflate"
-
-    /// As the client: the backend's answer to `backendOffer`; nil when it declined. Anything the
-    /// gateway did not offer, or cannot honour, is a handshake failure (RFC 7692 §5).
-    static func accepted(response values: [String], offered: Bool) -> Result<Parameters?, Upstream.Failure> {
-        let extensions = parse(values)
-        guard let answer = extensions.first else { return .success(nil) }
-        guard offered, extensions.count == 1, answer.name == "permessage-deflate" else {
-            return .failure(.protocolViolation("extension '\(extensions.map(\.name).joined(separator: ", "))' was not offered"))
-        }
-        var parameters = Parameters()
-        var seen = Set<String>()
-        for (name, value) in answer.parameters {
-            guard seen.insert(name).inserted else { return .failure(.protocolViolation("permessage-deflate repeats '\(name)'")) }
-            switch name {
-            case "server_no_context_takeover" where value == nil:
-                parameters.decompressNoContextTakeover = true
-            case "client_no_context_takeover" where value == nil:
-                parameters.compressNoContextTakeover = true
-            case "server_max_window_bits" where windowBits(value) != nil:
-                break
-            default:
-                return .failure(.protocolViolation("permessage-deflate parameter '\(name)' is invalid or was not offered"))
-            }
-        }
-        return .success(parameters)
-    }
 }
 
 /// Errors a compressed message can raise; the relay closes the sender's side with the matching code.
-enum DeflateFailure: Error {
+public enum DeflateFailure: Error {
     /// The compressed data is not valid DEFLATE (1007).
     case invalidData
     /// A frame decompresses to more than `GATEWAY_MAX_FRAME_BYTES` (1009).
@@ -123,17 +102,17 @@ enum DeflateFailure: Error {
 /// Decompresses the messages this side sends and compresses those it receives. Only the first
 /// frame of a data message carries RSV1; control frames and frames whose reserved bits the gateway
 /// does not own pass unchanged (the receiving peer judges them, as without the extension).
-final class PerMessageDeflateHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias InboundOut = WebSocketFrame
-    typealias OutboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+public final class PerMessageDeflateHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = WebSocketFrame
+    public typealias InboundOut = WebSocketFrame
+    public typealias OutboundIn = WebSocketFrame
+    public typealias OutboundOut = WebSocketFrame
 
     /// Messages shorter than this go out uncompressed: deflating them costs more than it saves.
-    static let minimumCompressedBytes = 64
+    public static let minimumCompressedBytes = 64
 
-    let parameters: PerMessageDeflate.Parameters
-    let maxFrameBytes: Int
+    public let parameters: PerMessageDeflate.Parameters
+    public let maxFrameBytes: Int
     /// zlib streams are created at first use, so a connection that never compresses pays nothing.
     private var inflater: ZlibStream?
     private var deflater: ZlibStream?
@@ -141,12 +120,12 @@ final class PerMessageDeflateHandler: ChannelDuplexHandler, RemovableChannelHand
     private var deflating = false
     private var failed = false
 
-    init(parameters: PerMessageDeflate.Parameters, maxFrameBytes: Int) {
+    public init(parameters: PerMessageDeflate.Parameters, maxFrameBytes: Int) {
         self.parameters = parameters
         self.maxFrameBytes = maxFrameBytes
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !failed else { return }
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
@@ -185,7 +164,7 @@ final class PerMessageDeflateHandler: ChannelDuplexHandler, RemovableChannelHand
         }
     }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let frame = unwrapOutboundIn(data)
         switch frame.opcode {
         case .text, .binary:
@@ -231,11 +210,11 @@ final class PerMessageDeflateHandler: ChannelDuplexHandler, RemovableChannelHand
 }
 
 /// One raw-DEFLATE zlib stream, compressing or decompressing, freed with its owner.
-final class ZlibStream {
+public final class ZlibStream {
     private let stream: UnsafeMutablePointer<z_stream>
     private let compressing: Bool
     /// The peer sent a final block: this stream cannot continue and must be replaced.
-    private(set) var ended = false
+    public private(set) var ended = false
 
     private init(compressing: Bool, initialize: (UnsafeMutablePointer<z_stream>) -> Int32) throws(DeflateFailure) {
         stream = .allocate(capacity: 1)
@@ -247,12 +226,12 @@ final class ZlibStream {
         }
     }
 
-    convenience init(inflateWindowBits bits: Int32) throws(DeflateFailure) {
+    public convenience init(inflateWindowBits bits: Int32) throws(DeflateFailure) {
         try self.init(compressing: false) { portico_inflateInit2($0, -bits) }
     }
 
     /// Compression level 6 (zlib's default) and memory level 8 (zlib's default, about 128 KiB).
-    convenience init(deflateWindowBits bits: Int32) throws(DeflateFailure) {
+    public convenience init(deflateWindowBits bits: Int32) throws(DeflateFailure) {
         try self.init(compressing: true) { portico_deflateInit2($0, 6, -bits, 8) }
     }
 
@@ -262,7 +241,7 @@ final class ZlibStream {
     }
 
     /// Inflates all of `input` into `output`; more than `limit` bytes of output is `tooBig`.
-    func inflate(_ input: inout ByteBuffer, into output: inout ByteBuffer, limit: Int) throws(DeflateFailure) {
+    public func inflate(_ input: inout ByteBuffer, into output: inout ByteBuffer, limit: Int) throws(DeflateFailure) {
         let stream = self.stream
         var status = Z_OK
         input.withUnsafeMutableReadableBytes { inBytes in
@@ -294,7 +273,7 @@ final class ZlibStream {
     }
 
     /// Deflates all of `input` into `output`, ending on a byte boundary (sync flush).
-    func deflate(_ input: ByteBuffer, into output: inout ByteBuffer) throws(DeflateFailure) {
+    public func deflate(_ input: ByteBuffer, into output: inout ByteBuffer) throws(DeflateFailure) {
         let stream = self.stream
         var status = Z_OK
         input.withUnsafeReadableBytes { inBytes in
