@@ -179,6 +179,7 @@ let package = Package(
                 .byName(name: "PorticoCore"),
                 .byName(name: "PorticoTestSupport"),
                 .product(name: "WebSocketKit", package: "websocket-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),

@@ -78,10 +78,6 @@ final class RelayedConnection: @unchecked Sendable {
         }
     }
 
-    func count(_ frame: WebSocketFrameSummary, from side: RelayHandler.Side) {
-        metrics.message(from: side, bytes: frame.length, isControl: frame.isControl)
-    }
-
     func closeSent(_ code: UInt16, to side: RelayHandler.Side) {
         metrics.closeSent(code: code, to: side)
     }

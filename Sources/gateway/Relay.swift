@@ -28,8 +28,6 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// We sent this side a close frame.
     private var closeSent = false
     private var closed = false
-    /// A flush of the peer is queued on the event loop (see `forward`).
-    private var flushQueued = false
 
     init(side: Side, connection: RelayedConnection) {
         self.side = side
@@ -61,9 +59,15 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Frames that a departing HTTP decoder hands on come in a task of their own, after the read
+    /// that carried them has completed, so no `channelReadComplete` flushes them: the handshake
+    /// calls this once that decoder has left the pipeline.
+    func decoderLeft() {
+        peer?.context?.flush()
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
         guard let peer, let peerContext = peer.context else { return }
-        flushQueued = false
         peerContext.flush()
         if peerContext.channel.isWritable {
             context.read()
@@ -126,22 +130,9 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
         }
-        connection.count(WebSocketFrameSummary(frame), from: side)
+        connection.metrics.message(from: side, bytes: frame.length, isControl: frame.opcode.isControlOpcode)
+        // Flushed when the read batch completes (`channelReadComplete`), or by `decoderLeft`.
         peer.write(frame)
-        // Frames normally arrive in a read that ends with channelReadComplete, which flushes the
-        // batch. Bytes a decoder hands on when it leaves the pipeline come without one, so a flush
-        // is queued too; it finds nothing to do when channelReadComplete came first.
-        if !flushQueued, let loop = context?.eventLoop {
-            flushQueued = true
-            let bound = NIOLoopBound((self, peer), eventLoop: loop)
-            loop.execute {
-                let (handler, peer) = bound.value
-                if handler.flushQueued {
-                    handler.flushQueued = false
-                    peer.context?.flush()
-                }
-            }
-        }
         if frame.opcode == .connectionClose {
             peer.closeSent = true
             if peer.closeReceived {
@@ -180,16 +171,5 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         if thenClose {
             write.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
-    }
-}
-
-/// What metrics need of a frame.
-struct WebSocketFrameSummary {
-    let length: Int
-    let isControl: Bool
-
-    init(_ frame: WebSocketFrame) {
-        length = frame.length
-        isControl = frame.opcode == .ping || frame.opcode == .pong || frame.opcode == .connectionClose
     }
 }

@@ -168,7 +168,9 @@ enum Upstream {
             sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
             try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameBytes)), WebSocketFrameEncoder()],
                                  position: .after(decoder))
-            sync.removeHandler(decoder, promise: nil)
+            let decoderLeft = channel.eventLoop.makePromise(of: Void.self)
+            decoderLeft.futureResult.assumeIsolated().whenSuccess { relay.decoderLeft() }
+            sync.removeHandler(decoder, promise: decoderLeft)
             _ = channel.setOption(.autoRead, value: false)
             return (relay, chosen)
         }.flatMapErrorThrowing { error in

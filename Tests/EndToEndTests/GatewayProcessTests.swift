@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -166,6 +167,27 @@ import WebSocketKit
             #expect(await client.closeCode(within: 3) == .unexpectedServerError)
             #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)") == 502,
                     "a backend that is down is 502 at once")
+        }
+    }
+
+    /// A backend whose first frame comes in the same TCP segment as its 101: the frame reaches
+    /// the client although no later read of the backend's socket flushes it.
+    @Test func aFrameThatArrivesWithTheBackends101IsRelayed() async throws {
+        let backend = try ServerSocket { request in
+            let key = request.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
+                .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? ""
+            let accept = Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
+            let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(accept)\r\n\r\n"
+            return Array(head.utf8) + [0x81, 5] + Array("first".utf8)
+        }
+        try await GatewayStack.run { stack in
+            let api = try await stack.createAPI(name: "Eager", context: "/eager", version: "1", endpoint: "ws://127.0.0.1:\(backend.port)")
+            try await stack.lifecycle(api, "Publish")
+            try await stack.subscribe(stack.applicationID, to: api)
+            try await stack.settle()
+            let client = try await TestClient.connect("\(stack.gatewayURL)/eager/1?access_token=\(stack.token)")
+            #expect(await client.waitFor(seconds: 3) { $0.texts == ["first"] })
+            try? await client.socket.close()
         }
     }
 

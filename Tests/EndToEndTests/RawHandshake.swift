@@ -81,16 +81,38 @@ enum RawHandshake {
     }
 }
 
-/// A TCP listener on 127.0.0.1 that accepts connections and never says a word: a backend that hangs.
+/// A TCP listener on 127.0.0.1. Without `answer` it accepts connections and never says a word: a
+/// backend that hangs. With it, it reads each request head and writes what `answer` makes of it,
+/// in one write, then stays silent.
 final class ServerSocket: Sendable {
     let channel: any Channel
     var port: Int { channel.localAddress?.port ?? 0 }
 
-    init() throws {
+    init(answer: (@Sendable (String) -> [UInt8])? = nil) throws {
         channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .childChannelInitializer { channel in
+                guard let answer else { return channel.eventLoop.makeSucceededVoidFuture() }
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Answerer(answer: answer)) }
+            }
             .bind(host: "127.0.0.1", port: 0).wait()
     }
 
     deinit { channel.close(promise: nil) }
+
+    final class Answerer: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let answer: @Sendable (String) -> [UInt8]
+        private var request = ""
+        private var answered = false
+
+        init(answer: @escaping @Sendable (String) -> [UInt8]) { self.answer = answer }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            request += String(buffer: unwrapInboundIn(data))
+            guard !answered, request.contains("\r\n\r\n") else { return }
+            answered = true
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: answer(request))), promise: nil)
+        }
+    }
 }

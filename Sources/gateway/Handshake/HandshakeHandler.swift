@@ -134,7 +134,9 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: gateway.settings.maxFrameBytes)), WebSocketFrameEncoder()],
                 position: .after(requestDecoder))
             pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            pipeline.syncOperations.removeHandler(requestDecoder, promise: nil)
+            let decoderLeft = context.eventLoop.makePromise(of: Void.self)
+            decoderLeft.futureResult.assumeIsolated().whenSuccess { client.decoderLeft() }
+            pipeline.syncOperations.removeHandler(requestDecoder, promise: decoderLeft)
         } catch {
             gateway.logger.error("cannot switch the connection to WebSocket", metadata: ["error": "\(error)"])
             context.close(promise: nil)
