@@ -83,7 +83,7 @@ sleep 1
 
 generator=(taskset -c "$generator_cpus" "$bin/portico-bench")
 targets=(backend nginx haproxy portico)
-declare -A url pids headers
+declare -A url headers
 url[backend]="ws://127.0.0.1:$echo_port/"
 url[nginx]="ws://127.0.0.1:$nginx_port/"
 url[haproxy]="ws://127.0.0.1:$haproxy_port/"
@@ -113,9 +113,7 @@ run() {
     local ids before after output
     ids=$(process_ids "$target")
     before=$(cpu_seconds $ids)
-    local header=()
-    [ -n "${headers[$target]:-}" ] && header=(--header "${headers[$target]}")
-    output=$("${generator[@]}" "$@" --url "${url[$target]}" "${header[@]}")
+    output=$("${generator[@]}" "$@" --url "${url[$target]}" ${headers[$target]:+--header "${headers[$target]}"})
     after=$(cpu_seconds $ids)
     echo "{\"scenario\": \"$scenario\", \"target\": \"$target\", \"proxyCPUSeconds\": $(python3 -c "print($after - $before)"), \"generator\": $output}" >> "$results"
     echo "  $scenario / $target: $output" >&2

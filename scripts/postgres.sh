@@ -20,13 +20,7 @@ find_bin() {
 ensure_installed() {
     if [ -n "$(find_bin)" ]; then return; fi
     echo "postgres.sh: installing the postgresql package (its server binaries are missing)" >&2
-    local sudo=""
-    if [ "$(id -u)" != 0 ]; then
-        command -v sudo >/dev/null || die "postgresql is not installed and this user cannot install it; run: apt-get install postgresql"
-        sudo="sudo"
-    fi
-    $sudo apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >&2
+    "$(dirname "$0")/prerequisites.sh" postgresql
     # Debian's package starts a system cluster on 5432; Portico does not use it.
     [ -n "$(find_bin)" ] || die "postgresql was installed but initdb was not found under /usr/lib/postgresql"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages named as arguments that are not installed yet (with sudo when not
-# root). Used before building: zlib1g-dev (permessage-deflate links zlib) and openssl (development
-# certificates); scripts/postgres.sh installs PostgreSQL the same way.
+# root): zlib1g-dev (permessage-deflate links zlib) and openssl (development certificates) before
+# building, postgresql for scripts/postgres.sh, nginx-light and haproxy for make bench.
 #
 #   scripts/prerequisites.sh PACKAGE...
 set -euo pipefail

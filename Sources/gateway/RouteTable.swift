@@ -21,6 +21,8 @@ struct RouteTable: Sendable {
     let keys: [String: GatewayCatalog.Key]
     let revokedTokens: [String: Date]
     let signingKeys: [String: _RSA.Signing.PublicKey]
+    /// Every API's endpoint URLs, taken apart once per snapshot.
+    private let endpoints: [String: Result<Upstream.Endpoint, Upstream.Failure>]
     let loadedAt: Date
 
     init(_ catalog: GatewayCatalog) {
@@ -40,7 +42,14 @@ struct RouteTable: Sendable {
         signingKeys = Dictionary(catalog.signingKeys.compactMap { key in
             (try? _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)).map { (key.kid, $0) }
         }, uniquingKeysWith: { a, _ in a })
+        endpoints = Dictionary(catalog.apis.flatMap { [$0.productionEndpoint, $0.sandboxEndpoint] }.compactMap { $0 }
+            .map { ($0, Upstream.Endpoint.parse($0)) }, uniquingKeysWith: { a, _ in a })
         loadedAt = catalog.loadedAt
+    }
+
+    /// The endpoint `url` (one of this snapshot's APIs'), taken apart.
+    func endpoint(_ url: String) -> Result<Upstream.Endpoint, Upstream.Failure> {
+        endpoints[url] ?? Upstream.Endpoint.parse(url)
     }
 
     /// `/{context}/{version}[/rest]` names that version; `/{context}[/rest]` the default version.

@@ -104,6 +104,7 @@ import Testing
             (try Self.token(claims: ["exp": now - 120]), "expired_token"),
             (try Self.token(claims: ["nbf": now + 120]), "token_not_yet_valid"),
             (try Self.token(claims: ["client_id": "deleted"]), "unknown_application"),
+            (try Self.token(claims: ["client_id": NSNull()]), "malformed_token"),
         ]
         for (token, code) in cases {
             let refusal = #expect(throws: Refusal.self) { try verifier.verify(token, in: Self.table()) }
@@ -142,12 +143,12 @@ import Testing
     }
 
     @Test func theBackendGetsThePathAndTheQueryWithoutTheToken() throws {
-        let target = try Upstream.target(endpoint: "wss://h.example:8443/base/", rest: "/room/7", clientQuery: "a=1&access_token=t&b=x%20y")
+        let target = try Upstream.Endpoint.parse("wss://h.example:8443/base/").get().target(rest: "/room/7", clientQuery: "a=1&access_token=t&b=x%20y")
         #expect(target.secure)
         #expect(target.port == 8443)
         #expect(target.pathAndQuery == "/base/room/7?a=1&b=x%20y")
         #expect(target.hostHeader == "h.example:8443")
-        let plain = try Upstream.target(endpoint: "ws://h?k=v", rest: "", clientQuery: "access_token=t")
+        let plain = try Upstream.Endpoint.parse("ws://h?k=v").get().target(rest: "", clientQuery: "access_token=t")
         #expect(plain.pathAndQuery == "/?k=v")
         #expect(plain.port == 80)
         #expect(Upstream.acceptValue(for: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "RFC 6455 §1.3's example")

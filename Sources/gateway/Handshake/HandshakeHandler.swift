@@ -70,12 +70,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             let caller = try gateway.verifier.verify(token, in: table)
             let endpoint = try Access.check(caller, match.api, in: table)
             var target: Upstream.Target
-            do {
-                target = try Upstream.target(endpoint: endpoint, rest: match.rest, clientQuery: query)
-                target.caFile = match.api.backendCAFile
-            } catch {
-                throw error.refusal
+            switch table.endpoint(endpoint) {
+            case .success(let parsed): target = parsed.target(rest: match.rest, clientQuery: query)
+            case .failure(let failure): throw failure.refusal
             }
+            target.caFile = match.api.backendCAFile
             let connection = RelayedConnection(
                 id: connectionID, caller: caller, apiID: match.api.id, eventLoop: context.eventLoop,
                 metrics: gateway.metrics, registry: gateway.connections)
@@ -164,18 +163,19 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The client's headers for the backend: hop-by-hop, handshake and credential headers removed,
     /// any client-sent `X-Portico-*` dropped, forwarding and identity headers added.
+    private static let notForwarded: Set<String> = [
+        "host", "connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
+        "sec-websocket-accept", "authorization", "content-length", "transfer-encoding", "keep-alive", "te", "trailer",
+        "proxy-authorization", "proxy-connection", "x-forwarded-proto", "x-forwarded-host",
+    ]
+
     private func forwardedHeaders(_ head: HTTPRequestHead, caller: Caller, connectionID: String, context: ChannelHandlerContext) -> HTTPHeaders {
-        let dropped: Set<String> = [
-            "host", "connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions",
-            "sec-websocket-accept", "authorization", "content-length", "transfer-encoding", "keep-alive", "te", "trailer",
-            "proxy-authorization", "proxy-connection", "x-forwarded-proto", "x-forwarded-host",
-        ]
         var headers = HTTPHeaders()
         var forwardedFor: String?
         for (name, value) in head.headers {
             let lower = name.lowercased()
             if lower == "x-forwarded-for" { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value; continue }
-            if dropped.contains(lower) || lower.hasPrefix("x-portico-") { continue }
+            if Self.notForwarded.contains(lower) || lower.hasPrefix("x-portico-") { continue }
             headers.add(name: name, value: value)
         }
         let clientAddress = context.channel.remoteAddress?.ipAddress ?? "unknown"

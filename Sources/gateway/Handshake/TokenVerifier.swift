@@ -22,44 +22,65 @@ struct TokenVerifier: Sendable {
     let audience: String
     let leeway: TimeInterval
 
+    /// The JOSE header, as far as the gateway reads it.
+    private struct Header: Decodable {
+        let alg: String?
+        let kid: String?
+    }
+
     func verify(_ token: String, in table: RouteTable, now: Date = Date()) throws(Refusal) -> Caller {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
               let headerData = Data(base64URLEncoded: String(parts[0])),
-              let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any],
+              let header = try? JSONDecoder().decode(Header.self, from: headerData),
               let payloadData = Data(base64URLEncoded: String(parts[1])),
-              let claims = (try? JSONSerialization.jsonObject(with: payloadData)) as? [String: Any],
               let signature = Data(base64URLEncoded: String(parts[2]))
         else { throw .unauthorized("malformed_token", "The access token is not a JWT") }
-        guard header["alg"] as? String == "RS256" else {
-            throw .unauthorized("unsupported_algorithm", "The token must be signed RS256, not \(header["alg"] ?? "unsigned")")
+        guard header.alg == "RS256" else {
+            throw .unauthorized("unsupported_algorithm", "The token must be signed RS256, not \(header.alg ?? "unsigned")")
         }
-        guard let kid = header["kid"] as? String, let key = table.signingKeys[kid] else {
+        guard let kid = header.kid, let key = table.signingKeys[kid] else {
             throw .unauthorized("unknown_signing_key", "The token is not signed by a key this gateway knows")
         }
-        let signed = Data(parts[0].utf8) + Data(".".utf8) + Data(parts[1].utf8)
+        let signed = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
         guard key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: signed),
                                    padding: .insecurePKCS1v1_5)
         else { throw .unauthorized("bad_signature", "The token's signature does not verify") }
-        guard claims["iss"] as? String == issuer else { throw .unauthorized("wrong_issuer", "The token was not issued by this Portico") }
-        let audiences = (claims["aud"] as? [String]) ?? (claims["aud"] as? String).map { [$0] } ?? []
-        guard audiences.contains(audience) else { throw .unauthorized("wrong_audience", "The token is not meant for this gateway") }
-        guard let exp = (claims["exp"] as? NSNumber)?.doubleValue else { throw .unauthorized("malformed_token", "The token has no exp") }
-        guard now.timeIntervalSince1970 < exp + leeway else { throw .unauthorized("expired_token", "The token has expired") }
-        if let nbf = (claims["nbf"] as? NSNumber)?.doubleValue, now.timeIntervalSince1970 + leeway < nbf {
+        let claims: AccessTokenClaims
+        do {
+            // Signed, so read: the claims the devportal signs, read with the type it signs them from.
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .secondsSince1970
+            claims = try decoder.decode(AccessTokenClaims.self, from: payloadData)
+        } catch {
+            throw .unauthorized("malformed_token", "The token's claims are not a Portico access token's: \(Self.describe(error))")
+        }
+        guard claims.iss.value == issuer else { throw .unauthorized("wrong_issuer", "The token was not issued by this Portico") }
+        guard claims.aud.value.contains(audience) else { throw .unauthorized("wrong_audience", "The token is not meant for this gateway") }
+        guard now < claims.exp.value.addingTimeInterval(leeway) else { throw .unauthorized("expired_token", "The token has expired") }
+        guard now.addingTimeInterval(leeway) >= claims.nbf.value else {
             throw .unauthorized("token_not_yet_valid", "The token is not valid yet")
         }
-        guard let jti = claims["jti"] as? String, let clientID = claims["client_id"] as? String else {
-            throw .unauthorized("malformed_token", "The token lacks jti or client_id")
-        }
+        let jti = claims.jti.value
         guard table.revokedTokens[jti] == nil else { throw .unauthorized("revoked_token", "The token has been revoked") }
-        guard let clientKey = table.keys[clientID], table.applications.contains(clientKey.applicationID) else {
+        guard let clientKey = table.keys[claims.client_id], table.applications.contains(clientKey.applicationID) else {
             throw .unauthorized("unknown_application", "The token's application or keys no longer exist")
         }
-        let application = claims["application"] as? [String: Any]
         return Caller(
-            jti: jti, consumerKey: clientID, applicationID: clientKey.applicationID,
-            applicationName: application?["name"] as? String ?? "", subscriber: claims["sub"] as? String ?? "",
-            keyType: clientKey.keyType, expiresAt: Date(timeIntervalSince1970: exp))
+            jti: jti, consumerKey: claims.client_id, applicationID: clientKey.applicationID,
+            applicationName: claims.application.name, subscriber: claims.sub.value,
+            keyType: clientKey.keyType, expiresAt: claims.exp.value)
+    }
+
+    /// Which claim is missing or wrong, from a decoding error.
+    private static func describe(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let context):
+            return "no '\((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))'"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            return "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' is not what it should be"
+        default:
+            return "not JSON"
+        }
     }
 }
