@@ -26,7 +26,7 @@ work="$(mktemp -d /tmp/portico-conformance.XXXXXX)"
 # shellcheck source=scripts/stack.sh
 source scripts/stack.sh
 trap stack_stop EXIT
-export GATEWAY_MAX_FRAME_BYTES=67108864
+export GATEWAY_MAX_MESSAGE_BYTES=67108864
 STACK_BACKEND_ARGS=--permessage-deflate stack_start
 
 cases=$(python3 -c 'import json, sys; print(json.dumps([c.strip() for c in sys.argv[1].split(",")]))' "${CASES:-*}")

@@ -28,10 +28,12 @@ struct Serve: AsyncParsableCommand {
                 connections: Connections(), metrics: GatewayMetrics(), logger: logger)
             let snapshots = SnapshotService(
                 store: GatewayCatalogStore(database: database), holder: gateway.snapshot, connections: gateway.connections,
-                reloadInterval: settings.reloadInterval, logger: logger)
+                limiter: gateway.limiter, settings: settings, logger: logger)
+            let cluster = ClusterSync(store: ClusterStateStore(database: database), limiter: gateway.limiter, counts: gateway.counts,
+                                      settings: settings, logger: logger)
             // Shut down in reverse order: the proxy drains first, the database goes last.
             let group = ServiceGroup(configuration: .init(
-                services: [database.client, snapshots, AdminServer.build(gateway: gateway), ProxyServer(gateway: gateway)],
+                services: [database.client, snapshots, cluster, AdminServer.build(gateway: gateway), ProxyServer(gateway: gateway)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }

@@ -1,5 +1,6 @@
 import Atomics
 import NIOConcurrencyHelpers
+import PorticoCore
 
 /// The gateway's counters, rendered in the Prometheus text format at the admin listener's
 /// `/metrics`. Per-message counters are atomics; the rest change once per connection.
@@ -11,6 +12,13 @@ final class GatewayMetrics: Sendable {
     private let bytesOut = ManagedAtomic<Int>(0)
     private let handshakes = NIOLockedValueBox<[String: Int]>([:])
     private let closes = NIOLockedValueBox<[String: Int]>([:])
+    private let droppedByRate = ManagedAtomic<Int>(0)
+    private let closedByRate = ManagedAtomic<Int>(0)
+
+    /// An event over a rate limit, dropped or closing its connection.
+    func rateLimited(action: BusinessPlan.ExcessAction) {
+        (action == .drop ? droppedByRate : closedByRate).wrappingIncrement(ordering: .relaxed)
+    }
 
     func connectionOpened() { active.wrappingIncrement(ordering: .relaxed) }
     func connectionClosed() { active.wrappingDecrement(ordering: .relaxed) }
@@ -46,6 +54,10 @@ final class GatewayMetrics: Sendable {
         # TYPE portico_gateway_bytes_total counter
         portico_gateway_bytes_total{direction="in"} \(bytesIn.load(ordering: .relaxed))
         portico_gateway_bytes_total{direction="out"} \(bytesOut.load(ordering: .relaxed))
+        # HELP portico_gateway_rate_limited_total Messages over a rate limit, by the plan's excess action.
+        # TYPE portico_gateway_rate_limited_total counter
+        portico_gateway_rate_limited_total{action="drop"} \(droppedByRate.load(ordering: .relaxed))
+        portico_gateway_rate_limited_total{action="close"} \(closedByRate.load(ordering: .relaxed))
         # HELP portico_gateway_handshakes_total Handshakes by result and HTTP status.
         # TYPE portico_gateway_handshakes_total counter
 

@@ -26,8 +26,24 @@ struct GatewaySettings: Sendable {
     var closeOnTokenExpiry: Bool
     /// `GATEWAY_BACKEND_CONNECT_TIMEOUT` (default 10 s): connect plus handshake with the backend.
     var backendConnectTimeout: TimeInterval
-    /// `GATEWAY_MAX_FRAME_BYTES` (default 1 MiB): a larger frame is closed with 1009.
-    var maxFrameBytes: Int
+    /// `GATEWAY_MAX_MESSAGE_BYTES` (default 1 MiB; `GATEWAY_MAX_FRAME_BYTES` is read when it is not
+    /// set): the largest message, and so frame, either way when neither the plan nor the API sets one.
+    /// Larger: 1009 to the sender, 1001 to the other side.
+    var maxMessageBytes: Int
+    /// `GATEWAY_IDLE_TIMEOUT` (default 600 s; 0: never): close a connection that relayed no data frame
+    /// either way for this long, unless its API sets its own.
+    var idleTimeout: Int
+    /// `GATEWAY_MAX_LIFETIME` (default 0: none): close every connection this long after it opened,
+    /// unless its API sets its own.
+    var maxLifetime: Int
+    /// `GATEWAY_PING_INTERVAL` (default 30 s; 0: off): the gateway pings both sides this often, and
+    /// drops a side that sent nothing, not even the pong, by the next ping.
+    var pingInterval: Int
+    /// `GATEWAY_CLUSTER_SYNC_INTERVAL_MS` (default 100): how often this gateway reconciles event
+    /// counts and connection counts with the other gateways through PostgreSQL.
+    var clusterSyncIntervalMs: Int
+    /// `GATEWAY_NODE_ID` (default `<host name>-<process id>`): this gateway's name among the cluster's.
+    var nodeID: String
     /// `GATEWAY_CONNECTION_BUFFER_BYTES` (default 1 MiB): the most a connection buffers towards a
     /// peer that does not read before the gateway stops reading from the other side.
     var connectionBufferBytes: Int
@@ -63,7 +79,14 @@ struct GatewaySettings: Sendable {
         tokenLeeway = TimeInterval(try source.int("GATEWAY_TOKEN_LEEWAY", default: 30, range: 0...600))
         closeOnTokenExpiry = try source.bool("GATEWAY_CLOSE_ON_TOKEN_EXPIRY", default: true)
         backendConnectTimeout = TimeInterval(try source.int("GATEWAY_BACKEND_CONNECT_TIMEOUT", default: 10, range: 1...300))
-        maxFrameBytes = try source.int("GATEWAY_MAX_FRAME_BYTES", default: 1_048_576, range: 125...(64 * 1_048_576))
+        let messageBytesKey = source.string("GATEWAY_MAX_MESSAGE_BYTES") == nil && source.string("GATEWAY_MAX_FRAME_BYTES") != nil
+            ? "GATEWAY_MAX_FRAME_BYTES" : "GATEWAY_MAX_MESSAGE_BYTES"
+        maxMessageBytes = try source.int(messageBytesKey, default: 1_048_576, range: BusinessPlan.messageBytesRange)
+        idleTimeout = try source.int("GATEWAY_IDLE_TIMEOUT", default: 600, range: 0...APILimits.maxSeconds)
+        maxLifetime = try source.int("GATEWAY_MAX_LIFETIME", default: 0, range: 0...APILimits.maxSeconds)
+        pingInterval = try source.int("GATEWAY_PING_INTERVAL", default: 30, range: 0...3600)
+        clusterSyncIntervalMs = try source.int("GATEWAY_CLUSTER_SYNC_INTERVAL_MS", default: 100, range: 10...10_000)
+        nodeID = source.string("GATEWAY_NODE_ID", default: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
         connectionBufferBytes = try source.int("GATEWAY_CONNECTION_BUFFER_BYTES", default: 1_048_576, range: 4096...(64 * 1_048_576))
         clientDeflate = try source.bool("GATEWAY_CLIENT_PERMESSAGE_DEFLATE", default: true)
         backendDeflate = try source.bool("GATEWAY_BACKEND_PERMESSAGE_DEFLATE", default: true)

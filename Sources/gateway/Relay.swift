@@ -28,6 +28,12 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// We sent this side a close frame.
     private var closeSent = false
     private var closed = false
+    /// Frames read from this side since the last keep-alive ping, and whether that ping is unanswered.
+    private var framesSincePing = 0
+    private var pingOutstanding = false
+    /// A data message to this side is half written (its last frame not yet sent): a notice waits.
+    private var midMessage = false
+    private var pendingNotice: Int?
 
     init(side: Side, connection: RelayedConnection) {
         self.side = side
@@ -52,6 +58,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        framesSincePing &+= 1
         if peer == nil {
             pending.append(frame)
         } else {
@@ -109,8 +116,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         switch error as? NIOWebSocketError {
         case .invalidFrameLength:
-            sendClose(code: .messageTooBig, reason: "frame larger than the gateway accepts", thenClose: true)
-            peer?.sendClose(code: .goingAway, reason: "peer sent a frame larger than the gateway accepts", thenClose: true)
+            refuseOversized(limit: nil)
         case .fragmentedControlFrame, .multiByteControlFrameLength:
             sendClose(code: .protocolError, reason: "invalid control frame", thenClose: true)
             peer?.sendClose(code: .goingAway, reason: "peer broke the WebSocket protocol", thenClose: true)
@@ -119,9 +125,16 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Sends this side's frame to the peer, masked when the peer is the backend.
+    /// Sends this side's frame to the peer, masked when the peer is the backend, unless the
+    /// connection's limits say otherwise.
     private func forward(_ frame: WebSocketFrame) {
         guard let peer else { return }
+        if !frame.opcode.isControlOpcode {
+            guard connection.admit(frame, from: side) else { return }
+        } else if frame.opcode == .pong && frame.length == Self.keepAlivePayload.count
+                    && frame.unmaskedData.readableBytesView.elementsEqual(Self.keepAlivePayload) {
+            return  // the answer to the gateway's own ping
+        }
         if frame.opcode == .connectionClose {
             closeReceived = true
             if connection.isClosingByGateway {
@@ -147,11 +160,56 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(_ frame: WebSocketFrame) {
-        guard let context, !closed else { return }
+        // Nothing follows a close frame the gateway sent this side.
+        guard let context, !closed, !closeSent else { return }
         let out = WebSocketFrame(
             fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode,
             maskKey: side == .backend ? .random() : nil, data: frame.unmaskedData)
         context.write(wrapOutboundOut(out), promise: nil)
+        if !frame.opcode.isControlOpcode {
+            midMessage = !frame.fin
+            if !midMessage, let retryAfter = pendingNotice {
+                pendingNotice = nil
+                notifyRateLimited(retryAfterMs: retryAfter)
+            }
+        }
+    }
+
+    /// Tells the client its message was dropped over a rate limit — after the message being
+    /// written to it, if one is half written.
+    func notifyRateLimited(retryAfterMs: Int) {
+        guard let context, !closed, !closeSent else { return }
+        if midMessage {
+            pendingNotice = retryAfterMs
+            return
+        }
+        var data = context.channel.allocator.buffer(capacity: 64)
+        data.writeString(#"{"error":"rate_limited","code":4003,"retryAfterMs":\#(retryAfterMs)}"#)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: data)), promise: nil)
+    }
+
+    /// A message or frame from this side over the connection's limit: 1009 to this side, 1001 to the other.
+    func refuseOversized(limit: Int?) {
+        let size = limit.map { "\($0) bytes" } ?? "the gateway accepts"
+        sendClose(code: .messageTooBig, reason: "message larger than \(size)", thenClose: true)
+        peer?.sendClose(code: .goingAway, reason: "peer sent a message larger than \(size)", thenClose: true)
+    }
+
+    static let keepAlivePayload = Array("portico-keepalive".utf8)
+
+    /// The gateway's own ping. A side that sent nothing since the previous one — not even its pong —
+    /// is dead: its socket is closed, and the other side learns as when it vanishes.
+    func keepAlive() {
+        guard let context, !closed, !closeSent else { return }
+        if pingOutstanding && framesSincePing == 0 {
+            context.close(promise: nil)
+            return
+        }
+        framesSincePing = 0
+        pingOutstanding = true
+        let data = context.channel.allocator.buffer(bytes: Self.keepAlivePayload)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, maskKey: side == .backend ? .random() : nil, data: data)),
+                              promise: nil)
     }
 
     /// Sends a close frame the gateway itself decided on; with `thenClose`, the channel closes

@@ -17,6 +17,9 @@ struct RouteTable: Sendable {
     private let versions: [String: [String: API]]
     private let defaults: [String: API]
     private let subscriptions: [String: GatewayCatalog.Subscription]
+    private let subscriptionsByID: [String: GatewayCatalog.Subscription]
+    private let plans: [String: BusinessPlan]
+    private let applicationLimits: [String: BusinessPlan.EventLimit]
     let applications: Set<String>
     let keys: [String: GatewayCatalog.Key]
     let revokedTokens: [String: Date]
@@ -36,6 +39,9 @@ struct RouteTable: Sendable {
         self.defaults = defaults
         byID = Dictionary(catalog.apis.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         subscriptions = Dictionary(catalog.subscriptions.map { ("\($0.applicationID)|\($0.apiID)", $0) }, uniquingKeysWith: { a, _ in a })
+        subscriptionsByID = Dictionary(catalog.subscriptions.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        plans = catalog.plans
+        applicationLimits = catalog.applicationLimits
         applications = catalog.applicationIDs
         keys = Dictionary(catalog.keys.map { ($0.consumerKey, $0) }, uniquingKeysWith: { a, _ in a })
         revokedTokens = catalog.revokedTokens
@@ -80,4 +86,11 @@ struct RouteTable: Sendable {
     func subscription(application: String, api: String) -> GatewayCatalog.Subscription? {
         subscriptions["\(application)|\(api)"]
     }
+
+    func subscription(id: String) -> GatewayCatalog.Subscription? { subscriptionsByID[id] }
+
+    func plan(id: String) -> BusinessPlan? { plans[id] }
+
+    /// The event limit of the application's plan (nil: none).
+    func applicationLimit(_ applicationID: String) -> BusinessPlan.EventLimit? { applicationLimits[applicationID] }
 }

@@ -26,7 +26,8 @@ struct SnapshotService: Service {
     let store: GatewayCatalogStore
     let holder: SnapshotHolder
     let connections: Connections
-    let reloadInterval: TimeInterval
+    let limiter: RateLimiter
+    let settings: GatewaySettings
     let logger: Logger
 
     func run() async throws {
@@ -46,7 +47,7 @@ struct SnapshotService: Service {
                 group.addTask {
                     while !Task.isCancelled {
                         signal.yield()
-                        try? await Task.sleep(for: .seconds(reloadInterval))
+                        try? await Task.sleep(for: .seconds(settings.reloadInterval))
                     }
                 }
                 group.addTask { await listen(signal: signal) }
@@ -80,7 +81,7 @@ struct SnapshotService: Service {
         do {
             let table = RouteTable(try await store.load())
             holder.replace(table)
-            connections.enforce(table)
+            connections.enforce(table, settings: settings, limiter: limiter)
             return true
         } catch {
             let fallback = holder.current == nil ? "nothing to serve yet, retrying" : "serving the last snapshot"

@@ -18,6 +18,15 @@ enum Upstream {
         case rejected(status: UInt, reason: String)
         case protocolViolation(String)
 
+        /// The backend could not be reached at all (as opposed to answering its handshake wrongly):
+        /// what counts towards suspending the endpoint.
+        var isConnectFailure: Bool {
+            switch self {
+            case .timeout, .unreachable: true
+            case .rejected, .protocolViolation: false
+            }
+        }
+
         var refusal: Refusal {
             switch self {
             case .timeout:
@@ -95,7 +104,7 @@ enum Upstream {
     /// backend's relay handler, reading paused, with the subprotocol the backend chose.
     static func connect(
         to target: Target, headers: HTTPHeaders, offeredProtocols: [String], on eventLoop: any EventLoop,
-        settings: GatewaySettings, connection: RelayedConnection
+        settings: GatewaySettings, timeout seconds: TimeInterval, maxFrameBytes: Int, connection: RelayedConnection
     ) -> EventLoopFuture<(RelayHandler, String?)> {
         let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
         var requestHeaders = headers
@@ -119,8 +128,7 @@ enum Upstream {
         }
         // Made only now that nothing can return early: a promise left uncompleted is a leak.
         let outcome = HandshakeOutcome(eventLoop.makePromise(of: HTTPResponseHead.self))
-        let timeout = TimeAmount.milliseconds(Int64(settings.backendConnectTimeout * 1000))
-        let maxFrameBytes = settings.maxFrameBytes
+        let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
 
         let connect = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
@@ -182,7 +190,7 @@ enum Upstream {
             }
             sync.removeHandler(try sync.handler(type: BackendHandshakeHandler.self), promise: nil)
             sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
-            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: maxFrameBytes)), WebSocketFrameEncoder()],
+            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, maxFrameBytes))), WebSocketFrameEncoder()],
                                  position: .after(decoder))
             let decoderLeft = channel.eventLoop.makePromise(of: Void.self)
             decoderLeft.futureResult.assumeIsolated().whenSuccess { relay.decoderLeft() }

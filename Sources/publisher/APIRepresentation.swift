@@ -10,6 +10,62 @@ struct EndpointConfig: Codable, Sendable {
     var sandbox_endpoints: Endpoint?
     /// A PEM file on the gateway hosts with the CAs that wss:// backends' certificates must chain to.
     var ca_file: String?
+    /// Connect timeout and suspension, under WSO2's names.
+    var config: EndpointSettings?
+}
+
+/// `endpointConfig.config`: WSO2's endpoint settings. Absent fields take the gateway's defaults.
+struct EndpointSettings: Codable, Sendable {
+    /// Connect plus backend handshake timeout, ms.
+    var actionDuration: Int?
+    /// Connect failures retried before the endpoint is suspended (suspended at retryTimeOut + 1 in a row).
+    var retryTimeOut: Int?
+    /// First suspension, ms; 0 with suspendMaxDuration 0: never suspend.
+    var suspendDuration: Int64?
+    /// Longest suspension, ms.
+    var suspendMaxDuration: Int64?
+    /// Progression factor of consecutive suspensions.
+    var factor: Double?
+
+    init(_ resilience: EndpointResilience) {
+        actionDuration = resilience.connectTimeoutMs
+        retryTimeOut = resilience.suspendAfterFailures.map { $0 - 1 }
+        suspendDuration = resilience.suspendInitialMs
+        suspendMaxDuration = resilience.suspendMaxMs
+        factor = resilience.suspendFactor
+    }
+
+    func resilience() throws -> EndpointResilience {
+        if let retryTimeOut, retryTimeOut < 0 {
+            throw APIError.invalidField("endpointConfig.config.retryTimeOut", "Expected 0 or more retries before suspension")
+        }
+        return EndpointResilience(connectTimeoutMs: actionDuration, suspendAfterFailures: retryTimeOut.map { $0 + 1 },
+                                  suspendInitialMs: suspendDuration, suspendMaxMs: suspendMaxDuration, suspendFactor: factor)
+    }
+}
+
+/// `limits`: what the gateway enforces for the API beyond its subscribers' plans. Absent fields
+/// take the gateway's defaults.
+struct LimitsBody: Codable, Sendable {
+    /// Events per time unit for all subscribers together.
+    var eventCeiling: BusinessPlansController.EventCount?
+    var maxMessageBytes: Int?
+    var idleTimeoutSeconds: Int?
+    var maxLifetimeSeconds: Int?
+    var allowedOrigins: [String]?
+
+    init(_ limits: APILimits) {
+        eventCeiling = limits.eventCeiling.map(BusinessPlansController.EventCount.init)
+        maxMessageBytes = limits.maxMessageBytes
+        idleTimeoutSeconds = limits.idleTimeoutSeconds
+        maxLifetimeSeconds = limits.maxLifetimeSeconds
+        allowedOrigins = limits.allowedOrigins
+    }
+
+    func limits() throws -> APILimits {
+        APILimits(eventCeiling: try eventCeiling?.limit(field: "limits.eventCeiling"), maxMessageBytes: maxMessageBytes,
+                  idleTimeoutSeconds: idleTimeoutSeconds, maxLifetimeSeconds: maxLifetimeSeconds, allowedOrigins: allowedOrigins ?? [])
+    }
 }
 
 /// The API as the REST API shows it (WSO2 publisher v4 `API` shape, the fields Portico keeps).
@@ -26,6 +82,7 @@ struct APIRepresentation: Encodable, Sendable {
     let visibility: String
     let policies: [String]
     let endpointConfig: EndpointConfig
+    let limits: LimitsBody
     let createdTime: Date
     let lastUpdatedTime: Date
 
@@ -44,7 +101,8 @@ struct APIRepresentation: Encodable, Sendable {
             endpoint_type: "ws",
             production_endpoints: api.productionEndpoint.map { .init(url: $0) },
             sandbox_endpoints: api.sandboxEndpoint.map { .init(url: $0) },
-            ca_file: api.backendCAFile)
+            ca_file: api.backendCAFile, config: EndpointSettings(api.resilience))
+        limits = LimitsBody(api.limits)
         createdTime = api.createdAt
         lastUpdatedTime = api.updatedAt
     }
@@ -60,6 +118,7 @@ struct APIRequestBody: Decodable, Sendable {
     var type: String?
     var policies: [String]?
     var endpointConfig: EndpointConfig?
+    var limits: LimitsBody?
     var isDefaultVersion: Bool?
     var visibility: String?
 
@@ -92,7 +151,8 @@ struct APIRequestBody: Decodable, Sendable {
             name: name, description: description ?? "", context: context, version: version,
             isDefaultVersion: isDefaultVersion ?? false, visibility: try parsedVisibility() ?? .public,
             plans: policies ?? [], productionEndpoint: endpointConfig?.production_endpoints?.url,
-            sandboxEndpoint: endpointConfig?.sandbox_endpoints?.url, backendCAFile: endpointConfig?.ca_file)
+            sandboxEndpoint: endpointConfig?.sandbox_endpoints?.url, backendCAFile: endpointConfig?.ca_file,
+            limits: try limits?.limits() ?? .init(), resilience: try endpointConfig?.config?.resilience() ?? .init())
         try Self.validated(spec)
         return spec
     }
@@ -113,7 +173,9 @@ struct APIRequestBody: Decodable, Sendable {
             spec.productionEndpoint = endpointConfig.production_endpoints?.url
             spec.sandboxEndpoint = endpointConfig.sandbox_endpoints?.url
             spec.backendCAFile = endpointConfig.ca_file
+            spec.resilience = try endpointConfig.config?.resilience() ?? .init()
         }
+        if let limits { spec.limits = try limits.limits() }
         try Self.validated(spec)
     }
 

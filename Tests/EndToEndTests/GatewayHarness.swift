@@ -119,16 +119,50 @@ final class GatewayStack: @unchecked Sendable {
         #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
     }
 
-    func createApplication(_ name: String) async throws -> String {
+    func createApplication(_ name: String, plan: String = "Unlimited") async throws -> String {
         let (_, body) = try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/applications",
-                                            body: #"{"name":"\#(name)","throttlingPolicy":"Unlimited"}"#, headers: dev)
+                                            body: #"{"name":"\#(name)","throttlingPolicy":"\#(plan)"}"#, headers: dev)
         return HTTP.json(body)["applicationId"] as? String ?? ""
     }
 
+    /// The admin API (business plans).
+    var adminAPIURL: String { publisherURL.replacingOccurrences(of: "/publisher/", with: "/admin/") }
+
+    /// Creates a subscription business plan from its admin JSON; returns its id.
     @discardableResult
-    func subscribe(_ applicationID: String, to apiID: String) async throws -> String {
+    func createPlan(_ json: String) async throws -> String {
+        let (status, body) = try await HTTP.send("POST", "\(adminAPIURL)/throttling-policies/subscription", body: json, headers: admin)
+        #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
+        return HTTP.json(body)["policyId"] as? String ?? ""
+    }
+
+    /// Creates and publishes an API offering `plans`; `extra` adds top-level JSON members
+    /// (`"limits":{…}`) and `endpointConfig` replaces the default one.
+    func publishAPI(_ name: String, plans: [String], extra: String = "", endpointConfig: String? = nil) async throws -> String {
+        let endpoints = endpointConfig ?? #"{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:\#(echoPort)"}}"#
+        let policies = plans.map { "\"\($0)\"" }.joined(separator: ",")
+        let (status, body) = try await HTTP.send("POST", "\(publisherURL)/apis", body: """
+            {"name":"\(name)","context":"/\(name.lowercased())","version":"1","policies":[\(policies)],"endpointConfig":\(endpoints)\(extra.isEmpty ? "" : "," + extra)}
+            """, headers: admin)
+        #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
+        let id = HTTP.json(body)["id"] as? String ?? ""
+        try await lifecycle(id, "Publish")
+        return id
+    }
+
+    /// A second gateway process on the same database, with its own ports: (process, ws URL, admin URL).
+    func startAnotherGateway() async throws -> (ServiceProcess, String, String) {
+        let port = ServiceProcess.freePort(), adminPort = ServiceProcess.freePort()
+        let process = try ServiceProcess("gateway", environment: environment.merging(
+            ["GATEWAY_PORT": "\(port)", "GATEWAY_ADMIN_PORT": "\(adminPort)", "GATEWAY_NODE_ID": "second"]) { _, new in new })
+        try await process.waitUntilReady("http://127.0.0.1:\(adminPort)/health/ready")
+        return (process, "ws://127.0.0.1:\(port)", "http://127.0.0.1:\(adminPort)")
+    }
+
+    @discardableResult
+    func subscribe(_ applicationID: String, to apiID: String, plan: String = "Gold") async throws -> String {
         let (status, body) = try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/subscriptions",
-            body: #"{"applicationId":"\#(applicationID)","apiId":"\#(apiID)","throttlingPolicy":"Gold"}"#, headers: dev)
+            body: #"{"applicationId":"\#(applicationID)","apiId":"\#(apiID)","throttlingPolicy":"\#(plan)"}"#, headers: dev)
         #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
         return HTTP.json(body)["subscriptionId"] as? String ?? ""
     }

@@ -29,6 +29,42 @@ import Testing
         }
     }
 
+    @Test func limitsAndEndpointSettingsAreKeptChangedAndCopied() async throws {
+        try await PublisherHarness.run { client in
+            let created = try await client.createAPI(json: """
+                {"limits": {"eventCeiling": {"eventCount": 100, "timeUnit": "min"}, "maxMessageBytes": 4096, "idleTimeoutSeconds": 60,
+                            "maxLifetimeSeconds": 0, "allowedOrigins": ["https://app.example.com"]},
+                 "endpointConfig": {"production_endpoints": {"url": "ws://backend"},
+                                    "config": {"actionDuration": 3000, "retryTimeOut": 2, "suspendDuration": 1000, "suspendMaxDuration": 8000, "factor": 3}}}
+                """)
+            #expect(created.status == .created, "\(created.text)")
+            let limits = created["limits"] as? [String: Any]
+            #expect((limits?["eventCeiling"] as? [String: Any])?["eventCount"] as? Int == 100)
+            #expect((limits?["eventCeiling"] as? [String: Any])?["unitTime"] as? Int == 1)
+            #expect(limits?["maxMessageBytes"] as? Int == 4096)
+            #expect(limits?["idleTimeoutSeconds"] as? Int == 60)
+            #expect(limits?["maxLifetimeSeconds"] as? Int == 0)
+            #expect(limits?["allowedOrigins"] as? [String] == ["https://app.example.com"])
+            let config = (created["endpointConfig"] as? [String: Any])?["config"] as? [String: Any]
+            #expect(config?["actionDuration"] as? Int == 3000)
+            #expect(config?["retryTimeOut"] as? Int == 2)
+            #expect(config?["suspendDuration"] as? Int == 1000)
+            #expect(config?["suspendMaxDuration"] as? Int == 8000)
+            #expect(config?["factor"] as? Double == 3)
+
+            let copy = try await client.send(.post, "apis/copy-api?apiId=\(created.id)&newVersion=2.0.0")
+            #expect((copy.json["limits"] as? [String: Any])?["maxMessageBytes"] as? Int == 4096)
+            #expect(((copy.json["endpointConfig"] as? [String: Any])?["config"] as? [String: Any])?["retryTimeOut"] as? Int == 2)
+
+            let changed = try await client.send(.put, "apis/\(created.id)", json: #"{"limits": {"idleTimeoutSeconds": 5}}"#)
+            #expect(changed.status == .ok, "\(changed.text)")
+            #expect((changed.json["limits"] as? [String: Any])?["idleTimeoutSeconds"] as? Int == 5)
+            #expect((changed.json["limits"] as? [String: Any])?["maxMessageBytes"] == nil, "limits are replaced as a whole")
+            #expect(((changed.json["endpointConfig"] as? [String: Any])?["config"] as? [String: Any])?["actionDuration"] as? Int == 3000,
+                    "endpointConfig was not given: kept")
+        }
+    }
+
     @Test func caFileIsKeptChangedAndCopied() async throws {
         try await PublisherHarness.run { client in
             let created = try await client.createAPI(json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}, "ca_file": "/etc/portico/ca.pem"}}"#)
@@ -62,6 +98,19 @@ import Testing
         (#"{"endpointConfig": {"production_endpoints": {"url": "ws://"}}}"#, "endpointConfig.production_endpoints.url"),
         (#"{"endpointConfig": {"sandbox_endpoints": {"url": "tcp://h:1"}}}"#, "endpointConfig.sandbox_endpoints.url"),
         (#"{"endpointConfig": {"production_endpoints": {"url": "wss://h"}, "ca_file": "certs/ca.pem"}}"#, "endpointConfig.ca_file"),
+        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"actionDuration": 0}}}"#, "endpointConfig.config.actionDuration"),
+        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"retryTimeOut": -1}}}"#, "endpointConfig.config.retryTimeOut"),
+        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"factor": 0.5}}}"#, "endpointConfig.config.factor"),
+        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"suspendDuration": 0}}}"#,
+         "endpointConfig.config.suspendMaxDuration"),
+        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"suspendDuration": 5000, "suspendMaxDuration": 10}}}"#,
+         "endpointConfig.config.suspendMaxDuration"),
+        (#"{"limits": {"maxMessageBytes": 0}}"#, "limits.maxMessageBytes"),
+        (#"{"limits": {"idleTimeoutSeconds": -1}}"#, "limits.idleTimeoutSeconds"),
+        (#"{"limits": {"maxLifetimeSeconds": 99999999}}"#, "limits.maxLifetimeSeconds"),
+        (#"{"limits": {"allowedOrigins": ["app.example.com"]}}"#, "limits.allowedOrigins"),
+        (#"{"limits": {"eventCeiling": {"eventCount": 0}}}"#, "limits.eventCeiling.eventCount"),
+        (#"{"limits": {"eventCeiling": {"eventCount": 5, "timeUnit": "week"}}}"#, "limits.eventCeiling.timeUnit"),
     ])
     func invalidFieldIsNamed(overrides: String, field: String) async throws {
         try await PublisherHarness.run { client in

@@ -33,6 +33,15 @@ import Testing
             #expect(updated.status == .ok, "\(updated.text)")
             #expect(updated["subscriberCount"] as? Int == 9)
             #expect(updated["defaultLimit"] == nil)
+            #expect(updated["excessAction"] as? String == "drop", "the default action")
+            #expect(updated["countedDirections"] as? String == "both", "both directions count by default")
+            let enforced = try await admin.send(.put, "\(Self.path)/\(id)",
+                                                json: #"{"displayName":"Platinum+","maxMessageBytes":65536,"excessAction":"close","countedDirections":"clientToBackend"}"#)
+            #expect(enforced["maxMessageBytes"] as? Int == 65536)
+            #expect(enforced["excessAction"] as? String == "close")
+            #expect(enforced["countedDirections"] as? String == "clientToBackend")
+            let listed = try await admin.send(.get, "throttling-policies/streaming/subscription").json["list"] as? [[String: Any]] ?? []
+            #expect(listed.first { $0["name"] as? String == "Platinum" }?["excessAction"] as? String == "close")
             #expect(try await admin.send(.get, "\(Self.path)/\(id)")["displayName"] as? String == "Platinum+")
             try await admin.send(.put, "\(Self.path)/\(id)", json: #"{"policyName":"Other"}"#).expectError(.badRequest, mentioning: "'policyName'")
 
@@ -55,6 +64,9 @@ import Testing
         (#"{"policyName":"P","defaultLimit":{"eventCount":{"eventCount":5,"unitTime":0}}}"#, "defaultLimit.eventCount.unitTime"),
         (#"{"policyName":"P","subscriberCount":-1}"#, "subscriberCount"),
         (#"{"policyName":"P","subscriberCount":"many"}"#, "subscriberCount"),
+        (#"{"policyName":"P","maxMessageBytes":0}"#, "maxMessageBytes"),
+        (#"{"policyName":"P","excessAction":"throttle"}"#, "excessAction"),
+        (#"{"policyName":"P","countedDirections":"in"}"#, "countedDirections"),
     ])
     func invalidPlanFieldIsNamed(body: String, field: String) async throws {
         try await PublisherHarness.run { admin in

@@ -13,11 +13,14 @@ public struct APISpec: Sendable, Equatable {
     public var productionEndpoint: String?
     public var sandboxEndpoint: String?
     public var backendCAFile: String?
+    public var limits: APILimits
+    public var resilience: EndpointResilience
 
     public init(
         name: String, description: String = "", context: String, version: String, isDefaultVersion: Bool = false,
         visibility: WebSocketAPI.Visibility = .public, plans: [String] = [], productionEndpoint: String? = nil,
-        sandboxEndpoint: String? = nil, backendCAFile: String? = nil
+        sandboxEndpoint: String? = nil, backendCAFile: String? = nil, limits: APILimits = .init(),
+        resilience: EndpointResilience = .init()
     ) {
         self.name = name
         self.description = description
@@ -29,6 +32,8 @@ public struct APISpec: Sendable, Equatable {
         self.productionEndpoint = productionEndpoint
         self.sandboxEndpoint = sandboxEndpoint
         self.backendCAFile = backendCAFile
+        self.limits = limits
+        self.resilience = resilience
     }
 
     /// The spec an existing API was made from.
@@ -36,7 +41,8 @@ public struct APISpec: Sendable, Equatable {
         self.init(
             name: api.name, description: api.description, context: api.context, version: api.version,
             isDefaultVersion: api.isDefaultVersion, visibility: api.visibility, plans: api.plans,
-            productionEndpoint: api.productionEndpoint, sandboxEndpoint: api.sandboxEndpoint, backendCAFile: api.backendCAFile)
+            productionEndpoint: api.productionEndpoint, sandboxEndpoint: api.sandboxEndpoint, backendCAFile: api.backendCAFile,
+            limits: api.limits, resilience: api.resilience)
     }
 
     /// A field that failed validation.
@@ -127,6 +133,8 @@ public struct APISpec: Sendable, Equatable {
                 throw FieldError(field: "endpointConfig.ca_file", reason: "'\(backendCAFile)' must be an absolute path to a PEM file on the gateway hosts")
             }
         }
+        try limits.validate()
+        try resilience.validate()
         if let empty = plans.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
             throw FieldError(field: "policies", reason: "'\(empty)' is not a plan name")
         }

@@ -26,6 +26,10 @@ public struct WebSocketAPI: Sendable, Equatable {
     /// A PEM file (path on the gateway hosts) of the CAs a wss:// backend's certificate must chain
     /// to; nil: the system's trust roots.
     public var backendCAFile: String?
+    /// The API's own limits (event ceiling, message size, idle timeout, lifetime, allowed origins).
+    public var limits: APILimits
+    /// Connect timeout and suspension of the backend endpoints.
+    public var resilience: EndpointResilience
     /// Incremented on every change; the REST ETag is derived from it.
     public var revision: Int
     public var createdAt: Date
@@ -34,8 +38,8 @@ public struct WebSocketAPI: Sendable, Equatable {
     public init(
         id: String, name: String, description: String, context: String, version: String, provider: String,
         lifecycleState: LifecycleState, isDefaultVersion: Bool, visibility: Visibility, plans: [String],
-        productionEndpoint: String?, sandboxEndpoint: String?, backendCAFile: String? = nil, revision: Int, createdAt: Date,
-        updatedAt: Date
+        productionEndpoint: String?, sandboxEndpoint: String?, backendCAFile: String? = nil, limits: APILimits = .init(),
+        resilience: EndpointResilience = .init(), revision: Int, createdAt: Date, updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -50,6 +54,8 @@ public struct WebSocketAPI: Sendable, Equatable {
         self.productionEndpoint = productionEndpoint
         self.sandboxEndpoint = sandboxEndpoint
         self.backendCAFile = backendCAFile
+        self.limits = limits
+        self.resilience = resilience
         self.revision = revision
         self.createdAt = createdAt
         self.updatedAt = updatedAt

@@ -21,6 +21,9 @@ public struct APIStore: Sendable {
         SELECT a.id::text, a.name, a.description, a.context, a.version, a.provider, a.lifecycle_state,
                a.is_default_version, a.visibility, a.production_endpoint, a.sandbox_endpoint, a.backend_ca_file, a.revision,
                a.created_at, a.updated_at,
+               a.event_ceiling_count, a.event_ceiling_time_unit, a.event_ceiling_unit_time, a.max_message_bytes,
+               a.idle_timeout_seconds, a.max_lifetime_seconds, a.allowed_origins, a.connect_timeout_ms,
+               a.suspend_after_failures, a.suspend_initial_ms, a.suspend_max_ms, a.suspend_factor,
                COALESCE((SELECT array_agg(p.name ORDER BY ap.position)
                          FROM api_business_plans ap JOIN business_plans p ON p.id = ap.plan_id
                          WHERE ap.api_id = a.id), ARRAY[]::text[])
@@ -31,14 +34,21 @@ public struct APIStore: Sendable {
         var apis: [WebSocketAPI] = []
         for try await row in rows {
             let (id, name, description, context, version, provider, state, isDefault, visibility, production, sandbox, caFile,
-                 revision, created, updated, plans) = try row.decode(
+                 revision, created, updated, ceilingCount, ceilingUnit, ceilingUnitTime, maxMessageBytes, idleTimeout, lifetime,
+                 origins, connectTimeout, suspendAfter, suspendInitial, suspendMax, suspendFactor, plans) = try row.decode(
                     (String, String, String, String, String, String, String, Bool, String, String?, String?, String?, Int, Date, Date,
-                     [String]).self)
+                     Int64?, String?, Int?, Int?, Int?, Int?, [String], Int?, Int?, Int64?, Int64?, Double?, [String]).self)
+            let limits = APILimits(
+                eventCeiling: BusinessPlan.EventLimit(eventCount: ceilingCount, timeUnit: ceilingUnit, unitTime: ceilingUnitTime),
+                maxMessageBytes: maxMessageBytes, idleTimeoutSeconds: idleTimeout, maxLifetimeSeconds: lifetime, allowedOrigins: origins)
+            let resilience = EndpointResilience(
+                connectTimeoutMs: connectTimeout, suspendAfterFailures: suspendAfter, suspendInitialMs: suspendInitial,
+                suspendMaxMs: suspendMax, suspendFactor: suspendFactor)
             apis.append(WebSocketAPI(
                 id: id, name: name, description: description, context: context, version: version, provider: provider,
                 lifecycleState: LifecycleState(rawValue: state) ?? .created, isDefaultVersion: isDefault,
                 visibility: WebSocketAPI.Visibility(rawValue: visibility) ?? .public, plans: plans,
-                productionEndpoint: production, sandboxEndpoint: sandbox, backendCAFile: caFile, revision: revision, createdAt: created,
+                productionEndpoint: production, sandboxEndpoint: sandbox, backendCAFile: caFile, limits: limits, resilience: resilience, revision: revision, createdAt: created,
                 updatedAt: updated))
         }
         return apis
@@ -150,6 +160,7 @@ public struct APIStore: Sendable {
                 RETURNING id::text
                 """, logger: logger)
             for try await value in rows.decode(String.self) { id = value }
+            try await writeLimits(of: id, spec, on: connection)
             try await replacePlans(of: id, with: planIDs, on: connection)
             try await recordHistory(id: id, from: nil, to: .created, action: "Create", user: provider, on: connection)
             try await ChangeNotifier.announce(Change(entity: .api, action: .created, id: id), on: connection, logger: logger)
@@ -175,6 +186,7 @@ public struct APIStore: Sendable {
                     sandbox_endpoint = \(spec.sandboxEndpoint), backend_ca_file = \(spec.backendCAFile), revision = revision + 1, updated_at = now()
                 WHERE id = \(id)::uuid
                 """, logger: logger)
+            try await writeLimits(of: id, spec, on: connection)
             try await replacePlans(of: id, with: planIDs, on: connection)
             try await ChangeNotifier.announce(Change(entity: .api, action: .updated, id: id), on: connection, logger: logger)
             return try await Self.fetch(id: id, on: connection, database: database)!
@@ -279,6 +291,21 @@ public struct APIStore: Sendable {
         for try await previous in rows.decode(String.self) {
             try await ChangeNotifier.announce(Change(entity: .api, action: .updated, id: previous), on: connection, logger: logger)
         }
+    }
+
+    private func writeLimits(of id: String, _ spec: APISpec, on connection: PostgresConnection) async throws {
+        let limits = spec.limits, resilience = spec.resilience
+        try await connection.query(
+            """
+            UPDATE apis SET event_ceiling_count = \(limits.eventCeiling?.eventCount),
+                event_ceiling_time_unit = \(limits.eventCeiling?.timeUnit.rawValue), event_ceiling_unit_time = \(limits.eventCeiling?.unitTime),
+                max_message_bytes = \(limits.maxMessageBytes), idle_timeout_seconds = \(limits.idleTimeoutSeconds),
+                max_lifetime_seconds = \(limits.maxLifetimeSeconds), allowed_origins = \(limits.allowedOrigins),
+                connect_timeout_ms = \(resilience.connectTimeoutMs), suspend_after_failures = \(resilience.suspendAfterFailures),
+                suspend_initial_ms = \(resilience.suspendInitialMs), suspend_max_ms = \(resilience.suspendMaxMs),
+                suspend_factor = \(resilience.suspendFactor)
+            WHERE id = \(id)::uuid
+            """, logger: logger)
     }
 
     private func replacePlans(of id: String, with planIDs: [String], on connection: PostgresConnection) async throws {

@@ -13,19 +13,21 @@ public struct BusinessPlanStore: Sendable {
     private var logger: Logger { database.logger }
 
     static let selectColumns = """
-        SELECT id::text, name, display_name, description, event_count, time_unit, unit_time, max_connections
+        SELECT id::text, name, display_name, description, event_count, time_unit, unit_time, max_connections,
+               max_message_bytes, excess_action, counted_directions
         FROM business_plans
         """
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [BusinessPlan] {
         var plans: [BusinessPlan] = []
-        for try await (id, name, displayName, description, count, unit, unitTime, maxConnections) in rows.decode(
-            (String, String, String, String, Int64?, String?, Int?, Int).self
-        ) {
+        for try await (id, name, displayName, description, count, unit, unitTime, maxConnections, maxMessageBytes, action, directions)
+            in rows.decode((String, String, String, String, Int64?, String?, Int?, Int, Int?, String, String).self) {
             let limit = BusinessPlan.EventLimit(eventCount: count, timeUnit: unit, unitTime: unitTime)
             plans.append(BusinessPlan(
                 id: id, name: name, displayName: displayName, description: description, eventLimit: limit,
-                maxConnections: maxConnections))
+                maxConnections: maxConnections, maxMessageBytes: maxMessageBytes,
+                excessAction: BusinessPlan.ExcessAction(rawValue: action) ?? .close,
+                countedDirections: BusinessPlan.CountedDirections(rawValue: directions) ?? .both))
         }
         return plans
     }
@@ -46,9 +48,11 @@ public struct BusinessPlanStore: Sendable {
             return try await database.transaction { connection in
                 let rows = try await connection.query(
                     """
-                    INSERT INTO business_plans (name, display_name, description, event_count, time_unit, unit_time, max_connections)
+                    INSERT INTO business_plans (name, display_name, description, event_count, time_unit, unit_time, max_connections,
+                                                max_message_bytes, excess_action, counted_directions)
                     VALUES (\(plan.name), \(plan.displayName), \(plan.description), \(plan.eventLimit?.eventCount),
-                            \(plan.eventLimit?.timeUnit.rawValue), \(plan.eventLimit?.unitTime), \(plan.maxConnections))
+                            \(plan.eventLimit?.timeUnit.rawValue), \(plan.eventLimit?.unitTime), \(plan.maxConnections),
+                            \(plan.maxMessageBytes), \(plan.excessAction.rawValue), \(plan.countedDirections.rawValue))
                     RETURNING id::text
                     """, logger: logger)
                 var created = plan
@@ -69,7 +73,9 @@ public struct BusinessPlanStore: Sendable {
                 """
                 UPDATE business_plans SET display_name = \(plan.displayName), description = \(plan.description),
                     event_count = \(plan.eventLimit?.eventCount), time_unit = \(plan.eventLimit?.timeUnit.rawValue),
-                    unit_time = \(plan.eventLimit?.unitTime), max_connections = \(plan.maxConnections), updated_at = now()
+                    unit_time = \(plan.eventLimit?.unitTime), max_connections = \(plan.maxConnections),
+                    max_message_bytes = \(plan.maxMessageBytes), excess_action = \(plan.excessAction.rawValue),
+                    counted_directions = \(plan.countedDirections.rawValue), updated_at = now()
                 WHERE id = \(plan.id)::uuid RETURNING id
                 """, logger: logger)
             var found = false

@@ -17,6 +17,8 @@ public struct GatewayCatalog: Sendable {
         public let sandboxEndpoint: String?
         /// The CA bundle wss:// backends are verified against (nil: the system's roots).
         public var backendCAFile: String? = nil
+        public var limits = APILimits()
+        public var resilience = EndpointResilience()
     }
 
     public struct Subscription: Sendable, Equatable {
@@ -24,6 +26,7 @@ public struct GatewayCatalog: Sendable {
         public let applicationID: String
         public let apiID: String
         public let status: PorticoCore.Subscription.Status
+        public var planID = ""
     }
 
     public struct Key: Sendable, Equatable {
@@ -40,6 +43,10 @@ public struct GatewayCatalog: Sendable {
     public var apis: [API]
     public var subscriptions: [Subscription]
     public var applicationIDs: Set<String>
+    /// Business plans by id.
+    public var plans: [String: BusinessPlan] = [:]
+    /// The event limits of applications' plans, by application id (applications without a limit absent).
+    public var applicationLimits: [String: BusinessPlan.EventLimit] = [:]
     public var keys: [Key]
     /// Revoked token ids and when the tokens expire.
     public var revokedTokens: [String: Date]
@@ -60,26 +67,36 @@ public struct GatewayCatalogStore: Sendable {
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
                 var apis: [GatewayCatalog.API] = []
-                for try await (id, name, context, version, state, isDefault, production, sandbox, caFile) in try await connection.query(
-                    """
-                    SELECT id::text, name, context, version, lifecycle_state, is_default_version, production_endpoint, sandbox_endpoint,
-                           backend_ca_file
-                    FROM apis WHERE lifecycle_state <> 'CREATED' AND lifecycle_state <> 'RETIRED'
-                    """, logger: logger
-                ).decode((String, String, String, String, String, Bool, String?, String?, String?).self) {
-                    apis.append(.init(id: id, name: name, context: context, version: version,
-                                      state: LifecycleState(rawValue: state) ?? .blocked, isDefaultVersion: isDefault,
-                                      productionEndpoint: production, sandboxEndpoint: sandbox, backendCAFile: caFile))
+                for api in try await APIStore.decode(try await connection.query(
+                    "\(unescaped: APIStore.selectColumns) WHERE a.lifecycle_state <> 'CREATED' AND a.lifecycle_state <> 'RETIRED'",
+                    logger: logger)) {
+                    apis.append(.init(id: api.id, name: api.name, context: api.context, version: api.version, state: api.lifecycleState,
+                                      isDefaultVersion: api.isDefaultVersion, productionEndpoint: api.productionEndpoint,
+                                      sandboxEndpoint: api.sandboxEndpoint, backendCAFile: api.backendCAFile, limits: api.limits,
+                                      resilience: api.resilience))
                 }
                 var subscriptions: [GatewayCatalog.Subscription] = []
-                for try await (id, app, api, status) in try await connection.query(
-                    "SELECT id::text, application_id::text, api_id::text, status FROM subscriptions", logger: logger
-                ).decode((String, String, String, String).self) {
-                    subscriptions.append(.init(id: id, applicationID: app, apiID: api, status: Subscription.Status(rawValue: status) ?? .blocked))
+                for try await (id, app, api, status, plan) in try await connection.query(
+                    "SELECT id::text, application_id::text, api_id::text, status, plan_id::text FROM subscriptions", logger: logger
+                ).decode((String, String, String, String, String).self) {
+                    subscriptions.append(.init(id: id, applicationID: app, apiID: api, status: Subscription.Status(rawValue: status) ?? .blocked,
+                                               planID: plan))
+                }
+                var plans: [String: BusinessPlan] = [:]
+                for plan in try await BusinessPlanStore.decode(try await connection.query(
+                    "\(unescaped: BusinessPlanStore.selectColumns)", logger: logger)) {
+                    plans[plan.id] = plan
                 }
                 var applications = Set<String>()
-                for try await id in try await connection.query("SELECT id::text FROM applications", logger: logger).decode(String.self) {
+                var applicationLimits: [String: BusinessPlan.EventLimit] = [:]
+                for try await (id, count, unit, unitTime) in try await connection.query(
+                    """
+                    SELECT a.id::text, p.event_count, p.time_unit, p.unit_time
+                    FROM applications a JOIN application_plans p ON p.id = a.plan_id
+                    """, logger: logger
+                ).decode((String, Int64?, String?, Int?).self) {
                     applications.insert(id)
+                    applicationLimits[id] = BusinessPlan.EventLimit(eventCount: count, timeUnit: unit, unitTime: unitTime)
                 }
                 var keys: [GatewayCatalog.Key] = []
                 for try await (consumerKey, app, type) in try await connection.query(
@@ -100,8 +117,9 @@ public struct GatewayCatalogStore: Sendable {
                     signingKeys.append(.init(kid: kid, publicKeyPEM: pem))
                 }
                 try await connection.query("COMMIT", logger: logger)
-                return GatewayCatalog(apis: apis, subscriptions: subscriptions, applicationIDs: applications, keys: keys,
-                                      revokedTokens: revoked, signingKeys: signingKeys, loadedAt: Date())
+                return GatewayCatalog(apis: apis, subscriptions: subscriptions, applicationIDs: applications, plans: plans,
+                                      applicationLimits: applicationLimits, keys: keys, revokedTokens: revoked,
+                                      signingKeys: signingKeys, loadedAt: Date())
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error

@@ -13,11 +13,15 @@ struct GatewayContext: Sendable {
     let connections: Connections
     let metrics: GatewayMetrics
     let logger: Logger
+    let limiter = RateLimiter()
+    let counts = ConnectionCounts()
+    let endpoints = EndpointHealth()
 }
 
-/// The handshake pipeline, one straight line: route (404/426/503) → credentials (401) → token (401)
-/// → access (403) → upstream (502/504) → 101 and the relay. Each stage answers its own refusal as
-/// an HTTP response with a JSON body `{code, message}`; nothing here queries PostgreSQL.
+/// The handshake pipeline, one straight line: route (404/426/503) → origin (403) → credentials (401)
+/// → token (401) → access (403) → admission (429) → endpoint suspended (503) → upstream (502/504)
+/// → 101 and the relay. Each stage answers its own refusal as an HTTP response with a JSON body
+/// `{code, message}`; nothing here queries PostgreSQL.
 final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -66,9 +70,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             if match.api.state == .blocked {
                 throw Refusal(status: .serviceUnavailable, code: "api_blocked", message: "The API is blocked by its provider")
             }
+            try OriginCheck.check(head.headers.first(name: "Origin"), allowed: match.api.limits.allowedOrigins)
             let token = try Credentials.extract(headers: head.headers, query: Self.queryItems(query))
             let caller = try gateway.verifier.verify(token, in: table)
             let endpoint = try Access.check(caller, match.api, in: table)
+            let policy = ConnectionPolicy.resolve(caller, match.api, in: table, settings: gateway.settings)
             var target: Upstream.Target
             switch table.endpoint(endpoint) {
             case .success(let parsed): target = parsed.target(rest: match.rest, clientQuery: query)
@@ -76,22 +82,36 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             target.caFile = match.api.backendCAFile
             let connection = RelayedConnection(
-                id: connectionID, caller: caller, apiID: match.api.id, eventLoop: context.eventLoop,
-                metrics: gateway.metrics, registry: gateway.connections)
+                id: connectionID, caller: caller, apiID: match.api.id, policy: policy, eventLoop: context.eventLoop, gateway: gateway)
+            try connection.admit()
+            // Suspension follows the API's endpoint settings, so it is kept per API and endpoint.
+            let endpointKey = "\(match.api.id) \(endpoint)"
+            do throws(Refusal) {
+                try gateway.endpoints.check(endpointKey)
+            } catch {
+                connection.abandon()
+                throw error
+            }
+            let resilience = match.api.resilience
+            let timeout = resilience.connectTimeoutMs.map { Double($0) / 1000 } ?? gateway.settings.backendConnectTimeout
+            let endpoints = gateway.endpoints
             let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
             let deflate = gateway.settings.clientDeflate
                 ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
             let forwarded = forwardedHeaders(head, caller: caller, connectionID: connectionID, context: context)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             Upstream.connect(to: target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
-                             settings: gateway.settings, connection: connection)
+                             settings: gateway.settings, timeout: timeout, maxFrameBytes: policy.maxMessageBytes, connection: connection)
                 .whenComplete { result in
                     let (handler, context) = loopBound.value
                     switch result {
                     case .success(let (backend, chosen)):
+                        endpoints.succeeded(endpointKey)
                         handler.accept(head, backend: backend, subprotocol: chosen, deflate: deflate, connection: connection, context: context)
                     case .failure(let error):
                         let failure = error as? Upstream.Failure ?? .unreachable("\(error)")
+                        if failure.isConnectFailure { endpoints.failed(endpointKey, resilience) }
+                        connection.abandon()
                         handler.refuse(failure.refusal, context: context)
                     }
                 }
@@ -106,6 +126,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                         context: ChannelHandlerContext) {
         guard context.channel.isActive, let key = head.headers.first(name: "Sec-WebSocket-Key") else {
             backend.context?.close(promise: nil)
+            connection.abandon()
             return
         }
         var headers = HTTPHeaders([
@@ -126,11 +147,12 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             try pipeline.syncOperations.addHandler(client)
             if let deflate {
                 try pipeline.syncOperations.addHandler(
-                    PerMessageDeflateHandler(parameters: deflate.parameters, maxFrameBytes: gateway.settings.maxFrameBytes), position: .before(client))
+                    PerMessageDeflateHandler(parameters: deflate.parameters, maxFrameBytes: connection.policy.maxMessageBytes),
+                    position: .before(client))
             }
             pipeline.syncOperations.removeHandler(responseEncoder, promise: nil)
             try pipeline.syncOperations.addHandlers(
-                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: gateway.settings.maxFrameBytes)), WebSocketFrameEncoder()],
+                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, connection.policy.maxMessageBytes))), WebSocketFrameEncoder()],
                 position: .after(requestDecoder))
             pipeline.syncOperations.removeHandler(context: context, promise: nil)
             let decoderLeft = context.eventLoop.makePromise(of: Void.self)
@@ -140,9 +162,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             gateway.logger.error("cannot switch the connection to WebSocket", metadata: ["error": "\(error)"])
             context.close(promise: nil)
             backend.context?.close(promise: nil)
+            connection.abandon()
             return
         }
-        connection.start(closeOnExpiry: gateway.settings.closeOnTokenExpiry, leeway: gateway.settings.tokenLeeway)
+        connection.start(closeOnExpiry: gateway.settings.closeOnTokenExpiry, leeway: gateway.settings.tokenLeeway,
+                         pingInterval: gateway.settings.pingInterval)
         RelayHandler.link(client: client, backend: backend)
     }
 

@@ -1,0 +1,59 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import PorticoCore
+
+/// Endpoint suspension, per API endpoint on this gateway (keys: `<api id> <url>`) (WSO2's endpoint states): after
+/// `suspendAfterFailures` consecutive connect failures (timeout, refused, unreachable) the endpoint
+/// is suspended for the initial duration, and for `factor` times longer after each further failure,
+/// up to the maximum. While it is suspended, handshakes are answered 503 with `Retry-After` at once;
+/// when the suspension ends the next handshake tries the backend again, and its first successful
+/// connect ends the suspension for good. A backend that answers its handshake with an HTTP error
+/// is up: that is not a connect failure.
+final class EndpointHealth: Sendable {
+    private struct State {
+        var failures = 0
+        var suspendedUntil: NIODeadline?
+        var lastSuspensionMs: Int64 = 0
+    }
+
+    private let states = NIOLockedValueBox<[String: State]>([:])
+
+    /// 503 while `endpoint` is suspended.
+    func check(_ endpoint: String) throws(Refusal) {
+        let now = NIODeadline.now()
+        guard let state = states.withLockedValue({ $0[endpoint] }), let until = state.suspendedUntil, until > now else { return }
+        let seconds = max(1, Int(((until - now).nanoseconds + 999_999_999) / 1_000_000_000))
+        throw Refusal(status: .serviceUnavailable, code: "endpoint_suspended",
+                      message: "The backend endpoint is suspended after \(state.failures) consecutive connect failure(s); retry in \(seconds) s",
+                      extraHeaders: [("Retry-After", "\(seconds)")])
+    }
+
+    /// A connect failure; suspends the endpoint when the policy says so.
+    func failed(_ endpoint: String, _ resilience: EndpointResilience) {
+        guard resilience.suspends else { return }
+        states.withLockedValue { states in
+            var state = states[endpoint] ?? State()
+            state.failures += 1
+            if state.failures >= resilience.effectiveSuspendAfterFailures {
+                let next = state.lastSuspensionMs == 0
+                    ? resilience.effectiveSuspendInitialMs
+                    : Int64(Double(state.lastSuspensionMs) * resilience.effectiveSuspendFactor)
+                let duration = min(max(next, 1), resilience.effectiveSuspendMaxMs)
+                state.lastSuspensionMs = duration
+                state.suspendedUntil = .now() + .milliseconds(duration)
+            }
+            states[endpoint] = state
+        }
+    }
+
+    /// A successful connect: the endpoint is healthy again.
+    func succeeded(_ endpoint: String) {
+        _ = states.withLockedValue { $0.removeValue(forKey: endpoint) }
+    }
+
+    /// Endpoints suspended now (for metrics).
+    var suspendedCount: Int {
+        let now = NIODeadline.now()
+        return states.withLockedValue { $0.values.filter { ($0.suspendedUntil ?? now) > now }.count }
+    }
+}

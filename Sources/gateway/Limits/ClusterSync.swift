@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import NIOCore
+import PorticoCore
+import ServiceLifecycle
+
+/// Reconciles this gateway's enforcement with the other gateways', through PostgreSQL, every
+/// `GATEWAY_CLUSTER_SYNC_INTERVAL_MS`: reports the events each bucket admitted here and takes the
+/// cluster's tokens back; writes this node's open connections per subscription and reads the other
+/// nodes'. Between syncs each gateway decides alone, so the cluster can admit more than a limit by
+/// what the other nodes admit in one sync round; docs/gateway.md states the bound. When PostgreSQL
+/// is away, each gateway keeps enforcing from its own counts.
+struct ClusterSync: Service {
+    let store: ClusterStateStore
+    let limiter: RateLimiter
+    let counts: ConnectionCounts
+    let settings: GatewaySettings
+    let logger: Logger
+
+    /// A bucket nobody here used lately is still refreshed this often, so its view stays near the cluster's.
+    static let refreshNanoseconds: UInt64 = 1_000_000_000
+    /// A node whose heartbeat is older than this is not counted; its rows are pruned later.
+    static let nodeFreshness: TimeInterval = 5
+    static let heartbeatNanoseconds: UInt64 = 1_000_000_000
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            var lastHeartbeat: UInt64 = 0
+            var lastPrune: UInt64 = 0
+            var failing = false
+            while !Task.isCancelled {
+                let now = NIODeadline.now().uptimeNanoseconds
+                do {
+                    try await syncBuckets(now: now)
+                    let changed = counts.takeChangedLocal()
+                    if changed != nil || now - lastHeartbeat >= Self.heartbeatNanoseconds {
+                        do {
+                            try await store.writeConnections(node: settings.nodeID, counts: changed ?? counts.local)
+                        } catch {
+                            counts.markChanged()
+                            throw error
+                        }
+                        lastHeartbeat = now
+                    }
+                    counts.setOthers(try await store.otherConnections(node: settings.nodeID, freshness: Self.nodeFreshness))
+                    if now - lastPrune >= 60_000_000_000 {
+                        limiter.prune(now: now)
+                        try await store.prune(node: nil, staleAfter: 60)
+                        lastPrune = now
+                    }
+                    if failing {
+                        logger.notice("cluster sync restored")
+                        failing = false
+                    }
+                } catch {
+                    if !failing && !Task.isCancelled {
+                        logger.error("cluster sync failed; enforcing from this gateway's own counts",
+                                     metadata: ["error": "\(Database.describe(error))"])
+                    }
+                    failing = true
+                }
+                try? await Task.sleep(for: .milliseconds(settings.clusterSyncIntervalMs))
+            }
+        }
+        // Leaving: the other gateways stop counting this node's connections at once.
+        try? await store.prune(node: settings.nodeID, staleAfter: 60)
+    }
+
+    private func syncBuckets(now: UInt64) async throws {
+        var reports: [ClusterStateStore.BucketReport] = []
+        var buckets: [String: (RateBucket, Int64)] = [:]
+        for bucket in limiter.all {
+            let due = bucket.withState { $0.unreported > 0 || now &- $0.syncedAt >= Self.refreshNanoseconds }
+            guard due else { continue }
+            let (used, tokens, limit) = bucket.takeReport(now: now)
+            reports.append(.init(key: bucket.key, capacity: Double(limit.eventCount),
+                                 ratePerSecond: Double(limit.eventCount) / limit.seconds, used: Double(used), tokens: tokens))
+            buckets[bucket.key] = (bucket, used)
+        }
+        guard !reports.isEmpty else { return }
+        do {
+            let tokens = try await store.report(reports)
+            let at = NIODeadline.now().uptimeNanoseconds
+            for (key, left) in tokens { buckets[key]?.0.reconcile(clusterTokens: left, now: at) }
+        } catch {
+            for (bucket, used) in buckets.values { bucket.restore(unreported: used) }
+            throw error
+        }
+    }
+}
