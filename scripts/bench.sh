@@ -89,12 +89,15 @@ url[nginx]="ws://127.0.0.1:$nginx_port/"
 url[haproxy]="ws://127.0.0.1:$haproxy_port/"
 url[portico]="ws://127.0.0.1:$gateway_port/echo/1"
 headers[portico]="Authorization: Bearer $token"
+# The same gateway on an API whose plan and ceiling put two rate-limit buckets on every message.
+url[portico-limits]="ws://127.0.0.1:$gateway_port/metered/1"
+headers[portico-limits]="Authorization: Bearer $token"
 process_ids() {
     case $1 in
         backend) echo "$echo_pid" ;;
         nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
         haproxy) echo "$haproxy_pid" ;;
-        portico) echo "$gateway_pid" ;;
+        portico|portico-limits) echo "$gateway_pid" ;;
     esac
 }
 # CPU seconds (user + system) and resident kB of a set of processes.
@@ -144,6 +147,17 @@ for target in "${targets[@]}"; do
     echo "{\"scenario\": \"idle\", \"target\": \"$target\", \"connections\": ${opened:-0}, \"residentKBBefore\": $rss_before, \"residentKBAfter\": $rss_after}" >> "$results"
     echo "  idle / $target: ${opened:-0} connections, resident $rss_before kB -> $rss_after kB" >&2
     sleep 2
+done
+
+# Enforcement's cost: the gateway's CPU per message with limits on (two buckets per message and
+# the cluster sync) against off, at the same loads, runs interleaved so that drift hits both.
+echo "bench: enforcement on and off" >&2
+"${generator[@]}" echo --url "${url[portico-limits]}" --header "${headers[portico-limits]}" --seconds 2 > /dev/null
+for round in 1 2; do
+    run "echo64-r$round" portico echo --connections 50 --size 64 --seconds "$seconds"
+    run "echo64-r$round" portico-limits echo --connections 50 --size 64 --seconds "$seconds"
+    run "rate-r$round" portico echo --connections 50 --size 64 --seconds "$seconds" --rate "$rate"
+    run "rate-r$round" portico-limits echo --connections 50 --size 64 --seconds "$seconds" --rate "$rate"
 done
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"

@@ -1,6 +1,8 @@
 # Sourced by conformance.sh and bench.sh: Portico's release binaries on a throwaway PostgreSQL
 # cluster, the sample echo backend, API "Echo" 1 (context /echo, plan Unlimited) published and
-# subscribed, and a production token for it.
+# subscribed, and a production token for it. Also API "Metered" 1 (context /metered) with an event
+# ceiling, subscribed under plan "Metered": both limits far above any load, so that every message
+# goes through the rate limiter's two buckets and never trips it (the bench's enforcement row).
 #
 #   work=DIR; source scripts/stack.sh; stack_start
 #
@@ -58,6 +60,12 @@ stack_start() {
     curl -fs -o /dev/null -H 'Content-Type: application/json' "$D/signup" -d '{"username":"client","password":"client-password"}'
     app=$(curl -fs -u client:client-password -H 'Content-Type: application/json' "$D/applications" -d '{"name":"Client"}' | json '["applicationId"]')
     curl -fs -o /dev/null -u client:client-password -H 'Content-Type: application/json' "$D/subscriptions" -d "{\"applicationId\":\"$app\",\"apiId\":\"$api\",\"throttlingPolicy\":\"Unlimited\"}"
+    local metered
+    curl -fs -o /dev/null -u admin:stack-admin -H 'Content-Type: application/json' "${P/publisher/admin}/throttling-policies/subscription" \
+        -d '{"policyName":"Metered","defaultLimit":{"type":"EVENTCOUNTLIMIT","eventCount":{"eventCount":1000000000000,"timeUnit":"day"}},"subscriberCount":100000}'
+    metered=$(curl -fs -u admin:stack-admin -H 'Content-Type: application/json' "$P/apis" -d "{\"name\":\"Metered\",\"context\":\"/metered\",\"version\":\"1\",\"policies\":[\"Metered\"],\"limits\":{\"eventCeiling\":{\"eventCount\":1000000000000,\"timeUnit\":\"day\"}},\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" | json '["id"]')
+    curl -fs -o /dev/null -u admin:stack-admin -X POST "$P/apis/change-lifecycle?apiId=$metered&action=Publish"
+    curl -fs -o /dev/null -u client:client-password -H 'Content-Type: application/json' "$D/subscriptions" -d "{\"applicationId\":\"$app\",\"apiId\":\"$metered\",\"throttlingPolicy\":\"Metered\"}"
     token=$(curl -fs -u client:client-password -H 'Content-Type: application/json' "$D/applications/$app/generate-keys" -d '{"keyType":"PRODUCTION","validityTime":86400}' | json '["token"]["accessToken"]')
     sleep 1
 }

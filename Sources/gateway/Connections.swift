@@ -101,6 +101,8 @@ final class RelayedConnection: @unchecked Sendable {
                 takeBuckets()
             }
             if old.idleTimeout != newPolicy.idleTimeout || old.maxLifetime != newPolicy.maxLifetime {
+                // Activity is only tracked while there is an idle timeout: one just set starts now.
+                if old.idleTimeout == nil { lastDataAt = .now() }
                 armIdleAndLifetime()
             }
         }
@@ -141,7 +143,7 @@ final class RelayedConnection: @unchecked Sendable {
     /// What happens to a data frame from `side`: relayed, or dropped (the message is over the rate
     /// limit with `drop`, or the gateway is closing the connection). A message over the size limit
     /// or over the rate limit with `close` starts the close here.
-    func admit(_ frame: WebSocketFrame, from side: RelayHandler.Side) -> Bool {
+    func passes(_ frame: WebSocketFrame, from side: RelayHandler.Side) -> Bool {
         if isClosingByGateway { return false }
         let starts = frame.opcode != .continuation
         var bytes = side == .client ? messageBytes.client : messageBytes.backend

@@ -130,7 +130,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func forward(_ frame: WebSocketFrame) {
         guard let peer else { return }
         if !frame.opcode.isControlOpcode {
-            guard connection.admit(frame, from: side) else { return }
+            guard connection.passes(frame, from: side) else { return }
         } else if frame.opcode == .pong && frame.length == Self.keepAlivePayload.count
                     && frame.unmaskedData.readableBytesView.elementsEqual(Self.keepAlivePayload) {
             return  // the answer to the gateway's own ping
