@@ -1,7 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOWebSocket
 import PorticoCore
 
 /// One proxied connection: who is on it, which API it reaches, what it may do, and how the gateway
@@ -32,10 +31,6 @@ final class RelayedConnection: @unchecked Sendable {
     private var keepAlive: RepeatedTask?
     private var openedAt = NIODeadline.now()
     private var lastDataAt = NIODeadline.now()
-    /// Per direction (client→backend, backend→client): bytes of the message being relayed, and
-    /// whether it is being dropped.
-    private var messageBytes = (client: 0, backend: 0)
-    private var dropping = (client: false, backend: false)
 
     /// How long a close handshake may take before the gateway drops both sockets.
     static let closeGrace: TimeAmount = .seconds(5)
@@ -140,43 +135,21 @@ final class RelayedConnection: @unchecked Sendable {
         }
     }
 
-    /// What happens to a data frame from `side`: relayed, or dropped (the message is over the rate
-    /// limit with `drop`, or the gateway is closing the connection). A message over the size limit
-    /// or over the rate limit with `close` starts the close here.
-    func passes(_ frame: WebSocketFrame, from side: RelayHandler.Side) -> Bool {
-        if isClosingByGateway { return false }
-        let starts = frame.opcode != .continuation
-        var bytes = side == .client ? messageBytes.client : messageBytes.backend
-        bytes = starts ? frame.length : bytes + frame.length
-        if side == .client { messageBytes.client = bytes } else { messageBytes.backend = bytes }
-        if bytes > policy.maxMessageBytes {
-            (side == .client ? client : backend)?.refuseOversized(limit: policy.maxMessageBytes)
-            return false
+    /// A data frame from `side` is about to be relayed: it marks activity (for the idle timeout)
+    /// and, when it starts a message that counts, takes the message's event. False: the message is
+    /// over a rate limit — dropped, with a notice to the client, or closing the connection (4003).
+    func admitsData(from side: RelayHandler.Side, startsMessage: Bool) -> Bool {
+        let counted = startsMessage && !buckets.isEmpty && policy.counts(from: side)
+        guard counted || policy.idleTimeout != nil else { return true }
+        let now = NIODeadline.now()
+        if policy.idleTimeout != nil { lastDataAt = now }
+        guard counted, let retryAfter = takeEvent(at: now.uptimeNanoseconds) else { return true }
+        metrics.rateLimited(action: policy.excessAction)
+        switch policy.excessAction {
+        case .close: close(.rateLimited, reason: "rate limit exceeded; retry in \(retryAfter) ms")
+        case .drop: client?.notifyRateLimited(retryAfterMs: retryAfter)
         }
-        var now: NIODeadline?
-        if policy.idleTimeout != nil {
-            now = .now()
-            lastDataAt = now!
-        }
-        if starts {
-            var drop = false
-            if !buckets.isEmpty && policy.counts(from: side) {
-                let at = (now ?? .now()).uptimeNanoseconds
-                if let retryAfter = takeEvent(at: at) {
-                    metrics.rateLimited(action: policy.excessAction)
-                    switch policy.excessAction {
-                    case .close:
-                        close(.rateLimited, reason: "rate limit exceeded; retry in \(retryAfter) ms")
-                        return false
-                    case .drop:
-                        drop = true
-                        client?.notifyRateLimited(retryAfterMs: retryAfter)
-                    }
-                }
-            }
-            if side == .client { dropping.client = drop } else { dropping.backend = drop }
-        }
-        return !(side == .client ? dropping.client : dropping.backend)
+        return false
     }
 
     /// One event from every bucket, or none: nil when taken, else the milliseconds until it could be.
@@ -265,8 +238,7 @@ final class Connections: Sendable {
     /// application or its keys deleted — which also revokes its tokens —, the subscription deleted
     /// or blocked, the API no longer served to this caller), 4001 when the token was revoked. The
     /// others get the policy `table` resolves for them: an edited plan or API limit applies live.
-    func enforce(_ table: RouteTable, settings: GatewaySettings, limiter: RateLimiter) {
-        limiter.update { ConnectionPolicy.limit(ofBucket: $0, in: table) }
+    func enforce(_ table: RouteTable, settings: GatewaySettings) {
         for connection in all {
             let caller = connection.caller
             guard table.keys[caller.consumerKey]?.applicationID == caller.applicationID,

@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import PorticoCore
 
-/// Endpoint suspension, per API endpoint on this gateway (keys: `<api id> <url>`) (WSO2's endpoint states): after
+/// Endpoint suspension, per API endpoint on this gateway (WSO2's endpoint states): after
 /// `suspendAfterFailures` consecutive connect failures (timeout, refused, unreachable) the endpoint
 /// is suspended for the initial duration, and for `factor` times longer after each further failure,
 /// up to the maximum. While it is suspended, handshakes are answered 503 with `Retry-After` at once;
@@ -10,17 +10,22 @@ import PorticoCore
 /// connect ends the suspension for good. A backend that answers its handshake with an HTTP error
 /// is up: that is not a connect failure.
 final class EndpointHealth: Sendable {
+    /// Suspension follows the API's endpoint settings, so it is kept per API and endpoint URL.
+    struct Endpoint: Hashable, Sendable {
+        let apiID: String
+        let url: String
+    }
+
     private struct State {
         var failures = 0
         var suspendedUntil: NIODeadline?
         var lastSuspensionMs: Int64 = 0
     }
 
-    private let states = NIOLockedValueBox<[String: State]>([:])
+    private let states = NIOLockedValueBox<[Endpoint: State]>([:])
 
     /// 503 while `endpoint` is suspended.
-    func check(_ endpoint: String) throws(Refusal) {
-        let now = NIODeadline.now()
+    func check(_ endpoint: Endpoint, now: NIODeadline = .now()) throws(Refusal) {
         guard let state = states.withLockedValue({ $0[endpoint] }), let until = state.suspendedUntil, until > now else { return }
         let seconds = max(1, Int(((until - now).nanoseconds + 999_999_999) / 1_000_000_000))
         throw Refusal(status: .serviceUnavailable, code: "endpoint_suspended",
@@ -29,7 +34,7 @@ final class EndpointHealth: Sendable {
     }
 
     /// A connect failure; suspends the endpoint when the policy says so.
-    func failed(_ endpoint: String, _ resilience: EndpointResilience) {
+    func failed(_ endpoint: Endpoint, _ resilience: EndpointResilience, now: NIODeadline = .now()) {
         guard resilience.suspends else { return }
         states.withLockedValue { states in
             var state = states[endpoint] ?? State()
@@ -40,20 +45,14 @@ final class EndpointHealth: Sendable {
                     : Int64(Double(state.lastSuspensionMs) * resilience.effectiveSuspendFactor)
                 let duration = min(max(next, 1), resilience.effectiveSuspendMaxMs)
                 state.lastSuspensionMs = duration
-                state.suspendedUntil = .now() + .milliseconds(duration)
+                state.suspendedUntil = now + .milliseconds(duration)
             }
             states[endpoint] = state
         }
     }
 
     /// A successful connect: the endpoint is healthy again.
-    func succeeded(_ endpoint: String) {
+    func succeeded(_ endpoint: Endpoint) {
         _ = states.withLockedValue { $0.removeValue(forKey: endpoint) }
-    }
-
-    /// Endpoints suspended now (for metrics).
-    var suspendedCount: Int {
-        let now = NIODeadline.now()
-        return states.withLockedValue { $0.values.filter { ($0.suspendedUntil ?? now) > now }.count }
     }
 }

@@ -28,7 +28,7 @@ struct Serve: AsyncParsableCommand {
                 connections: Connections(), metrics: GatewayMetrics(), logger: logger)
             let snapshots = SnapshotService(
                 store: GatewayCatalogStore(database: database), holder: gateway.snapshot, connections: gateway.connections,
-                limiter: gateway.limiter, settings: settings, logger: logger)
+                settings: settings, logger: logger)
             let cluster = ClusterSync(store: ClusterStateStore(database: database), limiter: gateway.limiter, counts: gateway.counts,
                                       settings: settings, logger: logger)
             // Shut down in reverse order: the proxy drains first, the database goes last.

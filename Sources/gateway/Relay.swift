@@ -34,6 +34,9 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A data message to this side is half written (its last frame not yet sent): a notice waits.
     private var midMessage = false
     private var pendingNotice: Int?
+    /// The data message being read from this side: its bytes so far, and whether it is dropped.
+    private var messageBytes = 0
+    private var droppingMessage = false
 
     init(side: Side, connection: RelayedConnection) {
         self.side = side
@@ -130,7 +133,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func forward(_ frame: WebSocketFrame) {
         guard let peer else { return }
         if !frame.opcode.isControlOpcode {
-            guard connection.passes(frame, from: side) else { return }
+            guard admits(frame) else { return }
         } else if frame.opcode == .pong && frame.length == Self.keepAlivePayload.count
                     && frame.unmaskedData.readableBytesView.elementsEqual(Self.keepAlivePayload) {
             return  // the answer to the gateway's own ping
@@ -157,6 +160,23 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
                 connection.closeEventually()
             }
         }
+    }
+
+    /// A data frame passes the connection's limits: the message's size (over it, the connection is
+    /// closed here) and its rate (a dropped message loses all its frames). Nothing passes once the
+    /// gateway is closing the connection.
+    private func admits(_ frame: WebSocketFrame) -> Bool {
+        guard !connection.isClosingByGateway else { return false }
+        let starts = frame.opcode != .continuation
+        messageBytes = starts ? frame.length : messageBytes + frame.length
+        let limit = connection.policy.maxMessageBytes
+        guard messageBytes <= limit else {
+            refuseOversized(limit: limit)
+            return false
+        }
+        let admitted = connection.admitsData(from: side, startsMessage: starts)
+        if starts { droppingMessage = !admitted }
+        return !droppingMessage && !connection.isClosingByGateway
     }
 
     private func write(_ frame: WebSocketFrame) {

@@ -17,7 +17,6 @@ struct RouteTable: Sendable {
     private let versions: [String: [String: API]]
     private let defaults: [String: API]
     private let subscriptions: [String: GatewayCatalog.Subscription]
-    private let subscriptionsByID: [String: GatewayCatalog.Subscription]
     private let plans: [String: BusinessPlan]
     private let applicationLimits: [String: BusinessPlan.EventLimit]
     let applications: Set<String>
@@ -39,7 +38,6 @@ struct RouteTable: Sendable {
         self.defaults = defaults
         byID = Dictionary(catalog.apis.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         subscriptions = Dictionary(catalog.subscriptions.map { ("\($0.applicationID)|\($0.apiID)", $0) }, uniquingKeysWith: { a, _ in a })
-        subscriptionsByID = Dictionary(catalog.subscriptions.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         plans = catalog.plans
         applicationLimits = catalog.applicationLimits
         applications = catalog.applicationIDs
@@ -86,8 +84,6 @@ struct RouteTable: Sendable {
     func subscription(application: String, api: String) -> GatewayCatalog.Subscription? {
         subscriptions["\(application)|\(api)"]
     }
-
-    func subscription(id: String) -> GatewayCatalog.Subscription? { subscriptionsByID[id] }
 
     func plan(id: String) -> BusinessPlan? { plans[id] }
 

@@ -26,7 +26,6 @@ struct SnapshotService: Service {
     let store: GatewayCatalogStore
     let holder: SnapshotHolder
     let connections: Connections
-    let limiter: RateLimiter
     let settings: GatewaySettings
     let logger: Logger
 
@@ -81,7 +80,7 @@ struct SnapshotService: Service {
         do {
             let table = RouteTable(try await store.load())
             holder.replace(table)
-            connections.enforce(table, settings: settings, limiter: limiter)
+            connections.enforce(table, settings: settings)
             return true
         } catch {
             let fallback = holder.current == nil ? "nothing to serve yet, retrying" : "serving the last snapshot"

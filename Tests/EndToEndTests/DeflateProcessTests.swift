@@ -200,6 +200,11 @@ final class RawWebSocket {
         let rsv1: Bool
         let opcode: UInt8
         let payload: [UInt8]
+
+        /// A close frame's code (nil for other frames, or a close without one).
+        var closeCode: Int? {
+            opcode == 8 && payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : nil
+        }
     }
 
     let descriptor: Int32

@@ -101,13 +101,18 @@ final class GatewayStack: @unchecked Sendable {
         }
     }
 
+    /// Creates an API offering `plans`. `endpointConfig` (JSON) replaces the one made of `endpoint`,
+    /// `sandbox` and `caFile`; `extra` adds top-level JSON members (`"limits":{…}`).
     func createAPI(name: String, context: String, version: String, isDefault: Bool = false, sandbox: Bool = false,
-                   endpoint: String? = nil, caFile: String? = nil) async throws -> String {
+                   endpoint: String? = nil, caFile: String? = nil, plans: [String] = ["Gold", "Silver"], extra: String = "",
+                   endpointConfig: String? = nil) async throws -> String {
         let production = endpoint ?? "ws://127.0.0.1:\(echoPort)"
         let sandboxPart = (sandbox ? #","sandbox_endpoints":{"url":"\#(production)"}"# : "") + (caFile.map { #","ca_file":"\#($0)""# } ?? "")
+        let endpoints = endpointConfig ?? #"{"endpoint_type":"ws","production_endpoints":{"url":"\#(production)"}\#(sandboxPart)}"#
+        let policies = plans.map { "\"\($0)\"" }.joined(separator: ",")
         let (status, body) = try await HTTP.send("POST", "\(publisherURL)/apis", body: """
-            {"name":"\(name)","context":"\(context)","version":"\(version)","policies":["Gold","Silver"],"isDefaultVersion":\(isDefault),
-             "endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"\(production)"}\(sandboxPart)}}
+            {"name":"\(name)","context":"\(context)","version":"\(version)","policies":[\(policies)],"isDefaultVersion":\(isDefault),
+             "endpointConfig":\(endpoints)\(extra.isEmpty ? "" : "," + extra)}
             """, headers: admin)
         #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
         return HTTP.json(body)["id"] as? String ?? ""
@@ -136,18 +141,19 @@ final class GatewayStack: @unchecked Sendable {
         return HTTP.json(body)["policyId"] as? String ?? ""
     }
 
-    /// Creates and publishes an API offering `plans`; `extra` adds top-level JSON members
-    /// (`"limits":{…}`) and `endpointConfig` replaces the default one.
+    /// Creates and publishes `name` 1 at context `/<name in lower case>` (see `createAPI`).
     func publishAPI(_ name: String, plans: [String], extra: String = "", endpointConfig: String? = nil) async throws -> String {
-        let endpoints = endpointConfig ?? #"{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:\#(echoPort)"}}"#
-        let policies = plans.map { "\"\($0)\"" }.joined(separator: ",")
-        let (status, body) = try await HTTP.send("POST", "\(publisherURL)/apis", body: """
-            {"name":"\(name)","context":"/\(name.lowercased())","version":"1","policies":[\(policies)],"endpointConfig":\(endpoints)\(extra.isEmpty ? "" : "," + extra)}
-            """, headers: admin)
-        #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
-        let id = HTTP.json(body)["id"] as? String ?? ""
+        let id = try await createAPI(name: name, context: "/\(name.lowercased())", version: "1", plans: plans, extra: extra,
+                                     endpointConfig: endpointConfig)
         try await lifecycle(id, "Publish")
         return id
+    }
+
+    /// Whether the echo backend printed `text` (it prints the close frames it receives) within `seconds`.
+    func echoPrinted(_ text: String, within seconds: Double = 5) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !echo.output.contains(text) && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        return echo.output.contains(text)
     }
 
     /// A second gateway process on the same database, with its own ports: (process, ws URL, admin URL).

@@ -174,11 +174,7 @@ import WebSocketKit
     /// the client although no later read of the backend's socket flushes it.
     @Test func aFrameThatArrivesWithTheBackends101IsRelayed() async throws {
         let backend = try ServerSocket { request in
-            let key = request.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
-                .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? ""
-            let accept = Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
-            let head = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(accept)\r\n\r\n"
-            return Array(head.utf8) + [0x81, 5] + Array("first".utf8)
+            Array(ServerSocket.switchingProtocols(to: request).utf8) + [0x81, 5] + Array("first".utf8)
         }
         try await GatewayStack.run { stack in
             let api = try await stack.createAPI(name: "Eager", context: "/eager", version: "1", endpoint: "ws://127.0.0.1:\(backend.port)")
@@ -283,11 +279,7 @@ extension Data {
             }
             // Drop the TCP connection without a close frame.
             try await client.close()
-            let deadline = Date().addingTimeInterval(3)
-            while !stack.echo.output.contains("close 1001") && Date() < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(stack.echo.output.contains("close 1001 client went away"), "\(stack.echo.output)")
+            #expect(await stack.echoPrinted("close 1001 client went away", within: 3), "\(stack.echo.output)")
         }
     }
 

@@ -17,6 +17,7 @@ public struct GatewayCatalog: Sendable {
         public let sandboxEndpoint: String?
         /// The CA bundle wss:// backends are verified against (nil: the system's roots).
         public var backendCAFile: String? = nil
+        /// The API's limits; `allowedOrigins` normalized (`APILimits.normalizedOrigin`).
         public var limits = APILimits()
         public var resilience = EndpointResilience()
     }
@@ -70,9 +71,11 @@ public struct GatewayCatalogStore: Sendable {
                 for api in try await APIStore.decode(try await connection.query(
                     "\(unescaped: APIStore.selectColumns) WHERE a.lifecycle_state <> 'CREATED' AND a.lifecycle_state <> 'RETIRED'",
                     logger: logger)) {
+                    var limits = api.limits
+                    limits.allowedOrigins = limits.allowedOrigins.compactMap(APILimits.normalizedOrigin)
                     apis.append(.init(id: api.id, name: api.name, context: api.context, version: api.version, state: api.lifecycleState,
                                       isDefaultVersion: api.isDefaultVersion, productionEndpoint: api.productionEndpoint,
-                                      sandboxEndpoint: api.sandboxEndpoint, backendCAFile: api.backendCAFile, limits: api.limits,
+                                      sandboxEndpoint: api.sandboxEndpoint, backendCAFile: api.backendCAFile, limits: limits,
                                       resilience: api.resilience))
                 }
                 var subscriptions: [GatewayCatalog.Subscription] = []

@@ -19,7 +19,7 @@ struct GatewayContext: Sendable {
 }
 
 /// The handshake pipeline, one straight line: route (404/426/503) → origin (403) → credentials (401)
-/// → token (401) → access (403) → admission (429) → endpoint suspended (503) → upstream (502/504)
+/// → token (401) → access (403) → endpoint suspended (503) → admission (429) → upstream (502/504)
 /// → 101 and the relay. Each stage answers its own refusal as an HTTP response with a JSON body
 /// `{code, message}`; nothing here queries PostgreSQL.
 final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -81,17 +81,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .failure(let failure): throw failure.refusal
             }
             target.caFile = match.api.backendCAFile
+            let endpointKey = EndpointHealth.Endpoint(apiID: match.api.id, url: endpoint)
+            try gateway.endpoints.check(endpointKey)
             let connection = RelayedConnection(
                 id: connectionID, caller: caller, apiID: match.api.id, policy: policy, eventLoop: context.eventLoop, gateway: gateway)
             try connection.admit()
-            // Suspension follows the API's endpoint settings, so it is kept per API and endpoint.
-            let endpointKey = "\(match.api.id) \(endpoint)"
-            do throws(Refusal) {
-                try gateway.endpoints.check(endpointKey)
-            } catch {
-                connection.abandon()
-                throw error
-            }
             let resilience = match.api.resilience
             let timeout = resilience.connectTimeoutMs.map { Double($0) / 1000 } ?? gateway.settings.backendConnectTimeout
             let endpoints = gateway.endpoints

@@ -17,7 +17,9 @@ struct ClusterSync: Service {
     let settings: GatewaySettings
     let logger: Logger
 
-    /// A bucket nobody here used lately is still refreshed this often, so its view stays near the cluster's.
+    /// A bucket in use here that admitted nothing lately is still refreshed this often, so that its
+    /// view stays near the cluster's. Buckets no connection uses are left alone (and may hold a stale
+    /// limit) until a connection takes them again.
     static let refreshNanoseconds: UInt64 = 1_000_000_000
     /// A node whose heartbeat is older than this is not counted; its rows are pruned later.
     static let nodeFreshness: TimeInterval = 5
@@ -70,7 +72,7 @@ struct ClusterSync: Service {
         var reports: [ClusterStateStore.BucketReport] = []
         var buckets: [String: (RateBucket, Int64)] = [:]
         for bucket in limiter.all {
-            let due = bucket.withState { $0.unreported > 0 || now &- $0.syncedAt >= Self.refreshNanoseconds }
+            let due = bucket.withState { $0.unreported > 0 || ($0.users > 0 && now &- $0.syncedAt >= Self.refreshNanoseconds) }
             guard due else { continue }
             let (used, tokens, limit) = bucket.takeReport(now: now)
             reports.append(.init(key: bucket.key, capacity: Double(limit.eventCount),

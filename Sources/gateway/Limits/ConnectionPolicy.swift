@@ -30,7 +30,7 @@ struct ConnectionPolicy: Equatable {
 
     static func resolve(_ caller: Caller, _ api: GatewayCatalog.API, in table: RouteTable, settings: GatewaySettings) -> ConnectionPolicy {
         var policy = ConnectionPolicy(maxMessageBytes: settings.maxMessageBytes)
-        var sizes: [Int] = []
+        var planBytes: Int?
         if let subscription = table.subscription(application: caller.applicationID, api: api.id), api.state != .prototyped {
             policy.subscriptionID = subscription.id
             if let plan = table.plan(id: subscription.planID) {
@@ -39,31 +39,23 @@ struct ConnectionPolicy: Equatable {
                 policy.countsBackendToClient = plan.countedDirections.countsBackendToClient
                 policy.excessAction = plan.excessAction
                 policy.maxConnections = plan.maxConnections
-                if let bytes = plan.maxMessageBytes { sizes.append(bytes) }
+                planBytes = plan.maxMessageBytes
             }
         }
         if let limit = table.applicationLimit(caller.applicationID) {
             policy.buckets.append(Bucket(key: "application:\(caller.applicationID)", limit: limit))
         }
         if let limit = api.limits.eventCeiling { policy.buckets.append(Bucket(key: "api:\(api.id)", limit: limit)) }
-        if let bytes = api.limits.maxMessageBytes { sizes.append(bytes) }
-        if let smallest = sizes.min() { policy.maxMessageBytes = smallest }
+        // The smaller of the plan's and the API's, else the gateway's default.
+        switch (planBytes, api.limits.maxMessageBytes) {
+        case let (plan?, api?): policy.maxMessageBytes = min(plan, api)
+        case let (bytes?, nil), let (nil, bytes?): policy.maxMessageBytes = bytes
+        case (nil, nil): break
+        }
         let idle = api.limits.idleTimeoutSeconds ?? settings.idleTimeout
         policy.idleTimeout = idle > 0 ? .seconds(Int64(idle)) : nil
         let lifetime = api.limits.maxLifetimeSeconds ?? settings.maxLifetime
         policy.maxLifetime = lifetime > 0 ? .seconds(Int64(lifetime)) : nil
         return policy
-    }
-
-    /// The current limit of bucket `key` in `table` (nil when nothing names it any more).
-    static func limit(ofBucket key: String, in table: RouteTable) -> BusinessPlan.EventLimit? {
-        guard let colon = key.firstIndex(of: ":") else { return nil }
-        let id = String(key[key.index(after: colon)...])
-        switch key[..<colon] {
-        case "subscription": return table.subscription(id: id).flatMap { table.plan(id: $0.planID)?.eventLimit }
-        case "application": return table.applicationLimit(id)
-        case "api": return table.api(id: id)?.limits.eventCeiling
-        default: return nil
-        }
     }
 }

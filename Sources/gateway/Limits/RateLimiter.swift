@@ -56,8 +56,6 @@ final class RateBucket: Sendable {
         }
     }
 
-    var limit: BusinessPlan.EventLimit { state.withLockedValue { $0.limit } }
-
     /// A changed plan: a larger capacity adds its difference to what is left, a smaller one takes it away.
     func change(to limit: BusinessPlan.EventLimit) {
         state.withLockedValue { state in
@@ -96,9 +94,10 @@ final class RateBucket: Sendable {
 }
 
 /// Every bucket live connections use on this gateway, by key: `subscription:<id>`,
-/// `application:<id>`, `api:<id>`. Connections acquire the buckets their policy names and release
-/// them when they end; a released bucket stays while it is not yet refilled, so that reconnecting
-/// does not refill it.
+/// `application:<id>`, `api:<id>`. Connections acquire the buckets their policy names — with the
+/// limit their snapshot gives, so an edited plan reaches the bucket when the connections' policies
+/// are resolved again — and release them when they end; a released bucket stays while it is not
+/// yet refilled, so that reconnecting does not refill it.
 final class RateLimiter: Sendable {
     private let buckets = NIOLockedValueBox<[String: RateBucket]>([:])
 
@@ -117,13 +116,6 @@ final class RateLimiter: Sendable {
     }
 
     var all: [RateBucket] { buckets.withLockedValue { Array($0.values) } }
-
-    /// Applies changed limits (a plan edited, an API's ceiling changed) to the buckets that exist.
-    func update(limits: (String) -> BusinessPlan.EventLimit?) {
-        for bucket in all {
-            if let limit = limits(bucket.key) { bucket.change(to: limit) }
-        }
-    }
 
     /// Forgets buckets no connection uses that are full again and reported.
     func prune(now: UInt64) {
