@@ -20,6 +20,7 @@ func buildApplication(settings: DevportalSettings, logger: Logger = Logger(label
 /// Every route of the devportal. The OpenAPI document lists exactly these.
 func buildRouter(database: Database, settings: DevportalSettings) -> Router<Context> {
     let router = Router(context: Context.self)
+    MetricsRoute.add(to: router)
     router.add(middleware: ErrorMiddleware())
     let users = UserStore(database: database, bcryptCost: settings.core.bcryptCost)
     let applications = ApplicationStore(database: database)
@@ -40,7 +41,7 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     CatalogController(database: database, settings: settings).addRoutes(to: open.group("apis"))
 
     let signedIn = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(users: users))
-    ApplicationsController(applications: applications, maxBodyBytes: limit).addRoutes(to: signedIn)
+    ApplicationsController(applications: applications, usage: UsageStore(database: database), maxBodyBytes: limit).addRoutes(to: signedIn)
     KeysController(applications: applications, keys: keys, issuer: issuer, settings: settings)
         .addRoutes(to: signedIn.group("applications"))
     SubscriptionsController(subscriptions: SubscriptionStore(database: database), maxBodyBytes: limit)

@@ -2,9 +2,10 @@ import Foundation
 import Hummingbird
 import PorticoCore
 
-/// `/applications` and `/throttling-policies/application`: a developer's own applications.
+/// `/applications` and `/throttling-policies/application`: a developer's own applications and their usage.
 struct ApplicationsController {
     let applications: ApplicationStore
+    let usage: UsageStore
     let maxBodyBytes: Int
 
     static let basePath = "/api/am/devportal/v3/applications"
@@ -87,6 +88,12 @@ struct ApplicationsController {
             let updated = try await applications.update(
                 id: current.id, owner: user, name: body.name, description: body.description, plan: body.throttlingPolicy)
             return try jsonResponse(Representation(updated))
+        }
+        group.get("applications/{applicationId}/usage") { request, context in
+            let user = try context.developer(to: "read application usage")
+            let application = try await find(context, user)
+            let query = try UsageQuery(query: request.queryParameters)
+            return try jsonResponse(try await UsageReport.read(.application(application.id), query: query, from: usage))
         }
         group.delete("applications/{applicationId}") { _, context in
             let user = try context.developer(to: "delete applications")

@@ -15,6 +15,7 @@ enum AdminServer {
 
     static func build(gateway: GatewayContext) -> some ApplicationProtocol {
         let router = Router()
+        router.add(middleware: MetricsMiddleware())
         router.get("health/live") { _, _ in try jsonResponse(Health(status: "UP", database: "", snapshotLoadedAt: nil, snapshotGeneration: gateway.snapshot.generation,
                                                                       activeConnections: gateway.connections.count)) }
         router.get("health/ready") { _, _ in
@@ -29,8 +30,7 @@ enum AdminServer {
                                            activeConnections: gateway.connections.count))
         }
         router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: gateway.metrics.render())))
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: gateway.metrics.render()))
         }
         return Application(
             router: router,

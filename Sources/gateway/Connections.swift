@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -10,11 +11,25 @@ final class RelayedConnection: @unchecked Sendable {
     let id: String
     let caller: Caller
     let apiID: String
+    let record: HandshakeRecord
     let eventLoop: any EventLoop
-    let metrics: GatewayMetrics
+    private let metrics: GatewayMetrics
+    private let apiMetrics: GatewayMetrics.APICounters
     private let registry: Connections
     private let limiter: RateLimiter
     private let counts: ConnectionCounts
+    private let usageRecorder: UsageRecorder
+    private let log: ConnectionLog
+    /// Usage counted since it was last handed over, the minute it belongs to, and the whole
+    /// connection's (for its log line).
+    private var usage = UsageCounts()
+    private var usageMinute: Int64 = 0
+    private var totals = UsageCounts()
+    private var minuteEnd: Scheduled<Void>?
+    private(set) var end: ConnectionEnd?
+    private var started = false
+    /// Set when a message is relayed, cleared when the live-connection list records the activity.
+    let relayedSinceReport = ManagedAtomic(false)
     var client: RelayHandler?
     var backend: RelayHandler?
     private(set) var policy: ConnectionPolicy
@@ -35,16 +50,20 @@ final class RelayedConnection: @unchecked Sendable {
     /// How long a close handshake may take before the gateway drops both sockets.
     static let closeGrace: TimeAmount = .seconds(5)
 
-    init(id: String, caller: Caller, apiID: String, policy: ConnectionPolicy, eventLoop: any EventLoop, gateway: GatewayContext) {
-        self.id = id
+    init(record: HandshakeRecord, caller: Caller, apiID: String, policy: ConnectionPolicy, eventLoop: any EventLoop, gateway: GatewayContext) {
+        id = record.connectionID
+        self.record = record
         self.caller = caller
         self.apiID = apiID
         self.policy = policy
         self.eventLoop = eventLoop
         metrics = gateway.metrics
+        apiMetrics = gateway.metrics.api(apiID)
         registry = gateway.connections
         limiter = gateway.limiter
         counts = gateway.counts
+        usageRecorder = gateway.usage
+        log = gateway.log
     }
 
     /// Takes a connection slot under the subscription's cap (429 when it is reached).
@@ -59,10 +78,13 @@ final class RelayedConnection: @unchecked Sendable {
     /// at once), the idle timeout and lifetime (1001), and the keep-alive pings.
     func start(closeOnExpiry: Bool, leeway: TimeInterval, pingInterval: Int) {
         eventLoop.preconditionInEventLoop()
+        started = true
         registry.add(self)
-        metrics.connectionOpened()
+        apiMetrics.active.increment()
         openedAt = .now()
         lastDataAt = openedAt
+        startMinute()
+        usage.connections = 1
         takeBuckets()
         armIdleAndLifetime()
         if closeOnExpiry {
@@ -144,7 +166,8 @@ final class RelayedConnection: @unchecked Sendable {
         let now = NIODeadline.now()
         if policy.idleTimeout != nil { lastDataAt = now }
         guard counted, let retryAfter = takeEvent(at: now.uptimeNanoseconds) else { return true }
-        metrics.rateLimited(action: policy.excessAction)
+        metrics.rateLimited(apiID: apiID, action: policy.excessAction)
+        usage.count(.throttled)
         switch policy.excessAction {
         case .close: close(.rateLimited, reason: "rate limit exceeded; retry in \(retryAfter) ms")
         case .drop: client?.notifyRateLimited(retryAfterMs: retryAfter)
@@ -175,6 +198,7 @@ final class RelayedConnection: @unchecked Sendable {
     private func closeHere(_ code: GatewayCloseCode, reason: String) {
         guard !isClosingByGateway, closedSides.count < 2 else { return }
         isClosingByGateway = true
+        ended(code.rawValue, by: .gateway, reason: reason)
         client?.sendClose(code: code, reason: reason, thenClose: false)
         backend?.sendClose(code: .goingAway, reason: code == .goingAway ? reason : "closed by the gateway", thenClose: false)
         closeEventually()
@@ -196,23 +220,81 @@ final class RelayedConnection: @unchecked Sendable {
             client = nil
             backend = nil
             registry.remove(self)
-            metrics.connectionClosed()
+            apiMetrics.active.decrement()
             finish()
         }
     }
 
-    /// Gives back the connection's slot and buckets and stops its timers, once.
+    /// Gives back the connection's slot and buckets and stops its timers, once; a connection that
+    /// was relaying hands over its usage and writes its log line.
     private func finish() {
         guard !finished else { return }
         finished = true
-        for task in [expiry, idleCheck, lifetimeEnd] { task?.cancel() }
+        for task in [expiry, idleCheck, lifetimeEnd, minuteEnd] { task?.cancel() }
         keepAlive?.cancel()
         releaseBuckets()
         if let slot { counts.release(subscriptionID: slot) }
+        guard started else { return }
+        if let end {
+            metrics.closed(code: end.code, by: end.initiator)
+            if let error = end.usageError { usage.count(error) }
+        }
+        if let (key, counts) = takeUsage() { usageRecorder.add(key, counts) }
+        log.ended(record, usage: totals, end: end)
     }
 
-    func closeSent(_ code: UInt16, to side: RelayHandler.Side) {
-        metrics.closeSent(code: code, to: side)
+    /// The first close decides how the connection ended; later ones (the answer, the other side) do not.
+    func ended(_ code: UInt16, by initiator: ConnectionEnd.Initiator, reason: String) {
+        guard end == nil else { return }
+        end = ConnectionEnd(code: code, initiator: initiator, reason: reason)
+    }
+
+    /// A data frame relayed from `side`: counted in the metrics and the usage (a message when it
+    /// starts one), and marked as activity for the live-connection list.
+    func relayed(from side: RelayHandler.Side, bytes: Int, startsMessage: Bool) {
+        if side == .client {
+            if startsMessage {
+                usage.messagesIn += 1
+                apiMetrics.messagesIn.increment()
+            }
+            usage.bytesIn += bytes
+            apiMetrics.bytesIn.increment(by: bytes)
+        } else {
+            if startsMessage {
+                usage.messagesOut += 1
+                apiMetrics.messagesOut.increment()
+            }
+            usage.bytesOut += bytes
+            apiMetrics.bytesOut.increment(by: bytes)
+        }
+        if !relayedSinceReport.load(ordering: .relaxed) { relayedSinceReport.store(true, ordering: .relaxed) }
+    }
+
+    /// The usage counted since the last hand-over, under the minute it belongs to.
+    func takeUsage() -> (UsageKey, UsageCounts)? {
+        guard !usage.isEmpty else { return nil }
+        defer { usage = UsageCounts() }
+        totals.add(usage)
+        return (UsageKey(apiID: apiID, applicationID: caller.applicationID, minute: usageMinute), usage)
+    }
+
+    /// At each minute's end (UTC), the minute's usage goes to the recorder and counting moves on.
+    private func rollMinute() {
+        if let (key, counts) = takeUsage() { usageRecorder.add(key, counts) }
+        startMinute()
+    }
+
+    private func startMinute() {
+        let now = Date().timeIntervalSince1970
+        usageMinute = Int64((now / 60).rounded(.down))
+        let untilNext = Double(usageMinute + 1) * 60 - now
+        minuteEnd = eventLoop.scheduleTask(in: .milliseconds(Int64(untilNext * 1000) + 1)) { [self] in rollMinute() }
+    }
+
+    /// What the live-connection list shows of this connection.
+    var live: LiveConnection {
+        LiveConnection(id: id, apiID: apiID, applicationID: caller.applicationID, node: "", connectedAt: record.startedAt,
+                       lastActiveAt: record.startedAt, clientAddress: record.clientAddress, userAgent: record.userAgent)
     }
 }
 
@@ -220,19 +302,74 @@ final class RelayedConnection: @unchecked Sendable {
 /// subscription, a blocked API. Each snapshot swap re-runs the handshake's access decision for
 /// every connection.
 final class Connections: Sendable {
-    private let live = NIOLockedValueBox<[String: RelayedConnection]>([:])
+    private struct State {
+        var live: [String: RelayedConnection] = [:]
+        /// Opened and closed since the live-connection list was last reported.
+        var opened: [String: RelayedConnection] = [:]
+        var closed: Set<String> = []
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     func add(_ connection: RelayedConnection) {
-        live.withLockedValue { $0[connection.id] = connection }
+        state.withLockedValue {
+            $0.live[connection.id] = connection
+            $0.opened[connection.id] = connection
+        }
     }
 
     func remove(_ connection: RelayedConnection) {
-        _ = live.withLockedValue { $0.removeValue(forKey: connection.id) }
+        state.withLockedValue {
+            $0.live.removeValue(forKey: connection.id)
+            if $0.opened.removeValue(forKey: connection.id) == nil { $0.closed.insert(connection.id) }
+        }
     }
 
-    var count: Int { live.withLockedValue { $0.count } }
+    var count: Int { state.withLockedValue { $0.live.count } }
 
-    var all: [RelayedConnection] { live.withLockedValue { Array($0.values) } }
+    var all: [RelayedConnection] { state.withLockedValue { Array($0.live.values) } }
+
+    /// Connections opened or closed since the live-connection list was last reported.
+    var hasLiveChanges: Bool {
+        state.withLockedValue { !$0.opened.isEmpty || !$0.closed.isEmpty }
+    }
+
+    /// What changed for the live-connection list since the last call: opened, closed, and, with
+    /// `withActivity`, active connections (those that relayed a message since).
+    func takeLiveChanges(withActivity: Bool) -> ClusterStateStore.LiveChanges {
+        let (opened, closed, live) = state.withLockedValue { state in
+            defer {
+                state.opened.removeAll()
+                state.closed.removeAll()
+            }
+            return (Array(state.opened.values), state.closed, withActivity ? Array(state.live.values) : [])
+        }
+        var changes = ClusterStateStore.LiveChanges()
+        changes.opened = opened.map(\.live)
+        changes.closed = Array(closed)
+        changes.active = live.filter { $0.relayedSinceReport.exchange(false, ordering: .relaxed) }.map(\.id)
+        return changes
+    }
+
+    /// A report that could not be written: its changes come back, to go with the next.
+    func restore(_ changes: ClusterStateStore.LiveChanges) {
+        state.withLockedValue { state in
+            for connection in changes.opened {
+                if let open = state.live[connection.id] { state.opened[connection.id] = open }
+            }
+            state.closed.formUnion(changes.closed)
+        }
+        for id in changes.active { state.withLockedValue { $0.live[id] }?.relayedSinceReport.store(true, ordering: .relaxed) }
+    }
+
+    /// Every live connection's usage so far, taken on its event loop.
+    func takeUsage() async -> [(UsageKey, UsageCounts)] {
+        var taken: [(UsageKey, UsageCounts)] = []
+        for connection in all {
+            if let usage = try? await connection.eventLoop.submit({ connection.takeUsage() }).get() { taken.append(usage) }
+        }
+        return taken
+    }
 
     /// Closes the connections `table` no longer allows: 4002 when access was withdrawn (the
     /// application or its keys deleted — which also revokes its tokens —, the subscription deleted

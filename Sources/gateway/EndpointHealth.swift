@@ -16,13 +16,13 @@ final class EndpointHealth: Sendable {
         let url: String
     }
 
-    private struct State {
+    fileprivate struct State {
         var failures = 0
         var suspendedUntil: NIODeadline?
         var lastSuspensionMs: Int64 = 0
     }
 
-    private let states = NIOLockedValueBox<[Endpoint: State]>([:])
+    fileprivate let states = NIOLockedValueBox<[Endpoint: State]>([:])
 
     /// 503 while `endpoint` is suspended.
     func check(_ endpoint: Endpoint, now: NIODeadline = .now()) throws(Refusal) {
@@ -54,5 +54,12 @@ final class EndpointHealth: Sendable {
     /// A successful connect: the endpoint is healthy again.
     func succeeded(_ endpoint: Endpoint) {
         _ = states.withLockedValue { $0.removeValue(forKey: endpoint) }
+    }
+}
+
+extension EndpointHealth {
+    /// Endpoints suspended at `now` (the `portico_gateway_suspended_endpoints` gauge).
+    func suspendedCount(now: NIODeadline = .now()) -> Int {
+        states.withLockedValue { $0.values.count { ($0.suspendedUntil ?? now) > now } }
     }
 }

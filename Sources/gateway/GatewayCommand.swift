@@ -25,15 +25,16 @@ struct Serve: AsyncParsableCommand {
             let gateway = GatewayContext(
                 settings: settings, snapshot: SnapshotHolder(),
                 verifier: TokenVerifier(issuer: settings.tokenIssuer, audience: settings.tokenAudience, leeway: settings.tokenLeeway),
-                connections: Connections(), metrics: GatewayMetrics(), logger: logger)
+                database: database, logger: logger)
             let snapshots = SnapshotService(
                 store: GatewayCatalogStore(database: database), holder: gateway.snapshot, connections: gateway.connections,
                 settings: settings, logger: logger)
             let cluster = ClusterSync(store: ClusterStateStore(database: database), limiter: gateway.limiter, counts: gateway.counts,
-                                      settings: settings, logger: logger)
+                                      connections: gateway.connections, settings: settings, logger: logger)
             // Shut down in reverse order: the proxy drains first, the database goes last.
             let group = ServiceGroup(configuration: .init(
-                services: [database.client, snapshots, cluster, AdminServer.build(gateway: gateway), ProxyServer(gateway: gateway)],
+                services: [database.client, gateway.log, gateway.usage, snapshots, cluster, AdminServer.build(gateway: gateway),
+                           ProxyServer(gateway: gateway)],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }

@@ -55,6 +55,12 @@ struct GatewaySettings: Sendable {
     var reloadInterval: TimeInterval
     /// `GATEWAY_DRAIN_SECONDS` (default 30 s): on SIGTERM, how long connections may finish.
     var drainSeconds: TimeInterval
+    /// `GATEWAY_CONNECTION_LOG` (default `stdout`; `stderr`, `off`): where the connection log's JSON lines go.
+    var connectionLog: ConnectionLog.Destination
+    /// `GATEWAY_USAGE_FLUSH_INTERVAL_MS` (default 10000): how often usage is written to PostgreSQL.
+    var usageFlushIntervalMs: Int
+    /// `USAGE_RETENTION_DAYS` (default 90): usage rows older than this are pruned.
+    var usageRetentionDays: Int
 
     init(source: SettingsSource) throws {
         core = try CoreSettings(source: source)
@@ -92,5 +98,12 @@ struct GatewaySettings: Sendable {
         backendDeflate = try source.bool("GATEWAY_BACKEND_PERMESSAGE_DEFLATE", default: true)
         reloadInterval = TimeInterval(try source.int("GATEWAY_RELOAD_INTERVAL", default: 60, range: 1...86_400))
         drainSeconds = TimeInterval(try source.int("GATEWAY_DRAIN_SECONDS", default: 30, range: 0...3600))
+        let log = source.string("GATEWAY_CONNECTION_LOG", default: "stdout")
+        guard let destination = ConnectionLog.Destination(rawValue: log.lowercased()) else {
+            throw InvalidSetting(key: "GATEWAY_CONNECTION_LOG", reason: "'\(log)' is not one of stdout, stderr, off")
+        }
+        connectionLog = destination
+        usageFlushIntervalMs = try source.int("GATEWAY_USAGE_FLUSH_INTERVAL_MS", default: 10_000, range: 100...600_000)
+        usageRetentionDays = try source.int("USAGE_RETENTION_DAYS", default: 90, range: 1...3650)
     }
 }

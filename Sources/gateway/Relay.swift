@@ -14,7 +14,11 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
-    enum Side: String { case client, backend }
+    enum Side: String {
+        case client, backend
+
+        var initiator: ConnectionEnd.Initiator { self == .client ? .client : .backend }
+    }
 
     let side: Side
     let connection: RelayedConnection
@@ -96,6 +100,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        connection.ended(1006, by: side.initiator, reason: "\(side.rawValue) went away without a close frame")
         connection.sideClosed(side)
         // The other side learns promptly: 1001 to the backend when the client vanished, 1011 to the
         // client when the backend did (unless the close handshake already ran).
@@ -140,13 +145,18 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         if frame.opcode == .connectionClose {
             closeReceived = true
+            var payload = frame.unmaskedData
+            let code = payload.readInteger(as: UInt16.self) ?? 1005
+            connection.ended(code, by: side.initiator, reason: payload.readString(length: payload.readableBytes) ?? "")
             if connection.isClosingByGateway {
                 // The reply to a close the gateway started: the handshake is done on this side.
                 context?.close(promise: nil)
                 return
             }
         }
-        connection.metrics.message(from: side, bytes: frame.length, isControl: frame.opcode.isControlOpcode)
+        if !frame.opcode.isControlOpcode {
+            connection.relayed(from: side, bytes: frame.length, startsMessage: frame.opcode != .continuation)
+        }
         // Flushed when the read batch completes (`channelReadComplete`), or by `decoderLeft`.
         peer.write(frame)
         if frame.opcode == .connectionClose {
@@ -244,7 +254,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         data.write(webSocketErrorCode: code.errorCode)
         data.writeString(reason)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: side == .backend ? .random() : nil, data: data)
-        connection.closeSent(code.rawValue, to: side)
+        connection.ended(code.rawValue, by: .gateway, reason: reason)
         let write = context.writeAndFlush(wrapOutboundOut(frame))
         if thenClose {
             write.assumeIsolated().whenComplete { _ in context.close(promise: nil) }

@@ -16,6 +16,7 @@ func buildApplication(settings: PublisherSettings, logger: Logger = Logger(label
 /// Every route of the publisher, grouped by resource. The OpenAPI document lists exactly these.
 func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> {
     let router = Router(context: Context.self)
+    MetricsRoute.add(to: router)
     router.add(middleware: ErrorMiddleware())
     let users = UserStore(database: database, bcryptCost: settings.bcryptCost)
     let apis = APIStore(database: database)
@@ -27,6 +28,8 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     let publisher = router.group("api/am/publisher/v4").add(middleware: BasicAuthMiddleware(users: users))
     APIsController(apis: apis, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: publisher.group("apis"))
     LifecycleController(apis: apis).addRoutes(to: publisher.group("apis"))
+    UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database))
+        .addRoutes(to: publisher.group("apis"))
     BusinessPlansController(plans: plans, maxBodyBytes: settings.maxBodyBytes).addPublisherRoutes(to: publisher.group("throttling-policies"))
     SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).addRoutes(to: publisher.group("subscriptions"))
 

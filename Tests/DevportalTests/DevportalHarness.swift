@@ -109,8 +109,9 @@ extension RESTClient {
     }
 }
 
-/// A log handler that keeps every line, so a test can show that no secret was logged.
-final class CapturedLog: LogHandler, @unchecked Sendable {
+/// A log handler that keeps every line, so a test can show that no secret was logged. A value, as
+/// swift-log wants: each logger copy has its own metadata, and all of them share the lines.
+struct CapturedLog: LogHandler {
     private let lines = NIOLockedValueBox<[String]>([])
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace

@@ -182,6 +182,14 @@ final class GatewayStack: @unchecked Sendable {
                 (json["token"] as? [String: Any])?["accessToken"] as? String ?? "")
     }
 
+    /// Another access token for the application's production keys (client credentials grant).
+    func newToken() async throws -> String {
+        let (status, body) = try await HTTP.send("POST", "\(devportalURL)/oauth2/token", body: "grant_type=client_credentials",
+            headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })
+        #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+        return HTTP.json(body)["access_token"] as? String ?? ""
+    }
+
     func revoke(_ token: String) async throws {
         let (status, _) = try await HTTP.send("POST", "\(devportalURL)/oauth2/revoke", body: "token=\(token)",
             headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })

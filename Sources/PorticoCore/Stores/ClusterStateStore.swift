@@ -13,6 +13,9 @@ public struct ClusterStateStore: Sendable {
 
     private var logger: Logger { database.logger }
 
+    /// A node whose heartbeat is older than this is not counted, and its connections are not listed.
+    public static let nodeFreshness: TimeInterval = 5
+
     /// One bucket's report: the events a node admitted since its last report, the tokens it sees
     /// left (which a bucket new to the cluster starts from), and the bucket's limit.
     public struct BucketReport: Sendable {
@@ -58,8 +61,20 @@ public struct ClusterStateStore: Sendable {
         return tokens
     }
 
-    /// Replaces `node`'s connection counts and heartbeat.
-    public func writeConnections(node: String, counts: [String: Int]) async throws {
+    /// What changed in a node's open connections since its last report: connections opened,
+    /// connections closed, and those that relayed a message (their `last_active_at` becomes now).
+    public struct LiveChanges: Sendable {
+        public var opened: [LiveConnection] = []
+        public var closed: [String] = []
+        public var active: [String] = []
+
+        public init() {}
+
+        public var isEmpty: Bool { opened.isEmpty && closed.isEmpty && active.isEmpty }
+    }
+
+    /// Replaces `node`'s connection counts and heartbeat, and applies the changes to its open connections.
+    public func writeConnections(node: String, counts: [String: Int], live: LiveChanges = .init()) async throws {
         let subscriptions = Array(counts.keys)
         let connections = subscriptions.map { counts[$0]! }
         try await database.transaction { connection in
@@ -74,7 +89,50 @@ public struct ClusterStateStore: Sendable {
                 INSERT INTO gateway_connection_counts (node, subscription_id, connections)
                 SELECT \(node), s::uuid, c FROM unnest(\(subscriptions)::text[], \(connections)::integer[]) AS t(s, c)
                 """, logger: logger)
+            guard !live.isEmpty else { return }
+            let opened = live.opened
+            try await connection.query(
+                """
+                INSERT INTO gateway_connections (id, node, api_id, application_id, connected_at, last_active_at, client_address, user_agent)
+                SELECT id::uuid, \(node), api::uuid, app::uuid, at, at, address, NULLIF(agent, '')
+                FROM unnest(\(opened.map(\.id))::text[], \(opened.map(\.apiID))::text[], \(opened.map(\.applicationID))::text[],
+                            \(opened.map(\.connectedAt))::timestamptz[], \(opened.map(\.clientAddress))::text[],
+                            \(opened.map { $0.userAgent ?? "" })::text[]) AS t(id, api, app, at, address, agent)
+                ON CONFLICT (id) DO NOTHING
+                """, logger: logger)
+            try await connection.query(
+                "UPDATE gateway_connections SET last_active_at = now() WHERE id = ANY(\(live.active)::uuid[]) AND node = \(node)",
+                logger: logger)
+            try await connection.query(
+                "DELETE FROM gateway_connections WHERE id = ANY(\(live.closed)::uuid[]) AND node = \(node)", logger: logger)
         }
+    }
+
+    /// Forgets every connection `node` reported before (a gateway starting under a name it had before).
+    public func forgetConnections(node: String) async throws {
+        try await database.client.query("DELETE FROM gateway_connections WHERE node = \(node)", logger: logger)
+    }
+
+    /// The open connections to an API on every live gateway (heartbeat within `freshness`), oldest first.
+    public func liveConnections(apiID: String, freshness: TimeInterval) async throws -> [LiveConnection] {
+        let rows = try await database.client.query(
+            """
+            SELECT c.id::text, c.api_id::text, c.application_id::text, a.name, c.node, c.connected_at, c.last_active_at,
+                   c.client_address, c.user_agent
+            FROM gateway_connections c
+            JOIN gateway_nodes n ON n.node = c.node
+            LEFT JOIN applications a ON a.id = c.application_id
+            WHERE c.api_id = \(apiID)::uuid AND n.heartbeat_at > now() - make_interval(secs => \(freshness))
+            ORDER BY c.connected_at, c.id
+            """, logger: logger)
+        var list: [LiveConnection] = []
+        for try await (id, api, app, name, node, connected, active, address, agent) in rows.decode(
+            (String, String, String, String?, String, Date, Date, String, String?).self
+        ) {
+            list.append(LiveConnection(id: id, apiID: api, applicationID: app, applicationName: name, node: node,
+                                       connectedAt: connected, lastActiveAt: active, clientAddress: address, userAgent: agent))
+        }
+        return list
     }
 
     /// Open connections per subscription on the other live nodes (heartbeat within `freshness`).

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import PorticoCore
 import WebSocketDeflate
 
 /// Everything a handshake needs, shared by every connection.
@@ -10,12 +11,24 @@ struct GatewayContext: Sendable {
     let settings: GatewaySettings
     let snapshot: SnapshotHolder
     let verifier: TokenVerifier
-    let connections: Connections
-    let metrics: GatewayMetrics
     let logger: Logger
+    let connections = Connections()
     let limiter = RateLimiter()
     let counts = ConnectionCounts()
     let endpoints = EndpointHealth()
+    let metrics: GatewayMetrics
+    let log: ConnectionLog
+    let usage: UsageRecorder
+
+    init(settings: GatewaySettings, snapshot: SnapshotHolder, verifier: TokenVerifier, database: Database, logger: Logger) {
+        self.settings = settings
+        self.snapshot = snapshot
+        self.verifier = verifier
+        self.logger = logger
+        metrics = GatewayMetrics(endpoints: endpoints)
+        log = ConnectionLog(destination: settings.connectionLog, node: settings.nodeID, metrics: metrics)
+        usage = UsageRecorder(store: UsageStore(database: database), connections: connections, settings: settings, metrics: metrics, logger: logger)
+    }
 }
 
 /// The handshake pipeline, one straight line: route (404/426/503) → origin (403) → credentials (401)
@@ -55,13 +68,23 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func handle(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let connectionID = UUID().uuidString.lowercased()
+        var record = HandshakeRecord(
+            connectionID: UUID().uuidString.lowercased(), path: LogRedaction.url(head.uri),
+            clientAddress: context.channel.remoteAddress?.ipAddress ?? "unknown", userAgent: head.headers.first(name: "User-Agent"))
+        if gateway.logger.logLevel <= .trace {
+            gateway.logger.trace("handshake", metadata: [
+                "connection": "\(record.connectionID)", "uri": "\(record.path)",
+                "headers": "\(LogRedaction.headers(head.headers.map { ($0.name, $0.value) }).map { "\($0): \($1)" })",
+            ])
+        }
+        let connectionID = record.connectionID
         let (path, query) = Self.split(head.uri)
         do throws(Refusal) {
             guard let table = gateway.snapshot.current else {
                 throw Refusal(status: .serviceUnavailable, code: "not_ready", message: "The gateway has not loaded its configuration yet")
             }
             guard let match = table.match(path: path) else { throw Refusal.notFound }
+            record.api = match.api
             guard Self.isWebSocketUpgrade(head) else {
                 throw Refusal(status: .upgradeRequired, code: "upgrade_required",
                               message: "This is a WebSocket API: send a WebSocket upgrade request",
@@ -73,6 +96,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             try OriginCheck.check(head.headers.first(name: "Origin"), allowed: match.api.limits.allowedOrigins)
             let token = try Credentials.extract(headers: head.headers, query: Self.queryItems(query))
             let caller = try gateway.verifier.verify(token, in: table)
+            record.caller = caller
             let endpoint = try Access.check(caller, match.api, in: table)
             let policy = ConnectionPolicy.resolve(caller, match.api, in: table, settings: gateway.settings)
             var target: Upstream.Target
@@ -84,11 +108,12 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             let endpointKey = EndpointHealth.Endpoint(apiID: match.api.id, url: endpoint)
             try gateway.endpoints.check(endpointKey)
             let connection = RelayedConnection(
-                id: connectionID, caller: caller, apiID: match.api.id, policy: policy, eventLoop: context.eventLoop, gateway: gateway)
+                record: record, caller: caller, apiID: match.api.id, policy: policy, eventLoop: context.eventLoop, gateway: gateway)
             try connection.admit()
             let resilience = match.api.resilience
             let timeout = resilience.connectTimeoutMs.map { Double($0) / 1000 } ?? gateway.settings.backendConnectTimeout
             let endpoints = gateway.endpoints
+            let metrics = gateway.metrics
             let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
             let deflate = gateway.settings.clientDeflate
                 ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
@@ -105,12 +130,13 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                     case .failure(let error):
                         let failure = error as? Upstream.Failure ?? .unreachable("\(error)")
                         if failure.isConnectFailure { endpoints.failed(endpointKey, resilience) }
+                        metrics.backendConnectFailed(apiID: connection.apiID, reason: failure.refusal.code)
                         connection.abandon()
-                        handler.refuse(failure.refusal, context: context)
+                        handler.refuse(failure.refusal, record: connection.record, context: context)
                     }
                 }
         } catch {
-            refuse(error, context: context)
+            refuse(error, record: record, context: context)
         }
     }
 
@@ -131,7 +157,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let deflate { headers.add(name: "Sec-WebSocket-Extensions", value: deflate.response) }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        gateway.metrics.handshake("accepted", status: 101)
+        gateway.metrics.handshake(refusal: nil, startedAt: connection.record.startedUptime)
 
         let client = RelayHandler(side: .client, connection: connection)
         connection.client = client
@@ -164,9 +190,12 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         RelayHandler.link(client: client, backend: backend)
     }
 
-    /// Writes the refusal as an HTTP response and closes the connection.
-    private func refuse(_ refusal: Refusal, context: ChannelHandlerContext) {
-        gateway.metrics.handshake(refusal.code, status: Int(refusal.status.code))
+    /// Writes the refusal as an HTTP response and closes the connection; the refusal is counted,
+    /// logged, and charged to the API's usage when the route was found.
+    private func refuse(_ refusal: Refusal, record: HandshakeRecord, context: ChannelHandlerContext) {
+        gateway.metrics.handshake(refusal: refusal, startedAt: record.startedUptime)
+        gateway.log.refused(record, refusal)
+        gateway.usage.refused(record, refusal)
         var body = context.channel.allocator.buffer(capacity: 128)
         let json = (try? JSONSerialization.data(withJSONObject: ["code": refusal.code, "message": refusal.message], options: [.sortedKeys])) ?? Data()
         body.writeBytes(json)

@@ -7,13 +7,15 @@ import ServiceLifecycle
 /// Reconciles this gateway's enforcement with the other gateways', through PostgreSQL, every
 /// `GATEWAY_CLUSTER_SYNC_INTERVAL_MS`: reports the events each bucket admitted here and takes the
 /// cluster's tokens back; writes this node's open connections per subscription and reads the other
-/// nodes'. Between syncs each gateway decides alone, so the cluster can admit more than a limit by
+/// nodes'; and keeps this node's rows of the live-connection list current (opened and closed
+/// connections at the next sync, last activity once a second). Between syncs each gateway decides alone, so the cluster can admit more than a limit by
 /// what the other nodes admit in one sync round; docs/gateway.md states the bound. When PostgreSQL
 /// is away, each gateway keeps enforcing from its own counts.
 struct ClusterSync: Service {
     let store: ClusterStateStore
     let limiter: RateLimiter
     let counts: ConnectionCounts
+    let connections: Connections
     let settings: GatewaySettings
     let logger: Logger
 
@@ -21,11 +23,11 @@ struct ClusterSync: Service {
     /// view stays near the cluster's. Buckets no connection uses are left alone (and may hold a stale
     /// limit) until a connection takes them again.
     static let refreshNanoseconds: UInt64 = 1_000_000_000
-    /// A node whose heartbeat is older than this is not counted; its rows are pruned later.
-    static let nodeFreshness: TimeInterval = 5
     static let heartbeatNanoseconds: UInt64 = 1_000_000_000
 
     func run() async throws {
+        // Rows a previous process under this node's name left behind are not open connections.
+        try? await store.forgetConnections(node: settings.nodeID)
         await cancelWhenGracefulShutdown {
             var lastHeartbeat: UInt64 = 0
             var lastPrune: UInt64 = 0
@@ -35,16 +37,20 @@ struct ClusterSync: Service {
                 do {
                     try await syncBuckets(now: now)
                     let changed = counts.takeChangedLocal()
-                    if changed != nil || now - lastHeartbeat >= Self.heartbeatNanoseconds {
+                    let heartbeat = now - lastHeartbeat >= Self.heartbeatNanoseconds
+                    if changed != nil || heartbeat || connections.hasLiveChanges {
+                        // Activity is reported with the heartbeat only: opened and closed connections at once.
+                        let live = connections.takeLiveChanges(withActivity: heartbeat)
                         do {
-                            try await store.writeConnections(node: settings.nodeID, counts: changed ?? counts.local)
+                            try await store.writeConnections(node: settings.nodeID, counts: changed ?? counts.local, live: live)
                         } catch {
                             counts.markChanged()
+                            connections.restore(live)
                             throw error
                         }
-                        lastHeartbeat = now
+                        if heartbeat { lastHeartbeat = now }
                     }
-                    counts.setOthers(try await store.otherConnections(node: settings.nodeID, freshness: Self.nodeFreshness))
+                    counts.setOthers(try await store.otherConnections(node: settings.nodeID, freshness: ClusterStateStore.nodeFreshness))
                     if now - lastPrune >= 60_000_000_000 {
                         limiter.prune(now: now)
                         try await store.prune(node: nil, staleAfter: 60)

@@ -1,0 +1,89 @@
+import Foundation
+
+/// The query of a usage resource: `from` and `to` (ISO 8601; default the last 24 hours, `to` now)
+/// and `granularity` (`minute`, `hour` or `day`; default `hour`). Intervals are aligned in UTC.
+public struct UsageQuery: Sendable {
+    public let from: Date
+    public let to: Date
+    public let granularity: UsageGranularity
+
+    /// The most intervals one answer may hold.
+    public static let maxPoints = 10_000
+
+    public init(query: [String: String], now: Date = Date()) throws {
+        func date(_ name: String) throws -> Date? {
+            guard let raw = query[name] else { return nil }
+            let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+            guard let date = (try? Date(raw, strategy: .iso8601)) ?? (try? Date(raw, strategy: fractional)) else {
+                throw APIError.invalidParameter(name, "'\(raw)' is not an ISO 8601 date and time such as 2026-11-22T10:00:00Z")
+            }
+            return date
+        }
+        let raw = query["granularity"] ?? UsageGranularity.hour.rawValue
+        guard let granularity = UsageGranularity(rawValue: raw) else {
+            throw APIError.invalidParameter("granularity", "'\(raw)' is not one of minute, hour, day")
+        }
+        let to = try date("to") ?? now
+        let from = try date("from") ?? to.addingTimeInterval(-86_400)
+        guard from < to else { throw APIError.invalidParameter("from", "'from' must be before 'to'") }
+        let points = Int((to.timeIntervalSince(from) / Double(granularity.seconds)).rounded(.up)) + 1
+        guard points <= Self.maxPoints else {
+            throw APIError.invalidParameter("granularity", "\(points) \(granularity.rawValue) intervals are more than \(Self.maxPoints): choose a coarser granularity or a shorter range")
+        }
+        (self.from, self.to, self.granularity) = (from, to, granularity)
+    }
+
+    /// Every interval of the range, in order, with zeros where nothing was counted.
+    public func filled(_ points: [UsagePoint]) -> [UsagePoint] {
+        let step = TimeInterval(granularity.seconds)
+        var byStart: [Date: UsageCounts] = [:]
+        for point in points { byStart[point.start] = point.usage }
+        var start = Date(timeIntervalSince1970: (from.timeIntervalSince1970 / step).rounded(.down) * step)
+        var filled: [UsagePoint] = []
+        while start < to {
+            filled.append(UsagePoint(start: start, usage: byStart[start] ?? UsageCounts()))
+            start += step
+        }
+        return filled
+    }
+}
+
+/// A usage answer: the range, its total, the series, and the breakdown by the other side
+/// (applications of an API, APIs of an application).
+public struct UsageReport: Encodable, Sendable {
+    public struct Share: Encodable, Sendable {
+        let id: String
+        let name: String?
+        let version: String?
+        let usage: UsageCounts
+    }
+
+    let from: Date
+    let to: Date
+    let granularity: UsageGranularity
+    let total: UsageCounts
+    let series: [UsagePoint]
+    let applications: [Share]?
+    let apis: [Share]?
+
+    public init(_ query: UsageQuery, series: [UsagePoint], breakdown: [UsageStore.Share], byApplication: Bool) {
+        from = query.from
+        to = query.to
+        granularity = query.granularity
+        var total = UsageCounts()
+        for point in series { total.add(point.usage) }
+        self.total = total
+        self.series = query.filled(series)
+        let shares = breakdown.map { Share(id: $0.id, name: $0.name, version: $0.version, usage: $0.usage) }
+        applications = byApplication ? shares : nil
+        apis = byApplication ? nil : shares
+    }
+
+    /// Reads a scope's report from the store.
+    public static func read(_ scope: UsageStore.Scope, query: UsageQuery, from store: UsageStore) async throws -> UsageReport {
+        let series = try await store.series(scope, from: query.from, to: query.to, granularity: query.granularity)
+        let breakdown = try await store.breakdown(scope, from: query.from, to: query.to)
+        let byApplication = if case .api = scope { true } else { false }
+        return UsageReport(query, series: series, breakdown: breakdown, byApplication: byApplication)
+    }
+}

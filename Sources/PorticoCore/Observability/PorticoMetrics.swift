@@ -1,0 +1,52 @@
+import Hummingbird
+import Metrics
+import Prometheus
+
+/// The process's metrics: swift-metrics, backed by one Prometheus registry that `/metrics` renders.
+/// The first use bootstraps `MetricsSystem` (once per process); metric names and labels follow
+/// Prometheus conventions, and Hummingbird's request metrics are renamed to them.
+public enum PorticoMetrics {
+    public static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.nameAndLabelSanitizer = { name, labels in
+            (renamed[name] ?? name, labels.map { (label, value) in (label.replacingOccurrences(of: ".", with: "_"), value) })
+        }
+        factory.defaultDurationHistogramBuckets = [
+            .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+        ]
+        MetricsSystem.bootstrap(factory)
+        return registry
+    }()
+
+    /// Hummingbird's `MetricsMiddleware` names, as Prometheus names with units.
+    static let renamed = [
+        "hb.requests": "http_server_requests_total",
+        "hb.request.errors": "http_server_request_errors_total",
+        "http.server.request.duration": "http_server_request_duration_seconds",
+        "http.server.active_requests": "http_server_active_requests",
+    ]
+
+    /// Makes sure metrics go to the registry before the first one is recorded.
+    public static func bootstrap() {
+        _ = registry
+    }
+
+    /// The Prometheus text exposition of every metric so far.
+    public static func exposition() -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+    }
+}
+
+/// `GET /metrics` on a REST service, and the request metrics behind it: requests by route, method
+/// and status, with latency histograms. The middleware goes first, so that it sees the status the
+/// error middleware answers.
+public enum MetricsRoute {
+    public static func add<Context: RequestContext>(to router: Router<Context>) {
+        PorticoMetrics.bootstrap()
+        router.add(middleware: MetricsMiddleware())
+        router.get("metrics") { _, _ in PorticoMetrics.exposition() }
+    }
+}

@@ -1,0 +1,182 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PorticoCore
+import ServiceLifecycle
+
+/// What the handshake learnt about a connection, for its log line and its usage: set stage by
+/// stage, so a refusal is logged with as much as was known when it was refused.
+struct HandshakeRecord: Sendable {
+    let connectionID: String
+    let startedAt = Date()
+    let startedUptime = NIODeadline.now()
+    /// The request's path and query, `access_token` redacted.
+    let path: String
+    let clientAddress: String
+    let userAgent: String?
+    var api: RouteTable.API?
+    var caller: Caller?
+}
+
+/// How a connection ended: the first close, and who made it. `code` is 1006 when a side vanished
+/// without a close frame, 1005 when a close frame carried no code.
+struct ConnectionEnd: Sendable {
+    enum Initiator: String, Sendable { case client, backend, gateway }
+
+    let code: UInt16
+    let initiator: Initiator
+    let reason: String
+
+    /// The usage error category this end counts as, if any (4003 is counted per event instead).
+    var usageError: UsageCounts.ErrorCategory? {
+        switch (initiator, code) {
+        case (.gateway, 4001), (.gateway, 4002): .auth
+        case (.gateway, 1011), (.backend, 1006), (.backend, 1011): .backend
+        case (.gateway, 1002), (.gateway, 1007), (.gateway, 1009): .other
+        default: nil
+        }
+    }
+}
+
+extension Refusal {
+    /// The usage error category of a refused handshake.
+    var usageError: UsageCounts.ErrorCategory {
+        switch (status.code, code) {
+        case (401, _), (403, _): .auth
+        case (429, _): .throttled
+        case (502, _), (504, _), (503, "endpoint_suspended"): .backend
+        default: .other
+        }
+    }
+}
+
+/// The connection log: one JSON line per connection when it ends, and per refused handshake, on
+/// standard output (`GATEWAY_CONNECTION_LOG`: `stdout`, `stderr` or `off`). Lines are queued and
+/// written by this service off the event loops; a full queue (an output that blocks) drops lines
+/// and counts them in `portico_gateway_connection_log_dropped_total`. No token is ever in a line:
+/// the path has `access_token` redacted and no header but `User-Agent` is logged.
+final class ConnectionLog: Service, Sendable {
+    enum Destination: String, Sendable { case stdout, stderr, off }
+
+    struct Entry: Encodable, Sendable {
+        var event = "connection"
+        let connectionId: String
+        let node: String
+        let handshake: String
+        let status: Int
+        var refusalReason: String?
+        var refusalMessage: String?
+        let path: String
+        var apiId: String?
+        var apiName: String?
+        var apiVersion: String?
+        var applicationId: String?
+        var applicationName: String?
+        var subscriber: String?
+        var keyType: String?
+        let clientAddress: String
+        let userAgent: String?
+        let start: String
+        let durationMs: Int
+        var messagesIn = 0
+        var messagesOut = 0
+        var bytesIn = 0
+        var bytesOut = 0
+        var closeCode: Int?
+        var closedBy: String?
+        var closeReason: String?
+
+        init(_ record: HandshakeRecord, node: String, status: Int, end: Date) {
+            connectionId = record.connectionID
+            self.node = node
+            handshake = status == 101 ? "accepted" : "refused"
+            self.status = status
+            path = record.path
+            apiId = record.api?.id
+            apiName = record.api?.name
+            apiVersion = record.api?.version
+            applicationId = record.caller?.applicationID
+            applicationName = record.caller?.applicationName
+            subscriber = record.caller?.subscriber
+            keyType = record.caller?.keyType.rawValue
+            clientAddress = record.clientAddress
+            userAgent = record.userAgent
+            start = record.startedAt.formatted(Self.timestamp)
+            durationMs = max(0, Int((end.timeIntervalSince(record.startedAt) * 1000).rounded()))
+        }
+
+        static let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    }
+
+    static let capacity = 100_000
+
+    private let destination: Destination
+    private let node: String
+    private let metrics: GatewayMetrics
+    private let queue = NIOLockedValueBox<[Entry]>([])
+
+    init(destination: Destination, node: String, metrics: GatewayMetrics) {
+        self.destination = destination
+        self.node = node
+        self.metrics = metrics
+    }
+
+    /// A refused handshake's line.
+    func refused(_ record: HandshakeRecord, _ refusal: Refusal) {
+        var entry = Entry(record, node: node, status: Int(refusal.status.code), end: Date())
+        entry.refusalReason = refusal.code
+        entry.refusalMessage = refusal.message
+        enqueue(entry)
+    }
+
+    /// An accepted connection's line, when it has ended.
+    func ended(_ record: HandshakeRecord, usage: UsageCounts, end: ConnectionEnd?) {
+        var entry = Entry(record, node: node, status: 101, end: Date())
+        (entry.messagesIn, entry.messagesOut, entry.bytesIn, entry.bytesOut) = (usage.messagesIn, usage.messagesOut, usage.bytesIn, usage.bytesOut)
+        entry.closeCode = end.map { Int($0.code) }
+        entry.closedBy = end?.initiator.rawValue
+        entry.closeReason = end?.reason
+        enqueue(entry)
+    }
+
+    private func enqueue(_ entry: Entry) {
+        guard destination != .off else { return }
+        let kept = queue.withLockedValue { queue in
+            guard queue.count < Self.capacity else { return false }
+            queue.append(entry)
+            return true
+        }
+        if !kept { metrics.connectionLogDropped() }
+    }
+
+    func run() async throws {
+        guard destination != .off else { return }
+        let handle = destination == .stdout ? FileHandle.standardOutput : FileHandle.standardError
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Written until shutdown, then once more: the lines of connections the drain closed.
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                self.write(to: handle, encoder)
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        write(to: handle, encoder)
+    }
+
+    private func write(to handle: FileHandle, _ encoder: JSONEncoder) {
+        let entries = queue.withLockedValue { queue in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        guard !entries.isEmpty else { return }
+        var data = Data()
+        for entry in entries {
+            guard let line = try? encoder.encode(entry) else { continue }
+            data.append(line)
+            data.append(UInt8(ascii: "\n"))
+        }
+        handle.write(data)
+    }
+}

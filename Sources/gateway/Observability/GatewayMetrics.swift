@@ -1,0 +1,121 @@
+import Metrics
+import NIOConcurrencyHelpers
+import NIOCore
+import PorticoCore
+
+/// The gateway's metrics, recorded through swift-metrics into the process's Prometheus registry
+/// (`/metrics` on the admin listener; docs/operations.md says what each means). Every label is
+/// bounded: API ids, refusal codes, close codes folded into a fixed set, directions and sides —
+/// never a client address, token or application. Handles are made once and kept: each connection
+/// holds its API's counters, so the relay only adds to atomics.
+final class GatewayMetrics: Sendable {
+    /// One API's connection and relay counters.
+    final class APICounters: Sendable {
+        let active: Meter
+        let messagesIn: Counter
+        let messagesOut: Counter
+        let bytesIn: Counter
+        let bytesOut: Counter
+
+        init(apiID: String) {
+            active = Meter(label: "portico_gateway_active_connections", dimensions: [("api", apiID)])
+            messagesIn = Counter(label: "portico_gateway_messages_total", dimensions: [("api", apiID), ("direction", "in")])
+            messagesOut = Counter(label: "portico_gateway_messages_total", dimensions: [("api", apiID), ("direction", "out")])
+            bytesIn = Counter(label: "portico_gateway_bytes_total", dimensions: [("api", apiID), ("direction", "in")])
+            bytesOut = Counter(label: "portico_gateway_bytes_total", dimensions: [("api", apiID), ("direction", "out")])
+        }
+    }
+
+    private let apis = NIOLockedValueBox<[String: APICounters]>([:])
+    private let counters = NIOLockedValueBox<[String: Counter]>([:])
+    private let timers = NIOLockedValueBox<[String: Timer]>([:])
+    private let suspended: Gauge
+    private let endpoints: EndpointHealth
+
+    init(endpoints: EndpointHealth) {
+        PorticoMetrics.bootstrap()
+        suspended = Gauge(label: "portico_gateway_suspended_endpoints")
+        self.endpoints = endpoints
+    }
+
+    func api(_ apiID: String) -> APICounters {
+        apis.withLockedValue { apis in
+            if let counters = apis[apiID] { return counters }
+            let counters = APICounters(apiID: apiID)
+            apis[apiID] = counters
+            return counters
+        }
+    }
+
+    private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
+        let key = label + dimensions.map { "|\($0.1)" }.joined()
+        return counters.withLockedValue { counters in
+            if let counter = counters[key] { return counter }
+            let counter = Counter(label: label, dimensions: dimensions)
+            counters[key] = counter
+            return counter
+        }
+    }
+
+    /// A handshake's outcome and how long it took from the request to the answer, backend connect
+    /// included: `reason` is the refusal's code (`missing_token`, `not_subscribed`, …) or `none`.
+    func handshake(refusal: Refusal?, startedAt: NIODeadline) {
+        let result = refusal == nil ? "accepted" : "refused"
+        let status = refusal.map { "\($0.status.code)" } ?? "101"
+        counter("portico_gateway_handshakes_total", [("result", result), ("reason", refusal?.code ?? "none"), ("status", status)]).increment()
+        let timer = timers.withLockedValue { timers in
+            if let timer = timers[result] { return timer }
+            let timer = Timer(label: "portico_gateway_handshake_duration_seconds", dimensions: [("result", result)])
+            timers[result] = timer
+            return timer
+        }
+        timer.recordNanoseconds(Int64((NIODeadline.now() - startedAt).nanoseconds))
+    }
+
+    /// A connection's end: the close code that ended it and who sent it (`client`, `backend`, or
+    /// `gateway`; 1006 when a side vanished without a close frame).
+    func closed(code: UInt16, by initiator: ConnectionEnd.Initiator) {
+        counter("portico_gateway_closes_total", [("code", Self.label(forCloseCode: code)), ("initiator", initiator.rawValue)]).increment()
+    }
+
+    /// An event over a rate limit, dropped or closing its connection.
+    func rateLimited(apiID: String, action: BusinessPlan.ExcessAction) {
+        counter("portico_gateway_rate_limited_total", [("api", apiID), ("action", action.rawValue)]).increment()
+    }
+
+    /// A backend that could not be reached or refused its handshake; `reason` is the refusal's code.
+    func backendConnectFailed(apiID: String, reason: String) {
+        counter("portico_gateway_backend_connect_failures_total", [("api", apiID), ("reason", reason)]).increment()
+    }
+
+    /// A connection-log line dropped because the log's buffer was full.
+    func connectionLogDropped() {
+        counter("portico_gateway_connection_log_dropped_total", []).increment()
+    }
+
+    /// Usage rows written to PostgreSQL, and flushes that failed (their rows are kept for the next).
+    func usageFlushed(rows: Int, failed: Bool) {
+        if failed {
+            counter("portico_gateway_usage_flush_failures_total", []).increment()
+        } else {
+            counter("portico_gateway_usage_rows_written_total", []).increment(by: rows)
+        }
+    }
+
+    /// The text exposition, with the gauges that are read rather than counted brought up to date.
+    func render() -> ByteBuffer {
+        suspended.record(endpoints.suspendedCount())
+        return ByteBuffer(bytes: PorticoMetrics.registry.emitToBuffer())
+    }
+
+    /// Close codes as a bounded label: the standard codes and the gateway's own as they are,
+    /// application codes by range.
+    static func label(forCloseCode code: UInt16) -> String {
+        switch code {
+        case 1000...1015, 4001...4003: "\(code)"
+        case 3000...3999: "3xxx"
+        case 4000...4999: "4xxx"
+        default: "other"
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+
+/// `/apis/{apiId}/usage` and `/apis/{apiId}/connections`: what an API's traffic was, and who is
+/// connected to it now on every gateway.
+struct UsageController {
+    let apis: APIStore
+    let usage: UsageStore
+    let cluster: ClusterStateStore
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("{apiId}/usage") { request, context in
+            _ = try context.requireAny([.creator, .publisher], to: "read API usage")
+            let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
+            let query = try UsageQuery(query: request.queryParameters)
+            return try jsonResponse(try await UsageReport.read(.api(api.id), query: query, from: usage))
+        }
+        group.get("{apiId}/connections") { _, context in
+            _ = try context.requireAny([.creator, .publisher], to: "list an API's connections")
+            let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
+            let live = try await cluster.liveConnections(apiID: api.id, freshness: ClusterStateStore.nodeFreshness)
+            return try jsonResponse(CountedList(live))
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import NIOHTTP1
+import PorticoCore
+import PorticoTestSupport
+import Testing
+import WebSocketKit
+
+/// A `/metrics` page, read as Prometheus does: a sample is its name and its set of labels.
+struct PrometheusScrape {
+    let text: String
+
+    static func read(_ baseURL: String) async throws -> PrometheusScrape {
+        PrometheusScrape(text: String(decoding: try await HTTP.send("GET", "\(baseURL)/metrics").body, as: UTF8.self))
+    }
+
+    /// The sample `name{labels}`, the labels in any order; nil when there is none.
+    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            let series = line[..<space]
+            let sampleName = series.prefix { $0 != "{" }
+            guard sampleName == name else { continue }
+            var found: [String: String] = [:]
+            if let open = series.firstIndex(of: "{") {
+                let inner = series[series.index(after: open)..<series.index(before: series.endIndex)]
+                for pair in inner.split(separator: ",") {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2 else { continue }
+                    found[String(parts[0])] = String(parts[1].dropFirst().dropLast())
+                }
+            }
+            if found == labels { return Double(line[line.index(after: space)...]) }
+        }
+        return nil
+    }
+}
+
+@Suite(.serialized) struct ObservabilityProcessTests {
+    /// The gateway's /metrics after a scripted session: one refusal, one connection with two
+    /// messages each way, then a revocation that the gateway closes itself; and the publisher's
+    /// request metrics.
+    @Test func metricsMoveAsTheSessionGoes() async throws {
+        try await GatewayStack.run { stack in
+            #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0") == 401)
+            let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
+            try await client.socket.send("one")
+            try await client.socket.send("two")
+            #expect(await client.waitFor { $0.texts == ["one", "two"] })
+            var metrics = try await PrometheusScrape.read(stack.adminURL)
+            let api = stack.apiID
+            #expect(metrics.value("portico_gateway_handshakes_total", ["result": "refused", "reason": "missing_token", "status": "401"]) == 1)
+            #expect(metrics.value("portico_gateway_handshakes_total", ["result": "accepted", "reason": "none", "status": "101"]) == 1)
+            #expect(metrics.value("portico_gateway_handshake_duration_seconds_count", ["result": "accepted"]) == 1)
+            #expect(metrics.value("portico_gateway_handshake_duration_seconds_count", ["result": "refused"]) == 1)
+            #expect(metrics.value("portico_gateway_active_connections", ["api": api]) == 1)
+            #expect(metrics.value("portico_gateway_messages_total", ["api": api, "direction": "in"]) == 2)
+            #expect(metrics.value("portico_gateway_messages_total", ["api": api, "direction": "out"]) == 2)
+            #expect(metrics.value("portico_gateway_bytes_total", ["api": api, "direction": "in"]) == 6)
+            #expect(metrics.value("portico_gateway_suspended_endpoints") == 0, "\(metrics.text)")
+
+            try await stack.revoke(stack.token)
+            #expect(await client.closeCode(within: 3) == .unknown(4001))
+            let deadline = Date().addingTimeInterval(5)
+            repeat {
+                metrics = try await PrometheusScrape.read(stack.adminURL)
+                if metrics.value("portico_gateway_active_connections", ["api": api]) == 0 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            } while Date() < deadline
+            #expect(metrics.value("portico_gateway_active_connections", ["api": api]) == 0)
+            #expect(metrics.value("portico_gateway_closes_total", ["code": "4001", "initiator": "gateway"]) == 1, "\(metrics.text)")
+
+            // A backend that is down: a connect failure, counted by API and reason.
+            stack.echo.terminate()
+            _ = await stack.echo.waitForExit(seconds: 5)
+            let fresh = try await stack.newToken()
+            #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(fresh)") == 502)
+            metrics = try await PrometheusScrape.read(stack.adminURL)
+            #expect(metrics.value("portico_gateway_backend_connect_failures_total", ["api": api, "reason": "backend_unreachable"]) == 1)
+
+            // The REST services: requests by route, method and status, with a latency histogram.
+            let publisherBase = stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: "")
+            #expect(try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(api)", headers: stack.admin).status == 200)
+            #expect(try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(UUID())", headers: stack.admin).status == 404)
+            let publisher = try await PrometheusScrape.read(publisherBase)
+            let route = "/api/am/publisher/v4/apis/{apiId}"
+            #expect(publisher.value("http_server_requests_total", ["http_route": route, "http_request_method": "GET", "http_response_status_code": "200"]) == 1,
+                    "\(publisher.text)")
+            #expect(publisher.value("http_server_requests_total", ["http_route": route, "http_request_method": "GET", "http_response_status_code": "404"]) == 1)
+            #expect(publisher.value("http_server_request_duration_seconds_count",
+                                    ["http_route": route, "http_request_method": "GET", "http_response_status_code": "200"]) == 1)
+            let devportal = try await PrometheusScrape.read(stack.devportalURL)
+            #expect(devportal.text.contains("http_server_requests_total"))
+        }
+    }
+
+    /// The JSON lines of the gateway's connection log so far.
+    static func connectionLog(_ stack: GatewayStack) -> [[String: Any]] {
+        stack.gateway.output.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("{") else { return nil }
+            let json = HTTP.json(Data(line.utf8))
+            return json["event"] as? String == "connection" ? json : nil
+        }
+    }
+
+    /// One line per connection and per refusal, with every field; no token anywhere in the
+    /// gateway's output, even at trace level where each handshake's URL and headers are logged.
+    @Test func theConnectionLogHasEveryFieldAndNoSecret() async throws {
+        try await GatewayStack.run(extra: ["PORTICO_LOG_LEVEL": "trace"]) { stack in
+            let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?x=1&access_token=\(stack.token)",
+                                                      headers: ["User-Agent": "portico-test/1"])
+            try await client.socket.send("hello")
+            #expect(await client.waitFor { $0.texts == ["hello"] })
+            try await client.socket.close(code: .normalClosure)
+            let second = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0",
+                                                      headers: ["Authorization": "Bearer \(stack.token)"])
+            try await second.socket.close(code: .normalClosure)
+            #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=not-a-valid-token") == 401)
+
+            let deadline = Date().addingTimeInterval(5)
+            while Self.connectionLog(stack).count < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            let lines = Self.connectionLog(stack)
+            try #require(lines.count == 3, "\(stack.gateway.output)")
+            let first = try #require(lines.first { ($0["path"] as? String)?.contains("x=1") == true })
+            #expect(first["path"] as? String == "/echowebsocket/1.0.0?x=1&access_token=REDACTED")
+            #expect(first["handshake"] as? String == "accepted" && first["status"] as? Int == 101)
+            #expect(first["apiId"] as? String == stack.apiID && first["apiName"] as? String == "EchoWebSocket")
+            #expect(first["apiVersion"] as? String == "1.0.0")
+            #expect(first["applicationId"] as? String == stack.applicationID && first["applicationName"] as? String == "EchoClient")
+            #expect(first["subscriber"] as? String == "dev" && first["keyType"] as? String == "PRODUCTION")
+            #expect(first["clientAddress"] as? String == "127.0.0.1" && first["userAgent"] as? String == "portico-test/1")
+            #expect((first["connectionId"] as? String)?.count == 36 && first["node"] as? String != nil)
+            #expect((first["start"] as? String)?.hasPrefix("20") == true && (first["durationMs"] as? Int).map { $0 >= 0 } == true)
+            #expect(first["messagesIn"] as? Int == 1 && first["messagesOut"] as? Int == 1)
+            #expect(first["bytesIn"] as? Int == 5 && first["bytesOut"] as? Int == 5)
+            #expect(first["closeCode"] as? Int == 1000 && first["closedBy"] as? String == "client")
+            let refused = try #require(lines.first { $0["handshake"] as? String == "refused" })
+            #expect(refused["status"] as? Int == 401 && refused["refusalReason"] as? String != nil)
+            #expect(refused["apiId"] as? String == stack.apiID && refused["applicationId"] == nil)
+            #expect(refused["path"] as? String == "/echowebsocket/1.0.0?access_token=REDACTED")
+
+            let output = stack.gateway.output
+            #expect(output.contains("Authorization: REDACTED"), "the trace line of the handshake with the header")
+            #expect(!output.contains(stack.token) && !output.contains("not-a-valid-token"))
+        }
+    }
+
+    /// Seven messages each way, one connection and one refusal: the publisher's and the
+    /// devportal's usage say exactly that.
+    @Test func usageMatchesTheScriptedTraffic() async throws {
+        try await GatewayStack.run(extra: ["GATEWAY_USAGE_FLUSH_INTERVAL_MS": "200"]) { stack in
+            let from = Date().addingTimeInterval(-120).formatted(.iso8601)
+            let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
+            let messages = (0..<7).map { "message \($0)" }
+            for message in messages { try await client.socket.send(message) }
+            #expect(await client.waitFor { $0.texts == messages })
+            try await client.socket.close(code: .normalClosure)
+            #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=bogus") == 401)
+
+            let url = "\(stack.publisherURL)/apis/\(stack.apiID)/usage?from=\(from)&granularity=minute"
+            var report: [String: Any] = [:]
+            let deadline = Date().addingTimeInterval(10)
+            repeat {
+                report = HTTP.json(try await HTTP.send("GET", url, headers: stack.admin).body)
+                let total = report["total"] as? [String: Any]
+                if total?["messagesIn"] as? Int == 7, (total?["errors"] as? [String: Any])?["auth"] as? Int == 1 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            } while Date() < deadline
+            let total = try #require(report["total"] as? [String: Any], "\(report)")
+            #expect(total["connections"] as? Int == 1 && total["messagesIn"] as? Int == 7 && total["messagesOut"] as? Int == 7, "\(total)")
+            #expect(total["bytesIn"] as? Int == 63 && total["bytesOut"] as? Int == 63)
+            #expect(total["errors"] as? [String: Int] == ["auth": 1, "throttled": 0, "backend": 0, "other": 0])
+            let series = try #require(report["series"] as? [[String: Any]])
+            #expect(series.count >= 2, "every minute of the range, zeros included")
+            #expect(series.compactMap { ($0["usage"] as? [String: Any])?["messagesIn"] as? Int }.reduce(0, +) == 7)
+            let applications = try #require(report["applications"] as? [[String: Any]])
+            let mine = try #require(applications.first { $0["id"] as? String == stack.applicationID })
+            #expect(mine["name"] as? String == "EchoClient" && (mine["usage"] as? [String: Any])?["messagesOut"] as? Int == 7)
+
+            let (status, body) = try await HTTP.send(
+                "GET", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/usage?from=\(from)", headers: stack.dev)
+            #expect(status == 200)
+            let own = HTTP.json(body)
+            #expect((own["total"] as? [String: Any])?["messagesIn"] as? Int == 7, "\(own)")
+            #expect(((own["total"] as? [String: Any])?["errors"] as? [String: Int])?["auth"] == 0, "the refusal named no application")
+            #expect((own["apis"] as? [[String: Any]])?.first?["id"] as? String == stack.apiID)
+
+            let (bad, problem) = try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(stack.apiID)/usage?granularity=week", headers: stack.admin)
+            #expect(bad == 400 && HTTP.json(problem)["code"] as? Int == 400)
+            let (other, _) = try await HTTP.send("GET", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/usage",
+                                                 headers: stack.admin)
+            #expect(other == 404, "another user's application")
+        }
+    }
+
+    /// The publisher lists the open connections of every gateway, and forgets closed ones.
+    @Test func liveConnectionsSpanEveryGateway() async throws {
+        try await GatewayStack.run { stack in
+            let (second, secondURL, _) = try await stack.startAnotherGateway()
+            defer { second.terminate() }
+            let here = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)",
+                                                    headers: ["User-Agent": "first-client"])
+            let there = try await TestClient.connect("\(secondURL)/echowebsocket/1.0.0?access_token=\(stack.token)",
+                                                     headers: ["User-Agent": "second-client"])
+            func list() async throws -> [[String: Any]] {
+                let body = try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(stack.apiID)/connections", headers: stack.admin).body
+                return HTTP.json(body)["list"] as? [[String: Any]] ?? []
+            }
+            var connections: [[String: Any]] = []
+            let deadline = Date().addingTimeInterval(5)
+            repeat {
+                connections = try await list()
+                if connections.count == 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            } while Date() < deadline
+            try #require(connections.count == 2, "\(connections)")
+            #expect(Set(connections.compactMap { $0["userAgent"] as? String }) == ["first-client", "second-client"])
+            #expect(Set(connections.compactMap { $0["node"] as? String }).count == 2)
+            #expect(connections.contains { $0["node"] as? String == "second" })
+            for connection in connections {
+                #expect(connection["applicationId"] as? String == stack.applicationID && connection["applicationName"] as? String == "EchoClient")
+                #expect(connection["clientAddress"] as? String == "127.0.0.1")
+                #expect(connection["connectedAt"] as? String != nil && connection["lastActiveAt"] as? String != nil)
+                #expect((connection["id"] as? String)?.count == 36)
+            }
+
+            try await there.socket.close(code: .normalClosure)
+            let gone = Date().addingTimeInterval(5)
+            repeat {
+                connections = try await list()
+                if connections.count == 1 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            } while Date() < gone
+            #expect(connections.map { $0["userAgent"] as? String } == ["first-client"])
+            _ = here
+        }
+    }
+}
