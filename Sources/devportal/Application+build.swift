@@ -8,7 +8,7 @@ typealias Context = PorticoRequestContext
 /// Builds the devportal: one function that `serve` and the tests both call.
 func buildApplication(settings: DevportalSettings, logger: Logger = Logger(label: "portico.devportal")) async throws -> some ApplicationProtocol {
     let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
-    return RESTService.application(
+    return try RESTService.application(
         name: "devportal", router: buildRouter(database: database, settings: settings), database: database,
         settings: settings.core, port: settings.port, migrationsDirectory: settings.migrationsDirectory, logger: logger
     ) {
@@ -20,7 +20,7 @@ func buildApplication(settings: DevportalSettings, logger: Logger = Logger(label
 /// Every route of the devportal. The OpenAPI document lists exactly these.
 func buildRouter(database: Database, settings: DevportalSettings) -> Router<Context> {
     let router = Router(context: Context.self)
-    MetricsRoute.add(to: router)
+    RequestObservability.add(to: router)
     router.add(middleware: ErrorMiddleware())
     let users = UserStore(database: database, bcryptCost: settings.core.bcryptCost)
     let applications = ApplicationStore(database: database)

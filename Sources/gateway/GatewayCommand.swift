@@ -31,10 +31,13 @@ struct Serve: AsyncParsableCommand {
                 settings: settings, logger: logger)
             let cluster = ClusterSync(store: ClusterStateStore(database: database), limiter: gateway.limiter, counts: gateway.counts,
                                       connections: gateway.connections, settings: settings, logger: logger)
-            // Shut down in reverse order: the proxy drains first, the database goes last.
+            // Shut down in reverse order: the proxy drains first, then what records its connections
+            // (usage, log, traces), the database last.
+            var services: [any Service] = [database.client]
+            if let tracing = try PorticoTracing.bootstrap(service: "gateway", enabled: settings.core.tracing) { services.append(tracing) }
+            services += [gateway.log, gateway.usage, snapshots, cluster, AdminServer.build(gateway: gateway), ProxyServer(gateway: gateway)]
             let group = ServiceGroup(configuration: .init(
-                services: [database.client, gateway.log, gateway.usage, snapshots, cluster, AdminServer.build(gateway: gateway),
-                           ProxyServer(gateway: gateway)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }

@@ -8,7 +8,7 @@ typealias Context = PorticoRequestContext
 /// Builds the publisher: one function that `serve` and the tests both call.
 func buildApplication(settings: PublisherSettings, logger: Logger = Logger(label: "portico.publisher")) async throws -> some ApplicationProtocol {
     let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
-    return RESTService.application(
+    return try RESTService.application(
         name: "publisher", router: buildRouter(database: database, settings: settings.core), database: database,
         settings: settings.core, port: settings.port, migrationsDirectory: settings.migrationsDirectory, logger: logger)
 }
@@ -16,7 +16,7 @@ func buildApplication(settings: PublisherSettings, logger: Logger = Logger(label
 /// Every route of the publisher, grouped by resource. The OpenAPI document lists exactly these.
 func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> {
     let router = Router(context: Context.self)
-    MetricsRoute.add(to: router)
+    RequestObservability.add(to: router)
     router.add(middleware: ErrorMiddleware())
     let users = UserStore(database: database, bcryptCost: settings.bcryptCost)
     let apis = APIStore(database: database)

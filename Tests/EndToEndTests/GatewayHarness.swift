@@ -182,6 +182,14 @@ final class GatewayStack: @unchecked Sendable {
                 (json["token"] as? [String: Any])?["accessToken"] as? String ?? "")
     }
 
+    /// Waits (at most 3 s) until the gateway counts `count` open connections.
+    func waitForActiveConnections(_ count: Int) async throws {
+        let deadline = Date().addingTimeInterval(3)
+        while HTTP.json(try await HTTP.send("GET", "\(adminURL)/health/ready").body)["activeConnections"] as? Int != count, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     /// Another access token for the application's production keys (client credentials grant).
     func newToken() async throws -> String {
         let (status, body) = try await HTTP.send("POST", "\(devportalURL)/oauth2/token", body: "grant_type=client_credentials",

@@ -120,6 +120,9 @@ public struct CoreSettings: Sendable {
     public var databasePoolSize: Int
     /// `PORTICO_DB_STARTUP_TIMEOUT`: how long start-up waits for PostgreSQL to answer, in seconds.
     public var databaseStartupTimeout: Duration
+    /// `PORTICO_TRACING` (default false): export OpenTelemetry traces of REST requests and gateway
+    /// handshakes over OTLP/HTTP, configured by the standard `OTEL_*` variables.
+    public var tracing: Bool
 
     public static let defaultDatabaseURL = "postgres://portico@127.0.0.1:5432/portico"
 
@@ -138,6 +141,7 @@ public struct CoreSettings: Sendable {
         bcryptCost = try source.int("PORTICO_BCRYPT_COST", default: 10, range: 4...31)
         databasePoolSize = try source.int("PORTICO_DB_POOL_SIZE", default: 10, range: 1...200)
         databaseStartupTimeout = .seconds(try source.int("PORTICO_DB_STARTUP_TIMEOUT", default: 30, range: 1...3600))
+        tracing = try source.bool("PORTICO_TRACING", default: false)
         if let password = adminPassword, password.count < 8, !developmentMode {
             throw InvalidSetting(key: "PORTICO_ADMIN_PASSWORD", reason: "must be at least 8 characters")
         }

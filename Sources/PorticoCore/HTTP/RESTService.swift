@@ -1,18 +1,21 @@
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The shape every Portico REST service shares: its router on `bindAddress:port`, the PostgreSQL
-/// client as a service, and before serving the database bootstrap (migrations, first admin) plus
-/// the service's own preparation.
+/// client (and the trace exporter, when tracing is on) as services, and before serving the
+/// database bootstrap (migrations, first admin) plus the service's own preparation.
 public enum RESTService {
     public static func application(
         name: String, router: Router<PorticoRequestContext>, database: Database, settings: CoreSettings, port: Int,
         migrationsDirectory: String?, logger: Logger, prepare: @escaping @Sendable () async throws -> Void = {}
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
+        var services: [any Service] = [database.client]
+        if let tracing = try PorticoTracing.bootstrap(service: name, enabled: settings.tracing) { services.append(tracing) }
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(settings.bindAddress, port: port), serverName: "portico-\(name)"),
-            services: [database.client],
+            services: services,
             logger: logger)
         app.beforeServerStarts {
             try await Bootstrap.prepare(database: database, settings: settings, migrationsDirectory: migrationsDirectory, logger: logger)

@@ -40,13 +40,14 @@ public enum PorticoMetrics {
     }
 }
 
-/// `GET /metrics` on a REST service, and the request metrics behind it: requests by route, method
-/// and status, with latency histograms. The middleware goes first, so that it sees the status the
-/// error middleware answers.
-public enum MetricsRoute {
+/// What a REST service's router records of every request: metrics (requests by route, method and
+/// status, with latency histograms; served at `GET /metrics`) and, when tracing is on, a span. The
+/// middleware goes first, so that it sees the status the error middleware answers.
+public enum RequestObservability {
     public static func add<Context: RequestContext>(to router: Router<Context>) {
         PorticoMetrics.bootstrap()
         router.add(middleware: MetricsMiddleware())
+        router.add(middleware: TracingMiddleware())
         router.get("metrics") { _, _ in PorticoMetrics.exposition() }
     }
 }

@@ -45,6 +45,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     let responseEncoder: HTTPResponseEncoder
     private var head: HTTPRequestHead?
     private var handled = false
+    private var span: HandshakeSpan?
 
     init(gateway: GatewayContext, secure: Bool, requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>, responseEncoder: HTTPResponseEncoder) {
         self.gateway = gateway
@@ -77,6 +78,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "headers": "\(LogRedaction.headers(head.headers.map { ($0.name, $0.value) }).map { "\($0): \($1)" })",
             ])
         }
+        if gateway.settings.core.tracing { span = HandshakeSpan(head, record: record) }
         let connectionID = record.connectionID
         let (path, query) = Self.split(head.uri)
         do throws(Refusal) {
@@ -144,6 +146,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func accept(_ head: HTTPRequestHead, backend: RelayHandler, subprotocol: String?,
                         deflate: (response: String, parameters: PerMessageDeflate.Parameters)?, connection: RelayedConnection,
                         context: ChannelHandlerContext) {
+        span?.end(connection.record, refusal: nil)
+        span = nil
         guard context.channel.isActive, let key = head.headers.first(name: "Sec-WebSocket-Key") else {
             backend.context?.close(promise: nil)
             connection.abandon()
@@ -194,6 +198,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// logged, and charged to the API's usage when the route was found.
     private func refuse(_ refusal: Refusal, record: HandshakeRecord, context: ChannelHandlerContext) {
         gateway.metrics.handshake(refusal: refusal, startedAt: record.startedUptime)
+        span?.end(record, refusal: refusal)
+        span = nil
         gateway.log.refused(record, refusal)
         gateway.usage.refused(record, refusal)
         var body = context.channel.allocator.buffer(capacity: 128)
@@ -234,6 +240,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "X-Portico-Application-Name", value: caller.applicationName)
         headers.add(name: "X-Portico-Subscriber", value: caller.subscriber)
         headers.add(name: "X-Portico-Key-Type", value: caller.keyType.rawValue)
+        span?.inject(into: &headers)
         return headers
     }
 
