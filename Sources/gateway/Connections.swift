@@ -291,7 +291,8 @@ final class RelayedConnection: @unchecked Sendable {
         minuteEnd = eventLoop.scheduleTask(in: .milliseconds(Int64(untilNext * 1000) + 1)) { [self] in rollMinute() }
     }
 
-    /// What the live-connection list shows of this connection.
+    /// What the live-connection list shows of this connection (the store records the reporting node
+    /// and starts `lastActiveAt` at `connectedAt`).
     var live: LiveConnection {
         LiveConnection(id: id, apiID: apiID, applicationID: caller.applicationID, node: "", connectedAt: record.startedAt,
                        lastActiveAt: record.startedAt, clientAddress: record.clientAddress, userAgent: record.userAgent)
@@ -362,11 +363,12 @@ final class Connections: Sendable {
         for id in changes.active { state.withLockedValue { $0.live[id] }?.relayedSinceReport.store(true, ordering: .relaxed) }
     }
 
-    /// Every live connection's usage so far, taken on its event loop.
+    /// Every live connection's usage so far, taken on its event loop (all loops at once).
     func takeUsage() async -> [(UsageKey, UsageCounts)] {
+        let pending = all.map { connection in connection.eventLoop.submit { connection.takeUsage() } }
         var taken: [(UsageKey, UsageCounts)] = []
-        for connection in all {
-            if let usage = try? await connection.eventLoop.submit({ connection.takeUsage() }).get() { taken.append(usage) }
+        for future in pending {
+            if let usage = try? await future.get() { taken.append(usage) }
         }
         return taken
     }

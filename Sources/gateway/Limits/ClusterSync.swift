@@ -8,9 +8,10 @@ import ServiceLifecycle
 /// `GATEWAY_CLUSTER_SYNC_INTERVAL_MS`: reports the events each bucket admitted here and takes the
 /// cluster's tokens back; writes this node's open connections per subscription and reads the other
 /// nodes'; and keeps this node's rows of the live-connection list current (opened and closed
-/// connections at the next sync, last activity once a second). Between syncs each gateway decides alone, so the cluster can admit more than a limit by
-/// what the other nodes admit in one sync round; docs/gateway.md states the bound. When PostgreSQL
-/// is away, each gateway keeps enforcing from its own counts.
+/// connections at the next sync, last activity once a second). Between syncs each gateway decides
+/// alone, so the cluster can admit more than a limit by what the other nodes admit in one sync
+/// round; docs/gateway.md states the bound. When PostgreSQL is away, each gateway keeps enforcing
+/// from its own counts.
 struct ClusterSync: Service {
     let store: ClusterStateStore
     let limiter: RateLimiter
