@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 #if canImport(Glibc)
 import Glibc
+import Synchronization
 #endif
 
 /// A built Portico binary run as its own process, as a user would run it.
@@ -83,22 +84,31 @@ public final class ServiceProcess: @unchecked Sendable {
         return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
 
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
+    /// A TCP port that nothing listens on right now, for a service a test starts. Ports come from
+    /// below the kernel's ephemeral range (32768 up), so that no outgoing connection of a test
+    /// running in parallel takes one before the service binds it, and never twice in one run.
     public static func freePort() -> Int {
+        while true {
+            let port = nextPort.withLock { next in
+                defer { next = next >= 32_000 ? 20_000 : next + 1 }
+                return next
+            }
+            if canBind(port) { return port }
+        }
+    }
+
+    private static let nextPort = Mutex(20_000 + Int(getpid() % 1000) * 12)
+
+    private static func canBind(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                _ = bind(fd, $0, length)
-                _ = getsockname(fd, $0, &length)
-            }
+        address.sin_addr.s_addr = INADDR_ANY
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 
