@@ -144,6 +144,19 @@ struct PrometheusScrape {
         }
     }
 
+    /// `GATEWAY_CONNECTION_LOG=off`: the gateway serves and writes no line.
+    @Test func theConnectionLogCanBeTurnedOff() async throws {
+        try await GatewayStack.run(extra: ["GATEWAY_CONNECTION_LOG": "off"]) { stack in
+            let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
+            try await client.socket.send("hello")
+            #expect(await client.waitFor { $0.texts == ["hello"] })
+            try await client.socket.close(code: .normalClosure)
+            try await stack.waitForActiveConnections(0)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(Self.connectionLog(stack).isEmpty, "\(stack.gateway.output)")
+        }
+    }
+
     /// Seven messages each way, one connection and one refusal: the publisher's and the
     /// devportal's usage say exactly that.
     @Test func usageMatchesTheScriptedTraffic() async throws {

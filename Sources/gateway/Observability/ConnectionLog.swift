@@ -151,7 +151,11 @@ final class ConnectionLog: Service, Sendable {
     }
 
     func run() async throws {
-        guard destination != .off else { return }
+        guard destination != .off else {
+            // Nothing to write; but a service that returns ends the whole gateway, so it waits.
+            try? await gracefulShutdown()
+            return
+        }
         let handle = destination == .stdout ? FileHandle.standardOutput : FileHandle.standardError
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
