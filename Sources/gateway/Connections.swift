@@ -8,7 +8,6 @@ import PorticoCore
 /// closes it. Its mutable state lives on its event loop (both channels share one); `close` and
 /// `apply` may be called from anywhere and hop there.
 final class RelayedConnection: @unchecked Sendable {
-    let id: String
     let caller: Caller
     let apiID: String
     let record: HandshakeRecord
@@ -47,11 +46,12 @@ final class RelayedConnection: @unchecked Sendable {
     private var openedAt = NIODeadline.now()
     private var lastDataAt = NIODeadline.now()
 
+    var id: String { record.connectionID }
+
     /// How long a close handshake may take before the gateway drops both sockets.
     static let closeGrace: TimeAmount = .seconds(5)
 
     init(record: HandshakeRecord, caller: Caller, apiID: String, policy: ConnectionPolicy, eventLoop: any EventLoop, gateway: GatewayContext) {
-        id = record.connectionID
         self.record = record
         self.caller = caller
         self.apiID = apiID
@@ -166,7 +166,7 @@ final class RelayedConnection: @unchecked Sendable {
         let now = NIODeadline.now()
         if policy.idleTimeout != nil { lastDataAt = now }
         guard counted, let retryAfter = takeEvent(at: now.uptimeNanoseconds) else { return true }
-        metrics.rateLimited(apiID: apiID, action: policy.excessAction)
+        apiMetrics.rateLimited(policy.excessAction)
         usage.count(.throttled)
         switch policy.excessAction {
         case .close: close(.rateLimited, reason: "rate limit exceeded; retry in \(retryAfter) ms")
@@ -252,21 +252,10 @@ final class RelayedConnection: @unchecked Sendable {
     /// A data frame relayed from `side`: counted in the metrics and the usage (a message when it
     /// starts one), and marked as activity for the live-connection list.
     func relayed(from side: RelayHandler.Side, bytes: Int, startsMessage: Bool) {
-        if side == .client {
-            if startsMessage {
-                usage.messagesIn += 1
-                apiMetrics.messagesIn.increment()
-            }
-            usage.bytesIn += bytes
-            apiMetrics.bytesIn.increment(by: bytes)
-        } else {
-            if startsMessage {
-                usage.messagesOut += 1
-                apiMetrics.messagesOut.increment()
-            }
-            usage.bytesOut += bytes
-            apiMetrics.bytesOut.increment(by: bytes)
-        }
+        let direction = side == .client ? apiMetrics.inbound : apiMetrics.outbound
+        if startsMessage { direction.messages.increment() }
+        direction.bytes.increment(by: bytes)
+        usage.relayed(fromClient: side == .client, bytes: bytes, startsMessage: startsMessage)
         if !relayedSinceReport.load(ordering: .relaxed) { relayedSinceReport.store(true, ordering: .relaxed) }
     }
 
@@ -359,8 +348,8 @@ final class Connections: Sendable {
                 if let open = state.live[connection.id] { state.opened[connection.id] = open }
             }
             state.closed.formUnion(changes.closed)
+            for id in changes.active { state.live[id]?.relayedSinceReport.store(true, ordering: .relaxed) }
         }
-        for id in changes.active { state.withLockedValue { $0.live[id] }?.relayedSinceReport.store(true, ordering: .relaxed) }
     }
 
     /// Every live connection's usage so far, taken on its event loop (all loops at once).

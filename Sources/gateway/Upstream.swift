@@ -6,6 +6,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import PorticoCore
 import WebSocketDeflate
 
 /// Stage 6: dial the API's backend and complete its WebSocket handshake before the client gets
@@ -90,10 +91,8 @@ enum Upstream {
 
     /// The query without any `access_token` parameter, other parameters byte for byte as sent.
     static func withoutAccessToken(_ query: String) -> String {
-        query.split(separator: "&", omittingEmptySubsequences: false).filter { item in
-            let name = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            return (name.contains("%") ? name.removingPercentEncoding ?? name : name) != "access_token"
-        }.joined(separator: "&")
+        query.split(separator: "&", omittingEmptySubsequences: false).filter { QueryString.name(of: $0) != "access_token" }
+            .joined(separator: "&")
     }
 
     static func acceptValue(for key: String) -> String {

@@ -151,9 +151,7 @@ final class GatewayStack: @unchecked Sendable {
 
     /// Whether the echo backend printed `text` (it prints the close frames it receives) within `seconds`.
     func echoPrinted(_ text: String, within seconds: Double = 5) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !echo.output.contains(text) && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        return echo.output.contains(text)
+        await eventually(within: seconds) { echo.output.contains(text) }
     }
 
     /// A second gateway process on the same database, with its own ports: (process, ws URL, admin URL).
@@ -184,9 +182,8 @@ final class GatewayStack: @unchecked Sendable {
 
     /// Waits (at most 3 s) until the gateway counts `count` open connections.
     func waitForActiveConnections(_ count: Int) async throws {
-        let deadline = Date().addingTimeInterval(3)
-        while HTTP.json(try await HTTP.send("GET", "\(adminURL)/health/ready").body)["activeConnections"] as? Int != count, Date() < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+        try await eventually(within: 3, every: .milliseconds(20)) {
+            HTTP.json(try await HTTP.send("GET", "\(adminURL)/health/ready").body)["activeConnections"] as? Int == count
         }
     }
 
@@ -247,12 +244,7 @@ final class TestClient: @unchecked Sendable {
 
     /// Waits until `condition` holds for what was received, at most `seconds`.
     func waitFor(seconds: Double = 10, _ condition: (TestClient) -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition(self) { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return condition(self)
+        await eventually(within: seconds, every: .milliseconds(20)) { condition(self) }
     }
 
     /// The close code once the connection has closed (nil if it is still open after `seconds`).

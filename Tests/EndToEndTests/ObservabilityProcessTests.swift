@@ -60,12 +60,10 @@ struct PrometheusScrape {
 
             try await stack.revoke(stack.token)
             #expect(await client.closeCode(within: 3) == .unknown(4001))
-            let deadline = Date().addingTimeInterval(5)
-            repeat {
+            try await eventually(within: 5, every: .milliseconds(100)) {
                 metrics = try await PrometheusScrape.read(stack.adminURL)
-                if metrics.value("portico_gateway_active_connections", ["api": api]) == 0 { break }
-                try await Task.sleep(for: .milliseconds(100))
-            } while Date() < deadline
+                return metrics.value("portico_gateway_active_connections", ["api": api]) == 0
+            }
             #expect(metrics.value("portico_gateway_active_connections", ["api": api]) == 0)
             #expect(metrics.value("portico_gateway_closes_total", ["code": "4001", "initiator": "gateway"]) == 1, "\(metrics.text)")
 
@@ -116,8 +114,7 @@ struct PrometheusScrape {
             try await second.socket.close(code: .normalClosure)
             #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=not-a-valid-token") == 401)
 
-            let deadline = Date().addingTimeInterval(5)
-            while Self.connectionLog(stack).count < 3 && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            await eventually(within: 5) { Self.connectionLog(stack).count >= 3 }
             let lines = Self.connectionLog(stack)
             try #require(lines.count == 3, "\(stack.gateway.output)")
             let first = try #require(lines.first { ($0["path"] as? String)?.contains("x=1") == true })
@@ -166,18 +163,22 @@ struct PrometheusScrape {
             let messages = (0..<7).map { "message \($0)" }
             for message in messages { try await client.socket.send(message) }
             #expect(await client.waitFor { $0.texts == messages })
+            let url = "\(stack.publisherURL)/apis/\(stack.apiID)/usage?from=\(from)&granularity=minute"
+            var report: [String: Any] = [:]
+            func total() async throws -> [String: Any]? {
+                report = HTTP.json(try await HTTP.send("GET", url, headers: stack.admin).body)
+                return report["total"] as? [String: Any]
+            }
+            // Each flush takes what open connections counted so far: a gateway that dies loses at most one batch.
+            #expect(try await eventually(within: 10, every: .milliseconds(200)) { try await total()?["messagesIn"] as? Int == 7 },
+                    "counted while the connection is open: \(report)")
             try await client.socket.close(code: .normalClosure)
             #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=bogus") == 401)
 
-            let url = "\(stack.publisherURL)/apis/\(stack.apiID)/usage?from=\(from)&granularity=minute"
-            var report: [String: Any] = [:]
-            let deadline = Date().addingTimeInterval(10)
-            repeat {
-                report = HTTP.json(try await HTTP.send("GET", url, headers: stack.admin).body)
-                let total = report["total"] as? [String: Any]
-                if total?["messagesIn"] as? Int == 7, (total?["errors"] as? [String: Any])?["auth"] as? Int == 1 { break }
-                try await Task.sleep(for: .milliseconds(200))
-            } while Date() < deadline
+            try await eventually(within: 10, every: .milliseconds(200)) {
+                let total = try await total()
+                return total?["messagesIn"] as? Int == 7 && (total?["errors"] as? [String: Any])?["auth"] as? Int == 1
+            }
             let total = try #require(report["total"] as? [String: Any], "\(report)")
             #expect(total["connections"] as? Int == 1 && total["messagesIn"] as? Int == 7 && total["messagesOut"] as? Int == 7, "\(total)")
             #expect(total["bytesIn"] as? Int == 63 && total["bytesOut"] as? Int == 63)
@@ -219,12 +220,10 @@ struct PrometheusScrape {
                 return HTTP.json(body)["list"] as? [[String: Any]] ?? []
             }
             var connections: [[String: Any]] = []
-            let deadline = Date().addingTimeInterval(5)
-            repeat {
+            try await eventually(within: 5, every: .milliseconds(100)) {
                 connections = try await list()
-                if connections.count == 2 { break }
-                try await Task.sleep(for: .milliseconds(100))
-            } while Date() < deadline
+                return connections.count == 2
+            }
             try #require(connections.count == 2, "\(connections)")
             #expect(Set(connections.compactMap { $0["userAgent"] as? String }) == ["first-client", "second-client"])
             #expect(Set(connections.compactMap { $0["node"] as? String }).count == 2)
@@ -237,12 +236,10 @@ struct PrometheusScrape {
             }
 
             try await there.socket.close(code: .normalClosure)
-            let gone = Date().addingTimeInterval(5)
-            repeat {
+            try await eventually(within: 5, every: .milliseconds(100)) {
                 connections = try await list()
-                if connections.count == 1 { break }
-                try await Task.sleep(for: .milliseconds(100))
-            } while Date() < gone
+                return connections.count == 1
+            }
             #expect(connections.map { $0["userAgent"] as? String } == ["first-client"])
             _ = here
         }

@@ -66,13 +66,11 @@ enum TraceReceiver {
                     let start = traceID.index(traceID.startIndex, offsetBy: offset)
                     return UInt8(traceID[start..<traceID.index(start, offsetBy: 2)], radix: 16)!
                 }
-                let deadline = Date().addingTimeInterval(15)
-                func exported() -> Bool {
+                await eventually(within: 15, every: .milliseconds(100)) {
                     received.contains("websocket handshake") && received.contains("portico-gateway") && received.contains(traceBytes)
                         && received.contains("portico-publisher") && received.contains("/api/am/publisher/v4/apis")
                         && received.contains(stack.apiID)
                 }
-                while !exported() && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
                 #expect(received.contains("websocket handshake") && received.contains(traceBytes) && received.contains(stack.apiID),
                         "the gateway's handshake span, in the client's trace, naming the API")
                 #expect(received.contains("portico-publisher") && received.contains("/api/am/publisher/v4/apis"), "the publisher's request spans")

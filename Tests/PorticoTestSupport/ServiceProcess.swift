@@ -51,10 +51,7 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Waits for the process to exit, at most `seconds`; returns its exit status (nil on time-out).
     public func waitForExit(seconds: Double) async -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
+        await eventually(within: seconds) { !process.isRunning }
         return process.isRunning ? nil : process.terminationStatus
     }
 

@@ -51,22 +51,15 @@ public struct UsageQuery: Sendable {
 /// A usage answer: the range, its total, the series, and the breakdown by the other side
 /// (applications of an API, APIs of an application).
 public struct UsageReport: Encodable, Sendable {
-    public struct Share: Encodable, Sendable {
-        let id: String
-        let name: String?
-        let version: String?
-        let usage: UsageCounts
-    }
-
     let from: Date
     let to: Date
     let granularity: UsageGranularity
     let total: UsageCounts
     let series: [UsagePoint]
-    let applications: [Share]?
-    let apis: [Share]?
+    let applications: [UsageStore.Share]?
+    let apis: [UsageStore.Share]?
 
-    public init(_ query: UsageQuery, series: [UsagePoint], breakdown: [UsageStore.Share], byApplication: Bool) {
+    private init(_ query: UsageQuery, scope: UsageStore.Scope, series: [UsagePoint], breakdown: [UsageStore.Share]) {
         from = query.from
         to = query.to
         granularity = query.granularity
@@ -74,16 +67,16 @@ public struct UsageReport: Encodable, Sendable {
         for point in series { total.add(point.usage) }
         self.total = total
         self.series = query.filled(series)
-        let shares = breakdown.map { Share(id: $0.id, name: $0.name, version: $0.version, usage: $0.usage) }
-        applications = byApplication ? shares : nil
-        apis = byApplication ? nil : shares
+        switch scope {
+        case .api: (applications, apis) = (breakdown, nil)
+        case .application: (applications, apis) = (nil, breakdown)
+        }
     }
 
     /// Reads a scope's report from the store.
     public static func read(_ scope: UsageStore.Scope, query: UsageQuery, from store: UsageStore) async throws -> UsageReport {
         let series = try await store.series(scope, from: query.from, to: query.to, granularity: query.granularity)
         let breakdown = try await store.breakdown(scope, from: query.from, to: query.to)
-        let byApplication = if case .api = scope { true } else { false }
-        return UsageReport(query, series: series, breakdown: breakdown, byApplication: byApplication)
+        return UsageReport(query, scope: scope, series: series, breakdown: breakdown)
     }
 }

@@ -34,6 +34,18 @@ public struct UsageCounts: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// A data frame relayed, `fromClient` or from the backend: its bytes, and a message when it starts one.
+    public mutating func relayed(fromClient: Bool, bytes: Int, startsMessage: Bool) {
+        let message = startsMessage ? 1 : 0
+        if fromClient {
+            messagesIn += message
+            bytesIn += bytes
+        } else {
+            messagesOut += message
+            bytesOut += bytes
+        }
+    }
+
     public mutating func count(_ category: ErrorCategory) {
         switch category {
         case .auth: errors.auth += 1

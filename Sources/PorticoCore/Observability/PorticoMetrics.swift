@@ -3,15 +3,14 @@ import Metrics
 import Prometheus
 
 /// The process's metrics: swift-metrics, backed by one Prometheus registry that `/metrics` renders.
-/// The first use bootstraps `MetricsSystem` (once per process); metric names and labels follow
-/// Prometheus conventions, and Hummingbird's request metrics are renamed to them.
+/// The first use bootstraps `MetricsSystem` (once per process); metric names follow Prometheus
+/// conventions, and Hummingbird's request metrics are renamed to them (the registry itself turns
+/// the dots of their label names into underscores).
 public enum PorticoMetrics {
     public static let registry: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
-        factory.nameAndLabelSanitizer = { name, labels in
-            (renamed[name] ?? name, labels.map { (label, value) in (label.replacingOccurrences(of: ".", with: "_"), value) })
-        }
+        factory.nameAndLabelSanitizer = { name, labels in (renamed[name] ?? name, labels) }
         factory.defaultDurationHistogramBuckets = [
             .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),

@@ -69,8 +69,6 @@ public struct ClusterStateStore: Sendable {
         public var active: [String] = []
 
         public init() {}
-
-        public var isEmpty: Bool { opened.isEmpty && closed.isEmpty && active.isEmpty }
     }
 
     /// Replaces `node`'s connection counts and heartbeat, and applies the changes to its open connections.
@@ -89,22 +87,27 @@ public struct ClusterStateStore: Sendable {
                 INSERT INTO gateway_connection_counts (node, subscription_id, connections)
                 SELECT \(node), s::uuid, c FROM unnest(\(subscriptions)::text[], \(connections)::integer[]) AS t(s, c)
                 """, logger: logger)
-            guard !live.isEmpty else { return }
             let opened = live.opened
-            try await connection.query(
-                """
-                INSERT INTO gateway_connections (id, node, api_id, application_id, connected_at, last_active_at, client_address, user_agent)
-                SELECT id::uuid, \(node), api::uuid, app::uuid, at, at, address, NULLIF(agent, '')
-                FROM unnest(\(opened.map(\.id))::text[], \(opened.map(\.apiID))::text[], \(opened.map(\.applicationID))::text[],
-                            \(opened.map(\.connectedAt))::timestamptz[], \(opened.map(\.clientAddress))::text[],
-                            \(opened.map { $0.userAgent ?? "" })::text[]) AS t(id, api, app, at, address, agent)
-                ON CONFLICT (id) DO NOTHING
-                """, logger: logger)
-            try await connection.query(
-                "UPDATE gateway_connections SET last_active_at = now() WHERE id = ANY(\(live.active)::uuid[]) AND node = \(node)",
-                logger: logger)
-            try await connection.query(
-                "DELETE FROM gateway_connections WHERE id = ANY(\(live.closed)::uuid[]) AND node = \(node)", logger: logger)
+            if !opened.isEmpty {
+                try await connection.query(
+                    """
+                    INSERT INTO gateway_connections (id, node, api_id, application_id, connected_at, last_active_at, client_address, user_agent)
+                    SELECT id::uuid, \(node), api::uuid, app::uuid, at, at, address, NULLIF(agent, '')
+                    FROM unnest(\(opened.map(\.id))::text[], \(opened.map(\.apiID))::text[], \(opened.map(\.applicationID))::text[],
+                                \(opened.map(\.connectedAt))::timestamptz[], \(opened.map(\.clientAddress))::text[],
+                                \(opened.map { $0.userAgent ?? "" })::text[]) AS t(id, api, app, at, address, agent)
+                    ON CONFLICT (id) DO NOTHING
+                    """, logger: logger)
+            }
+            if !live.active.isEmpty {
+                try await connection.query(
+                    "UPDATE gateway_connections SET last_active_at = now() WHERE id = ANY(\(live.active)::uuid[]) AND node = \(node)",
+                    logger: logger)
+            }
+            if !live.closed.isEmpty {
+                try await connection.query(
+                    "DELETE FROM gateway_connections WHERE id = ANY(\(live.closed)::uuid[]) AND node = \(node)", logger: logger)
+            }
         }
     }
 

@@ -93,7 +93,7 @@ public struct UsageStore: Sendable {
     }
 
     /// One part of a scope's usage: an application of an API, or an API of an application.
-    public struct Share: Sendable {
+    public struct Share: Sendable, Encodable {
         public let id: String
         public let name: String?
         public let version: String?

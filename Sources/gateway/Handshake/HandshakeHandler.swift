@@ -79,14 +79,13 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             ])
         }
         if gateway.settings.core.tracing { span = HandshakeSpan(head, record: record) }
-        let connectionID = record.connectionID
         let (path, query) = Self.split(head.uri)
         do throws(Refusal) {
             guard let table = gateway.snapshot.current else {
                 throw Refusal(status: .serviceUnavailable, code: "not_ready", message: "The gateway has not loaded its configuration yet")
             }
             guard let match = table.match(path: path) else { throw Refusal.notFound }
-            record.api = match.api
+            record.api = .init(id: match.api.id, name: match.api.name, version: match.api.version)
             guard Self.isWebSocketUpgrade(head) else {
                 throw Refusal(status: .upgradeRequired, code: "upgrade_required",
                               message: "This is a WebSocket API: send a WebSocket upgrade request",
@@ -119,7 +118,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
             let deflate = gateway.settings.clientDeflate
                 ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
-            let forwarded = forwardedHeaders(head, caller: caller, connectionID: connectionID, context: context)
+            let forwarded = forwardedHeaders(head, caller: caller, connectionID: record.connectionID, context: context)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             Upstream.connect(to: target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
                              settings: gateway.settings, timeout: timeout, maxFrameBytes: policy.maxMessageBytes, connection: connection)
@@ -131,10 +130,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                         handler.accept(head, backend: backend, subprotocol: chosen, deflate: deflate, connection: connection, context: context)
                     case .failure(let error):
                         let failure = error as? Upstream.Failure ?? .unreachable("\(error)")
+                        let refusal = failure.refusal
                         if failure.isConnectFailure { endpoints.failed(endpointKey, resilience) }
-                        metrics.backendConnectFailed(apiID: connection.apiID, reason: failure.refusal.code)
+                        metrics.backendConnectFailed(apiID: connection.apiID, reason: refusal.code)
                         connection.abandon()
-                        handler.refuse(failure.refusal, record: connection.record, context: context)
+                        handler.refuse(refusal, record: connection.record, context: context)
                     }
                 }
         } catch {

@@ -8,6 +8,14 @@ import ServiceLifecycle
 /// What the handshake learnt about a connection, for its log line and its usage: set stage by
 /// stage, so a refusal is logged with as much as was known when it was refused.
 struct HandshakeRecord: Sendable {
+    /// The API the path resolved to, as the log line and the span name it (a connection keeps its
+    /// record: not the whole catalog entry).
+    struct API: Sendable {
+        let id: String
+        let name: String
+        let version: String
+    }
+
     let connectionID: String
     let startedAt = Date()
     let startedUptime = NIODeadline.now()
@@ -15,7 +23,7 @@ struct HandshakeRecord: Sendable {
     let path: String
     let clientAddress: String
     let userAgent: String?
-    var api: RouteTable.API?
+    var api: API?
     var caller: Caller?
 }
 

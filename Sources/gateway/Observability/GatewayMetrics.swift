@@ -7,33 +7,53 @@ import PorticoCore
 /// (`/metrics` on the admin listener; docs/operations.md says what each means). Every label is
 /// bounded: API ids, refusal codes, close codes folded into a fixed set, directions and sides —
 /// never a client address, token or application. Handles are made once and kept: each connection
-/// holds its API's counters, so the relay only adds to atomics.
+/// holds its API's counters, so the relay, and the rate limiter on every message over a limit, only
+/// add to atomics.
 final class GatewayMetrics: Sendable {
-    /// One API's connection and relay counters.
+    /// One API's connection, relay and rate-limit counters.
     final class APICounters: Sendable {
+        /// Messages and payload bytes one way: `in` is client to backend.
+        struct Direction: Sendable {
+            let messages: Counter
+            let bytes: Counter
+
+            init(apiID: String, _ direction: String) {
+                messages = Counter(label: "portico_gateway_messages_total", dimensions: [("api", apiID), ("direction", direction)])
+                bytes = Counter(label: "portico_gateway_bytes_total", dimensions: [("api", apiID), ("direction", direction)])
+            }
+        }
+
         let active: Meter
-        let messagesIn: Counter
-        let messagesOut: Counter
-        let bytesIn: Counter
-        let bytesOut: Counter
+        let inbound: Direction
+        let outbound: Direction
+        private let droppedByRate: Counter
+        private let closedByRate: Counter
 
         init(apiID: String) {
             active = Meter(label: "portico_gateway_active_connections", dimensions: [("api", apiID)])
-            messagesIn = Counter(label: "portico_gateway_messages_total", dimensions: [("api", apiID), ("direction", "in")])
-            messagesOut = Counter(label: "portico_gateway_messages_total", dimensions: [("api", apiID), ("direction", "out")])
-            bytesIn = Counter(label: "portico_gateway_bytes_total", dimensions: [("api", apiID), ("direction", "in")])
-            bytesOut = Counter(label: "portico_gateway_bytes_total", dimensions: [("api", apiID), ("direction", "out")])
+            inbound = Direction(apiID: apiID, "in")
+            outbound = Direction(apiID: apiID, "out")
+            droppedByRate = Counter(label: "portico_gateway_rate_limited_total", dimensions: [("api", apiID), ("action", "drop")])
+            closedByRate = Counter(label: "portico_gateway_rate_limited_total", dimensions: [("api", apiID), ("action", "close")])
+        }
+
+        /// A message over a rate limit, dropped or closing its connection.
+        func rateLimited(_ action: BusinessPlan.ExcessAction) {
+            (action == .drop ? droppedByRate : closedByRate).increment()
         }
     }
 
     private let apis = NIOLockedValueBox<[String: APICounters]>([:])
     private let counters = NIOLockedValueBox<[String: Counter]>([:])
-    private let timers = NIOLockedValueBox<[String: Timer]>([:])
+    private let acceptedHandshakes: Timer
+    private let refusedHandshakes: Timer
     private let suspended: Gauge
     private let endpoints: EndpointHealth
 
     init(endpoints: EndpointHealth) {
         PorticoMetrics.bootstrap()
+        acceptedHandshakes = Timer(label: "portico_gateway_handshake_duration_seconds", dimensions: [("result", "accepted")])
+        refusedHandshakes = Timer(label: "portico_gateway_handshake_duration_seconds", dimensions: [("result", "refused")])
         suspended = Gauge(label: "portico_gateway_suspended_endpoints")
         self.endpoints = endpoints
     }
@@ -63,24 +83,13 @@ final class GatewayMetrics: Sendable {
         let result = refusal == nil ? "accepted" : "refused"
         let status = refusal.map { "\($0.status.code)" } ?? "101"
         counter("portico_gateway_handshakes_total", [("result", result), ("reason", refusal?.code ?? "none"), ("status", status)]).increment()
-        let timer = timers.withLockedValue { timers in
-            if let timer = timers[result] { return timer }
-            let timer = Timer(label: "portico_gateway_handshake_duration_seconds", dimensions: [("result", result)])
-            timers[result] = timer
-            return timer
-        }
-        timer.recordNanoseconds(Int64((NIODeadline.now() - startedAt).nanoseconds))
+        (refusal == nil ? acceptedHandshakes : refusedHandshakes).recordNanoseconds(Int64((NIODeadline.now() - startedAt).nanoseconds))
     }
 
     /// A connection's end: the close code that ended it and who sent it (`client`, `backend`, or
     /// `gateway`; 1006 when a side vanished without a close frame).
     func closed(code: UInt16, by initiator: ConnectionEnd.Initiator) {
         counter("portico_gateway_closes_total", [("code", Self.label(forCloseCode: code)), ("initiator", initiator.rawValue)]).increment()
-    }
-
-    /// An event over a rate limit, dropped or closing its connection.
-    func rateLimited(apiID: String, action: BusinessPlan.ExcessAction) {
-        counter("portico_gateway_rate_limited_total", [("api", apiID), ("action", action.rawValue)]).increment()
     }
 
     /// A backend that could not be reached or refused its handshake; `reason` is the refusal's code.
