@@ -50,6 +50,8 @@ import WebSocketKit
             #expect(await client.waitFor { $0.texts.contains("m5") }, "the connection is usable once the bucket refilled")
             #expect(!client.texts.contains("m4"))
             #expect(!client.socket.isClosed)
+            let metrics = try await PrometheusScrape.read(stack.adminURL)
+            #expect(metrics.value("portico_gateway_rate_limited_total", ["api": api, "action": "drop"]) == 1, "\(metrics.text)")
             try await client.socket.close()
         }
     }

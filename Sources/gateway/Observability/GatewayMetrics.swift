@@ -45,6 +45,7 @@ final class GatewayMetrics: Sendable {
 
     private let apis = NIOLockedValueBox<[String: APICounters]>([:])
     private let counters = NIOLockedValueBox<[String: Counter]>([:])
+    private let accepted: Counter
     private let acceptedHandshakes: Timer
     private let refusedHandshakes: Timer
     private let suspended: Gauge
@@ -52,6 +53,7 @@ final class GatewayMetrics: Sendable {
 
     init(endpoints: EndpointHealth) {
         PorticoMetrics.bootstrap()
+        accepted = Counter(label: "portico_gateway_handshakes_total", dimensions: [("result", "accepted"), ("reason", "none"), ("status", "101")])
         acceptedHandshakes = Timer(label: "portico_gateway_handshake_duration_seconds", dimensions: [("result", "accepted")])
         refusedHandshakes = Timer(label: "portico_gateway_handshake_duration_seconds", dimensions: [("result", "refused")])
         suspended = Gauge(label: "portico_gateway_suspended_endpoints")
@@ -80,10 +82,15 @@ final class GatewayMetrics: Sendable {
     /// A handshake's outcome and how long it took from the request to the answer, backend connect
     /// included: `reason` is the refusal's code (`missing_token`, `not_subscribed`, …) or `none`.
     func handshake(refusal: Refusal?, startedAt: NIODeadline) {
-        let result = refusal == nil ? "accepted" : "refused"
-        let status = refusal.map { "\($0.status.code)" } ?? "101"
-        counter("portico_gateway_handshakes_total", [("result", result), ("reason", refusal?.code ?? "none"), ("status", status)]).increment()
-        (refusal == nil ? acceptedHandshakes : refusedHandshakes).recordNanoseconds(Int64((NIODeadline.now() - startedAt).nanoseconds))
+        let elapsed = Int64((NIODeadline.now() - startedAt).nanoseconds)
+        guard let refusal else {
+            accepted.increment()
+            acceptedHandshakes.recordNanoseconds(elapsed)
+            return
+        }
+        counter("portico_gateway_handshakes_total", [("result", "refused"), ("reason", refusal.code), ("status", "\(refusal.status.code)")])
+            .increment()
+        refusedHandshakes.recordNanoseconds(elapsed)
     }
 
     /// A connection's end: the close code that ended it and who sent it (`client`, `backend`, or
