@@ -41,7 +41,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
-            name: "WebSocketDeflate",
+            name: "WebSocketWire",
             dependencies: [
                 .byName(name: "CZlib"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -90,7 +90,7 @@ let package = Package(
             name: "gateway",
             dependencies: [
                 .byName(name: "PorticoCore"),
-                .byName(name: "WebSocketDeflate"),
+                .byName(name: "WebSocketWire"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "echo-backend",
             dependencies: [
-                .byName(name: "WebSocketDeflate"),
+                .byName(name: "WebSocketWire"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -175,11 +175,13 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 .byName(name: "gateway"),
-                .byName(name: "WebSocketDeflate"),
+                .byName(name: "WebSocketWire"),
                 .byName(name: "PorticoCore"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

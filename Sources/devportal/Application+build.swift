@@ -22,9 +22,12 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     let router = Router(context: Context.self)
     RequestObservability.add(to: router)
     router.add(middleware: ErrorMiddleware())
-    let users = UserStore(database: database, bcryptCost: settings.core.bcryptCost)
+    router.add(middleware: TextInputMiddleware())
+    let hasher = settings.core.makeSecretHasher()
+    let users = UserStore(database: database, hasher: hasher)
+    let authenticator = Authenticator(users: users, settings: settings.core)
     let applications = ApplicationStore(database: database)
-    let keys = ClientKeyStore(database: database, bcryptCost: settings.core.bcryptCost)
+    let keys = ClientKeyStore(database: database, hasher: hasher)
     let tokens = TokenStore(database: database)
     let issuer = TokenIssuer(
         signingKeys: signingKeyStore(database, settings), tokens: tokens, issuer: settings.publicURL, audience: settings.tokenAudience)
@@ -36,11 +39,11 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
 
     let base = "api/am/devportal/v3"
     OpenAPIController(document: DevportalOpenAPI.document).addRoutes(to: router.group(RouterPath(base)))
-    let open = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(users: users, required: false))
+    let open = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(authenticator, required: false))
     SignupController(users: users, enabled: settings.signupEnabled, maxBodyBytes: limit).addRoutes(to: open.group("signup"))
     CatalogController(database: database, settings: settings).addRoutes(to: open.group("apis"))
 
-    let signedIn = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(users: users))
+    let signedIn = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(authenticator))
     ApplicationsController(applications: applications, usage: UsageStore(database: database), maxBodyBytes: limit).addRoutes(to: signedIn)
     KeysController(applications: applications, keys: keys, issuer: issuer, settings: settings)
         .addRoutes(to: signedIn.group("applications"))

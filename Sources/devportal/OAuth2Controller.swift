@@ -11,7 +11,7 @@ struct OAuth2Controller {
     let tokens: TokenStore
     let issuer: TokenIssuer
     let settings: DevportalSettings
-    let failures = ClientFailureLimiter()
+    let failures = FailureLimiter(maxFailures: 5, window: 60)
 
     struct TokenResponse: Encodable {
         let access_token: String
@@ -129,9 +129,7 @@ struct OAuth2Controller {
 
     /// The `jti` of a JWT, read without verifying it (revocation only needs the id).
     static func tokenID(_ token: String) -> String? {
-        let parts = token.split(separator: ".")
-        guard parts.count == 3, let payload = Data(base64URLEncoded: String(parts[1])),
-              let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any]
+        guard let jws = CompactJWS(token), let object = try? JSONSerialization.jsonObject(with: jws.payload) as? [String: Any]
         else { return nil }
         return object["jti"] as? String
     }
@@ -157,6 +155,10 @@ struct OAuth2Controller {
         guard let clientID, let secret, !clientID.isEmpty else {
             throw OAuthError.invalidClient("client authentication is required")
         }
+        // RFC 6749 §2.3.1 percent-decodes Basic credentials, which can make a control character.
+        guard TextInput.firstControlCharacter(in: clientID) == nil, TextInput.firstControlCharacter(in: secret) == nil else {
+            throw OAuthError.invalidClient("unknown client or wrong secret")
+        }
         if let retryAfter = await failures.retryAfter(clientID) {
             throw OAuthError(.tooManyRequests, "slow_down", "too many failed attempts for this client; retry later",
                              headers: [.retryAfter: "\(retryAfter)"])
@@ -173,7 +175,7 @@ struct OAuth2Controller {
 }
 
 /// An OAuth2 error response (RFC 6749 §5.2): `{error, error_description}`.
-struct OAuthError: Error, HTTPResponseError {
+struct OAuthError: Error, OwnErrorVocabulary {
     let status: HTTPResponse.Status
     let error: String
     let errorDescription: String
@@ -221,42 +223,19 @@ enum FormBody {
                 return spaced.removingPercentEncoding ?? spaced
             }
             let name = decode(parts[0])
+            let value = parts.count > 1 ? decode(parts[1]) : ""
+            if let bad = TextInput.firstControlCharacter(in: name) ?? TextInput.firstControlCharacter(in: value) {
+                // Credentials with a control character are nobody's: the client is unknown.
+                if name == "client_id" || name == "client_secret" { throw OAuthError.invalidClient("unknown client or wrong secret") }
+                let shown = TextInput.firstControlCharacter(in: name) == nil ? "'\(name.prefix(64))'" : "a parameter name"
+                throw OAuthError(.badRequest, "invalid_request", "\(shown) contains the control character \(TextInput.name(bad))")
+            }
             guard values[name] == nil else {
                 // RFC 6749 §3.2: parameters must not be repeated.
                 throw OAuthError(.badRequest, "invalid_request", "the parameter '\(name)' is repeated")
             }
-            values[name] = parts.count > 1 ? decode(parts[1]) : ""
+            values[name] = value
         }
         return values
-    }
-}
-
-/// Slows down guessing: after `maxFailures` failed client authentications within `window`, a
-/// client id is refused (429) until the window has passed. Kept per devportal process.
-actor ClientFailureLimiter {
-    let maxFailures = 5
-    let window: TimeInterval = 60
-    let capacity = 10_000
-    private var failures: [String: [Date]] = [:]
-
-    /// Seconds to wait when the client id is locked out now; nil when it may try.
-    func retryAfter(_ clientID: String, now: Date = Date()) -> Int? {
-        let recent = (failures[clientID] ?? []).filter { now.timeIntervalSince($0) < window }
-        failures[clientID] = recent.isEmpty ? nil : recent
-        guard recent.count >= maxFailures, let oldest = recent.first else { return nil }
-        return max(1, Int((window - now.timeIntervalSince(oldest)).rounded(.up)))
-    }
-
-    func recordFailure(_ clientID: String, now: Date = Date()) {
-        if failures.count >= capacity, failures[clientID] == nil {
-            // Forget the entries whose last failure is oldest: a bounded map, whatever is sent.
-            let stale = failures.sorted { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) }.prefix(capacity / 10)
-            for (id, _) in stale { failures[id] = nil }
-        }
-        failures[clientID, default: []].append(now)
-    }
-
-    func reset(_ clientID: String) {
-        failures[clientID] = nil
     }
 }

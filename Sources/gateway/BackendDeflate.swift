@@ -1,4 +1,4 @@
-import WebSocketDeflate
+import WebSocketWire
 
 /// The gateway as a client of backends: what it offers and what it accepts back.
 extension PerMessageDeflate {

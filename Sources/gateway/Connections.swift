@@ -236,7 +236,7 @@ final class RelayedConnection: @unchecked Sendable {
         if let slot { counts.release(subscriptionID: slot) }
         guard started else { return }
         if let end {
-            metrics.closed(code: end.code, by: end.initiator)
+            metrics.closed(end)
             if let error = end.usageError { usage.count(error) }
         }
         if let (key, counts) = takeUsage() { usageRecorder.add(key, counts) }
@@ -244,9 +244,10 @@ final class RelayedConnection: @unchecked Sendable {
     }
 
     /// The first close decides how the connection ended; later ones (the answer, the other side) do not.
-    func ended(_ code: UInt16, by initiator: ConnectionEnd.Initiator, reason: String) {
+    /// `code` is nil when none was on the wire: an empty close frame, or a side that `vanished`.
+    func ended(_ code: UInt16?, by initiator: ConnectionEnd.Initiator, reason: String, vanished: Bool = false) {
         guard end == nil else { return }
-        end = ConnectionEnd(code: code, initiator: initiator, reason: reason)
+        end = ConnectionEnd(code: code, initiator: initiator, reason: reason, vanished: vanished)
     }
 
     /// A data frame relayed from `side`: counted in the metrics and the usage (a message when it

@@ -26,6 +26,15 @@ struct GatewaySettings: Sendable {
     var closeOnTokenExpiry: Bool
     /// `GATEWAY_BACKEND_CONNECT_TIMEOUT` (default 10 s): connect plus handshake with the backend.
     var backendConnectTimeout: TimeInterval
+    /// `GATEWAY_HANDSHAKE_TIMEOUT` (default 10 s): from the TCP accept to the client's complete
+    /// handshake request (TLS included); later, 408 and the connection is closed.
+    var handshakeTimeout: Int
+    /// `GATEWAY_MAX_PENDING_HANDSHAKES` (default 1024): connections accepted whose handshake
+    /// request is not complete yet; beyond, a new connection gets 503 with `Retry-After` at once.
+    var maxPendingHandshakes: Int
+    /// `GATEWAY_MAX_HEADER_BYTES` (default 16384): the request line and headers of a handshake
+    /// together; larger, 431.
+    var maxHeaderBytes: Int
     /// `GATEWAY_MAX_MESSAGE_BYTES` (default 1 MiB; `GATEWAY_MAX_FRAME_BYTES` is read when it is not
     /// set): the largest message, and so frame, either way when neither the plan nor the API sets one.
     /// Larger: 1009 to the sender, 1001 to the other side.
@@ -85,6 +94,9 @@ struct GatewaySettings: Sendable {
         tokenLeeway = TimeInterval(try source.int("GATEWAY_TOKEN_LEEWAY", default: 30, range: 0...600))
         closeOnTokenExpiry = try source.bool("GATEWAY_CLOSE_ON_TOKEN_EXPIRY", default: true)
         backendConnectTimeout = TimeInterval(try source.int("GATEWAY_BACKEND_CONNECT_TIMEOUT", default: 10, range: 1...300))
+        handshakeTimeout = try source.int("GATEWAY_HANDSHAKE_TIMEOUT", default: 10, range: 1...300)
+        maxPendingHandshakes = try source.int("GATEWAY_MAX_PENDING_HANDSHAKES", default: 1024, range: 1...1_000_000)
+        maxHeaderBytes = try source.int("GATEWAY_MAX_HEADER_BYTES", default: 16_384, range: 1024...1_048_576)
         let messageBytesKey = source.string("GATEWAY_MAX_MESSAGE_BYTES") == nil && source.string("GATEWAY_MAX_FRAME_BYTES") != nil
             ? "GATEWAY_MAX_FRAME_BYTES" : "GATEWAY_MAX_MESSAGE_BYTES"
         maxMessageBytes = try source.int(messageBytesKey, default: 1_048_576, range: BusinessPlan.messageBytesRange)

@@ -48,11 +48,17 @@ struct ProxyServer: Service {
                 do {
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
-                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+                    var limits = NIOHTTPDecoderLimitConfiguration()
+                    limits.maxHeaderListSize = gateway.settings.maxHeaderBytes
+                    limits.maxHeaderFieldSize = gateway.settings.maxHeaderBytes
+                    limits.maxHeaderFieldCount = 256
+                    let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
                     let encoder = HTTPResponseEncoder()
-                    try sync.addHandler(decoder)
-                    try sync.addHandler(encoder)
-                    try sync.addHandler(HandshakeHandler(gateway: gateway, secure: tls != nil, requestDecoder: decoder, responseEncoder: encoder))
+                    // NIO's check that no response header carries what a header cannot (CR, LF, …).
+                    let validator = NIOHTTPResponseHeadersValidator()
+                    try sync.addHandlers([decoder, encoder, validator])
+                    try sync.addHandler(HandshakeHandler(gateway: gateway, secure: tls != nil, requestDecoder: decoder,
+                                                         responseEncoder: encoder, headerValidator: validator))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)

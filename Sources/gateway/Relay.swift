@@ -1,7 +1,7 @@
 import Atomics
 import NIOCore
 import NIOWebSocket
-import WebSocketDeflate
+import WebSocketWire
 
 /// One side of a relayed connection: the two-way frame pump. Frames read from this side's channel
 /// are written to the peer's, unchanged but for masking (frames to the backend are masked, frames
@@ -100,7 +100,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
-        connection.ended(1006, by: side.initiator, reason: "\(side.rawValue) went away without a close frame")
+        connection.ended(nil, by: side.initiator, reason: "\(side.rawValue) went away without a close frame", vanished: true)
         connection.sideClosed(side)
         // The other side learns promptly: 1001 to the backend when the client vanished, 1011 to the
         // client when the backend did (unless the close handshake already ran).
@@ -112,6 +112,11 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let violation = error as? FrameViolation {
+            sendClose(code: violation.code == .protocolError ? .protocolError : .invalidPayload, reason: violation.reason, thenClose: true)
+            peer?.sendClose(code: .goingAway, reason: "peer broke the WebSocket protocol", thenClose: true)
+            return
+        }
         if let failure = error as? DeflateFailure {
             switch failure {
             case .invalidData:
@@ -146,7 +151,8 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         if frame.opcode == .connectionClose {
             closeReceived = true
             var payload = frame.unmaskedData
-            let code = payload.readInteger(as: UInt16.self) ?? 1005
+            // FrameCheckHandler let only a valid code (or none) and a UTF-8 reason through.
+            let code = payload.readInteger(as: UInt16.self)
             connection.ended(code, by: side.initiator, reason: payload.readString(length: payload.readableBytes) ?? "")
             if connection.isClosingByGateway {
                 // The reply to a close the gateway started: the handshake is done on this side.

@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -28,6 +29,8 @@ struct SnapshotService: Service {
     let connections: Connections
     let settings: GatewaySettings
     let logger: Logger
+    /// Set once the wait for the schema has been logged.
+    let waitingForSchema = ManagedAtomic(false)
 
     func run() async throws {
         let (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -82,7 +85,14 @@ struct SnapshotService: Service {
             holder.replace(table)
             connections.enforce(table, settings: settings)
             return true
+        } catch where holder.current == nil && Database.isMissingSchema(error) {
+            // A first start: the publisher or devportal is still migrating. Said once, quietly.
+            if !waitingForSchema.exchange(true, ordering: .relaxed) {
+                logger.info("waiting for the database schema (the publisher and devportal migrate it at start)")
+            }
+            return false
         } catch {
+            if Task.isCancelled { return false }
             let fallback = holder.current == nil ? "nothing to serve yet, retrying" : "serving the last snapshot"
             logger.error("snapshot reload failed; \(fallback)", metadata: ["error": "\(Database.describe(error))"])
             return false

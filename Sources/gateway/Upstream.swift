@@ -7,7 +7,7 @@ import NIOPosix
 import NIOSSL
 import NIOWebSocket
 import PorticoCore
-import WebSocketDeflate
+import WebSocketWire
 
 /// Stage 6: dial the API's backend and complete its WebSocket handshake before the client gets
 /// its 101, so that a backend that is down, slow or refusing becomes a real HTTP answer (502/504)
@@ -140,6 +140,7 @@ enum Upstream {
                         try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: target.host.first?.isNumber == true ? nil : target.host))
                     }
                     try sync.addHandler(HTTPRequestEncoder())
+                    try sync.addHandler(NIOHTTPRequestHeadersValidator())
                     try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
                     try sync.addHandler(BackendHandshakeHandler(head: head, outcome: outcome))
                     return channel.eventLoop.makeSucceededVoidFuture()
@@ -188,8 +189,10 @@ enum Upstream {
                 try sync.addHandler(PerMessageDeflateHandler(parameters: deflate, maxFrameBytes: maxFrameBytes), position: .before(relay))
             }
             sync.removeHandler(try sync.handler(type: BackendHandshakeHandler.self), promise: nil)
+            sync.removeHandler(try sync.handler(type: NIOHTTPRequestHeadersValidator.self), promise: nil)
             sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
-            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, maxFrameBytes))), WebSocketFrameEncoder()],
+            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, maxFrameBytes))),
+                                  FrameCheckHandler(sender: .server, compressionNegotiated: deflate != nil), WebSocketFrameEncoder()],
                                  position: .after(decoder))
             let decoderLeft = channel.eventLoop.makePromise(of: Void.self)
             decoderLeft.futureResult.assumeIsolated().whenSuccess { relay.decoderLeft() }

@@ -18,14 +18,16 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     let router = Router(context: Context.self)
     RequestObservability.add(to: router)
     router.add(middleware: ErrorMiddleware())
-    let users = UserStore(database: database, bcryptCost: settings.bcryptCost)
+    router.add(middleware: TextInputMiddleware())
+    let users = UserStore(database: database, hasher: settings.makeSecretHasher())
+    let authenticator = Authenticator(users: users, settings: settings)
     let apis = APIStore(database: database)
     let plans = BusinessPlanStore(database: database)
 
     HealthController(database: database).addRoutes(to: router.group("health"))
     OpenAPIController(document: PublisherOpenAPI.document).addRoutes(to: router.group("api/am/publisher/v4"))
 
-    let publisher = router.group("api/am/publisher/v4").add(middleware: BasicAuthMiddleware(users: users))
+    let publisher = router.group("api/am/publisher/v4").add(middleware: BasicAuthMiddleware(authenticator))
     APIsController(apis: apis, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: publisher.group("apis"))
     LifecycleController(apis: apis).addRoutes(to: publisher.group("apis"))
     UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database))
@@ -33,7 +35,7 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     BusinessPlansController(plans: plans, maxBodyBytes: settings.maxBodyBytes).addPublisherRoutes(to: publisher.group("throttling-policies"))
     SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).addRoutes(to: publisher.group("subscriptions"))
 
-    let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(users: users))
+    let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(authenticator))
     UsersController(users: users, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: admin.group("users"))
     BusinessPlansController(plans: plans, maxBodyBytes: settings.maxBodyBytes).addAdminRoutes(to: admin.group("throttling-policies/subscription"))
     return router

@@ -1,7 +1,7 @@
 import NIOCore
 import Testing
 @testable import gateway
-import WebSocketDeflate
+import WebSocketWire
 
 /// permessage-deflate (RFC 7692): what the gateway agrees to on each side, and its zlib streams
 /// checked against the RFC's own examples.

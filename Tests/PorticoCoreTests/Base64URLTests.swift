@@ -2,19 +2,40 @@ import Foundation
 @testable import PorticoCore
 import Testing
 
-/// base64url, decoded byte by byte, against Foundation's base64 on random data of every length.
+/// base64url, decoded byte by byte, against Foundation's base64 on random data of every length:
+/// exactly one spelling per byte string (RFC 7515 §2).
 @Suite struct Base64URLTests {
     @Test func decodesWhatFoundationEncodes() {
         for length in 0..<200 {
             let data = Data((0..<length).map { _ in UInt8.random(in: 0...255) })
-            let standard = data.base64EncodedString()
             #expect(Data(base64URLEncoded: data.base64URLEncoded) == data, "unpadded url-safe, \(length) bytes")
-            #expect(Data(base64URLEncoded: standard) == data, "padded standard alphabet, \(length) bytes")
+        }
+    }
+
+    /// Every other spelling of the same bytes is refused: padding, the standard alphabet, white
+    /// space, and a last symbol whose unused bits are not zero.
+    @Test func acceptsExactlyOneSpelling() {
+        for length in 1..<120 {
+            let data = Data((0..<length).map { _ in UInt8.random(in: 0...255) })
+            let canonical = data.base64URLEncoded
+            let standard = data.base64EncodedString()
+            if standard.contains("=") { #expect(Data(base64URLEncoded: standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")) == nil, "padded") }
+            if standard.contains("+") || standard.contains("/") { #expect(Data(base64URLEncoded: standard) == nil, "standard alphabet") }
+            #expect(Data(base64URLEncoded: canonical + "=") == nil)
+            #expect(Data(base64URLEncoded: canonical + " ") == nil)
+            if length % 3 != 0 {
+                // The last symbol carries 2 or 4 unused bits; setting the lowest one spells the same bytes otherwise.
+                var symbols = Array(canonical.utf8)
+                let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+                let value = alphabet.firstIndex(of: symbols[symbols.count - 1])!
+                symbols[symbols.count - 1] = alphabet[value | 1]
+                #expect(Data(base64URLEncoded: String(decoding: symbols, as: UTF8.self)) == nil, "non-zero trailing bits, \(length) bytes")
+            }
         }
     }
 
     @Test func refusesWhatIsNotBase64() {
-        for bad in ["a", "abcde", "ab$d", "ab=c", "YW Jj", "é"] {
+        for bad in ["a", "abcde", "ab$d", "ab=c", "YW Jj", "é", "ab+/", "YQ=="] {
             #expect(Data(base64URLEncoded: bad) == nil, "\(bad)")
         }
         #expect(Data(base64URLEncoded: "") == Data())

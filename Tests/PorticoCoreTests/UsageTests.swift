@@ -51,8 +51,30 @@ import Testing
     @Test func defaultsAreTheLastDayByHour() throws {
         let now = Date(timeIntervalSince1970: 1_800_000_100)
         let query = try UsageQuery(query: [:], now: now)
-        #expect(query.to == now && query.from == now.addingTimeInterval(-86_400) && query.granularity == .hour)
+        // Whole hours: from down, to up.
+        #expect(query.to == Date(timeIntervalSince1970: 1_800_003_600) && query.from == Date(timeIntervalSince1970: 1_799_913_600))
+        #expect(query.granularity == .hour)
         #expect(query.filled([]).count == 25)
+    }
+
+    /// A `from` inside a minute: the first point is that whole minute, labelled by its start, with
+    /// the traffic of that minute (before, it was labelled the minute and counted from `from`: zero).
+    @Test func aRangeStartingInsideAMinuteCountsThatMinute() async throws {
+        try await TestDatabase.withMigratedDatabase { database in
+            let store = UsageStore(database: database)
+            let minute = UsageKey.minute(of: try Date("2026-11-22T10:00:00Z", strategy: .iso8601))
+            try await store.add([UsageKey(apiID: UsageStoreTests.api, applicationID: UsageStoreTests.app, minute: minute):
+                                    UsageStoreTests.counts(messages: 3, bytes: 30)])
+            for granularity in ["minute", "hour", "day"] {
+                let query = try UsageQuery(query: ["from": "2026-11-22T10:00:30Z", "to": "2026-11-22T10:02:10Z", "granularity": granularity])
+                let report = try await UsageReport.read(.api(UsageStoreTests.api), query: query, from: store)
+                #expect(report.total.messagesIn == 3, "\(granularity)")
+                let first = try #require(report.series.first)
+                #expect(first.usage.messagesIn == 3, "\(granularity): the labelled interval holds its traffic")
+                #expect(first.start <= (try Date("2026-11-22T10:00:00Z", strategy: .iso8601)), "\(granularity)")
+                #expect(report.series.map(\.usage.messagesIn).reduce(0, +) == 3)
+            }
+        }
     }
 
     @Test func badParametersAreNamed() {

@@ -46,7 +46,7 @@ import Testing
 
     /// A developer, an application and a Gold subscription to `apiID`, as the devportal makes them.
     static func subscribe(to apiID: String, in database: Database) async throws -> String {
-        let dev = try await UserStore(database: database, bcryptCost: 4)
+        let dev = try await UserStore(database: database, hasher: SecretHasher(cost: 4, pool: BcryptPool()))
             .create(username: "dev", password: "password-1", email: nil, roles: [.subscriber])
         let app = try await ApplicationStore(database: database).create(name: "App", description: "", plan: "Unlimited", owner: dev)
         return try await SubscriptionStore(database: database).create(applicationID: app.id, apiID: apiID, plan: "Gold", owner: dev).id

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 
 /// A setting that failed validation. Its description is the single line printed at start-up.
 public struct InvalidSetting: Error, CustomStringConvertible, Equatable {
@@ -116,6 +117,18 @@ public struct CoreSettings: Sendable {
     public var maxBodyBytes: Int
     /// `PORTICO_BCRYPT_COST`: the bcrypt work factor for new password hashes.
     public var bcryptCost: Int
+    /// `PORTICO_BCRYPT_WORKERS` (default: the number of cores): bcrypts run at once.
+    public var bcryptWorkers: Int
+    /// `PORTICO_BCRYPT_QUEUE` (default 64): bcrypts that may wait for a worker; beyond, 503.
+    public var bcryptQueue: Int
+    /// `PORTICO_AUTH_CACHE_SECONDS` (default 60; 0 turns it off): how long verified Basic
+    /// credentials are remembered (under a keyed hash, never the password).
+    public var authCacheSeconds: Int
+    /// `PORTICO_AUTH_MAX_FAILURES` (default 10): failed sign-ins per user name within a minute
+    /// before that name is refused with 429 for the rest of the minute.
+    public var authMaxFailuresPerUser: Int
+    /// `PORTICO_AUTH_MAX_FAILURES_PER_ADDRESS` (default 30): the same per client address.
+    public var authMaxFailuresPerAddress: Int
     /// `PORTICO_DB_POOL_SIZE`: the most connections one service process opens to PostgreSQL.
     public var databasePoolSize: Int
     /// `PORTICO_DB_STARTUP_TIMEOUT`: how long start-up waits for PostgreSQL to answer, in seconds.
@@ -139,12 +152,23 @@ public struct CoreSettings: Sendable {
         developmentMode = try source.bool("PORTICO_DEV_MODE", default: false)
         maxBodyBytes = try source.int("PORTICO_MAX_BODY_BYTES", default: 1_048_576, range: 1024...(64 * 1_048_576))
         bcryptCost = try source.int("PORTICO_BCRYPT_COST", default: 10, range: 4...31)
+        bcryptWorkers = try source.int("PORTICO_BCRYPT_WORKERS", default: System.coreCount, range: 1...256)
+        bcryptQueue = try source.int("PORTICO_BCRYPT_QUEUE", default: 64, range: 0...100_000)
+        authCacheSeconds = try source.int("PORTICO_AUTH_CACHE_SECONDS", default: 60, range: 0...3600)
+        authMaxFailuresPerUser = try source.int("PORTICO_AUTH_MAX_FAILURES", default: 10, range: 1...10_000)
+        authMaxFailuresPerAddress = try source.int("PORTICO_AUTH_MAX_FAILURES_PER_ADDRESS", default: 30, range: 1...100_000)
         databasePoolSize = try source.int("PORTICO_DB_POOL_SIZE", default: 10, range: 1...200)
         databaseStartupTimeout = .seconds(try source.int("PORTICO_DB_STARTUP_TIMEOUT", default: 30, range: 1...3600))
         tracing = try source.bool("PORTICO_TRACING", default: false)
         if let password = adminPassword, password.count < 8, !developmentMode {
             throw InvalidSetting(key: "PORTICO_ADMIN_PASSWORD", reason: "must be at least 8 characters")
         }
+    }
+
+    /// A hasher with this process's bcrypt cost and a bounded pool of its own; a service makes one
+    /// and shares it, so the bound holds for all its password and secret checks together.
+    public func makeSecretHasher() -> SecretHasher {
+        SecretHasher(cost: bcryptCost, pool: BcryptPool(workers: bcryptWorkers, queueLimit: bcryptQueue))
     }
 
     /// The admin password to seed with, or an error when none is configured outside development mode.

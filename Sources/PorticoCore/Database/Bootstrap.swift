@@ -10,7 +10,7 @@ public enum Bootstrap {
         if !applied.isEmpty {
             logger.info("database migrated", metadata: ["applied": "\(applied.joined(separator: ", "))"])
         }
-        let users = UserStore(database: database, bcryptCost: settings.bcryptCost)
+        let users = UserStore(database: database, hasher: settings.makeSecretHasher())
         if try await users.exists(username: "admin") { return }
         let password = try settings.initialAdminPassword()
         if try await users.ensureAdmin(password: password) {

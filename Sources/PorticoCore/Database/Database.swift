@@ -90,6 +90,11 @@ public struct Database: Sendable {
     }
 
     /// True when `error` is a unique-constraint violation (SQLSTATE 23505).
+    /// A table or column the query names is not there: the schema is not migrated (yet).
+    public static func isMissingSchema(_ error: any Error) -> Bool {
+        ["42P01", "42703", "3F000"].contains(sqlState(of: error))
+    }
+
     public static func isUniqueViolation(_ error: any Error) -> Bool {
         sqlState(of: error) == "23505"
     }

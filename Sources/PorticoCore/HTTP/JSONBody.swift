@@ -1,10 +1,11 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 extension Request {
     /// Decodes a JSON request body of at most `limit` bytes, answering each way it can be wrong with
-    /// its own status: 415 (not JSON), 413 (too large), 400 (empty, malformed, or a field of the
-    /// wrong type — the field is named).
+    /// its own status: 415 (not JSON), 413 (too large), 400 (empty, malformed, a field of the
+    /// wrong type, or any string or key with a control character — the field is named).
     public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard let contentType, contentType == "application/json" || contentType.hasSuffix("+json") else {
@@ -21,15 +22,23 @@ extension Request {
             buffer = try await request.collectBody(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
         }
         guard buffer.readableBytes > 0 else {
             throw APIError.badRequest("The request body is empty; expected a JSON object")
         }
+        let data = Data(buffer.readableBytesView)
+        let value: T
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+            value = try JSONDecoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw APIError.describing(error)
         }
+        // Every text in the document, whether this type reads it or not: nothing with a control
+        // character reaches a store (TextInput).
+        try TextInput.check(json: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+        return value
     }
 }
 

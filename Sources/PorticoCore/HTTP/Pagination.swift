@@ -1,12 +1,15 @@
 import Hummingbird
 
-/// `limit` and `offset` query parameters, validated: limit 1…1000 (default 25), offset ≥ 0.
+/// `limit` and `offset` query parameters, validated: limit 1…1000 (default 25), offset 0…10,000,000.
+/// Both are bounded, so no arithmetic on a page (`offset + limit`, the links) can overflow.
 public struct PageRequest: Sendable, Equatable {
     public var limit: Int
     public var offset: Int
 
     public static let defaultLimit = 25
     public static let maxLimit = 1000
+    /// The largest offset a list accepts; a list longer than this is filtered, not paged that far.
+    public static let maxOffset = 10_000_000
 
     public init(limit: Int = PageRequest.defaultLimit, offset: Int = 0) {
         self.limit = limit
@@ -17,13 +20,13 @@ public struct PageRequest: Sendable, Equatable {
         self.init()
         if let raw = query["limit"] {
             guard let value = Int(raw), (1...Self.maxLimit).contains(value) else {
-                throw APIError.invalidParameter("limit", "Expected a whole number from 1 to \(Self.maxLimit), got '\(raw)'")
+                throw APIError.invalidParameter("limit", "Expected a whole number from 1 to \(Self.maxLimit), got '\(raw.prefix(40))'")
             }
             limit = value
         }
         if let raw = query["offset"] {
-            guard let value = Int(raw), value >= 0 else {
-                throw APIError.invalidParameter("offset", "Expected a whole number of 0 or more, got '\(raw)'")
+            guard let value = Int(raw), (0...Self.maxOffset).contains(value) else {
+                throw APIError.invalidParameter("offset", "Expected a whole number from 0 to \(Self.maxOffset), got '\(raw.prefix(40))'")
             }
             offset = value
         }
@@ -62,9 +65,11 @@ public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
         func link(_ offset: Int) -> String {
             "\(path)?limit=\(page.limit)&offset=\(offset)" + (extraQuery.isEmpty ? "" : "&\(extraQuery)")
         }
+        // Saturating: a page built by hand (not from a query) cannot overflow either.
+        let (end, overflow) = page.offset.addingReportingOverflow(page.limit)
         self.pagination = Pagination(
             offset: page.offset, limit: page.limit, total: total,
-            next: page.offset + page.limit < total ? link(page.offset + page.limit) : "",
+            next: !overflow && end < total ? link(end) : "",
             previous: page.offset > 0 ? link(max(0, page.offset - page.limit)) : "")
     }
 }

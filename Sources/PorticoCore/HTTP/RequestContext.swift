@@ -6,10 +6,13 @@ public struct PorticoRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by `BasicAuthMiddleware`; nil on anonymous routes.
     public var user: User?
+    /// The peer's IP address (the TCP connection's, not a header's), for limits kept per address.
+    public let clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.user = nil
+        self.clientAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The signed-in user, who must hold `role` (or be an admin): 401 when nobody signed in, 403

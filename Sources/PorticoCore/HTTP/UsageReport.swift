@@ -1,7 +1,10 @@
 import Foundation
 
 /// The query of a usage resource: `from` and `to` (ISO 8601; default the last 24 hours, `to` now)
-/// and `granularity` (`minute`, `hour` or `day`; default `hour`). Intervals are aligned in UTC.
+/// and `granularity` (`minute`, `hour` or `day`; default `hour`). Intervals are aligned in UTC, and
+/// the range is widened to whole intervals (`from` down, `to` up), so every point of the series
+/// counts its whole interval and its label says where that starts; the answer's `from` and `to`
+/// are the range counted.
 public struct UsageQuery: Sendable {
     public let from: Date
     public let to: Date
@@ -23,9 +26,13 @@ public struct UsageQuery: Sendable {
         guard let granularity = UsageGranularity(rawValue: raw) else {
             throw APIError.invalidParameter("granularity", "'\(raw)' is not one of minute, hour, day")
         }
-        let to = try date("to") ?? now
-        let from = try date("from") ?? to.addingTimeInterval(-86_400)
-        guard from < to else { throw APIError.invalidParameter("from", "'from' must be before 'to'") }
+        let asked = try date("to") ?? now
+        let askedFrom = try date("from") ?? asked.addingTimeInterval(-86_400)
+        guard askedFrom < asked else { throw APIError.invalidParameter("from", "'from' must be before 'to'") }
+        // Usage is kept per minute: a part of an interval cannot be counted, so the range is whole intervals.
+        let step = Double(granularity.seconds)
+        let from = Date(timeIntervalSince1970: (askedFrom.timeIntervalSince1970 / step).rounded(.down) * step)
+        let to = Date(timeIntervalSince1970: (asked.timeIntervalSince1970 / step).rounded(.up) * step)
         let points = Int((to.timeIntervalSince(from) / Double(granularity.seconds)).rounded(.up)) + 1
         guard points <= Self.maxPoints else {
             throw APIError.invalidParameter("granularity", "\(points) \(granularity.rawValue) intervals are more than \(Self.maxPoints): choose a coarser granularity or a shorter range")
@@ -38,7 +45,7 @@ public struct UsageQuery: Sendable {
         let step = TimeInterval(granularity.seconds)
         var byStart: [Date: UsageCounts] = [:]
         for point in points { byStart[point.start] = point.usage }
-        var start = Date(timeIntervalSince1970: (from.timeIntervalSince1970 / step).rounded(.down) * step)
+        var start = from
         var filled: [UsagePoint] = []
         while start < to {
             filled.append(UsagePoint(start: start, usage: byStart[start] ?? UsageCounts()))

@@ -8,9 +8,9 @@ public struct ClientKeyStore: Sendable {
     public let database: Database
     let hasher: SecretHasher
 
-    public init(database: Database, bcryptCost: Int) {
+    public init(database: Database, hasher: SecretHasher) {
         self.database = database
-        self.hasher = SecretHasher(cost: bcryptCost)
+        self.hasher = hasher
     }
 
     private var logger: Logger { database.logger }

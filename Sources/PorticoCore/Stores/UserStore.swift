@@ -7,9 +7,9 @@ public struct UserStore: Sendable {
     public let database: Database
     let hasher: SecretHasher
 
-    public init(database: Database, bcryptCost: Int) {
+    public init(database: Database, hasher: SecretHasher) {
         self.database = database
-        self.hasher = SecretHasher(cost: bcryptCost)
+        self.hasher = hasher
     }
 
     public static let minimumPasswordLength = 8

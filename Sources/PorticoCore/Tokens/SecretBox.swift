@@ -81,40 +81,35 @@ extension Data {
             .replacingOccurrences(of: "=", with: "")
     }
 
-    /// Decodes base64url, padded or not (the standard alphabet's `+` and `/` are accepted too).
+    /// Decodes base64url exactly as JWS writes it (RFC 7515 §2, RFC 4648 §5): the url-safe alphabet
+    /// only, no padding, no white space, and unused trailing bits zero — so that every byte string
+    /// has exactly one spelling (`+`, `/`, `=` and a changed last symbol are refused).
     /// Byte by byte: the gateway decodes three of these per handshake, and Foundation's string
     /// replacing on Linux cost more than the RSA verification (measured with `perf`).
-    public init?(base64URLEncoded string: String) {
+    public init?(base64URLEncoded string: some StringProtocol) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(string.utf8.count * 3 / 4)
         var accumulator: UInt32 = 0
         var bits = 0
-        var symbols = 0
-        var padded = false
         for character in string.utf8 {
             let value: UInt8
             switch character {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = character - UInt8(ascii: "A")
             case UInt8(ascii: "a")...UInt8(ascii: "z"): value = character - UInt8(ascii: "a") + 26
             case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0") + 52
-            case UInt8(ascii: "-"), UInt8(ascii: "+"): value = 62
-            case UInt8(ascii: "_"), UInt8(ascii: "/"): value = 63
-            case UInt8(ascii: "="):
-                padded = true
-                continue
-            default:
-                return nil
+            case UInt8(ascii: "-"): value = 62
+            case UInt8(ascii: "_"): value = 63
+            default: return nil
             }
-            guard !padded else { return nil }
-            accumulator = accumulator << 6 | UInt32(value)
+            accumulator = (accumulator << 6 | UInt32(value)) & 0xFFFF
             bits += 6
-            symbols += 1
             if bits >= 8 {
                 bits -= 8
                 bytes.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
             }
         }
-        guard symbols % 4 != 1 else { return nil }
+        // 6 leftover bits: a lone symbol (no byte); 2 or 4: they must be zero.
+        guard bits < 6, accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
         self.init(bytes)
     }
 

@@ -37,7 +37,8 @@ public struct TokenIssuer: Sendable {
     /// The claims of `token` when its signature is one of the published keys' and it is within its
     /// lifetime; nil otherwise. (Revocation is the token store's to say.)
     public func verify(_ token: String) async -> AccessTokenClaims? {
-        guard let published = try? await signingKeys.publishedKeys() else { return nil }
+        // jwt-kit reads base64url more leniently than RFC 7515: the one spelling is checked first.
+        guard CompactJWS(token) != nil, let published = try? await signingKeys.publishedKeys() else { return nil }
         let keys = JWTKeyCollection()
         for key in published {
             await keys.add(rsa: key.publicKey, digestAlgorithm: .sha256, kid: JWKIdentifier(string: key.kid))

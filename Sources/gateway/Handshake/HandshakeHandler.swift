@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import PorticoCore
-import WebSocketDeflate
+import WebSocketWire
 
 /// Everything a handshake needs, shared by every connection.
 struct GatewayContext: Sendable {
@@ -16,6 +16,7 @@ struct GatewayContext: Sendable {
     let limiter = RateLimiter()
     let counts = ConnectionCounts()
     let endpoints = EndpointHealth()
+    let pending: PendingHandshakes
     let metrics: GatewayMetrics
     let log: ConnectionLog
     let usage: UsageRecorder
@@ -25,16 +26,18 @@ struct GatewayContext: Sendable {
         self.snapshot = snapshot
         self.verifier = verifier
         self.logger = logger
+        pending = PendingHandshakes(limit: settings.maxPendingHandshakes)
         metrics = GatewayMetrics(endpoints: endpoints)
         log = ConnectionLog(destination: settings.connectionLog, node: settings.nodeID, metrics: metrics)
         usage = UsageRecorder(store: UsageStore(database: database), connections: connections, settings: settings, metrics: metrics, logger: logger)
     }
 }
 
-/// The handshake pipeline, one straight line: route (404/426/503) → origin (403) → credentials (401)
+/// The handshake pipeline, one straight line: a complete, well-formed request in time (400, 408,
+/// 431; 503 when too many are pending) → route (404/426/503) → origin (403) → credentials (401)
 /// → token (401) → access (403) → endpoint suspended (503) → admission (429) → upstream (502/504)
 /// → 101 and the relay. Each stage answers its own refusal as an HTTP response with a JSON body
-/// `{code, message}`; nothing here queries PostgreSQL.
+/// `{code, message}` (`Refusal.response`); nothing here queries PostgreSQL.
 final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -43,29 +46,95 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     let secure: Bool
     let requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>
     let responseEncoder: HTTPResponseEncoder
+    let headerValidator: NIOHTTPResponseHeadersValidator
     private var head: HTTPRequestHead?
     private var handled = false
     private var span: HandshakeSpan?
+    /// Whether this connection holds one of `PendingHandshakes`' slots, and the deadline for its request.
+    private var holdsSlot = false
+    private var deadline: Scheduled<Void>?
 
-    init(gateway: GatewayContext, secure: Bool, requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>, responseEncoder: HTTPResponseEncoder) {
+    init(gateway: GatewayContext, secure: Bool, requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>,
+         responseEncoder: HTTPResponseEncoder, headerValidator: NIOHTTPResponseHeadersValidator) {
         self.gateway = gateway
         self.secure = secure
         self.requestDecoder = requestDecoder
         self.responseEncoder = responseEncoder
+        self.headerValidator = headerValidator
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        holdsSlot = gateway.pending.enter()
+        guard holdsSlot else { return }
+        let seconds = gateway.settings.handshakeTimeout
+        deadline = context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(Int64(seconds))) { [self] in
+            guard !handled else { return }
+            handled = true
+            refuse(.timedOut(after: seconds), record: record(context: context), context: context)
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        if !holdsSlot && !handled {
+            handled = true
+            refuse(.tooManyHandshakes, record: record(context: context), context: context)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        requestComplete()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        requestComplete()
+        context.fireChannelInactive()
+    }
+
+    /// The request is in (or never will be): the slot and the deadline go.
+    private func requestComplete() {
+        deadline?.cancel()
+        deadline = nil
+        if holdsSlot {
+            holdsSlot = false
+            gateway.pending.leave()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !handled else { return }
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
         case .body:
-            break
-        case .end:
-            guard let head, !handled else { return }
             handled = true
+            refuse(.unexpectedBody, record: record(context: context), context: context)
+        case .end:
+            guard let head else { return }
+            handled = true
+            requestComplete()
             _ = context.channel.setOption(.autoRead, value: false)
             handle(head, context: context)
         }
+    }
+
+    /// A request the HTTP parser cannot read is answered (400, or 431 for too many header bytes),
+    /// then closed; any other error (TLS, a reset) just closes.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let parse = error as? HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        guard !handled else { return }
+        handled = true
+        refuse(.malformed(parse, maxHeaderBytes: gateway.settings.maxHeaderBytes), record: record(context: context), context: context)
+    }
+
+    /// The log record of a request refused before its stages ran.
+    private func record(context: ChannelHandlerContext) -> HandshakeRecord {
+        HandshakeRecord(connectionID: UUID().uuidString.lowercased(), path: head.map { LogRedaction.url($0.uri) } ?? "",
+                        clientAddress: context.channel.remoteAddress?.ipAddress ?? "unknown",
+                        userAgent: head?.headers.first(name: "User-Agent"))
     }
 
     private func handle(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
@@ -174,9 +243,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                     PerMessageDeflateHandler(parameters: deflate.parameters, maxFrameBytes: connection.policy.maxMessageBytes),
                     position: .before(client))
             }
+            pipeline.syncOperations.removeHandler(headerValidator, promise: nil)
             pipeline.syncOperations.removeHandler(responseEncoder, promise: nil)
             try pipeline.syncOperations.addHandlers(
-                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, connection.policy.maxMessageBytes))), WebSocketFrameEncoder()],
+                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, connection.policy.maxMessageBytes))),
+                 FrameCheckHandler(sender: .client, compressionNegotiated: deflate != nil), WebSocketFrameEncoder()],
                 position: .after(requestDecoder))
             pipeline.syncOperations.removeHandler(context: context, promise: nil)
             let decoderLeft = context.eventLoop.makePromise(of: Void.self)
@@ -202,16 +273,20 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         span = nil
         gateway.log.refused(record, refusal)
         gateway.usage.refused(record, refusal)
-        var body = context.channel.allocator.buffer(capacity: 128)
-        let json = (try? JSONSerialization.data(withJSONObject: ["code": refusal.code, "message": refusal.message], options: [.sortedKeys])) ?? Data()
-        body.writeBytes(json)
-        var headers = HTTPHeaders([
-            ("Content-Type", "application/json"), ("Content-Length", "\(body.readableBytes)"), ("Connection", "close"),
-        ])
-        for (name, value) in refusal.extraHeaders { headers.add(name: name, value: value) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: refusal.status, headers: headers))), promise: nil)
+        requestComplete()
+        let (head, body) = refusal.response(allocator: context.channel.allocator)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        // Half-close first: the client reads the answer before the connection goes (a full close with
+        // its unread request bytes pending would reset the connection and could lose the answer).
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            let halfClosed = context.eventLoop.makePromise(of: Void.self)
+            halfClosed.futureResult.whenFailure { _ in context.channel.close(promise: nil) }
+            context.close(mode: .output, promise: halfClosed)
+        }
+        // A peer that does not read the answer, does not close, or never finishes TLS is not waited for.
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     /// The client's headers for the backend: hop-by-hop, handshake and credential headers removed,

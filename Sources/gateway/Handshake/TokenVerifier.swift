@@ -29,21 +29,17 @@ struct TokenVerifier: Sendable {
     }
 
     func verify(_ token: String, in table: RouteTable, now: Date = Date()) throws(Refusal) -> Caller {
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-              let headerData = Data(base64URLEncoded: String(parts[0])),
-              let header = try? JSONDecoder().decode(Header.self, from: headerData),
-              let payloadData = Data(base64URLEncoded: String(parts[1])),
-              let signature = Data(base64URLEncoded: String(parts[2]))
-        else { throw .unauthorized("malformed_token", "The access token is not a JWT") }
+        guard let jws = CompactJWS(token), let header = try? JSONDecoder().decode(Header.self, from: jws.header) else {
+            throw .unauthorized("malformed_token", "The access token is not a JWT")
+        }
+        // Nothing from the token is quoted back: the refusal names what is expected, not what came.
         guard header.alg == "RS256" else {
-            throw .unauthorized("unsupported_algorithm", "The token must be signed RS256, not \(header.alg ?? "unsigned")")
+            throw .unauthorized("unsupported_algorithm", "The token must be signed RS256")
         }
         guard let kid = header.kid, let key = table.signingKeys[kid] else {
             throw .unauthorized("unknown_signing_key", "The token is not signed by a key this gateway knows")
         }
-        let signed = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        guard key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: signed),
+        guard key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: jws.signature), for: SHA256.hash(data: Data(jws.signingInput)),
                                    padding: .insecurePKCS1v1_5)
         else { throw .unauthorized("bad_signature", "The token's signature does not verify") }
         let claims: AccessTokenClaims
@@ -51,7 +47,7 @@ struct TokenVerifier: Sendable {
             // Signed, so read: the claims the devportal signs, read with the type it signs them from.
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .secondsSince1970
-            claims = try decoder.decode(AccessTokenClaims.self, from: payloadData)
+            claims = try decoder.decode(AccessTokenClaims.self, from: jws.payload)
         } catch {
             throw .unauthorized("malformed_token", "The token's claims are not a Portico access token's: \(Self.describe(error))")
         }

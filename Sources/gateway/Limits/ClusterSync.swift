@@ -61,6 +61,8 @@ struct ClusterSync: Service {
                         logger.notice("cluster sync restored")
                         failing = false
                     }
+                } catch where Database.isMissingSchema(error) {
+                    // A first start before the schema is migrated: the snapshot service says so, once.
                 } catch {
                     if !failing && !Task.isCancelled {
                         logger.error("cluster sync failed; enforcing from this gateway's own counts",

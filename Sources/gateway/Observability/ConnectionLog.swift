@@ -27,22 +27,25 @@ struct HandshakeRecord: Sendable {
     var caller: Caller?
 }
 
-/// How a connection ended: the first close, and who made it. `code` is 1006 when a side vanished
-/// without a close frame, 1005 when a close frame carried no code.
+/// How a connection ended: the first close, and who made it. `code` is the code that was on the
+/// wire — always one a close frame may carry — and nil when there was none: a close frame without
+/// a code, or a side that `vanished` without a close frame (the reason says which).
 struct ConnectionEnd: Sendable {
     enum Initiator: String, Sendable { case client, backend, gateway }
 
-    let code: UInt16
+    let code: UInt16?
     let initiator: Initiator
     let reason: String
+    var vanished = false
 
     /// The usage error category this end counts as, if any (4003 is counted per event instead).
     var usageError: UsageCounts.ErrorCategory? {
+        if vanished { return initiator == .backend ? .backend : nil }
         switch (initiator, code) {
-        case (.gateway, 4001), (.gateway, 4002): .auth
-        case (.gateway, 1011), (.backend, 1006), (.backend, 1011): .backend
-        case (.gateway, 1002), (.gateway, 1007), (.gateway, 1009): .other
-        default: nil
+        case (.gateway, 4001), (.gateway, 4002): return .auth
+        case (.gateway, 1011), (.backend, 1011): return .backend
+        case (.gateway, 1002), (.gateway, 1007), (.gateway, 1009): return .other
+        default: return nil
         }
     }
 }
@@ -142,7 +145,7 @@ final class ConnectionLog: Service, Sendable {
     func ended(_ record: HandshakeRecord, usage: UsageCounts, end: ConnectionEnd?) {
         var entry = Entry(record, node: node, status: 101, end: Date())
         (entry.messagesIn, entry.messagesOut, entry.bytesIn, entry.bytesOut) = (usage.messagesIn, usage.messagesOut, usage.bytesIn, usage.bytesOut)
-        entry.closeCode = end.map { Int($0.code) }
+        entry.closeCode = end?.code.map { Int($0) }
         entry.closedBy = end?.initiator.rawValue
         entry.closeReason = end?.reason
         enqueue(entry)

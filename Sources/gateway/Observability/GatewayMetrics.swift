@@ -94,9 +94,11 @@ final class GatewayMetrics: Sendable {
     }
 
     /// A connection's end: the close code that ended it and who sent it (`client`, `backend`, or
-    /// `gateway`; 1006 when a side vanished without a close frame).
-    func closed(code: UInt16, by initiator: ConnectionEnd.Initiator) {
-        counter("portico_gateway_closes_total", [("code", Self.label(forCloseCode: code)), ("initiator", initiator.rawValue)]).increment()
+    /// `gateway`); the code is `abnormal` when a side vanished without a close frame, `none` when
+    /// its close frame carried no code.
+    func closed(_ end: ConnectionEnd) {
+        let code = end.vanished ? "abnormal" : end.code.map(Self.label(forCloseCode:)) ?? "none"
+        counter("portico_gateway_closes_total", [("code", code), ("initiator", end.initiator.rawValue)]).increment()
     }
 
     /// A backend that could not be reached or refused its handshake; `reason` is the refusal's code.

@@ -71,6 +71,9 @@ final class UsageRecorder: Service, Sendable {
             pending.withLockedValue { pending in
                 for (key, counts) in batch { pending[key, default: UsageCounts()].add(counts) }
             }
+            // A shutdown interrupted it (the final flush writes the batch), or the schema is not
+            // migrated yet (the snapshot service says so): nothing failed.
+            if Task.isCancelled || Database.isMissingSchema(error) { return }
             metrics.usageFlushed(rows: 0, failed: true)
             logger.error("usage flush failed; kept for the next one", metadata: ["rows": "\(batch.count)", "error": "\(Database.describe(error))"])
         }
@@ -81,6 +84,8 @@ final class UsageRecorder: Service, Sendable {
             let gone = try await store.prune(olderThanDays: settings.usageRetentionDays)
             if gone > 0 { logger.info("pruned usage past its retention", metadata: ["rows": "\(gone)", "days": "\(settings.usageRetentionDays)"]) }
         } catch {
+            // A shutdown is not a failure: the next start prunes.
+            if Task.isCancelled || error is CancellationError || Database.isMissingSchema(error) { return }
             logger.warning("usage pruning failed", metadata: ["error": "\(Database.describe(error))"])
         }
     }

@@ -1,6 +1,6 @@
 /// Incremental UTF-8 validation (Björn Höhrmann's DFA), so a text message split over fragments is
 /// checked as it arrives and an invalid one is refused as early as RFC 6455 §8.1 asks.
-struct UTF8Validator {
+public struct UTF8Validator: Sendable {
     private static let table: [UInt8] = [
         // Character classes of the 256 byte values.
         0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
@@ -22,8 +22,10 @@ struct UTF8Validator {
     private static let reject: UInt8 = 12
     private var state: UInt8 = 0
 
+    public init() {}
+
     /// Feeds bytes; false as soon as they cannot be UTF-8.
-    mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
+    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
         for byte in bytes {
             let type = Self.table[Int(byte)]
             state = Self.table[256 + Int(state) + Int(type)]
@@ -33,7 +35,7 @@ struct UTF8Validator {
     }
 
     /// True when everything fed so far ends on a whole character.
-    var isComplete: Bool { state == Self.accept }
+    public var isComplete: Bool { state == Self.accept }
 
-    mutating func reset() { state = Self.accept }
+    public mutating func reset() { state = Self.accept }
 }

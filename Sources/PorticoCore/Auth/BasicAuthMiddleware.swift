@@ -1,16 +1,17 @@
 import Foundation
 import Hummingbird
 
-/// HTTP Basic authentication (RFC 7617) against the users table. Missing or wrong credentials are a
-/// 401 with `WWW-Authenticate`; a route decides about roles itself (403). With `required: false`
-/// a request without credentials passes as anonymous, while wrong credentials are still a 401.
+/// HTTP Basic authentication (RFC 7617) through the `Authenticator`. Missing or wrong credentials
+/// are a 401 with `WWW-Authenticate`, too many failures a 429; a route decides about roles itself
+/// (403). With `required: false` a request without credentials passes as anonymous, while wrong
+/// credentials are still a 401.
 public struct BasicAuthMiddleware: RouterMiddleware {
     public typealias Context = PorticoRequestContext
-    let users: UserStore
+    let authenticator: Authenticator
     let required: Bool
 
-    public init(users: UserStore, required: Bool = true) {
-        self.users = users
+    public init(_ authenticator: Authenticator, required: Bool = true) {
+        self.authenticator = authenticator
         self.required = required
     }
 
@@ -22,21 +23,21 @@ public struct BasicAuthMiddleware: RouterMiddleware {
         guard let (username, password) = Self.parse(header) else {
             throw APIError.unauthorized("The Authorization header is not valid HTTP Basic credentials")
         }
-        guard let user = try await users.authenticate(username: username, password: password) else {
-            throw APIError.unauthorized("Unknown user or wrong password")
-        }
+        let user = try await authenticator.authenticate(username: username, password: password, address: context.clientAddress)
         var context = context
         context.user = user
         context.logger[metadataKey: "user"] = .string(user.username)
         return try await next(request, context)
     }
 
-    /// Splits `Basic base64(user:password)`; the scheme is case-insensitive.
+    /// Splits `Basic base64(user:password)`; the scheme is case-insensitive. Credentials with a
+    /// control character (TextInput) are not credentials: nil, so the caller answers 401.
     public static func parse(_ header: String) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
               let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
               let decoded = String(data: data, encoding: .utf8),
+              TextInput.firstControlCharacter(in: decoded) == nil,
               let colon = decoded.firstIndex(of: ":")
         else { return nil }
         return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))

@@ -1,22 +1,23 @@
 import HummingbirdBcrypt
-import NIOPosix
 
-/// bcrypt hashing of passwords and client secrets, on the thread pool: a hash takes tens of
-/// milliseconds and must never hold an event loop.
+/// bcrypt hashing of passwords and client secrets, in a bounded pool (`BcryptPool`): a hash takes
+/// tens of milliseconds and must never hold an event loop, nor queue without bound.
 public struct SecretHasher: Sendable {
     public let cost: Int
+    public let pool: BcryptPool
 
-    public init(cost: Int) {
+    public init(cost: Int, pool: BcryptPool) {
         self.cost = cost
+        self.pool = pool
     }
 
     public func hash(_ secret: String) async throws -> String {
         let cost = UInt8(self.cost)
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(secret, cost: cost) }
+        return try await pool.run { Bcrypt.hash(secret, cost: cost) }
     }
 
     public func verify(_ secret: String, against hash: String) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(secret, hash: hash) }
+        try await pool.run { Bcrypt.verify(secret, hash: hash) }
     }
 
     /// A hash that nothing matches: verified when the account is unknown, so that an unknown

@@ -1,0 +1,80 @@
+import Foundation
+import Hummingbird
+import PorticoCore
+import PorticoTestSupport
+import Testing
+@testable import devportal
+
+/// What an outside security test found in the devportal, pinned on the real router and PostgreSQL.
+@Suite struct DevportalHardeningTests {
+    /// The anonymous catalog and a developer's applications page without overflow, whatever the
+    /// offset and limit (an offset of Int.max used to stop the process).
+    @Test func pagesCannotOverflow() async throws {
+        try await DevportalHarness.run { client, provider in
+            try await provider.api()
+            let dev = try await client.developer("dev")
+            _ = try await dev.createApplication()
+            var generator = SystemRandomNumberGenerator()
+            var pairs = ["9223372036854775807", "10000000", "10000001", "-1", "0"].flatMap { offset in ["1", "1000", "1001"].map { (offset, $0) } }
+            pairs += (0..<20).map { _ in (String(Int.random(in: Int.min...Int.max, using: &generator)), String(Int.random(in: 0...1500, using: &generator))) }
+            for (offset, limit) in pairs {
+                for reply in [try await client.send(.get, "apis?offset=\(offset)&limit=\(limit)"),
+                              try await dev.send(.get, "applications?offset=\(offset)&limit=\(limit)")] {
+                    if reply.status != .ok { reply.expectError(.badRequest) }
+                }
+            }
+            #expect(try await client.send(.get, "apis?offset=\(PageRequest.maxOffset)&limit=1000")["count"] as? Int == 0)
+        }
+    }
+
+    /// Every text field of every JSON body the devportal accepts refuses a control character with a
+    /// 400 naming the field; nothing reaches PostgreSQL (a NUL in an email used to be a 500).
+    @Test func controlCharactersInAnyJSONTextAreRefusedByField() async throws {
+        try await DevportalHarness.run { client, provider in
+            let api = try await provider.api()
+            let dev = try await client.developer("dev")
+            let applicationID = try await dev.createApplication()
+            let keys = try await dev.generateKeys(applicationID)
+            let keyMapping = try #require(keys["keyMappingId"] as? String)
+            let application = #"{"name":"EchoClient2","throttlingPolicy":"Unlimited","description":"wscat","tokenType":"JWT"}"#
+            let bodies: [(HTTPRequest.Method, String, String)] = [
+                (.post, "signup", #"{"username":"eve","password":"eve-password","email":"eve@example.com"}"#),
+                (.post, "applications", application),
+                (.put, "applications/\(applicationID)", application),
+                (.post, "subscriptions", #"{"applicationId":"\#(applicationID)","apiId":"\#(api.id)","throttlingPolicy":"Gold"}"#),
+                (.post, "applications/\(applicationID)/generate-keys",
+                 #"{"keyType":"SANDBOX","grantTypesToBeSupported":["client_credentials"],"validityTime":3600,"scopes":["default"]}"#),
+                (.post, "applications/\(applicationID)/oauth-keys/\(keyMapping)/generate-token",
+                 #"{"consumerSecret":"\#(keys["consumerSecret"] as? String ?? "")","validityPeriod":3600,"scopes":["default"]}"#),
+            ]
+            for (method, path, body) in bodies {
+                try await dev.expectControlCharactersRefused(method, path, body: body)
+            }
+            #expect(try await provider.query("SELECT count(*)::int FROM users WHERE username = 'eve'", as: Int.self) == [0])
+        }
+    }
+
+    /// A control character in the search, the path, Basic credentials or OAuth2 client credentials:
+    /// 400 naming the parameter, 401 (`invalid_client` for OAuth2) for credentials; never a 500.
+    @Test func controlCharactersElsewhereAreRefused() async throws {
+        try await DevportalHarness.run { client, provider in
+            try await provider.api()
+            let dev = try await client.developer("dev")
+            let applicationID = try await dev.createApplication()
+            let keys = try await dev.generateKeys(applicationID)
+            let consumerKey = try #require(keys["consumerKey"] as? String)
+            for scalar in ControlCharacters.refused {
+                let encoded = String(scalar).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                try await client.send(.get, "apis?query=Echo\(encoded)").expectError(.badRequest, mentioning: "'query'")
+                try await client.send(.get, "apis/\(encoded)").expectError(.badRequest, mentioning: "path")
+                try await client.signedIn("dev\(String(scalar))").send(.get, "applications").expectError(.unauthorized)
+                try await client.token("\(consumerKey)\(String(scalar))", "secret").expectOAuthError(.unauthorized, "invalid_client")
+                try await client.token("%00\(consumerKey)", "secret").expectOAuthError(.unauthorized, "invalid_client")
+                try await client.signedIn(nil).send(.post, "/oauth2/token", form: "grant_type=client_credentials&client_id=\(encoded)\(consumerKey)&client_secret=x")
+                    .expectOAuthError(.unauthorized, "invalid_client")
+                try await client.signedIn(nil).send(.post, "/oauth2/token", form: "grant_type=client_credentials\(encoded)&client_id=\(consumerKey)&client_secret=x")
+                    .expectOAuthError(.badRequest, "invalid_request")
+            }
+        }
+    }
+}

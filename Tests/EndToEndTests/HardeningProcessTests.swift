@@ -1,0 +1,250 @@
+import Foundation
+import PorticoCore
+import PorticoTestSupport
+import Testing
+
+/// What an outside security test found, pinned against the built binaries over real sockets:
+/// bytes a client library would never send, written by hand.
+@Suite(.serialized) struct HardeningProcessTests {
+    static func base64URL(_ data: Data) -> String { data.base64URLEncoded }
+
+    /// A token whose JOSE header is `header` (any JSON), with a payload and signature that do not matter.
+    static func token(header: Data) -> String {
+        base64URL(header) + "." + base64URL(Data("{}".utf8)) + "." + base64URL(Data(repeating: 7, count: 32))
+    }
+
+    /// The header names a refusal may carry: anything else in a response head was injected.
+    static let refusalHeaders: Set<String> = ["content-type", "content-length", "connection", "www-authenticate", "retry-after"]
+
+    static func expectCleanRefusal(_ head: String, status: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        let lines = head.components(separatedBy: "\r\n")
+        #expect(lines.first?.hasPrefix("HTTP/1.1 \(status) ") == true, "\(head)", sourceLocation: sourceLocation)
+        for line in lines.dropFirst() {
+            let name = line.split(separator: ":", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+            #expect(refusalHeaders.contains(name), "unexpected header line '\(line)' in \(head)", sourceLocation: sourceLocation)
+            #expect(!line.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\(line)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Sends `request` as it is and returns the connection once the gateway has answered and closed.
+    static func exchange(_ url: String, _ request: [UInt8], within seconds: Double = 5) async throws -> RawConnection {
+        let connection = try await RawConnection(url)
+        try await connection.send(request)
+        #expect(await connection.closed(within: seconds), "the gateway closes after refusing: \(connection.text.prefix(300))")
+        return connection
+    }
+
+    // MARK: - The handshake
+
+    /// Finding 2: a JOSE header field with CR LF (or any byte) never reaches a response header —
+    /// through `Authorization` or `?access_token=` — and every refusal's head has only its own headers.
+    @Test func nothingFromATokenReachesAResponseHeader() async throws {
+        try await GatewayStack.run { stack in
+            let injected = Self.token(header: Data(#"{"alg":"RS256\r\nSet-Cookie: session=attacker","kid":"k"}"#.utf8))
+            let encoded = injected.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+            for request in [RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Authorization: Bearer \(injected)"]),
+                            RawConnection.upgradeRequest("/echowebsocket/1.0.0?access_token=\(encoded)")] {
+                let connection = try await Self.exchange(stack.gatewayURL, Array(request.utf8))
+                Self.expectCleanRefusal(connection.response.head, status: 401)
+                #expect(!connection.text.lowercased().contains("set-cookie"), "\(connection.text)")
+            }
+            // Random bytes in the header's fields: always a 401 whose head is the refusal's own.
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<30 {
+                let bytes = (0..<Int.random(in: 1...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let field = String(decoding: bytes, as: UTF8.self)
+                let header = try JSONSerialization.data(withJSONObject: [["alg", "kid", "typ"].randomElement(using: &generator)!: field, "alg2": field])
+                let request = RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Authorization: Bearer \(Self.token(header: header))"])
+                let connection = try await Self.exchange(stack.gatewayURL, Array(request.utf8))
+                Self.expectCleanRefusal(connection.response.head, status: 401)
+            }
+        }
+    }
+
+    /// Finding 7: a token is accepted in one spelling only — not with `=` padding, not in the
+    /// standard base64 alphabet — by the gateway and by the devportal's introspection.
+    @Test func aTokenHasExactlyOneSpelling() async throws {
+        try await GatewayStack.run { stack in
+            let parts = stack.token.split(separator: ".").map(String.init)
+            let standard = parts[2].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            try #require(standard != parts[2], "the signature has a '-' or '_' to respell")
+            let spellings = ["\(stack.token)=", "\(parts[0]).\(parts[1]).\(parts[2])==", "\(parts[0]).\(parts[1]).\(standard)"]
+            #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)") == 101)
+            for spelling in spellings {
+                let encoded = spelling.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let (head, body) = try await RawHandshake.performReadingBody(stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(encoded)")
+                #expect(head.status.code == 401 && body["code"] as? String == "malformed_token", "\(spelling): \(body)")
+                let (_, introspection) = try await HTTP.send(
+                    "POST", "\(stack.devportalURL)/oauth2/introspect", body: "token=\(encoded)",
+                    headers: HTTP.basic(stack.consumerKey, stack.consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })
+                #expect(HTTP.json(introspection)["active"] as? Bool == false, "\(spelling)")
+            }
+        }
+    }
+
+    /// Findings 3 and 8: malformed HTTP gets 400 (431 for a header block over the limit) with the
+    /// JSON body, and the connection is closed; so does a handshake with a body.
+    @Test func malformedRequestsAreAnsweredAndClosed() async throws {
+        try await GatewayStack.run { stack in
+            let cases: [(String, [UInt8], Int, String)] = [
+                ("128 KB of headers", Array(("GET /echowebsocket/1.0.0 HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 131_072) + "\r\n\r\n").utf8),
+                 431, "headers_too_large"),
+                ("a garbage request line", [0x01, 0x02] + Array("garbage\r\n\r\n".utf8), 400, "malformed_request"),
+                ("a header line without a colon", Array("GET /echowebsocket/1.0.0 HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n".utf8), 400, "malformed_request"),
+                ("HTTP/9.9", Array("GET /echowebsocket/1.0.0 HTTP/9.9\r\nHost: x\r\n\r\n".utf8), 400, "malformed_request"),
+                ("a body", Array((RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Content-Length: 5"]) + "hello").utf8),
+                 400, "unexpected_body"),
+            ]
+            for (what, request, status, code) in cases {
+                let connection = try await Self.exchange(stack.gatewayURL, request)
+                let (head, json) = connection.response
+                Self.expectCleanRefusal(head, status: status)
+                #expect(json["code"] as? String == code, "\(what): \(connection.text.prefix(300))")
+                #expect(json["message"] is String, "\(what)")
+            }
+            // A REST body over the limit without a Content-Length (chunked) gets the JSON error too.
+            for (port, path, kind) in [(stack.publisherURL, "/api/am/publisher/v4/apis", "json"), (stack.devportalURL, "/api/am/devportal/v3/signup", "json"),
+                                       (stack.devportalURL, "/oauth2/token", "form")] {
+                let url = URL(string: port)!
+                let connection = try await RawConnection("http://\(url.host!):\(url.port!)")
+                let type = kind == "json" ? "application/json" : "application/x-www-form-urlencoded"
+                try await connection.send("POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Data("admin:e2e-admin-pw".utf8).base64EncodedString())\r\n"
+                                          + "Content-Type: \(type)\r\nTransfer-Encoding: chunked\r\n\r\n")
+                let chunk = String(repeating: "a", count: 65_536)
+                for _ in 0..<40 where !connection.isClosed && !connection.text.contains("\r\n\r\n") {
+                    try? await connection.send("10000\r\n\(chunk)\r\n")
+                }
+                #expect(await eventually(within: 5) { connection.response.head.hasPrefix("HTTP/1.1 413") && !connection.response.json.isEmpty },
+                        "\(path): \(connection.text.prefix(400))")
+                let json = connection.response.json
+                #expect(kind == "json" ? json["code"] as? Int == 413 && json["description"] is String : json["error"] is String, "\(path): \(json)")
+                connection.close()
+            }
+        }
+    }
+
+    /// Finding 4: a connection that sends nothing, or one byte at a time, is answered 408 and closed
+    /// at the handshake deadline; beyond the pending limit a new connection gets 503 at once; and
+    /// once those are gone, handshakes work again.
+    @Test func handshakesHaveADeadlineAndABound() async throws {
+        try await GatewayStack.run(extra: ["GATEWAY_HANDSHAKE_TIMEOUT": "1", "GATEWAY_MAX_PENDING_HANDSHAKES": "3"]) { stack in
+            let silent = try await RawConnection(stack.gatewayURL)
+            let slow = try await RawConnection(stack.gatewayURL)
+            let slowWriter = Task {
+                for byte in RawConnection.upgradeRequest("/echowebsocket/1.0.0").utf8 where !slow.isClosed {
+                    try? await slow.send([byte])
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            let third = try await RawConnection(stack.gatewayURL)
+            try await Task.sleep(for: .milliseconds(200))
+            let refused = try await RawConnection(stack.gatewayURL)
+            #expect(await refused.closed(within: 3))
+            Self.expectCleanRefusal(refused.response.head, status: 503)
+            #expect(refused.response.json["code"] as? String == "too_many_handshakes")
+            #expect(refused.text.contains("Retry-After: 1"))
+            for connection in [silent, slow, third] {
+                #expect(await connection.closed(within: 4), "closed at the deadline")
+                Self.expectCleanRefusal(connection.response.head, status: 408)
+                #expect(connection.response.json["code"] as? String == "handshake_timeout")
+            }
+            slowWriter.cancel()
+            #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)") == 101,
+                    "the slots are given back")
+        }
+    }
+
+    // MARK: - Frames
+
+    /// Opens a relayed connection by hand; returns it with its connection id once the 101 is in.
+    static func open(_ stack: GatewayStack) async throws -> (RawConnection, String) {
+        let connection = try await RawConnection(stack.gatewayURL)
+        try await connection.send(RawConnection.upgradeRequest("/echowebsocket/1.0.0?access_token=\(stack.token)"))
+        #expect(await eventually(within: 5) { connection.text.contains("\r\n\r\n") })
+        let head = connection.response.head
+        #expect(head.hasPrefix("HTTP/1.1 101"), "\(head)")
+        let id = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("x-portico-connection-id:") }?
+            .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? ""
+        return (connection, id)
+    }
+
+    /// The connection log's line for connection `id`.
+    static func logLine(_ stack: GatewayStack, _ id: String) async -> [String: Any] {
+        var found: [String: Any] = [:]
+        _ = await eventually(within: 5) {
+            for line in stack.gateway.output.split(separator: "\n") where line.contains(id) && line.hasPrefix("{") {
+                found = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+            }
+            return !found.isEmpty
+        }
+        return found
+    }
+
+    /// Finding 5: the gateway holds both sides to RFC 6455 — an unmasked client frame, a reserved
+    /// opcode, an RSV bit nothing negotiated, an invalid close code or a one-byte close payload
+    /// get 1002, a close reason that is not UTF-8 1007; the backend gets 1001; and the connection
+    /// log records the gateway's valid code (never 1005 or 1006, which are not codes on the wire).
+    @Test func framesThatBreakTheProtocolAreClosedByTheGateway() async throws {
+        try await GatewayStack.run { stack in
+            let text = Array("hello".utf8)
+            let cases: [(String, [UInt8], UInt16)] = [
+                ("unmasked text", RawConnection.frame(firstByte: 0x81, payload: text, masked: false), 1002),
+                ("reserved opcode 3", RawConnection.frame(firstByte: 0x83, payload: text), 1002),
+                ("reserved control opcode 11", RawConnection.frame(firstByte: 0x8B, payload: []), 1002),
+                ("RSV2", RawConnection.frame(firstByte: 0xA1, payload: text), 1002),
+                ("RSV1 without permessage-deflate", RawConnection.frame(firstByte: 0xC1, payload: text), 1002),
+                ("continuation without a message", RawConnection.frame(firstByte: 0x80, payload: text), 1002),
+                ("close code 1005", RawConnection.frame(firstByte: 0x88, payload: [0x03, 0xED]), 1002),
+                ("close code 999", RawConnection.frame(firstByte: 0x88, payload: [0x03, 0xE7]), 1002),
+                ("close payload of one byte", RawConnection.frame(firstByte: 0x88, payload: [0x03]), 1002),
+                ("close reason not UTF-8", RawConnection.frame(firstByte: 0x88, payload: [0x03, 0xE8, 0xFF, 0xFE]), 1007),
+            ]
+            for (what, frame, code) in cases {
+                let before = stack.echo.output.components(separatedBy: "close 1001").count
+                let (connection, id) = try await Self.open(stack)
+                try await connection.send(frame)
+                #expect(await connection.closed(within: 5), "\(what)")
+                #expect(connection.closeCodes.first == code, "\(what): \(connection.closeCodes)")
+                #expect(await eventually(within: 5) { stack.echo.output.components(separatedBy: "close 1001").count > before },
+                        "\(what): the backend is told 1001")
+                let line = await Self.logLine(stack, id)
+                #expect(line["closeCode"] as? Int == Int(code) && line["closedBy"] as? String == "gateway", "\(what): \(line)")
+            }
+            // A close without a code: relayed as it is, logged without a code.
+            let (connection, id) = try await Self.open(stack)
+            try await connection.send(RawConnection.frame(firstByte: 0x88, payload: []))
+            #expect(await connection.closed(within: 5))
+            let line = await Self.logLine(stack, id)
+            #expect(line["closedBy"] as? String == "client" && line["closeCode"] == nil, "\(line)")
+            #expect(!stack.gateway.output.contains(#""closeCode":1005"#) && !stack.gateway.output.contains(#""closeCode":1006"#))
+        }
+    }
+
+    // MARK: - Operability
+
+    /// Finding 10: a gateway started before the schema exists waits quietly (one info line, no
+    /// error), and a stop (SIGTERM, as Ctrl-C) logs no warning.
+    @Test func aFirstStartAndAStopAreQuiet() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            let ports = (0..<3).map { _ in ServiceProcess.freePort() }
+            let environment = PublisherProcessTests.environment(url, port: ports[0], extra: [
+                "PORTICO_ADMIN_PASSWORD": "e2e-admin-pw", "PORTICO_SECRET_KEY": ReferenceFlowProcessTests.secretKey, "PORTICO_LOG_LEVEL": "info",
+                "GATEWAY_PORT": "\(ports[1])", "GATEWAY_ADMIN_PORT": "\(ports[2])", "GATEWAY_BIND_ADDRESS": "127.0.0.1",
+                "GATEWAY_DRAIN_SECONDS": "0", "GATEWAY_USAGE_FLUSH_INTERVAL_MS": "200", "GATEWAY_CONNECTION_LOG": "off",
+            ])
+            let gateway = try ServiceProcess("gateway", environment: environment)
+            defer { gateway.terminate() }
+            #expect(await eventually(within: 20) { gateway.output.contains("waiting for the database schema") }, "\(gateway.output)")
+            try await Task.sleep(for: .seconds(1.5))
+            let publisher = try ServiceProcess("publisher", environment: environment)
+            defer { publisher.terminate() }
+            try await gateway.waitUntilReady("http://127.0.0.1:\(ports[2])/health/ready")
+            try await Task.sleep(for: .milliseconds(500))
+            gateway.terminate()
+            #expect(await gateway.waitForExit(seconds: 30) == 0)
+            let loud = gateway.output.split(separator: "\n").filter { $0.contains(" error ") || $0.contains(" warning ") || $0.contains(" critical ") }
+            #expect(loud.isEmpty, "\(loud)")
+            #expect(gateway.output.components(separatedBy: "waiting for the database schema").count == 2, "said once")
+        }
+    }
+}
