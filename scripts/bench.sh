@@ -10,6 +10,8 @@
 #
 # BENCH_SECONDS (10) per throughput run, BENCH_HANDSHAKES (3000), BENCH_IDLE (9000 connections),
 # BENCH_RATE (10000 messages/s) change the load; BENCH_WRITE=0 leaves docs/PERFORMANCE.md alone.
+# BENCH_SECTIONS ("proxy rest") picks what runs: `proxy` is the gateway against the peers (1–6),
+# `rest` the REST services' sign-in cost (7); a run of some sections only prints (never writes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +19,12 @@ seconds=${BENCH_SECONDS:-10}
 handshakes=${BENCH_HANDSHAKES:-3000}
 idle=${BENCH_IDLE:-9000}
 rate=${BENCH_RATE:-10000}
+sections=" ${BENCH_SECTIONS:-proxy rest} "
+section() { [[ "$sections" == *" $1 "* ]]; }
+write=${BENCH_WRITE:-1}
+if [ "$sections" != " proxy rest " ]; then write=0; fi
 
-scripts/prerequisites.sh zlib1g-dev openssl nginx-light haproxy
+if section proxy; then scripts/prerequisites.sh zlib1g-dev openssl nginx-light haproxy; else scripts/prerequisites.sh zlib1g-dev openssl; fi
 swift build -c release
 ulimit -n 20000 2>/dev/null || echo "bench: cannot raise the open-file limit to 20000 (it is $(ulimit -n)); the idle run may fail" >&2
 
@@ -27,9 +33,11 @@ work="$(mktemp -d /tmp/portico-bench.XXXXXX)"
 # shellcheck source=scripts/stack.sh
 source scripts/stack.sh
 trap stack_stop EXIT
-STACK_GATEWAY_CPUS=$proxy_cpus STACK_BACKEND_CPUS=$backend_cpus stack_start
+# Sign-ins at the production bcrypt cost (10), so that section 7 measures what users pay.
+STACK_GATEWAY_CPUS=$proxy_cpus STACK_BACKEND_CPUS=$backend_cpus STACK_DEVPORTAL_CPUS=$proxy_cpus STACK_BCRYPT_COST=10 stack_start
 
 # The peers, configured as plain WebSocket reverse proxies to the same echo backend.
+if section proxy; then
 nginx_port=$(stack_free_port)
 haproxy_port=$(stack_free_port)
 mkdir -p "$work/nginx"
@@ -80,13 +88,14 @@ nginx_pid=${stack_pids[-1]}
 stack_spawn "$proxy_cpus" "$work/haproxy.log" haproxy -f "$work/haproxy.cfg" -db
 haproxy_pid=${stack_pids[-1]}
 sleep 1
+fi
 
 generator=(taskset -c "$generator_cpus" "$bin/portico-bench")
 targets=(backend nginx haproxy portico)
 declare -A url headers
 url[backend]="ws://127.0.0.1:$echo_port/"
-url[nginx]="ws://127.0.0.1:$nginx_port/"
-url[haproxy]="ws://127.0.0.1:$haproxy_port/"
+url[nginx]="ws://127.0.0.1:${nginx_port:-0}/"
+url[haproxy]="ws://127.0.0.1:${haproxy_port:-0}/"
 url[portico]="ws://127.0.0.1:$gateway_port/echo/1"
 headers[portico]="Authorization: Bearer $token"
 # The same gateway on an API whose plan and ceiling put two rate-limit buckets on every message.
@@ -95,9 +104,10 @@ headers[portico-limits]="Authorization: Bearer $token"
 process_ids() {
     case $1 in
         backend) echo "$echo_pid" ;;
-        nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;
+        nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;  # only in the proxy section
         haproxy) echo "$haproxy_pid" ;;
         portico|portico-limits) echo "$gateway_pid" ;;
+        devportal) echo "$devportal_pid" ;;
     esac
 }
 # CPU seconds (user + system) and resident kB of a set of processes.
@@ -122,6 +132,7 @@ run() {
     echo "  $scenario / $target: $output" >&2
 }
 
+if section proxy; then
 echo "bench: warming up" >&2
 for target in "${targets[@]}"; do "${generator[@]}" echo --url "${url[$target]}" ${headers[$target]:+--header "${headers[$target]}"} --seconds 2 > /dev/null; done
 for target in "${targets[@]}"; do
@@ -159,10 +170,36 @@ for round in 1 2; do
     run "rate-r$round" portico echo --connections 50 --size 64 --seconds "$seconds" --rate "$rate"
     run "rate-r$round" portico-limits echo --connections 50 --size 64 --seconds "$seconds" --rate "$rate"
 done
+fi
+
+# 7. The REST services' sign-in cost, on the devportal's catalog (one route that answers anonymous
+# and signed-in callers alike, on the devportal's own CPU): anonymous calls are the baseline; then
+# the same calls signed in as a developer (remembered credentials: one bcrypt, then none); then
+# signed in while as many other connections send wrong passwords (each a bcrypt until the limits
+# answer them 429).
+if section rest; then
+    echo "bench: REST sign-in" >&2
+    catalog="http://127.0.0.1:$devportal_port/api/am/devportal/v3/apis"
+    developer="Authorization: Basic $(printf client:client-password | base64)"
+    guesser="Authorization: Basic $(printf client2:wrong-password | base64)"
+    curl -fs -o /dev/null -H 'Content-Type: application/json' "http://127.0.0.1:$devportal_port/api/am/devportal/v3/signup" \
+        -d '{"username":"client2","password":"client2-password"}'
+    url[devportal]="$catalog"
+    "${generator[@]}" rest --url "$catalog" --seconds 2 > /dev/null
+    for round in 1 2; do
+        run "rest-anonymous-r$round" devportal rest --connections 16 --seconds "$seconds"
+        headers[devportal]="$developer"
+        run "rest-signed-in-r$round" devportal rest --connections 16 --seconds "$seconds"
+        run "rest-under-guessing-r$round" devportal rest --connections 16 --seconds "$seconds" \
+            --noise-connections 16 --noise-header "$guesser"
+        unset 'headers[devportal]'
+        sleep 61  # the guessing's lock-outs last a minute: the next round starts clean
+    done
+fi
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
-versions="Portico $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(swift --version 2>/dev/null | awk 'NR == 1 { sub(/ \(.*/, ""); print }'), nginx $(nginx -v 2>&1 | sed 's|.*/||'), HAProxy $(haproxy -v 2>&1 | awk 'NR == 1 { print $3 }')"
+versions="Portico $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(swift --version 2>/dev/null | awk 'NR == 1 { sub(/ \(.*/, ""); print }'), nginx $( (nginx -v 2>&1 || echo "not run") | sed 's|.*/||'), HAProxy $( (haproxy -v 2>&1 || echo "HAProxy version not-run") | awk 'NR == 1 { print $3 }')"
 pinning="load generator and echo backend on CPU $generator_cpus, the proxy under test on CPU $proxy_cpus (taskset); nginx 1 worker, HAProxy 1 thread, the gateway's event loops all on its one CPU"
 python3 scripts/bench-report.py "$results" "$machine" "$versions" "$pinning" \
     "BENCH_SECONDS=$seconds BENCH_HANDSHAKES=$handshakes BENCH_IDLE=$idle BENCH_RATE=$rate make bench" \
-    "${BENCH_WRITE:-1}" docs/PERFORMANCE.md
+    "$write" docs/PERFORMANCE.md

@@ -7,8 +7,10 @@
 #   work=DIR; source scripts/stack.sh; stack_start
 #
 # Before stack_start: STACK_GATEWAY_CPUS / STACK_BACKEND_CPUS (taskset CPU lists, optional),
-# STACK_BACKEND_ARGS (more echo-backend arguments) and any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, token,
-# gateway_pid, echo_pid. Logs go to $work/*.log; stack_stop (run on EXIT) stops everything.
+# STACK_BACKEND_ARGS (more echo-backend arguments), STACK_BCRYPT_COST (default 4: cheap sign-ups) and
+# any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, devportal_port,
+# token, gateway_pid, echo_pid, devportal_pid; the developer `client` (password `client-password`).
+# Logs go to $work/*.log; stack_stop (run on EXIT) stops everything.
 
 stack_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -32,16 +34,17 @@ stack_spawn() {
 
 stack_start() {
     bin="$(swift build -c release --show-bin-path)"
-    local pg_port publisher_port devportal_port
+    local pg_port publisher_port
     pg_port=$(stack_free_port); publisher_port=$(stack_free_port); devportal_port=$(stack_free_port)
     gateway_port=$(stack_free_port); admin_port=$(stack_free_port); echo_port=$(stack_free_port)
     export DATABASE_URL
     DATABASE_URL=$(scripts/postgres.sh start "$stack_cluster" "$pg_port" --throwaway)
     export PORTICO_ADMIN_PASSWORD=stack-admin PORTICO_SECRET_KEY="$(openssl rand -base64 32)" PORTICO_LOG_LEVEL=warning
     export PUBLISHER_PORT=$publisher_port DEVPORTAL_PORT=$devportal_port GATEWAY_PORT=$gateway_port GATEWAY_ADMIN_PORT=$admin_port
-    export GATEWAY_BIND_ADDRESS=127.0.0.1 PORTICO_BCRYPT_COST=4
+    export GATEWAY_BIND_ADDRESS=127.0.0.1 PORTICO_BCRYPT_COST=${STACK_BCRYPT_COST:-4}
     stack_spawn "" "$work/publisher.log" "$bin/publisher" serve
-    stack_spawn "" "$work/devportal.log" "$bin/devportal" serve
+    stack_spawn "${STACK_DEVPORTAL_CPUS:-}" "$work/devportal.log" "$bin/devportal" serve
+    devportal_pid=${stack_pids[-1]}
     stack_spawn "${STACK_GATEWAY_CPUS:-}" "$work/gateway.log" "$bin/gateway" serve
     gateway_pid=${stack_pids[-1]}
     # shellcheck disable=SC2086

@@ -9,6 +9,8 @@ import NIOPosix
 ///   portico-bench echo --url URL [--connections 50] [--size 64] [--seconds 10] [--rate N] [--header 'Name: value']
 ///   portico-bench handshakes --url URL [--count 2000] [--concurrency 50] [--header …]
 ///   portico-bench idle --url URL [--connections 9000] [--header …]   (holds them until stdin closes)
+///   portico-bench rest --url http://host:port/path [--connections 16] [--seconds 10] [--header …]
+///                      [--noise-connections 16 --noise-header 'Authorization: Basic …']   (REST requests, closed loop)
 @main
 struct PorticoBench {
     static func main() async throws {
@@ -17,20 +19,33 @@ struct PorticoBench {
         arguments.removeFirst()
         var options: [String: String] = [:]
         var headers: [(String, String)] = []
+        var noiseHeaders: [(String, String)] = []
         while arguments.count >= 2 {
             let (name, value) = (arguments.removeFirst(), arguments.removeFirst())
             guard name.hasPrefix("--") else { usage() }
-            if name == "--header", let colon = value.firstIndex(of: ":") {
-                headers.append((String(value[..<colon]), value[value.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+            if name == "--header" || name == "--noise-header", let colon = value.firstIndex(of: ":") {
+                let header = (String(value[..<colon]), value[value.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                if name == "--header" { headers.append(header) } else { noiseHeaders.append(header) }
             } else {
                 options[String(name.dropFirst(2))] = value
             }
         }
-        guard arguments.isEmpty, let raw = options["url"], let url = Target(raw, headers: headers) else { usage() }
         func int(_ key: String, _ fallback: Int) -> Int { options[key].flatMap(Int.init) ?? fallback }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let cpu = CPUUsage()
         var result: [String: Double]
+        if mode == "rest" {
+            guard arguments.isEmpty, let raw = options["url"],
+                  let run = RESTRun(url: raw, headers: headers, noiseHeaders: noiseHeaders, connections: int("connections", 16),
+                                    noiseConnections: int("noise-connections", 0), seconds: Double(int("seconds", 10)))
+            else { usage() }
+            result = try await run.run(on: group)
+            result["generatorCPUPercent"] = cpu.percentOfOneCore()
+            print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+            try await group.shutdownGracefully()
+            return
+        }
+        guard arguments.isEmpty, let raw = options["url"], let url = Target(raw, headers: headers) else { usage() }
         switch mode {
         case "echo":
             result = try await EchoRun(target: url, connections: int("connections", 50), size: int("size", 64),
@@ -52,6 +67,8 @@ struct PorticoBench {
         FileHandle.standardError.write(Data("""
             usage: portico-bench echo|handshakes|idle --url ws://host:port/path [--connections N] [--size BYTES] [--seconds S]
                    [--rate MESSAGES_PER_SECOND] [--count N] [--concurrency N] [--header 'Name: value']
+                   portico-bench rest --url http://host:port/path [--connections N] [--seconds S] [--header 'Name: value']
+                   [--noise-connections N --noise-header 'Name: value']
 
             """.utf8))
         exit(2)
