@@ -9,6 +9,15 @@ import NIOWebSocket
 /// a side's frame codec and its relay handler, so the relay sees and forwards plain messages; the
 /// sample echo backend uses the same handler as a server.
 public enum PerMessageDeflate {
+    /// The largest frame to read from a side that compresses, for a message limit of `limit`
+    /// bytes: the limit holds for messages as the application sees them (after inflating, which the
+    /// handler bounds), and a compressed frame may be larger than what it inflates to — stored
+    /// blocks add 5 bytes per 64 KiB, fixed Huffman codes up to an eighth.
+    public static func maxFrameBytes(forMessageLimit limit: Int) -> Int {
+        let (sum, overflow) = limit.addingReportingOverflow(limit / 8 + 1024)
+        return overflow ? Int.max : sum
+    }
+
     /// What one side agreed, from the gateway's point of view.
     public struct Parameters: Equatable, Sendable {
         /// The gateway's compressor starts afresh for every message it sends to this side.

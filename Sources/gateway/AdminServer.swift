@@ -13,7 +13,7 @@ enum AdminServer {
         let activeConnections: Int
     }
 
-    static func build(gateway: GatewayContext) -> some ApplicationProtocol {
+    static func build(gateway: Gateway) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: MetricsMiddleware())
         router.get("health/live") { _, _ in try jsonResponse(Health(status: "UP", database: "", snapshotLoadedAt: nil, snapshotGeneration: gateway.snapshot.generation,

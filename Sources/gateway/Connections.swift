@@ -51,7 +51,7 @@ final class RelayedConnection: @unchecked Sendable {
     /// How long a close handshake may take before the gateway drops both sockets.
     static let closeGrace: TimeAmount = .seconds(5)
 
-    init(record: HandshakeRecord, caller: Caller, apiID: String, policy: ConnectionPolicy, eventLoop: any EventLoop, gateway: GatewayContext) {
+    init(record: HandshakeRecord, caller: Caller, apiID: String, policy: ConnectionPolicy, eventLoop: any EventLoop, gateway: Gateway) {
         self.record = record
         self.caller = caller
         self.apiID = apiID

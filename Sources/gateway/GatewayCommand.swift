@@ -20,25 +20,10 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let settings = ServiceStartup.settings(for: "gateway", GatewaySettings.init(source:), logLevel: \.core.logLevel)
         await ServiceStartup.run("gateway") {
-            let logger = Logger(label: "portico.gateway")
-            let database = Database(url: settings.core.database, poolSize: 3, logger: logger)
-            let gateway = GatewayContext(
-                settings: settings, snapshot: SnapshotHolder(),
-                verifier: TokenVerifier(issuer: settings.tokenIssuer, audience: settings.tokenAudience, leeway: settings.tokenLeeway),
-                database: database, logger: logger)
-            let snapshots = SnapshotService(
-                store: GatewayCatalogStore(database: database), holder: gateway.snapshot, connections: gateway.connections,
-                settings: settings, logger: logger)
-            let cluster = ClusterSync(store: ClusterStateStore(database: database), limiter: gateway.limiter, counts: gateway.counts,
-                                      connections: gateway.connections, settings: settings, logger: logger)
-            // Shut down in reverse order: the proxy drains first, then what records its connections
-            // (usage, log, traces), the database last.
-            var services: [any Service] = [database.client]
-            if let tracing = try PorticoTracing.bootstrap(service: "gateway", enabled: settings.core.tracing) { services.append(tracing) }
-            services += [gateway.log, gateway.usage, snapshots, cluster, AdminServer.build(gateway: gateway), ProxyServer(gateway: gateway)]
+            let gateway = Gateway.build(settings: settings)
             let group = ServiceGroup(configuration: .init(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: try gateway.services(),
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: gateway.logger))
             try await group.run()
         }
     }

@@ -9,7 +9,7 @@ import ServiceLifecycle
 /// The client-facing listeners (ws, and wss when a certificate is configured). On shutdown it stops
 /// accepting, lets connections finish for `GATEWAY_DRAIN_SECONDS`, then closes the rest with 1001.
 struct ProxyServer: Service {
-    let gateway: GatewayContext
+    let gateway: Gateway
 
     func run() async throws {
         let settings = gateway.settings

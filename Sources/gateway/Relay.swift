@@ -31,6 +31,12 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var closeReceived = false
     /// We sent this side a close frame.
     private var closeSent = false
+    /// The close frame this side got was the gateway's own decision (a limit, a protocol error,
+    /// a live change), so the other side has been told what it gets: this side's end says nothing more.
+    private var closedByGateway = false
+    /// What the peer is to be sent once linked, when this side failed before the relay was linked
+    /// (a backend's first frames arrive with its 101, before the client's side exists).
+    private var peerCloseOnLink: (code: GatewayCloseCode, reason: String)?
     private var closed = false
     /// Frames read from this side since the last keep-alive ping, and whether that ping is unanswered.
     private var framesSincePing = 0
@@ -42,9 +48,19 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var messageBytes = 0
     private var droppingMessage = false
 
+    /// Frames for this side held until the HTTP decoder in front of it has left the pipeline: the
+    /// backend's HTTP response decoder watches what is written and takes only HTTP requests, while
+    /// the bytes that came with the 101 are still being decoded into frames (which may already make
+    /// the gateway write, e.g. a close for a broken first frame). nil once writes go straight out.
+    private var held: [(frame: WebSocketFrame, thenClose: Bool)]?
+    /// The gateway has closed this side: what it still sends is read and dropped, so that the
+    /// socket closes with a FIN once it has, not a reset that could lose the close frame.
+    private var discarding = false
+
     init(side: Side, connection: RelayedConnection) {
         self.side = side
         self.connection = connection
+        held = side == .backend ? [] : nil
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -59,11 +75,16 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
             for frame in side.pending { side.forward(frame) }
             side.pending.removeAll()
             side.peer?.context?.flush()
+            if let (code, reason) = side.peerCloseOnLink {
+                side.peerCloseOnLink = nil
+                side.peer?.sendClose(code: code, reason: reason, thenClose: true)
+            }
             side.context?.read()
         }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !discarding else { return }
         let frame = unwrapInboundIn(data)
         framesSincePing &+= 1
         if peer == nil {
@@ -77,10 +98,52 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// that carried them has completed, so no `channelReadComplete` flushes them: the handshake
     /// calls this once that decoder has left the pipeline.
     func decoderLeft() {
+        if let frames = held {
+            held = nil
+            for (frame, thenClose) in frames { emit(frame, flush: false, thenClose: thenClose) }
+            context?.flush()
+        }
         peer?.context?.flush()
     }
 
+    /// After the gateway's close frame to this side: the output is shut (a FIN after the frame),
+    /// the input read and dropped until the side closes too, or `closeGrace` has passed. Closing at
+    /// once would reset a connection whose peer is still sending (a flooding backend), and a reset
+    /// can discard the close frame before the peer reads it.
+    private func finishClosing() {
+        guard let context, !closed else { return }
+        discarding = true
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        halfClosed.futureResult.assumeIsolated().whenComplete { result in
+            if case .failure = result { context.close(promise: nil) } else { context.read() }
+        }
+        context.close(mode: .output, promise: halfClosed)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: RelayedConnection.closeGrace) { channel.close(promise: nil) }
+    }
+
+    /// Writes a frame to this side (held while the HTTP decoder is still there); with `thenClose`,
+    /// the channel closes once the frame is written (`finishClosing`).
+    private func emit(_ frame: WebSocketFrame, flush: Bool, thenClose: Bool = false) {
+        guard let context else { return }
+        if held != nil {
+            held?.append((frame, thenClose))
+            return
+        }
+        let promise: EventLoopPromise<Void>? = thenClose ? context.eventLoop.makePromise() : nil
+        promise?.futureResult.assumeIsolated().whenComplete { [self] _ in finishClosing() }
+        if flush {
+            context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+        } else {
+            context.write(wrapOutboundOut(frame), promise: promise)
+        }
+    }
+
     func channelReadComplete(context: ChannelHandlerContext) {
+        if discarding {
+            context.read()
+            return
+        }
         guard let peer, let peerContext = peer.context else { return }
         peerContext.flush()
         if peerContext.channel.isWritable {
@@ -103,8 +166,9 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         connection.ended(nil, by: side.initiator, reason: "\(side.rawValue) went away without a close frame", vanished: true)
         connection.sideClosed(side)
         // The other side learns promptly: 1001 to the backend when the client vanished, 1011 to the
-        // client when the backend did (unless the close handshake already ran).
-        if let peer, !peer.closed, !(closeReceived && closeSent) {
+        // client when the backend did — unless the close handshake already ran, or the gateway
+        // closed this side itself (then it has told the other side what it gets).
+        if let peer, !peer.closed, !closedByGateway, !(closeReceived && closeSent) {
             peer.sendClose(code: side == .client ? .goingAway : .backendFailed,
                            reason: side == .client ? "client went away" : "backend went away", thenClose: true)
         }
@@ -114,7 +178,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let violation = error as? FrameViolation {
             sendClose(code: violation.code == .protocolError ? .protocolError : .invalidPayload, reason: violation.reason, thenClose: true)
-            peer?.sendClose(code: .goingAway, reason: "peer broke the WebSocket protocol", thenClose: true)
+            closePeer(.goingAway, reason: "peer broke the WebSocket protocol")
             return
         }
         if let failure = error as? DeflateFailure {
@@ -124,7 +188,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .tooBig:
                 sendClose(code: .messageTooBig, reason: "frame decompresses to more than the gateway accepts", thenClose: true)
             }
-            peer?.sendClose(code: .goingAway, reason: "peer sent a message the gateway could not decompress", thenClose: true)
+            closePeer(.goingAway, reason: "peer sent a message the gateway could not decompress")
             return
         }
         switch error as? NIOWebSocketError {
@@ -132,7 +196,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
             refuseOversized(limit: nil)
         case .fragmentedControlFrame, .multiByteControlFrameLength:
             sendClose(code: .protocolError, reason: "invalid control frame", thenClose: true)
-            peer?.sendClose(code: .goingAway, reason: "peer broke the WebSocket protocol", thenClose: true)
+            closePeer(.goingAway, reason: "peer broke the WebSocket protocol")
         case nil:
             context.close(promise: nil)
         }
@@ -201,7 +265,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         let out = WebSocketFrame(
             fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode,
             maskKey: side == .backend ? .random() : nil, data: frame.unmaskedData)
-        context.write(wrapOutboundOut(out), promise: nil)
+        emit(out, flush: false)
         if !frame.opcode.isControlOpcode {
             midMessage = !frame.fin
             if !midMessage, let retryAfter = pendingNotice {
@@ -221,14 +285,23 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         var data = context.channel.allocator.buffer(capacity: 64)
         data.writeString(#"{"error":"rate_limited","code":4003,"retryAfterMs":\#(retryAfterMs)}"#)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: data)), promise: nil)
+        emit(WebSocketFrame(fin: true, opcode: .text, data: data), flush: true)
     }
 
     /// A message or frame from this side over the connection's limit: 1009 to this side, 1001 to the other.
     func refuseOversized(limit: Int?) {
         let size = limit.map { "\($0) bytes" } ?? "the gateway accepts"
         sendClose(code: .messageTooBig, reason: "message larger than \(size)", thenClose: true)
-        peer?.sendClose(code: .goingAway, reason: "peer sent a message larger than \(size)", thenClose: true)
+        closePeer(.goingAway, reason: "peer sent a message larger than \(size)")
+    }
+
+    /// The gateway closes the other side because of this one: at once, or when linked.
+    private func closePeer(_ code: GatewayCloseCode, reason: String) {
+        if let peer {
+            peer.sendClose(code: code, reason: reason, thenClose: true)
+        } else {
+            peerCloseOnLink = (code, reason)
+        }
     }
 
     static let keepAlivePayload = Array("portico-keepalive".utf8)
@@ -244,8 +317,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         framesSincePing = 0
         pingOutstanding = true
         let data = context.channel.allocator.buffer(bytes: Self.keepAlivePayload)
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, maskKey: side == .backend ? .random() : nil, data: data)),
-                              promise: nil)
+        emit(WebSocketFrame(fin: true, opcode: .ping, maskKey: side == .backend ? .random() : nil, data: data), flush: true)
     }
 
     /// Sends a close frame the gateway itself decided on; with `thenClose`, the channel closes
@@ -256,14 +328,12 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         closeSent = true
+        closedByGateway = true
         var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: code.errorCode)
         data.writeString(reason)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: side == .backend ? .random() : nil, data: data)
         connection.ended(code.rawValue, by: .gateway, reason: reason)
-        let write = context.writeAndFlush(wrapOutboundOut(frame))
-        if thenClose {
-            write.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        }
+        emit(frame, flush: true, thenClose: thenClose)
     }
 }

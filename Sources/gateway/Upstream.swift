@@ -191,7 +191,8 @@ enum Upstream {
             sync.removeHandler(try sync.handler(type: BackendHandshakeHandler.self), promise: nil)
             sync.removeHandler(try sync.handler(type: NIOHTTPRequestHeadersValidator.self), promise: nil)
             sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
-            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, maxFrameBytes))),
+            let frameLimit = deflate == nil ? maxFrameBytes : PerMessageDeflate.maxFrameBytes(forMessageLimit: maxFrameBytes)
+            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, frameLimit))),
                                   FrameCheckHandler(sender: .server, compressionNegotiated: deflate != nil), WebSocketFrameEncoder()],
                                  position: .after(decoder))
             let decoderLeft = channel.eventLoop.makePromise(of: Void.self)

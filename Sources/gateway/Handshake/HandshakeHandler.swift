@@ -6,33 +6,6 @@ import NIOWebSocket
 import PorticoCore
 import WebSocketWire
 
-/// Everything a handshake needs, shared by every connection.
-struct GatewayContext: Sendable {
-    let settings: GatewaySettings
-    let snapshot: SnapshotHolder
-    let verifier: TokenVerifier
-    let logger: Logger
-    let connections = Connections()
-    let limiter = RateLimiter()
-    let counts = ConnectionCounts()
-    let endpoints = EndpointHealth()
-    let pending: PendingHandshakes
-    let metrics: GatewayMetrics
-    let log: ConnectionLog
-    let usage: UsageRecorder
-
-    init(settings: GatewaySettings, snapshot: SnapshotHolder, verifier: TokenVerifier, database: Database, logger: Logger) {
-        self.settings = settings
-        self.snapshot = snapshot
-        self.verifier = verifier
-        self.logger = logger
-        pending = PendingHandshakes(limit: settings.maxPendingHandshakes)
-        metrics = GatewayMetrics(endpoints: endpoints)
-        log = ConnectionLog(destination: settings.connectionLog, node: settings.nodeID, metrics: metrics)
-        usage = UsageRecorder(store: UsageStore(database: database), connections: connections, settings: settings, metrics: metrics, logger: logger)
-    }
-}
-
 /// The handshake pipeline, one straight line: a complete, well-formed request in time (400, 408,
 /// 431; 503 when too many are pending) → route (404/426/503) → origin (403) → credentials (401)
 /// → token (401) → access (403) → endpoint suspended (503) → admission (429) → upstream (502/504)
@@ -42,7 +15,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let gateway: GatewayContext
+    let gateway: Gateway
     let secure: Bool
     let requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>
     let responseEncoder: HTTPResponseEncoder
@@ -54,7 +27,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var holdsSlot = false
     private var deadline: Scheduled<Void>?
 
-    init(gateway: GatewayContext, secure: Bool, requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>,
+    init(gateway: Gateway, secure: Bool, requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>,
          responseEncoder: HTTPResponseEncoder, headerValidator: NIOHTTPResponseHeadersValidator) {
         self.gateway = gateway
         self.secure = secure
@@ -246,7 +219,8 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             pipeline.syncOperations.removeHandler(headerValidator, promise: nil)
             pipeline.syncOperations.removeHandler(responseEncoder, promise: nil)
             try pipeline.syncOperations.addHandlers(
-                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, connection.policy.maxMessageBytes))),
+                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, deflate == nil ? connection.policy.maxMessageBytes
+                    : PerMessageDeflate.maxFrameBytes(forMessageLimit: connection.policy.maxMessageBytes)))),
                  FrameCheckHandler(sender: .client, compressionNegotiated: deflate != nil), WebSocketFrameEncoder()],
                 position: .after(requestDecoder))
             pipeline.syncOperations.removeHandler(context: context, promise: nil)

@@ -2,16 +2,15 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import PorticoTestSupport
 
 /// A plain TCP connection that sends exactly the bytes a test gives it — malformed HTTP, one byte
 /// at a time, hand-made WebSocket frames — and keeps every byte it receives and whether the peer
 /// closed, so a test sees what no HTTP or WebSocket library would let through.
-final class RawConnection: Sendable {
-    let channel: any Channel
+public final class RawConnection: Sendable {
+    public let channel: any Channel
     private let state: NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>
 
-    init(_ url: String) async throws {
+    public init(_ url: String) async throws {
         let components = URL(string: url)!
         let state = NIOLockedValueBox<(bytes: [UInt8], closed: Bool)>(([], false))
         self.state = state
@@ -22,40 +21,40 @@ final class RawConnection: Sendable {
             .connect(host: components.host!, port: components.port!).get()
     }
 
-    func send(_ bytes: [UInt8]) async throws {
+    public func send(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
     }
 
-    func send(_ text: String) async throws { try await send(Array(text.utf8)) }
+    public func send(_ text: String) async throws { try await send(Array(text.utf8)) }
 
-    var received: [UInt8] { state.withLockedValue { $0.bytes } }
-    var text: String { String(decoding: received, as: UTF8.self) }
-    var isClosed: Bool { state.withLockedValue { $0.closed } }
+    public var received: [UInt8] { state.withLockedValue { $0.bytes } }
+    public var text: String { String(decoding: received, as: UTF8.self) }
+    public var isClosed: Bool { state.withLockedValue { $0.closed } }
 
     /// Whether the peer closed the connection within `seconds`.
-    func closed(within seconds: Double) async -> Bool {
+    public func closed(within seconds: Double) async -> Bool {
         await eventually(within: seconds, every: .milliseconds(20)) { self.isClosed }
     }
 
     /// The response's status line and headers, and its body parsed as JSON.
-    var response: (head: String, json: [String: Any]) {
+    public var response: (head: String, json: [String: Any]) {
         let text = self.text
         guard let split = text.range(of: "\r\n\r\n") else { return (text, [:]) }
         let body = Data(text[split.upperBound...].utf8)
         return (String(text[..<split.lowerBound]), (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:])
     }
 
-    func close() { channel.close(promise: nil) }
+    public func close() { channel.close(promise: nil) }
 
     /// A WebSocket handshake request for `path`, with `extra` header lines.
-    static func upgradeRequest(_ path: String, extra: [String] = []) -> String {
+    public static func upgradeRequest(_ path: String, extra: [String] = []) -> String {
         (["GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"] + extra).joined(separator: "\r\n") + "\r\n\r\n"
     }
 
     /// One frame as a client writes it: `masked` (as RFC 6455 requires of clients) or not, with the
     /// given first byte (FIN, RSV bits, opcode). Payloads under 126 bytes.
-    static func frame(firstByte: UInt8, payload: [UInt8], masked: Bool = true) -> [UInt8] {
+    public static func frame(firstByte: UInt8, payload: [UInt8], masked: Bool = true) -> [UInt8] {
         precondition(payload.count < 126)
         guard masked else { return [firstByte, UInt8(payload.count)] + payload }
         let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
@@ -63,7 +62,7 @@ final class RawConnection: Sendable {
     }
 
     /// The close frames in what was received after the 101 (unmasked, as a server sends): their codes.
-    var closeCodes: [UInt16] {
+    public var closeCodes: [UInt16] {
         let bytes = received
         guard let end = text.range(of: "\r\n\r\n") else { return [] }
         var offset = text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound)

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import PorticoCore
+import ServiceLifecycle
+
+/// The gateway: what every handshake and connection share, and the services that keep it running.
+/// `Gateway.build` is the one place it is wired: `gateway serve` and the tests both call it.
+struct Gateway: Sendable {
+    let settings: GatewaySettings
+    let database: Database
+    let snapshot: SnapshotHolder
+    let verifier: TokenVerifier
+    let logger: Logger
+    let connections = Connections()
+    let limiter = RateLimiter()
+    let counts = ConnectionCounts()
+    let endpoints = EndpointHealth()
+    let pending: PendingHandshakes
+    let metrics: GatewayMetrics
+    let log: ConnectionLog
+    let usage: UsageRecorder
+
+    static func build(settings: GatewaySettings, logger: Logger = Logger(label: "portico.gateway")) -> Gateway {
+        Gateway(settings: settings, database: Database(url: settings.core.database, poolSize: 3, logger: logger), logger: logger)
+    }
+
+    private init(settings: GatewaySettings, database: Database, logger: Logger) {
+        self.settings = settings
+        self.database = database
+        self.logger = logger
+        snapshot = SnapshotHolder()
+        verifier = TokenVerifier(issuer: settings.tokenIssuer, audience: settings.tokenAudience, leeway: settings.tokenLeeway)
+        pending = PendingHandshakes(limit: settings.maxPendingHandshakes)
+        metrics = GatewayMetrics(endpoints: endpoints)
+        log = ConnectionLog(destination: settings.connectionLog, node: settings.nodeID, metrics: metrics)
+        usage = UsageRecorder(store: UsageStore(database: database), connections: connections, settings: settings, metrics: metrics, logger: logger)
+    }
+
+    /// The services, in start order; a service group shuts them down in reverse: the proxy drains
+    /// first, then what records its connections (usage, log, traces), the database last.
+    func services() throws -> [any Service] {
+        let snapshots = SnapshotService(store: GatewayCatalogStore(database: database), holder: snapshot, connections: connections,
+                                        settings: settings, logger: logger)
+        let cluster = ClusterSync(store: ClusterStateStore(database: database), limiter: limiter, counts: counts,
+                                  connections: connections, settings: settings, logger: logger)
+        var services: [any Service] = [database.client]
+        if let tracing = try PorticoTracing.bootstrap(service: "gateway", enabled: settings.core.tracing) { services.append(tracing) }
+        services += [log, usage, snapshots, cluster, AdminServer.build(gateway: self), ProxyServer(gateway: self)]
+        return services
+    }
+}
