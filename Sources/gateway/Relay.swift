@@ -176,6 +176,9 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Once this side is being closed, later errors (a decoder in its error state answers every
+        // further read with one) change nothing: the close is on its way, the grace period bounds it.
+        guard !discarding, !closeSent else { return }
         if let violation = error as? FrameViolation {
             sendClose(code: violation.code == .protocolError ? .protocolError : .invalidPayload, reason: violation.reason, thenClose: true)
             closePeer(.goingAway, reason: "peer broke the WebSocket protocol")

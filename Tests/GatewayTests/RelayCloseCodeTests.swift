@@ -42,8 +42,10 @@ import WSCompression
             try await stack.publish("Big", endpoint: "ws://127.0.0.1:\(backend.port)", limits: APILimits(maxMessageBytes: 1024))
             let connection = try await stack.open("/big/1")
             if !withThe101 {
-                // After the relay is linked: the backend sends once the client has spoken.
+                // After the relay is linked, and the backend keeps sending after its oversized frame:
+                // the gateway drains it instead of resetting the connection under its 1009.
                 try await backend.sendToAll(frame)
+                for _ in 0..<20 { try? await backend.sendToAll([UInt8](repeating: 0x42, count: 65_536)) }
             }
             #expect(await connection.closed(within: 5))
             #expect(connection.closeCodes == [1001], "\(connection.closeCodes)")

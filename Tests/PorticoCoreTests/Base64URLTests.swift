@@ -42,3 +42,18 @@ import Testing
         #expect(Data(base64URLEncoded: "-_8") == Data([0xFB, 0xFF]))
     }
 }
+
+/// The byte-level backstop of the control-character rule for JSON bodies.
+@Suite struct JSONControlCharacterScanTests {
+    @Test func findsEscapedAndRawControlCharactersInStringsOnly() {
+        func scan(_ json: String) -> Unicode.Scalar? { TextInput.firstControlCharacter(inJSON: Data(json.utf8)) }
+        #expect(scan(#"{"a":"\u0000"}"#) == "\u{0}")
+        #expect(scan(#"{"a":"ok","a":"x\u001b"}"#) == "\u{1B}")
+        #expect(scan(#"{"a\u0085":1}"#) == "\u{85}")
+        #expect(scan("{\"a\":\"x\u{7F}\"}") == "\u{7F}")
+        #expect(scan("{\"a\":\"x\u{9F}\"}") == "\u{9F}")
+        #expect(scan(#"{"a":"\\u0000"}"#) == nil, "an escaped backslash, then the text u0000")
+        #expect(scan(#"{"a":"tab\tnewline\n\u000A\u0009 é \u00e9 \ud83d\ude00"}"#) == nil)
+        #expect(scan(#"{"a":1,"b":[true,null]}"#) == nil)
+    }
+}

@@ -51,6 +51,12 @@ import Testing
             for (method, path, body) in bodies {
                 try await client.expectControlCharactersRefused(method, path, body: body)
             }
+            // A repeated member: decoders keep different ones, the check reads every one.
+            for repeated in [#"{"name":"Echo\u0000","name":"EchoWebSocket2","context":"/echo2","version":"1"}"#,
+                             #"{"name":"EchoWebSocket2","name":"Echo\u0000","context":"/echo2","version":"1"}"#,
+                             #"{"description":"ok","description":"a\u007Fb","name":"E3","context":"/e3","version":"1"}"#] {
+                try await client.send(.post, "apis", json: repeated).expectError(.badRequest, mentioning: "control character")
+            }
             #expect(try await client.send(.get, "apis/\(apiID)")["description"] as? String == "An echo", "nothing was changed")
         }
     }

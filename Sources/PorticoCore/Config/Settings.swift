@@ -117,7 +117,7 @@ public struct CoreSettings: Sendable {
     public var maxBodyBytes: Int
     /// `PORTICO_BCRYPT_COST`: the bcrypt work factor for new password hashes.
     public var bcryptCost: Int
-    /// `PORTICO_BCRYPT_WORKERS` (default: the number of cores): bcrypts run at once.
+    /// `PORTICO_BCRYPT_WORKERS` (default and maximum: the number of cores): bcrypts run at once.
     public var bcryptWorkers: Int
     /// `PORTICO_BCRYPT_QUEUE` (default 64): bcrypts that may wait for a worker; beyond, 503.
     public var bcryptQueue: Int
@@ -152,7 +152,8 @@ public struct CoreSettings: Sendable {
         developmentMode = try source.bool("PORTICO_DEV_MODE", default: false)
         maxBodyBytes = try source.int("PORTICO_MAX_BODY_BYTES", default: 1_048_576, range: 1024...(64 * 1_048_576))
         bcryptCost = try source.int("PORTICO_BCRYPT_COST", default: 10, range: 4...31)
-        bcryptWorkers = try source.int("PORTICO_BCRYPT_WORKERS", default: System.coreCount, range: 1...256)
+        // At most the cores: bcrypt runs on NIO's thread pool, which has a thread per core.
+        bcryptWorkers = try source.int("PORTICO_BCRYPT_WORKERS", default: System.coreCount, range: 1...max(1, System.coreCount))
         bcryptQueue = try source.int("PORTICO_BCRYPT_QUEUE", default: 64, range: 0...100_000)
         authCacheSeconds = try source.int("PORTICO_AUTH_CACHE_SECONDS", default: 60, range: 0...3600)
         authMaxFailuresPerUser = try source.int("PORTICO_AUTH_MAX_FAILURES", default: 10, range: 1...10_000)

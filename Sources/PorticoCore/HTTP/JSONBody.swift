@@ -38,6 +38,9 @@ extension Request {
         // Every text in the document, whether this type reads it or not: nothing with a control
         // character reaches a store (TextInput).
         try TextInput.check(json: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+        if let bad = TextInput.firstControlCharacter(inJSON: data) {
+            throw APIError.badRequest(TextInput.problem(bad) + " (in a repeated member)", message: "Invalid JSON text")
+        }
         return value
     }
 }

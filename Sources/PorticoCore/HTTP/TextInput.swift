@@ -30,6 +30,53 @@ public enum TextInput {
         "The text contains the control character \(name(scalar)), which Portico does not accept in any text"
     }
 
+    /// The first refused character in the strings of a JSON document, read from its bytes — escaped
+    /// (`\u0000`) or raw (DEL; C1 as UTF-8) — whatever the structure: the backstop for what a parsed
+    /// tree may not show (a repeated member name, of which decoders keep different ones).
+    public static func firstControlCharacter(inJSON data: Data) -> Unicode.Scalar? {
+        let bytes = [UInt8](data)
+        func hex(_ byte: UInt8) -> UInt32? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(byte - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(byte - UInt8(ascii: "A") + 10)
+            default: nil
+            }
+        }
+        var inString = false
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard inString else {
+                inString = byte == UInt8(ascii: "\"")
+                index += 1
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                inString = false
+                index += 1
+            case UInt8(ascii: "\\"):
+                if index + 5 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") {
+                    let digits = bytes[(index + 2)...(index + 5)].map(hex)
+                    if !digits.contains(where: { $0 == nil }) {
+                        let value = digits.reduce(UInt32(0)) { $0 << 4 | $1! }
+                        if let scalar = Unicode.Scalar(value), isRefused(scalar) { return scalar }
+                    }
+                    index += 6
+                } else {
+                    index += 2
+                }
+            case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]):
+                return Unicode.Scalar(UInt32(bytes[index + 1]))
+            default:
+                if byte < 0x80, let scalar = Unicode.Scalar(UInt32(byte)), isRefused(scalar) { return scalar }
+                index += 1
+            }
+        }
+        return nil
+    }
+
     /// Checks every string and key of a decoded JSON document; the error names the field, as a
     /// decoding error does (`endpointConfig.production_endpoints.url`, `policies[1]`).
     static func check(json: Any, path: String = "") throws(APIError) {

@@ -94,11 +94,13 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A request the HTTP parser cannot read is answered (400, or 431 for too many header bytes),
     /// then closed; any other error (TLS, a reset) just closes.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Once answered (or on its way to the backend), later errors — the decoder in its error state
+        // reports every further read — change nothing; the refusal's close or the handshake goes on.
+        guard !handled else { return }
         guard let parse = error as? HTTPParserError else {
             context.close(promise: nil)
             return
         }
-        guard !handled else { return }
         handled = true
         refuse(.malformed(parse, maxHeaderBytes: gateway.settings.maxHeaderBytes), record: record(context: context), context: context)
     }
@@ -255,7 +257,10 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         // its unread request bytes pending would reset the connection and could lose the answer).
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
             let halfClosed = context.eventLoop.makePromise(of: Void.self)
-            halfClosed.futureResult.whenFailure { _ in context.channel.close(promise: nil) }
+            halfClosed.futureResult.assumeIsolated().whenComplete { result in
+                // Read again, so the client's own close ends the connection at once.
+                if case .failure = result { context.channel.close(promise: nil) } else { _ = context.channel.setOption(.autoRead, value: true) }
+            }
             context.close(mode: .output, promise: halfClosed)
         }
         // A peer that does not read the answer, does not close, or never finishes TLS is not waited for.
