@@ -29,7 +29,8 @@ struct Gateway: Sendable {
         self.database = database
         self.logger = logger
         snapshot = SnapshotHolder()
-        verifier = TokenVerifier(issuer: settings.tokenIssuer, audience: settings.tokenAudience, leeway: settings.tokenLeeway)
+        verifier = TokenVerifier(issuer: settings.tokenIssuer, audience: settings.tokenAudience, leeway: settings.tokenLeeway,
+                                 verified: VerifiedTokens(capacity: settings.tokenCacheSize))
         pending = PendingHandshakes(limit: settings.maxPendingHandshakes)
         metrics = GatewayMetrics(endpoints: endpoints)
         log = ConnectionLog(destination: settings.connectionLog, node: settings.nodeID, metrics: metrics)

@@ -22,6 +22,9 @@ struct GatewaySettings: Sendable {
     var tokenAudience: String
     /// `GATEWAY_TOKEN_LEEWAY` (default 30 s): clock skew allowed on `exp` and `nbf`.
     var tokenLeeway: TimeInterval
+    /// `GATEWAY_TOKEN_CACHE_SIZE` (default 10000; 0: off): verified tokens remembered, so that a
+    /// reconnect with the same token skips the signature check (`VerifiedTokens`).
+    var tokenCacheSize: Int
     /// `GATEWAY_CLOSE_ON_TOKEN_EXPIRY` (default true): close a connection (4001) when its token expires.
     var closeOnTokenExpiry: Bool
     /// `GATEWAY_BACKEND_CONNECT_TIMEOUT` (default 10 s): connect plus handshake with the backend.
@@ -93,6 +96,7 @@ struct GatewaySettings: Sendable {
         tokenAudience = source.string("PORTICO_TOKEN_AUDIENCE", default: "portico-gateway")
         tokenLeeway = TimeInterval(try source.int("GATEWAY_TOKEN_LEEWAY", default: 30, range: 0...600))
         closeOnTokenExpiry = try source.bool("GATEWAY_CLOSE_ON_TOKEN_EXPIRY", default: true)
+        tokenCacheSize = try source.int("GATEWAY_TOKEN_CACHE_SIZE", default: 10_000, range: 0...1_000_000)
         backendConnectTimeout = TimeInterval(try source.int("GATEWAY_BACKEND_CONNECT_TIMEOUT", default: 10, range: 1...300))
         handshakeTimeout = try source.int("GATEWAY_HANDSHAKE_TIMEOUT", default: 10, range: 1...300)
         maxPendingHandshakes = try source.int("GATEWAY_MAX_PENDING_HANDSHAKES", default: 1024, range: 1...1_000_000)

@@ -18,7 +18,7 @@ import Testing
     }
 
     static func table(subscriptionStatus: PorticoCore.Subscription.Status? = .unblocked, revoked: [String] = [],
-                      apis: [GatewayCatalog.API]? = nil) -> RouteTable {
+                      apis: [GatewayCatalog.API]? = nil, keyPublished: Bool = true) -> RouteTable {
         RouteTable(GatewayCatalog(
             apis: apis ?? [
                 api("echo1", context: "/echowebsocket", version: "1.0.0", isDefault: true),
@@ -32,7 +32,7 @@ import Testing
             keys: [.init(consumerKey: "ck", applicationID: "app", keyType: .production),
                    .init(consumerKey: "sk", applicationID: "app", keyType: .sandbox)],
             revokedTokens: Dictionary(uniqueKeysWithValues: revoked.map { ($0, Date().addingTimeInterval(600)) }),
-            signingKeys: [.init(kid: "k1", publicKeyPEM: signingKey.publicKey.pemRepresentation)],
+            signingKeys: keyPublished ? [.init(kid: "k1", publicKeyPEM: signingKey.publicKey.pemRepresentation)] : [],
             loadedAt: Date()))
     }
 

@@ -21,6 +21,8 @@ struct TokenVerifier: Sendable {
     let issuer: String
     let audience: String
     let leeway: TimeInterval
+    /// Tokens verified before (`VerifiedTokens`); empty and off unless a capacity is given.
+    var verified = VerifiedTokens(capacity: 0)
 
     /// The JOSE header, as far as the gateway reads it.
     private struct Header: Decodable {
@@ -29,6 +31,19 @@ struct TokenVerifier: Sendable {
     }
 
     func verify(_ token: String, in table: RouteTable, now: Date = Date()) throws(Refusal) -> Caller {
+        let claims: AccessTokenClaims
+        if let known = verified.entry(for: token), table.signingKeys[known.kid] != nil {
+            claims = known.claims
+        } else {
+            let (checked, kid) = try signedClaims(token, in: table)
+            verified.remember(token, .init(claims: checked, kid: kid), now: now, leeway: leeway)
+            claims = checked
+        }
+        return try admit(claims, in: table, now: now)
+    }
+
+    /// The token's claims once its form, algorithm, signing key and signature check out.
+    private func signedClaims(_ token: String, in table: RouteTable) throws(Refusal) -> (AccessTokenClaims, kid: String) {
         guard let jws = CompactJWS(token), let header = try? JSONDecoder().decode(Header.self, from: jws.header) else {
             throw .unauthorized("malformed_token", "The access token is not a JWT")
         }
@@ -42,15 +57,19 @@ struct TokenVerifier: Sendable {
         guard key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: jws.signature), for: SHA256.hash(data: Data(jws.signingInput)),
                                    padding: .insecurePKCS1v1_5)
         else { throw .unauthorized("bad_signature", "The token's signature does not verify") }
-        let claims: AccessTokenClaims
         do {
             // Signed, so read: the claims the devportal signs, read with the type it signs them from.
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .secondsSince1970
-            claims = try decoder.decode(AccessTokenClaims.self, from: jws.payload)
+            return (try decoder.decode(AccessTokenClaims.self, from: jws.payload), kid)
         } catch {
             throw .unauthorized("malformed_token", "The token's claims are not a Portico access token's: \(Self.describe(error))")
         }
+    }
+
+    /// What holds for a signed token at this moment and in this snapshot: issuer, audience,
+    /// lifetime, not revoked, of keys and an application that still exist.
+    private func admit(_ claims: AccessTokenClaims, in table: RouteTable, now: Date) throws(Refusal) -> Caller {
         guard claims.iss.value == issuer else { throw .unauthorized("wrong_issuer", "The token was not issued by this Portico") }
         guard claims.aud.value.contains(audience) else { throw .unauthorized("wrong_audience", "The token is not meant for this gateway") }
         guard now < claims.exp.value.addingTimeInterval(leeway) else { throw .unauthorized("expired_token", "The token has expired") }

@@ -1,0 +1,45 @@
+import Foundation
+@testable import PorticoCore
+import Testing
+@testable import gateway
+
+/// The cache of verified tokens skips only the signature check and the claims' decoding: every
+/// check that can change after a token was issued still runs on every handshake.
+@Suite struct VerifiedTokensTests {
+    let verifier = TokenVerifier(issuer: "http://localhost:9081", audience: "portico-gateway", leeway: 30,
+                                 verified: VerifiedTokens(capacity: 3))
+
+    func refusal(_ token: String, _ table: RouteTable, now: Date = Date()) -> String? {
+        do {
+            _ = try verifier.verify(token, in: table, now: now)
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test func aCachedTokenIsStillCheckedAgainstTheSnapshotAndTheClock() throws {
+        let token = try HandshakeStageTests.token()
+        #expect(refusal(token, HandshakeStageTests.table()) == nil)
+        #expect(verifier.verified.count == 1, "verified once, remembered")
+        #expect(refusal(token, HandshakeStageTests.table()) == nil)
+        #expect(refusal(token, HandshakeStageTests.table(revoked: ["jti-1"])) == "revoked_token", "revocation acts at once")
+        #expect(refusal(token, HandshakeStageTests.table(keyPublished: false)) == "unknown_signing_key",
+                "a signing key no longer published is not trusted from the cache")
+        #expect(refusal(token, HandshakeStageTests.table(), now: Date().addingTimeInterval(700)) == "expired_token")
+        var tampered = Array(token.utf8)
+        tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(refusal(String(decoding: tampered, as: UTF8.self), HandshakeStageTests.table()) == "bad_signature",
+                "another spelling is another key: verified, and refused")
+    }
+
+    @Test func theCacheIsBounded() throws {
+        for index in 0..<7 {
+            #expect(refusal(try HandshakeStageTests.token(claims: ["jti": "jti-\(index)"]), HandshakeStageTests.table()) == nil)
+            #expect(verifier.verified.count <= 3)
+        }
+        let off = TokenVerifier(issuer: "http://localhost:9081", audience: "portico-gateway", leeway: 30)
+        _ = try off.verify(try HandshakeStageTests.token(), in: HandshakeStageTests.table())
+        #expect(off.verified.count == 0, "capacity 0: off")
+    }
+}
