@@ -37,6 +37,10 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// What the peer is to be sent once linked, when this side failed before the relay was linked
     /// (a backend's first frames arrive with its 101, before the client's side exists).
     private var peerCloseOnLink: (code: GatewayCloseCode, reason: String)?
+    /// This side (a client) broke the protocol: it gets this close once the other side has answered
+    /// the gateway's 1001 — so that what the backend still sends, the answers to the client's
+    /// earlier messages, reaches the client first, in order, as from a backend alone.
+    private var failing: (code: GatewayCloseCode, reason: String)?
     private var closed = false
     /// Frames read from this side since the last keep-alive ping, and whether that ping is unanswered.
     private var framesSincePing = 0
@@ -168,7 +172,10 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         // The other side learns promptly: 1001 to the backend when the client vanished, 1011 to the
         // client when the backend did — unless the close handshake already ran, or the gateway
         // closed this side itself (then it has told the other side what it gets).
-        if let peer, !peer.closed, !closedByGateway, !(closeReceived && closeSent) {
+        if let peer, let failure = peer.failing {
+            peer.failing = nil
+            peer.sendClose(code: failure.code, reason: failure.reason, thenClose: true)
+        } else if let peer, !peer.closed, !closedByGateway, !(closeReceived && closeSent) {
             peer.sendClose(code: side == .client ? .goingAway : .backendFailed,
                            reason: side == .client ? "client went away" : "backend went away", thenClose: true)
         }
@@ -178,9 +185,19 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Once this side is being closed, later errors (a decoder in its error state answers every
         // further read with one) change nothing: the close is on its way, the grace period bounds it.
-        guard !discarding, !closeSent else { return }
+        guard !discarding, !closeSent, failing == nil else { return }
         if let violation = error as? FrameViolation {
-            sendClose(code: violation.code == .protocolError ? .protocolError : .invalidPayload, reason: violation.reason, thenClose: true)
+            let code: GatewayCloseCode = violation.code == .protocolError ? .protocolError : .invalidPayload
+            if side == .client, let peer, !peer.closed, !peer.closeSent {
+                // Failed in order: the backend is closed first and what it still sends is relayed;
+                // the client's own code follows the backend's answer (or the grace period's end).
+                failing = (code, violation.reason)
+                connection.ended(code.rawValue, by: .gateway, reason: violation.reason)
+                peer.sendClose(code: .goingAway, reason: "peer broke the WebSocket protocol", thenClose: false)
+                connection.closeEventually()
+                return
+            }
+            sendClose(code: code, reason: violation.reason, thenClose: true)
             closePeer(.goingAway, reason: "peer broke the WebSocket protocol")
             return
         }
@@ -226,6 +243,14 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context?.close(promise: nil)
                 return
             }
+        }
+        if frame.opcode == .connectionClose, let failure = peer.failing {
+            // The answer to the 1001 the gateway sent because the client broke the protocol: this
+            // side's close handshake is done, and the client now gets its own code.
+            peer.failing = nil
+            peer.sendClose(code: failure.code, reason: failure.reason, thenClose: true)
+            context?.close(promise: nil)
+            return
         }
         if !frame.opcode.isControlOpcode {
             connection.relayed(from: side, bytes: frame.length, startsMessage: frame.opcode != .continuation)
