@@ -24,7 +24,7 @@ struct RouteTable: Sendable {
     let revokedTokens: [String: Date]
     let signingKeys: [String: _RSA.Signing.PublicKey]
     /// Every API's endpoint URLs, taken apart once per snapshot.
-    private let endpoints: [String: Result<Upstream.Endpoint, Upstream.Failure>]
+    private let endpoints: [String: Result<Backend.Endpoint, Backend.Failure>]
     let loadedAt: Date
 
     init(_ catalog: GatewayCatalog) {
@@ -47,13 +47,13 @@ struct RouteTable: Sendable {
             (try? _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)).map { (key.kid, $0) }
         }, uniquingKeysWith: { a, _ in a })
         endpoints = Dictionary(catalog.apis.flatMap { [$0.productionEndpoint, $0.sandboxEndpoint] }.compactMap { $0 }
-            .map { ($0, Upstream.Endpoint.parse($0)) }, uniquingKeysWith: { a, _ in a })
+            .map { ($0, Backend.Endpoint.parse($0)) }, uniquingKeysWith: { a, _ in a })
         loadedAt = catalog.loadedAt
     }
 
     /// The endpoint `url` (one of this snapshot's APIs'), taken apart.
-    func endpoint(_ url: String) -> Result<Upstream.Endpoint, Upstream.Failure> {
-        endpoints[url] ?? Upstream.Endpoint.parse(url)
+    func endpoint(_ url: String) -> Result<Backend.Endpoint, Backend.Failure> {
+        endpoints[url] ?? Backend.Endpoint.parse(url)
     }
 
     /// `/{context}/{version}[/rest]` names that version; `/{context}[/rest]` the default version.

@@ -143,14 +143,14 @@ import Testing
     }
 
     @Test func theBackendGetsThePathAndTheQueryWithoutTheToken() throws {
-        let target = try Upstream.Endpoint.parse("wss://h.example:8443/base/").get().target(rest: "/room/7", clientQuery: "a=1&access_token=t&b=x%20y")
+        let target = try Backend.Endpoint.parse("wss://h.example:8443/base/").get().target(rest: "/room/7", clientQuery: "a=1&access_token=t&b=x%20y")
         #expect(target.secure)
         #expect(target.port == 8443)
         #expect(target.pathAndQuery == "/base/room/7?a=1&b=x%20y")
         #expect(target.hostHeader == "h.example:8443")
-        let plain = try Upstream.Endpoint.parse("ws://h?k=v").get().target(rest: "", clientQuery: "access_token=t")
+        let plain = try Backend.Endpoint.parse("ws://h?k=v").get().target(rest: "", clientQuery: "access_token=t")
         #expect(plain.pathAndQuery == "/?k=v")
         #expect(plain.port == 80)
-        #expect(Upstream.acceptValue(for: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "RFC 6455 §1.3's example")
+        #expect(Backend.acceptValue(for: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "RFC 6455 §1.3's example")
     }
 }

@@ -54,10 +54,10 @@ import WebSocketWire
             ["permessage-deflate; bogus"], ["x-other"], ["permessage-deflate, permessage-deflate"],
             ["permessage-deflate; server_no_context_takeover; server_no_context_takeover"],
         ] {
-            #expect(throws: Upstream.Failure.self, "\(invalid)") { try PerMessageDeflate.accepted(response: invalid, offered: true).get() }
+            #expect(throws: Backend.Failure.self, "\(invalid)") { try PerMessageDeflate.accepted(response: invalid, offered: true).get() }
         }
         // An answer to an offer the gateway did not make.
-        #expect(throws: Upstream.Failure.self) { try PerMessageDeflate.accepted(response: ["permessage-deflate"], offered: false).get() }
+        #expect(throws: Backend.Failure.self) { try PerMessageDeflate.accepted(response: ["permessage-deflate"], offered: false).get() }
     }
 
     /// RFC 7692 §7.2.3.2: "Hello" twice with context takeover; the second message refers back.

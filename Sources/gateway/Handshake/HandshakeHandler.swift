@@ -8,7 +8,7 @@ import WebSocketWire
 
 /// The handshake pipeline, one straight line: a complete, well-formed request in time (400, 408,
 /// 431; 503 when too many are pending) → route (404/426/503) → origin (403) → credentials (401)
-/// → token (401) → access (403) → endpoint suspended (503) → admission (429) → upstream (502/504)
+/// → token (401) → access (403) → endpoint suspended (503) → admission (429) → backend (502/504)
 /// → 101 and the relay. Each stage answers its own refusal as an HTTP response with a JSON body
 /// `{code, message}` (`Refusal.response`); nothing here queries PostgreSQL.
 final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -144,7 +144,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             record.caller = caller
             let endpoint = try Access.check(caller, match.api, in: table)
             let policy = ConnectionPolicy.resolve(caller, match.api, in: table, settings: gateway.settings)
-            var target: Upstream.Target
+            var target: Backend.Target
             switch table.endpoint(endpoint) {
             case .success(let parsed): target = parsed.target(rest: match.rest, clientQuery: query)
             case .failure(let failure): throw failure.refusal
@@ -164,7 +164,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
             let forwarded = forwardedHeaders(head, caller: caller, connectionID: record.connectionID, context: context)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            Upstream.connect(to: target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
+            Backend.connect(to: target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
                              settings: gateway.settings, timeout: timeout, maxFrameBytes: policy.maxMessageBytes, connection: connection)
                 .whenComplete { result in
                     let (handler, context) = loopBound.value
@@ -173,7 +173,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                         endpoints.succeeded(endpointKey)
                         handler.accept(head, backend: backend, subprotocol: chosen, deflate: deflate, connection: connection, context: context)
                     case .failure(let error):
-                        let failure = error as? Upstream.Failure ?? .unreachable("\(error)")
+                        let failure = error as? Backend.Failure ?? .unreachable("\(error)")
                         let refusal = failure.refusal
                         if failure.isConnectFailure { endpoints.failed(endpointKey, resilience) }
                         metrics.backendConnectFailed(apiID: connection.apiID, reason: refusal.code)
@@ -199,7 +199,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         var headers = HTTPHeaders([
             ("Upgrade", "websocket"), ("Connection", "Upgrade"),
-            ("Sec-WebSocket-Accept", Upstream.acceptValue(for: key)), ("X-Portico-Connection-Id", connection.id),
+            ("Sec-WebSocket-Accept", Backend.acceptValue(for: key)), ("X-Portico-Connection-Id", connection.id),
         ])
         if let subprotocol { headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
         if let deflate { headers.add(name: "Sec-WebSocket-Extensions", value: deflate.response) }

@@ -7,7 +7,7 @@ extension PerMessageDeflate {
 
     /// As the client: the backend's answer to `backendOffer`; nil when it declined. Anything the
     /// gateway did not offer, or cannot honour, is a handshake failure (RFC 7692 §5).
-    static func accepted(response values: [String], offered: Bool) -> Result<Parameters?, Upstream.Failure> {
+    static func accepted(response values: [String], offered: Bool) -> Result<Parameters?, Backend.Failure> {
         let extensions = parse(values)
         guard let answer = extensions.first else { return .success(nil) }
         guard offered, extensions.count == 1, answer.name == "permessage-deflate" else {

@@ -1,0 +1,122 @@
+import Crypto
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import PorticoCore
+import WebSocketWire
+
+extension Backend {
+    /// Connects on `eventLoop` (the client's, so the relay pair shares one loop) and returns the
+    /// backend's relay handler, reading paused, with the subprotocol the backend chose.
+    static func connect(
+        to target: Target, headers: HTTPHeaders, offeredProtocols: [String], on eventLoop: any EventLoop,
+        settings: GatewaySettings, timeout seconds: TimeInterval, maxFrameBytes: Int, connection: RelayedConnection
+    ) -> EventLoopFuture<(RelayHandler, String?)> {
+        let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        var requestHeaders = headers
+        requestHeaders.replaceOrAdd(name: "Host", value: target.hostHeader)
+        requestHeaders.replaceOrAdd(name: "Upgrade", value: "websocket")
+        requestHeaders.replaceOrAdd(name: "Connection", value: "Upgrade")
+        requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Key", value: key)
+        requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Version", value: "13")
+        if settings.backendDeflate {
+            requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Extensions", value: PerMessageDeflate.backendOffer)
+        }
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.pathAndQuery, headers: requestHeaders)
+        let tls: NIOSSLContext?
+        if target.secure {
+            switch tlsContexts.context(caFile: target.caFile) {
+            case .success(let context): tls = context
+            case .failure(let failure): return eventLoop.makeFailedFuture(failure)
+            }
+        } else {
+            tls = nil
+        }
+        // Made only now that nothing can return early: a promise left uncompleted is a leak.
+        let outcome = HandshakeOutcome(eventLoop.makePromise(of: HTTPResponseHead.self))
+        let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
+
+        let connect = ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: .init(low: settings.connectionBufferBytes / 2, high: settings.connectionBufferBytes))
+            .channelInitializer { channel in
+                do {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: target.host.first?.isNumber == true ? nil : target.host))
+                    }
+                    try sync.addHandler(HTTPRequestEncoder())
+                    try sync.addHandler(NIOHTTPRequestHeadersValidator())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
+                    try sync.addHandler(BackendHandshakeHandler(head: head, outcome: outcome))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+            .connect(host: target.host, port: target.port)
+
+        let deadline = eventLoop.scheduleTask(in: timeout) { outcome.complete(.failure(Failure.timeout)) }
+        connect.whenFailure { error in
+            if case ChannelError.connectTimeout = error {
+                outcome.complete(.failure(Failure.timeout))
+            } else {
+                outcome.complete(.failure(Failure.unreachable("\(error)")))
+            }
+        }
+        return connect.and(outcome.futureResult).flatMapThrowing { channel, head -> (RelayHandler, String?) in
+            deadline.cancel()
+            guard head.status == .switchingProtocols else {
+                channel.close(promise: nil)
+                throw Failure.rejected(status: head.status.code, reason: head.status.reasonPhrase)
+            }
+            guard head.headers.first(name: "Sec-WebSocket-Accept") == acceptValue(for: key) else {
+                channel.close(promise: nil)
+                throw Failure.protocolViolation("wrong Sec-WebSocket-Accept")
+            }
+            let chosen = head.headers.first(name: "Sec-WebSocket-Protocol")
+            if let chosen, !offeredProtocols.contains(chosen) {
+                channel.close(promise: nil)
+                throw Failure.protocolViolation("subprotocol '\(chosen)' was not offered")
+            }
+            let deflate = try PerMessageDeflate.accepted(response: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init),
+                                                         offered: settings.backendDeflate)
+                .mapError { failure -> Failure in
+                    channel.close(promise: nil)
+                    return failure
+                }.get()
+            // The HTTP handlers give way to the frame codec; the decoder goes last, handing any
+            // bytes after the 101 (frames the backend sent at once) to the frame decoder.
+            let sync = channel.pipeline.syncOperations
+            let relay = RelayHandler(side: .backend, connection: connection)
+            let decoder = try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self)
+            try sync.addHandler(relay)
+            if let deflate {
+                try sync.addHandler(PerMessageDeflateHandler(parameters: deflate, maxFrameBytes: maxFrameBytes), position: .before(relay))
+            }
+            sync.removeHandler(try sync.handler(type: BackendHandshakeHandler.self), promise: nil)
+            sync.removeHandler(try sync.handler(type: NIOHTTPRequestHeadersValidator.self), promise: nil)
+            sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
+            let frameLimit = deflate == nil ? maxFrameBytes : PerMessageDeflate.maxFrameBytes(forMessageLimit: maxFrameBytes)
+            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, frameLimit))),
+                                  FrameCheckHandler(sender: .server, compressionNegotiated: deflate != nil), WebSocketFrameEncoder()],
+                                 position: .after(decoder))
+            let decoderLeft = channel.eventLoop.makePromise(of: Void.self)
+            decoderLeft.futureResult.assumeIsolated().whenSuccess { relay.decoderLeft() }
+            sync.removeHandler(decoder, promise: decoderLeft)
+            _ = channel.setOption(.autoRead, value: false)
+            return (relay, chosen)
+        }.flatMapErrorThrowing { error in
+            deadline.cancel()
+            connect.whenSuccess { $0.close(promise: nil) }
+            if case ChannelError.connectTimeout = error { throw Failure.timeout }
+            if error is Failure { throw error }
+            throw Failure.unreachable("\(error)")
+        }
+    }
+}
