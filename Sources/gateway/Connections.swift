@@ -370,13 +370,12 @@ final class Connections: Sendable {
     func enforce(_ table: RouteTable, settings: GatewaySettings) {
         for connection in all {
             let caller = connection.caller
-            guard table.keys[caller.consumerKey]?.applicationID == caller.applicationID,
-                  table.applications.contains(caller.applicationID)
-            else {
+            let standing = table.standing(ofToken: caller.jti, consumerKey: caller.consumerKey)
+            guard standing.key?.applicationID == caller.applicationID else {
                 connection.close(.forbidden, reason: "application or keys deleted")
                 continue
             }
-            if table.revokedTokens[caller.jti] != nil {
+            if standing.revoked {
                 connection.close(.invalidCredentials, reason: "access token revoked")
                 continue
             }

@@ -77,8 +77,9 @@ struct TokenVerifier: Sendable {
             throw .unauthorized("token_not_yet_valid", "The token is not valid yet")
         }
         let jti = claims.jti.value
-        guard table.revokedTokens[jti] == nil else { throw .unauthorized("revoked_token", "The token has been revoked") }
-        guard let clientKey = table.keys[claims.client_id], table.applications.contains(clientKey.applicationID) else {
+        let standing = table.standing(ofToken: jti, consumerKey: claims.client_id)
+        guard !standing.revoked else { throw .unauthorized("revoked_token", "The token has been revoked") }
+        guard let clientKey = standing.key else {
             throw .unauthorized("unknown_application", "The token's application or keys no longer exist")
         }
         return Caller(
