@@ -160,6 +160,15 @@ for target in "${targets[@]}"; do
     sleep 2
 done
 
+# The fixed-rate latency of the three proxies, in three interleaved rounds: its p99 moves between
+# runs more than the proxies differ, so the report takes each proxy's median round.
+echo "bench: fixed-rate rounds" >&2
+for round in 1 2 3; do
+    for target in nginx haproxy portico; do
+        run "rate-round-r$round" "$target" echo --connections 50 --size 64 --seconds "$seconds" --rate "$rate"
+    done
+done
+
 # Enforcement's cost: the gateway's CPU per message with limits on (two buckets per message and
 # the cluster sync) against off, at the same loads, runs interleaved so that drift hits both.
 echo "bench: enforcement on and off" >&2
