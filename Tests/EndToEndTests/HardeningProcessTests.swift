@@ -6,11 +6,9 @@ import Testing
 /// What an outside security test found, pinned against the built binaries over real sockets:
 /// bytes a client library would never send, written by hand.
 @Suite(.serialized) struct HardeningProcessTests {
-    static func base64URL(_ data: Data) -> String { data.base64URLEncoded }
-
     /// A token whose JOSE header is `header` (any JSON), with a payload and signature that do not matter.
     static func token(header: Data) -> String {
-        base64URL(header) + "." + base64URL(Data("{}".utf8)) + "." + base64URL(Data(repeating: 7, count: 32))
+        header.base64URLEncoded + "." + Data("{}".utf8).base64URLEncoded + "." + Data(repeating: 7, count: 32).base64URLEncoded
     }
 
     /// The header names a refusal may carry: anything else in a response head was injected.

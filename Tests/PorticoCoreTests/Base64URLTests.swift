@@ -50,6 +50,7 @@ import Testing
         #expect(scan(#"{"a":"\u0000"}"#) == "\u{0}")
         #expect(scan(#"{"a":"ok","a":"x\u001b"}"#) == "\u{1B}")
         #expect(scan(#"{"a\u0085":1}"#) == "\u{85}")
+        #expect(scan(#"{"a":"x\by"}"#) == "\u{8}" && scan(#"{"a":"x\fy"}"#) == "\u{C}", "the short escapes")
         #expect(scan("{\"a\":\"x\u{7F}\"}") == "\u{7F}")
         #expect(scan("{\"a\":\"x\u{9F}\"}") == "\u{9F}")
         #expect(scan(#"{"a":"\\u0000"}"#) == nil, "an escaped backslash, then the text u0000")

@@ -63,17 +63,9 @@ public final class RawConnection: Sendable {
 
     /// The close frames in what was received after the 101 (unmasked, as a server sends): their codes.
     public var closeCodes: [UInt16] {
-        let bytes = received
+        let text = self.text
         guard let end = text.range(of: "\r\n\r\n") else { return [] }
-        var offset = text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound)
-        var codes: [UInt16] = []
-        while offset + 2 <= bytes.count {
-            let opcode = bytes[offset] & 0x0F, length = Int(bytes[offset + 1] & 0x7F)
-            guard length < 126, offset + 2 + length <= bytes.count else { break }
-            if opcode == 0x8, length >= 2 { codes.append(UInt16(bytes[offset + 2]) << 8 | UInt16(bytes[offset + 3])) }
-            offset += 2 + length
-        }
-        return codes
+        return PorticoTestSupport.closeCodes(received.dropFirst(text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound)))
     }
 
     private final class Collector: ChannelInboundHandler, Sendable {

@@ -73,16 +73,31 @@ public final class ServerSocket: Sendable {
     }
 }
 
-/// The opcodes of the frames in `bytes` (masked or not, payloads under 126 bytes: control frames
-/// and small messages).
-public func frameOpcodes(_ bytes: [UInt8]) -> [UInt8] {
-    var opcodes: [UInt8] = []
+/// The frames in `bytes`, masked or not (unmasked here), as long as their payloads are under 126
+/// bytes (control frames and small messages); parsing stops at the first longer or partial one.
+public func smallFrames(_ bytes: some Collection<UInt8>) -> [(opcode: UInt8, payload: [UInt8])] {
+    let bytes = Array(bytes)
+    var frames: [(opcode: UInt8, payload: [UInt8])] = []
     var offset = 0
     while offset + 2 <= bytes.count {
         let length = Int(bytes[offset + 1] & 0x7F), masked = bytes[offset + 1] & 0x80 != 0
-        guard length < 126 else { break }
-        opcodes.append(bytes[offset] & 0x0F)
-        offset += 2 + (masked ? 4 : 0) + length
+        let start = offset + 2 + (masked ? 4 : 0)
+        guard length < 126, start + length <= bytes.count else { break }
+        let key = masked ? Array(bytes[(offset + 2)..<start]) : [0, 0, 0, 0]
+        frames.append((bytes[offset] & 0x0F, bytes[start..<(start + length)].enumerated().map { $0.element ^ key[$0.offset % 4] }))
+        offset = start + length
     }
-    return opcodes
+    return frames
+}
+
+/// The opcodes of the frames in `bytes` (`smallFrames`).
+public func frameOpcodes(_ bytes: [UInt8]) -> [UInt8] {
+    smallFrames(bytes).map(\.opcode)
+}
+
+/// The codes of the close frames in `bytes` (`smallFrames`).
+public func closeCodes(_ bytes: some Collection<UInt8>) -> [UInt16] {
+    smallFrames(bytes).compactMap { frame in
+        frame.opcode == 0x8 && frame.payload.count >= 2 ? UInt16(frame.payload[0]) << 8 | UInt16(frame.payload[1]) : nil
+    }
 }

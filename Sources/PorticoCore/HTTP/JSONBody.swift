@@ -36,9 +36,10 @@ extension Request {
             throw APIError.describing(error)
         }
         // Every text in the document, whether this type reads it or not: nothing with a control
-        // character reaches a store (TextInput).
-        try TextInput.check(json: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+        // character reaches a store (TextInput). The bytes are scanned; only a body that has one is
+        // parsed again, to name the field (a repeated member name may hide it from the tree).
         if let bad = TextInput.firstControlCharacter(inJSON: data) {
+            try TextInput.check(json: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
             throw APIError.badRequest(TextInput.problem(bad) + " (in a repeated member)", message: "Invalid JSON text")
         }
         return value

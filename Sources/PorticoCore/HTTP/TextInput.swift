@@ -65,6 +65,9 @@ public enum TextInput {
                     }
                     index += 6
                 } else {
+                    // The short escapes of two refused characters: \b (U+0008) and \f (U+000C).
+                    if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "b") { return "\u{8}" }
+                    if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "f") { return "\u{C}" }
                     index += 2
                 }
             case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]):

@@ -105,7 +105,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         refuse(.malformed(parse, maxHeaderBytes: gateway.settings.maxHeaderBytes), record: record(context: context), context: context)
     }
 
-    /// The log record of a request refused before its stages ran.
+    /// The log record of this handshake, with what is known of its request so far.
     private func record(context: ChannelHandlerContext) -> HandshakeRecord {
         HandshakeRecord(connectionID: UUID().uuidString.lowercased(), path: head.map { LogRedaction.url($0.uri) } ?? "",
                         clientAddress: context.channel.remoteAddress?.ipAddress ?? "unknown",
@@ -113,9 +113,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func handle(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        var record = HandshakeRecord(
-            connectionID: UUID().uuidString.lowercased(), path: LogRedaction.url(head.uri),
-            clientAddress: context.channel.remoteAddress?.ipAddress ?? "unknown", userAgent: head.headers.first(name: "User-Agent"))
+        var record = record(context: context)
         if gateway.logger.logLevel <= .trace {
             gateway.logger.trace("handshake", metadata: [
                 "connection": "\(record.connectionID)", "uri": "\(record.path)",

@@ -21,6 +21,4 @@ final class PendingHandshakes: Sendable {
     func leave() {
         count.wrappingDecrement(ordering: .relaxed)
     }
-
-    var current: Int { count.load(ordering: .relaxed) }
 }
