@@ -90,25 +90,13 @@ extension Backend {
                     channel.close(promise: nil)
                     return failure
                 }.get()
-            // The HTTP handlers give way to the frame codec; the decoder goes last, handing any
-            // bytes after the 101 (frames the backend sent at once) to the frame decoder.
             let sync = channel.pipeline.syncOperations
             let relay = RelayHandler(side: .backend, connection: connection)
-            let decoder = try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self)
-            try sync.addHandler(relay)
-            if let deflate {
-                try sync.addHandler(PerMessageDeflateHandler(parameters: deflate, maxFrameBytes: maxFrameBytes), position: .before(relay))
-            }
-            sync.removeHandler(try sync.handler(type: BackendHandshakeHandler.self), promise: nil)
-            sync.removeHandler(try sync.handler(type: NIOHTTPRequestHeadersValidator.self), promise: nil)
-            sync.removeHandler(try sync.handler(type: HTTPRequestEncoder.self), promise: nil)
-            let frameLimit = deflate == nil ? maxFrameBytes : PerMessageDeflate.maxFrameBytes(forMessageLimit: maxFrameBytes)
-            try sync.addHandlers([ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, frameLimit))),
-                                  FrameCheckHandler(sender: .server, compressionNegotiated: deflate != nil), WebSocketFrameEncoder()],
-                                 position: .after(decoder))
-            let decoderLeft = channel.eventLoop.makePromise(of: Void.self)
-            decoderLeft.futureResult.assumeIsolated().whenSuccess { relay.decoderLeft() }
-            sync.removeHandler(decoder, promise: decoderLeft)
+            try RelayPipeline.switchToWebSocket(
+                sync, relay: relay, httpDecoder: try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self),
+                replacing: [try sync.handler(type: BackendHandshakeHandler.self), try sync.handler(type: NIOHTTPRequestHeadersValidator.self),
+                            try sync.handler(type: HTTPRequestEncoder.self)],
+                deflate: deflate, maxMessageBytes: maxFrameBytes)
             _ = channel.setOption(.autoRead, value: false)
             return (relay, chosen)
         }.flatMapErrorThrowing { error in

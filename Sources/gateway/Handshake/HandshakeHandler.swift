@@ -7,10 +7,10 @@ import PorticoCore
 import WebSocketWire
 
 /// The handshake pipeline, one straight line: a complete, well-formed request in time (400, 408,
-/// 431; 503 when too many are pending) → route (404/426/503) → origin (403) → credentials (401)
-/// → token (401) → access (403) → endpoint suspended (503) → admission (429) → backend (502/504)
-/// → 101 and the relay. Each stage answers its own refusal as an HTTP response with a JSON body
-/// `{code, message}` (`Refusal.response`); nothing here queries PostgreSQL.
+/// 431; 503 when too many are pending) → the stages (`HandshakeStages`: route, origin,
+/// credentials, token, access, endpoint health, admission) → backend (502/504) → 101 and the
+/// relay. Every refusal is answered as an HTTP response with a JSON body `{code, message}`
+/// (`Refusal.response`); nothing here queries PostgreSQL.
 final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -121,48 +121,22 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             ])
         }
         if gateway.settings.core.tracing { span = HandshakeSpan(head, record: record) }
-        let (path, query) = Self.split(head.uri)
         do throws(Refusal) {
-            guard let table = gateway.snapshot.current else {
-                throw Refusal(status: .serviceUnavailable, code: "not_ready", message: "The gateway has not loaded its configuration yet")
-            }
-            guard let match = table.match(path: path) else { throw Refusal.notFound }
-            record.api = .init(id: match.api.id, name: match.api.name, version: match.api.version)
-            guard Self.isWebSocketUpgrade(head) else {
-                throw Refusal(status: .upgradeRequired, code: "upgrade_required",
-                              message: "This is a WebSocket API: send a WebSocket upgrade request",
-                              extraHeaders: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
-            }
-            if match.api.state == .blocked {
-                throw Refusal(status: .serviceUnavailable, code: "api_blocked", message: "The API is blocked by its provider")
-            }
-            try OriginCheck.check(head.headers.first(name: "Origin"), allowed: match.api.limits.allowedOrigins)
-            let token = try Credentials.extract(headers: head.headers, query: Self.queryItems(query))
-            let caller = try gateway.verifier.verify(token, in: table)
-            record.caller = caller
-            let endpoint = try Access.check(caller, match.api, in: table)
-            let policy = ConnectionPolicy.resolve(caller, match.api, in: table, settings: gateway.settings)
-            var target: Backend.Target
-            switch table.endpoint(endpoint) {
-            case .success(let parsed): target = parsed.target(rest: match.rest, clientQuery: query)
-            case .failure(let failure): throw failure.refusal
-            }
-            target.caFile = match.api.backendCAFile
-            let endpointKey = EndpointHealth.Endpoint(apiID: match.api.id, url: endpoint)
-            try gateway.endpoints.check(endpointKey)
+            let admitted = try HandshakeStages.run(head, gateway: gateway, record: &record)
             let connection = RelayedConnection(
-                record: record, caller: caller, apiID: match.api.id, policy: policy, eventLoop: context.eventLoop, gateway: gateway)
-            try connection.admit()
-            let resilience = match.api.resilience
+                record: record, caller: admitted.caller, apiID: admitted.api.id, policy: admitted.policy, slot: admitted.slot,
+                eventLoop: context.eventLoop, gateway: gateway)
+            let endpointKey = admitted.endpoint, policy = admitted.policy
+            let resilience = admitted.api.resilience
             let timeout = resilience.connectTimeoutMs.map { Double($0) / 1000 } ?? gateway.settings.backendConnectTimeout
             let endpoints = gateway.endpoints
             let metrics = gateway.metrics
             let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
             let deflate = gateway.settings.clientDeflate
                 ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
-            let forwarded = forwardedHeaders(head, caller: caller, connectionID: record.connectionID, context: context)
+            let forwarded = forwardedHeaders(head, caller: admitted.caller, connectionID: record.connectionID, context: context)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            Backend.connect(to: target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
+            Backend.connect(to: admitted.target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
                              settings: gateway.settings, timeout: timeout, maxFrameBytes: policy.maxMessageBytes, connection: connection)
                 .whenComplete { result in
                     let (handler, context) = loopBound.value
@@ -209,24 +183,10 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         connection.client = client
         connection.backend = backend
         do {
-            let pipeline = context.pipeline
-            try pipeline.syncOperations.addHandler(client)
-            if let deflate {
-                try pipeline.syncOperations.addHandler(
-                    PerMessageDeflateHandler(parameters: deflate.parameters, maxFrameBytes: connection.policy.maxMessageBytes),
-                    position: .before(client))
-            }
-            pipeline.syncOperations.removeHandler(headerValidator, promise: nil)
-            pipeline.syncOperations.removeHandler(responseEncoder, promise: nil)
-            try pipeline.syncOperations.addHandlers(
-                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, deflate == nil ? connection.policy.maxMessageBytes
-                    : PerMessageDeflate.maxFrameBytes(forMessageLimit: connection.policy.maxMessageBytes)))),
-                 FrameCheckHandler(sender: .client, compressionNegotiated: deflate != nil), WebSocketFrameEncoder()],
-                position: .after(requestDecoder))
-            pipeline.syncOperations.removeHandler(context: context, promise: nil)
-            let decoderLeft = context.eventLoop.makePromise(of: Void.self)
-            decoderLeft.futureResult.assumeIsolated().whenSuccess { client.decoderLeft() }
-            pipeline.syncOperations.removeHandler(requestDecoder, promise: decoderLeft)
+            try RelayPipeline.switchToWebSocket(
+                context.pipeline.syncOperations, relay: client, httpDecoder: requestDecoder,
+                replacing: [headerValidator, responseEncoder, self], deflate: deflate?.parameters,
+                maxMessageBytes: connection.policy.maxMessageBytes)
         } catch {
             gateway.logger.error("cannot switch the connection to WebSocket", metadata: ["error": "\(error)"])
             context.close(promise: nil)

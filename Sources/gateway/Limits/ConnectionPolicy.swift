@@ -24,7 +24,7 @@ struct ConnectionPolicy: Equatable {
     /// 0: no cap.
     var maxConnections = 0
 
-    func counts(from side: RelayHandler.Side) -> Bool {
+    func counts(from side: RelaySide) -> Bool {
         side == .client ? countsClientToBackend : countsBackendToClient
     }
 

@@ -1,7 +1,7 @@
 import Atomics
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
+import NIOWebSocket
 import PorticoCore
 
 /// One proxied connection: who is on it, which API it reaches, what it may do, and how the gateway
@@ -25,7 +25,8 @@ final class RelayedConnection: @unchecked Sendable {
     private var usageMinute: Int64 = 0
     private var totals = UsageCounts()
     private var minuteEnd: Scheduled<Void>?
-    private(set) var end: ConnectionEnd?
+    /// How the connection ends: the close handshake of both sides (`ConnectionLife`).
+    var life = ConnectionLife()
     private var started = false
     /// Set when a message is relayed, cleared when the live-connection list records the activity.
     let relayedSinceReport = ManagedAtomic(false)
@@ -34,10 +35,7 @@ final class RelayedConnection: @unchecked Sendable {
     private(set) var policy: ConnectionPolicy
     private var buckets: [RateBucket] = []
     /// The subscription whose connection slot this connection holds (given back when it ends).
-    private var slot: String?
-    private(set) var isClosingByGateway = false
-    private var closedSides = Set<RelayHandler.Side>()
-    private var finished = false
+    private let slot: String?
     private var forceClose: Scheduled<Void>?
     private var expiry: Scheduled<Void>?
     private var idleCheck: Scheduled<Void>?
@@ -51,8 +49,10 @@ final class RelayedConnection: @unchecked Sendable {
     /// How long a close handshake may take before the gateway drops both sockets.
     static let closeGrace: TimeAmount = .seconds(5)
 
-    init(record: HandshakeRecord, caller: Caller, apiID: String, policy: ConnectionPolicy, eventLoop: any EventLoop, gateway: Gateway) {
+    init(record: HandshakeRecord, caller: Caller, apiID: String, policy: ConnectionPolicy, slot: String?, eventLoop: any EventLoop,
+         gateway: Gateway) {
         self.record = record
+        self.slot = slot
         self.caller = caller
         self.apiID = apiID
         self.policy = policy
@@ -64,13 +64,6 @@ final class RelayedConnection: @unchecked Sendable {
         counts = gateway.counts
         usageRecorder = gateway.usage
         log = gateway.log
-    }
-
-    /// Takes a connection slot under the subscription's cap (429 when it is reached).
-    func admit() throws(Refusal) {
-        guard let subscription = policy.subscriptionID else { return }
-        try counts.admit(subscriptionID: subscription, cap: policy.maxConnections)
-        slot = subscription
     }
 
     /// Registers the connection, takes its rate buckets, arms its timers: the close at the token's
@@ -104,13 +97,13 @@ final class RelayedConnection: @unchecked Sendable {
 
     /// A handshake that failed after admission: gives back what it took.
     func abandon() {
-        eventLoop.execute { [self] in finish() }
+        eventLoop.execute { [self] in run(life.abandon()) }
     }
 
     /// A new snapshot's policy for this connection (an edited plan or API): applies from the next message.
     func apply(_ newPolicy: ConnectionPolicy) {
         eventLoop.execute { [self] in
-            guard !finished, newPolicy != policy else { return }
+            guard !life.finished, newPolicy != policy else { return }
             let old = policy
             policy = newPolicy
             if old.buckets != newPolicy.buckets {
@@ -158,21 +151,26 @@ final class RelayedConnection: @unchecked Sendable {
     }
 
     /// A data frame from `side` is about to be relayed: it marks activity (for the idle timeout)
-    /// and, when it starts a message that counts, takes the message's event. False: the message is
-    /// over a rate limit — dropped, with a notice to the client, or closing the connection (4003).
-    func admitsData(from side: RelayHandler.Side, startsMessage: Bool) -> Bool {
+    /// and, when it starts a message that counts, takes the message's event. Nil: admitted; else
+    /// the message is over a rate limit, and the milliseconds until it would not be (`overRate`).
+    func takeEvent(from side: RelaySide, startsMessage: Bool) -> Int? {
         let counted = startsMessage && !buckets.isEmpty && policy.counts(from: side)
-        guard counted || policy.idleTimeout != nil else { return true }
+        guard counted || policy.idleTimeout != nil else { return nil }
         let now = NIODeadline.now()
         if policy.idleTimeout != nil { lastDataAt = now }
-        guard counted, let retryAfter = takeEvent(at: now.uptimeNanoseconds) else { return true }
+        guard counted, let retryAfter = takeEvent(at: now.uptimeNanoseconds) else { return nil }
         apiMetrics.rateLimited(policy.excessAction)
         usage.count(.throttled)
+        return retryAfter
+    }
+
+    /// A message over a rate limit was dropped: the client is told so (4003 as a text frame), or,
+    /// when the plan says `close`, the connection is closed with 4003.
+    func overRate(retryAfterMs retryAfter: Int) {
         switch policy.excessAction {
         case .close: close(.rateLimited, reason: "rate limit exceeded; retry in \(retryAfter) ms")
         case .drop: client?.notifyRateLimited(retryAfterMs: retryAfter)
         }
-        return false
     }
 
     /// One event from every bucket, or none: nil when taken, else the milliseconds until it could be.
@@ -186,26 +184,41 @@ final class RelayedConnection: @unchecked Sendable {
         return nil
     }
 
-    /// The gateway ends the connection: `code` to the client, 1001 to the backend.
+    /// The gateway ends the connection: `code` to the client, 1001 to the backend. The one entry
+    /// point for a close decided elsewhere (a timer, a live change, shutdown): callable from any
+    /// thread, it hops to the connection's event loop.
     func close(_ code: GatewayCloseCode, reason: String) {
         if eventLoop.inEventLoop {
-            closeHere(code, reason: reason)
+            run(life.gatewayCloses(code, reason: reason))
         } else {
-            eventLoop.execute { [self] in closeHere(code, reason: reason) }
+            eventLoop.execute { [self] in run(life.gatewayCloses(code, reason: reason)) }
         }
     }
 
-    private func closeHere(_ code: GatewayCloseCode, reason: String) {
-        guard !isClosingByGateway, closedSides.count < 2 else { return }
-        isClosingByGateway = true
-        ended(code.rawValue, by: .gateway, reason: reason)
-        client?.sendClose(code: code, reason: reason, thenClose: false)
-        backend?.sendClose(code: .goingAway, reason: code == .goingAway ? reason : "closed by the gateway", thenClose: false)
-        closeEventually()
+    /// Executes what `life` decided; `frame` is the close frame just read, for `relayClose`.
+    func run(_ actions: [ConnectionLife.Action], relaying frame: WebSocketFrame? = nil) {
+        for action in actions {
+            switch action {
+            case .sendClose(let side, let code, let reason, let thenClose):
+                handler(side)?.writeClose(code, reason: reason, thenClose: thenClose)
+            case .relayClose(let side):
+                if let frame { handler(side)?.relay(frame) }
+            case .closeChannel(let side):
+                handler(side)?.closeNow()
+            case .armGrace:
+                closeEventually()
+            case .finish:
+                finish()
+            }
+        }
+    }
+
+    private func handler(_ side: RelaySide) -> RelayHandler? {
+        side == .client ? client : backend
     }
 
     /// Drops both sockets if the close handshake has not finished within the grace period.
-    func closeEventually() {
+    private func closeEventually() {
         guard forceClose == nil else { return }
         forceClose = eventLoop.scheduleTask(in: Self.closeGrace) { [self] in
             client?.context?.close(promise: nil)
@@ -213,28 +226,20 @@ final class RelayedConnection: @unchecked Sendable {
         }
     }
 
-    func sideClosed(_ side: RelayHandler.Side) {
-        closedSides.insert(side)
-        if closedSides.count == 2 {
-            forceClose?.cancel()
-            client = nil
-            backend = nil
-            registry.remove(self)
-            apiMetrics.active.decrement()
-            finish()
-        }
-    }
-
     /// Gives back the connection's slot and buckets and stops its timers, once; a connection that
-    /// was relaying hands over its usage and writes its log line.
+    /// was relaying leaves the registry, hands over its usage and writes its log line.
     private func finish() {
-        guard !finished else { return }
-        finished = true
+        forceClose?.cancel()
         for task in [expiry, idleCheck, lifetimeEnd, minuteEnd] { task?.cancel() }
         keepAlive?.cancel()
         releaseBuckets()
         if let slot { counts.release(subscriptionID: slot) }
         guard started else { return }
+        client = nil
+        backend = nil
+        registry.remove(self)
+        apiMetrics.active.decrement()
+        let end = life.end
         if let end {
             metrics.closed(end)
             if let error = end.usageError { usage.count(error) }
@@ -243,16 +248,9 @@ final class RelayedConnection: @unchecked Sendable {
         log.ended(record, usage: totals, end: end)
     }
 
-    /// The first close decides how the connection ended; later ones (the answer, the other side) do not.
-    /// `code` is nil when none was on the wire: an empty close frame, or a side that `vanished`.
-    func ended(_ code: UInt16?, by initiator: ConnectionEnd.Initiator, reason: String, vanished: Bool = false) {
-        guard end == nil else { return }
-        end = ConnectionEnd(code: code, initiator: initiator, reason: reason, vanished: vanished)
-    }
-
     /// A data frame relayed from `side`: counted in the metrics and the usage (a message when it
     /// starts one), and marked as activity for the live-connection list.
-    func relayed(from side: RelayHandler.Side, bytes: Int, startsMessage: Bool) {
+    func relayed(from side: RelaySide, bytes: Int, startsMessage: Bool) {
         let direction = side == .client ? apiMetrics.inbound : apiMetrics.outbound
         if startsMessage { direction.messages.increment() }
         direction.bytes.increment(by: bytes)
@@ -286,114 +284,5 @@ final class RelayedConnection: @unchecked Sendable {
     var live: LiveConnection {
         LiveConnection(id: id, apiID: apiID, applicationID: caller.applicationID, node: "", connectedAt: record.startedAt,
                        lastActiveAt: record.startedAt, clientAddress: record.clientAddress, userAgent: record.userAgent)
-    }
-}
-
-/// The registry of live connections, to act on every change: a revoked token, a withdrawn
-/// subscription, a blocked API. Each snapshot swap re-runs the handshake's access decision for
-/// every connection.
-final class Connections: Sendable {
-    private struct State {
-        var live: [String: RelayedConnection] = [:]
-        /// Opened and closed since the live-connection list was last reported.
-        var opened: [String: RelayedConnection] = [:]
-        var closed: Set<String> = []
-    }
-
-    private let state = NIOLockedValueBox(State())
-
-    func add(_ connection: RelayedConnection) {
-        state.withLockedValue {
-            $0.live[connection.id] = connection
-            $0.opened[connection.id] = connection
-        }
-    }
-
-    func remove(_ connection: RelayedConnection) {
-        state.withLockedValue {
-            $0.live.removeValue(forKey: connection.id)
-            if $0.opened.removeValue(forKey: connection.id) == nil { $0.closed.insert(connection.id) }
-        }
-    }
-
-    var count: Int { state.withLockedValue { $0.live.count } }
-
-    var all: [RelayedConnection] { state.withLockedValue { Array($0.live.values) } }
-
-    /// Connections opened or closed since the live-connection list was last reported.
-    var hasLiveChanges: Bool {
-        state.withLockedValue { !$0.opened.isEmpty || !$0.closed.isEmpty }
-    }
-
-    /// What changed for the live-connection list since the last call: opened, closed, and, with
-    /// `withActivity`, active connections (those that relayed a message since).
-    func takeLiveChanges(withActivity: Bool) -> ClusterStateStore.LiveChanges {
-        let (opened, closed, live) = state.withLockedValue { state in
-            defer {
-                state.opened.removeAll()
-                state.closed.removeAll()
-            }
-            return (Array(state.opened.values), state.closed, withActivity ? Array(state.live.values) : [])
-        }
-        var changes = ClusterStateStore.LiveChanges()
-        changes.opened = opened.map(\.live)
-        changes.closed = Array(closed)
-        changes.active = live.filter { $0.relayedSinceReport.exchange(false, ordering: .relaxed) }.map(\.id)
-        return changes
-    }
-
-    /// A report that could not be written: its changes come back, to go with the next.
-    func restore(_ changes: ClusterStateStore.LiveChanges) {
-        state.withLockedValue { state in
-            for connection in changes.opened {
-                if let open = state.live[connection.id] { state.opened[connection.id] = open }
-            }
-            state.closed.formUnion(changes.closed)
-            for id in changes.active { state.live[id]?.relayedSinceReport.store(true, ordering: .relaxed) }
-        }
-    }
-
-    /// Every live connection's usage so far, taken on its event loop (all loops at once).
-    func takeUsage() async -> [(UsageKey, UsageCounts)] {
-        let pending = all.map { connection in connection.eventLoop.submit { connection.takeUsage() } }
-        var taken: [(UsageKey, UsageCounts)] = []
-        for future in pending {
-            if let usage = try? await future.get() { taken.append(usage) }
-        }
-        return taken
-    }
-
-    /// Closes the connections `table` no longer allows: 4002 when access was withdrawn (the
-    /// application or its keys deleted — which also revokes its tokens —, the subscription deleted
-    /// or blocked, the API no longer served to this caller), 4001 when the token was revoked. The
-    /// others get the policy `table` resolves for them: an edited plan or API limit applies live.
-    func enforce(_ table: RouteTable, settings: GatewaySettings) {
-        for connection in all {
-            let caller = connection.caller
-            let standing = table.standing(ofToken: caller.jti, consumerKey: caller.consumerKey)
-            guard standing.key?.applicationID == caller.applicationID else {
-                connection.close(.forbidden, reason: "application or keys deleted")
-                continue
-            }
-            if standing.revoked {
-                connection.close(.invalidCredentials, reason: "access token revoked")
-                continue
-            }
-            guard let api = table.api(id: connection.apiID) else {
-                connection.close(.forbidden, reason: "API no longer served")
-                continue
-            }
-            do {
-                _ = try Access.check(caller, api, in: table)
-                connection.apply(ConnectionPolicy.resolve(caller, api, in: table, settings: settings))
-            } catch {
-                connection.close(.forbidden, reason: error.message)
-            }
-        }
-    }
-
-    /// Closes every connection with 1001 (shutdown).
-    func closeAll() {
-        for connection in all { connection.close(.goingAway, reason: "gateway shutting down") }
     }
 }

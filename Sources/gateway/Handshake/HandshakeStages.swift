@@ -1,0 +1,58 @@
+import NIOHTTP1
+import PorticoCore
+
+/// The handshake's stages in their documented order, as one function of the request and what the
+/// gateway holds at that moment (its snapshot, the endpoints' health, the connection counts): what
+/// it returns is admitted, what it throws is the refusal to answer. No I/O; `record` learns, stage
+/// by stage, what the log line and usage of a refusal need.
+///
+/// route (404/426/503) → origin (403) → credentials (401) → token (401) → access (403) → endpoint
+/// suspended (503) → admission (429, the connection's slot under its plan's cap). The backend is
+/// dialled after, by the handshake handler (502/504).
+enum HandshakeStages {
+    struct Admitted {
+        let api: GatewayCatalog.API
+        let caller: Caller
+        let policy: ConnectionPolicy
+        let target: Backend.Target
+        let endpoint: EndpointHealth.Endpoint
+        /// The subscription whose connection slot this connection took (given back when it ends).
+        let slot: String?
+    }
+
+    static func run(_ head: HTTPRequestHead, gateway: Gateway, record: inout HandshakeRecord) throws(Refusal) -> Admitted {
+        let (path, query) = HandshakeHandler.split(head.uri)
+        guard let table = gateway.snapshot.current else {
+            throw Refusal(status: .serviceUnavailable, code: "not_ready", message: "The gateway has not loaded its configuration yet")
+        }
+        guard let match = table.match(path: path) else { throw Refusal.notFound }
+        record.api = .init(id: match.api.id, name: match.api.name, version: match.api.version)
+        guard HandshakeHandler.isWebSocketUpgrade(head) else {
+            throw Refusal(status: .upgradeRequired, code: "upgrade_required",
+                          message: "This is a WebSocket API: send a WebSocket upgrade request",
+                          extraHeaders: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+        }
+        if match.api.state == .blocked {
+            throw Refusal(status: .serviceUnavailable, code: "api_blocked", message: "The API is blocked by its provider")
+        }
+        try OriginCheck.check(head.headers.first(name: "Origin"), allowed: match.api.limits.allowedOrigins)
+        let token = try Credentials.extract(headers: head.headers, query: HandshakeHandler.queryItems(query))
+        let caller = try gateway.verifier.verify(token, in: table)
+        record.caller = caller
+        let endpointURL = try Access.check(caller, match.api, in: table)
+        let policy = ConnectionPolicy.resolve(caller, match.api, in: table, settings: gateway.settings)
+        var target: Backend.Target
+        switch table.endpoint(endpointURL) {
+        case .success(let parsed): target = parsed.target(rest: match.rest, clientQuery: query)
+        case .failure(let failure): throw failure.refusal
+        }
+        target.caFile = match.api.backendCAFile
+        let endpoint = EndpointHealth.Endpoint(apiID: match.api.id, url: endpointURL)
+        try gateway.endpoints.check(endpoint)
+        // Last: a slot taken is a slot to give back, so nothing may refuse after it.
+        if let subscription = policy.subscriptionID {
+            try gateway.counts.admit(subscriptionID: subscription, cap: policy.maxConnections)
+        }
+        return Admitted(api: match.api, caller: caller, policy: policy, target: target, endpoint: endpoint, slot: policy.subscriptionID)
+    }
+}

@@ -1,0 +1,223 @@
+import Foundation
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+@testable import PorticoCore
+import PorticoTestSupport
+import Testing
+@testable import gateway
+
+/// The relay without sockets: two `EmbeddedChannel`s on one loop, each with the pipeline the
+/// gateway switches a real side to (`RelayPipeline`), linked as the handshake links them. Bytes go
+/// in as a client or backend would send them; what comes out is the bytes the other side gets.
+final class RelayPair {
+    let loop = EmbeddedEventLoop()
+    let client: EmbeddedChannel
+    let backend: EmbeddedChannel
+    let connection: RelayedConnection
+    let clientReads = ReadCounter()
+    let backendReads = ReadCounter()
+
+    init(policy: ConnectionPolicy = ConnectionPolicy(maxMessageBytes: 1 << 20)) throws {
+        let settings = try GatewaySettings(source: SettingsSource(values: [
+            "DATABASE_URL": "postgres://portico@127.0.0.1:1/portico", "GATEWAY_CONNECTION_LOG": "off",
+        ]))
+        let gateway = Gateway.build(settings: settings)
+        let caller = Caller(jti: "jti", consumerKey: "key", applicationID: "app", applicationName: "App", subscriber: "dev",
+                            keyType: .production, expiresAt: Date().addingTimeInterval(3600))
+        connection = RelayedConnection(
+            record: HandshakeRecord(connectionID: "c1", path: "/echo/1", clientAddress: "127.0.0.1", userAgent: nil),
+            caller: caller, apiID: "api", policy: policy, slot: nil, eventLoop: loop, gateway: gateway)
+        client = EmbeddedChannel(loop: loop)
+        backend = EmbeddedChannel(loop: loop)
+        let clientRelay = RelayHandler(side: .client, connection: connection)
+        let backendRelay = RelayHandler(side: .backend, connection: connection)
+        for (channel, relay, reads) in [(client, clientRelay, clientReads), (backend, backendRelay, backendReads)] {
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(reads)
+            let decoder: any RemovableChannelHandler = relay.side == .client
+                ? ByteToMessageHandler(HTTPRequestDecoder()) : ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
+            try sync.addHandler(decoder)
+            try RelayPipeline.switchToWebSocket(sync, relay: relay, httpDecoder: decoder, replacing: [], deflate: nil,
+                                                maxMessageBytes: policy.maxMessageBytes)
+            try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        }
+        loop.run()
+        connection.client = clientRelay
+        connection.backend = backendRelay
+        connection.start(closeOnExpiry: false, leeway: 0, pingInterval: 0)
+        RelayHandler.link(client: clientRelay, backend: backendRelay)
+    }
+
+    /// A frame as a side sends it: masked from the client, as RFC 6455 requires, not from the backend.
+    static func frame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, masked: Bool) -> [UInt8] {
+        var bytes: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        switch payload.count {
+        case ..<126: bytes.append(maskBit | UInt8(payload.count))
+        case ..<65_536: bytes += [maskBit | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        default: bytes += [maskBit | 127] + (0..<8).reversed().map { UInt8(truncatingIfNeeded: payload.count >> ($0 * 8)) }
+        }
+        guard masked else { return bytes + payload }
+        let key: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        return bytes + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
+    }
+
+    static func close(_ code: UInt16, _ reason: String = "") -> [UInt8] {
+        [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8)
+    }
+
+    func fromClient(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true) throws {
+        try client.writeInbound(ByteBuffer(bytes: Self.frame(opcode, payload, fin: fin, masked: true)))
+        loop.run()
+    }
+
+    func fromBackend(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true) throws {
+        try backend.writeInbound(ByteBuffer(bytes: Self.frame(opcode, payload, fin: fin, masked: false)))
+        loop.run()
+    }
+
+    /// Everything written to the channel since the last call.
+    static func written(_ channel: EmbeddedChannel) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { bytes += buffer.readableBytesView }
+        return bytes
+    }
+
+    func toClient() throws -> [(opcode: UInt8, payload: [UInt8])] { smallFrames(try Self.written(client)) }
+    func toBackend() throws -> [UInt8] { try Self.written(backend) }
+}
+
+/// Counts the reads the relay asks of its channel (autoRead is off: each read is the relay's decision).
+final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = Any
+    private(set) var count = 0
+
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
+    }
+}
+
+@Suite struct RelayPairTests {
+    @Test func framesCrossBothWaysMaskedOnlyTowardsTheBackend() throws {
+        let pair = try RelayPair()
+        try pair.fromClient(0x1, Array("hello".utf8))
+        let toBackend = try pair.toBackend()
+        #expect(toBackend[1] & 0x80 != 0, "masked towards the backend")
+        #expect(smallFrames(toBackend).map(\.payload) == [Array("hello".utf8)])
+        try pair.fromBackend(0x2, [1, 2, 3])
+        let toClient = try RelayPair.written(pair.client)
+        #expect(toClient == [0x82, 3, 1, 2, 3], "unmasked towards the client, unchanged")
+        try pair.fromClient(0x9, [7])
+        #expect(frameOpcodes(try pair.toBackend()) == [0x9], "pings cross too")
+        try pair.fromClient(0x1, Array("frag".utf8), fin: false)
+        try pair.fromClient(0x0, Array("ment".utf8))
+        #expect(smallFrames(try pair.toBackend()).map(\.opcode) == [0x1, 0x0], "fragments cross as they came")
+    }
+
+    @Test func aSideReadsOnlyWhileItsPeerIsWritable() throws {
+        let pair = try RelayPair()
+        let before = pair.clientReads.count
+        pair.backend.isWritable = false
+        try pair.fromClient(0x1, Array("one".utf8))
+        #expect(pair.clientReads.count == before, "no read while the backend cannot take more")
+        pair.backend.isWritable = true
+        pair.backend.pipeline.fireChannelWritabilityChanged()
+        #expect(pair.clientReads.count == before + 1, "reading resumes when the backend drains")
+        try pair.fromClient(0x1, Array("two".utf8))
+        #expect(pair.clientReads.count == before + 2)
+        #expect(smallFrames(try pair.toBackend()).count == 2)
+    }
+
+    @Test(arguments: RelaySide.allCases)
+    func aMessageOverTheLimitIs1009ForItsSenderAnd1001ForTheOther(sender: RelaySide) throws {
+        let pair = try RelayPair(policy: ConnectionPolicy(maxMessageBytes: 10))
+        let payload = [UInt8](repeating: 0x61, count: 6)
+        if sender == .client {
+            try pair.fromClient(0x1, payload, fin: false)
+            try pair.fromClient(0x0, payload)
+        } else {
+            try pair.fromBackend(0x1, payload, fin: false)
+            try pair.fromBackend(0x0, payload)
+        }
+        let toClient = try RelayPair.written(pair.client), toBackend = try pair.toBackend()
+        let (senderGot, otherGot) = sender == .client ? (toClient, toBackend) : (toBackend, toClient)
+        #expect(closeCodes(senderGot) == [1009])
+        #expect(closeCodes(otherGot) == [1001], "never 1011: the other side did not fail")
+        #expect(pair.connection.life.end?.code == 1009)
+        #expect(!pair.client.isActive && !pair.backend.isActive, "both sides shut once their close is written")
+        #expect(pair.connection.life.finished)
+    }
+
+    @Test func aRateLimitNoticeWaitsForTheHalfWrittenMessageToTheClient() throws {
+        var policy = ConnectionPolicy(maxMessageBytes: 1 << 20)
+        policy.buckets = [.init(key: "relay-test:\(UUID())", limit: .init(eventCount: 1, timeUnit: .hour, unitTime: 1))]
+        policy.countsBackendToClient = false
+        let pair = try RelayPair(policy: policy)
+        try pair.fromBackend(0x1, Array("half".utf8), fin: false)
+        try pair.fromClient(0x1, Array("first".utf8))
+        try pair.fromClient(0x1, Array("second".utf8))
+        #expect(smallFrames(try pair.toBackend()).map(\.payload) == [Array("first".utf8)], "the second message is dropped")
+        #expect(try pair.toClient().map(\.opcode) == [0x1], "no notice inside the backend's message")
+        try pair.fromBackend(0x0, Array("done".utf8))
+        let frames = try pair.toClient()
+        #expect(frames.map(\.opcode) == [0x0, 0x1])
+        #expect(String(decoding: frames[1].payload, as: UTF8.self).hasPrefix(#"{"error":"rate_limited","code":4003,"#))
+        #expect(pair.client.isActive, "drop does not close")
+    }
+
+    @Test(arguments: RelaySide.allCases)
+    func aCloseCrossesWithItsCodeAndTheAnswerEndsBothSides(initiator: RelaySide) throws {
+        let pair = try RelayPair()
+        let send = { (side: RelaySide, payload: [UInt8]) in
+            if side == .client { try pair.fromClient(0x8, payload) } else { try pair.fromBackend(0x8, payload) }
+        }
+        try send(initiator, RelayPair.close(4000, "done"))
+        let relayed = try RelayPair.written(initiator == .client ? pair.backend : pair.client)
+        #expect(smallFrames(relayed).map(\.payload) == [RelayPair.close(4000, "done")], "the code and reason unchanged")
+        #expect(pair.client.isActive && pair.backend.isActive, "waiting for the answer")
+        try send(initiator.other, RelayPair.close(4000))
+        #expect(closeCodes(try RelayPair.written(initiator == .client ? pair.client : pair.backend)) == [4000])
+        #expect(!pair.client.isActive && !pair.backend.isActive)
+        #expect(pair.connection.life.end?.code == 4000 && pair.connection.life.end?.initiator == initiator.initiator)
+    }
+
+    @Test(arguments: RelaySide.allCases)
+    func aVanishedSideIsToldToTheOther(vanished: RelaySide) throws {
+        let pair = try RelayPair()
+        try (vanished == .client ? pair.client : pair.backend).close().wait()
+        let other = try RelayPair.written(vanished == .client ? pair.backend : pair.client)
+        #expect(closeCodes(other) == [vanished == .client ? 1001 : 1011])
+        #expect(!pair.client.isActive && !pair.backend.isActive)
+        #expect(pair.connection.life.end?.vanished == true)
+    }
+
+    @Test func theGatewaysCloseWaitsForBothAnswersThenTheGracePeriod() throws {
+        let pair = try RelayPair()
+        pair.connection.close(.forbidden, reason: "subscription blocked")
+        #expect(closeCodes(try RelayPair.written(pair.client)) == [4002])
+        #expect(closeCodes(try pair.toBackend()) == [1001])
+        try pair.fromClient(0x1, Array("late".utf8))
+        #expect(try pair.toBackend().isEmpty, "nothing crosses once the gateway is closing")
+        try pair.fromClient(0x8, RelayPair.close(4002))
+        #expect(!pair.client.isActive, "the client's answer closes its side")
+        #expect(pair.backend.isActive)
+        pair.loop.advanceTime(by: RelayedConnection.closeGrace)
+        #expect(!pair.backend.isActive, "a backend that never answers is dropped after the grace period")
+        #expect(pair.connection.life.finished)
+    }
+
+    @Test func aClientsProtocolErrorReachesItAfterTheBackendsLastAnswers() throws {
+        let pair = try RelayPair()
+        try pair.client.writeInbound(ByteBuffer(bytes: [0xF1, 0x80, 0, 0, 0, 0]))  // RSV bits set, no extension
+        pair.loop.run()
+        #expect(closeCodes(try pair.toBackend()) == [1001])
+        #expect(try pair.toClient().isEmpty, "the client waits for the backend's answer")
+        try pair.fromBackend(0x1, Array("answer".utf8))
+        try pair.fromBackend(0x8, RelayPair.close(1001))
+        let frames = try pair.toClient()
+        #expect(frames.map(\.opcode) == [0x1, 0x8])
+        #expect(closeCodes(frames.flatMap { [$0.opcode | 0x80, UInt8($0.payload.count)] + $0.payload }) == [1002])
+    }
+}
