@@ -12,6 +12,7 @@ struct Gateway: Sendable {
     let verifier: TokenVerifier
     let logger: Logger
     let connections = Connections()
+    let timers = ConnectionTimers()
     let limiter = RateLimiter()
     let counts = ConnectionCounts()
     let endpoints = EndpointHealth()

@@ -18,13 +18,14 @@ final class RelayPair {
     let clientReads = ReadCounter()
     let backendReads = ReadCounter()
 
-    init(policy: ConnectionPolicy = ConnectionPolicy(maxMessageBytes: 1 << 20)) throws {
+    init(policy: ConnectionPolicy = ConnectionPolicy(maxMessageBytes: 1 << 20), tokenLifetime: TimeInterval = 3600,
+         closeOnExpiry: Bool = false, pingInterval: Int = 0) throws {
         let settings = try GatewaySettings(source: SettingsSource(values: [
             "DATABASE_URL": "postgres://portico@127.0.0.1:1/portico", "GATEWAY_CONNECTION_LOG": "off",
         ]))
         let gateway = Gateway.build(settings: settings)
         let caller = Caller(jti: "jti", consumerKey: "key", applicationID: "app", applicationName: "App", subscriber: "dev",
-                            keyType: .production, expiresAt: Date().addingTimeInterval(3600))
+                            keyType: .production, expiresAt: Date().addingTimeInterval(tokenLifetime))
         connection = RelayedConnection(
             record: HandshakeRecord(connectionID: "c1", path: "/echo/1", clientAddress: "127.0.0.1", userAgent: nil),
             caller: caller, apiID: "api", policy: policy, slot: nil, eventLoop: loop, gateway: gateway)
@@ -45,7 +46,7 @@ final class RelayPair {
         loop.run()
         connection.client = clientRelay
         connection.backend = backendRelay
-        connection.start(closeOnExpiry: false, leeway: 0, pingInterval: 0)
+        connection.start(closeOnExpiry: closeOnExpiry, leeway: 0, pingInterval: pingInterval)
         RelayHandler.link(client: clientRelay, backend: backendRelay)
     }
 
@@ -219,5 +220,56 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
         let frames = try pair.toClient()
         #expect(frames.map(\.opcode) == [0x1, 0x8])
         #expect(closeCodes(frames.flatMap { [$0.opcode | 0x80, UInt8($0.payload.count)] + $0.payload }) == [1002])
+    }
+
+    // The timers: one sweep per event loop (`ConnectionTimers`), here on the embedded loop's clock.
+
+    @Test func aQuietConnectionIsClosedAfterItsIdleTimeoutAndTrafficPostponesIt() throws {
+        var policy = ConnectionPolicy(maxMessageBytes: 1 << 20)
+        policy.idleTimeout = .seconds(2)
+        let pair = try RelayPair(policy: policy)
+        pair.loop.advanceTime(by: .milliseconds(1750))
+        try pair.fromBackend(0x1, Array("still here".utf8))
+        pair.loop.advanceTime(by: .milliseconds(1750))
+        #expect(closeCodes(try RelayPair.written(pair.client)).isEmpty, "the message restarted the idle time")
+        pair.loop.advanceTime(by: .milliseconds(500))
+        let frames = try pair.toClient()
+        #expect(closeCodes(frames.flatMap { [$0.opcode | 0x80, UInt8($0.payload.count)] + $0.payload }) == [1001])
+        #expect(frames.contains { String(decoding: $0.payload, as: UTF8.self).contains("idle timeout") })
+        #expect(closeCodes(try pair.toBackend()) == [1001])
+    }
+
+    @Test func aBusyConnectionEndsAtItsLifetime() throws {
+        var policy = ConnectionPolicy(maxMessageBytes: 1 << 20)
+        policy.maxLifetime = .seconds(3)
+        let pair = try RelayPair(policy: policy)
+        for _ in 0..<2 {
+            pair.loop.advanceTime(by: .seconds(1))
+            try pair.fromClient(0x1, Array("busy".utf8))
+        }
+        #expect(closeCodes(try RelayPair.written(pair.client)).isEmpty)
+        pair.loop.advanceTime(by: .milliseconds(1250))
+        #expect(closeCodes(try RelayPair.written(pair.client)) == [1001])
+    }
+
+    @Test func aConnectionIsClosedWhenItsTokenExpires() throws {
+        let pair = try RelayPair(tokenLifetime: 2, closeOnExpiry: true)
+        pair.loop.advanceTime(by: .milliseconds(1500))
+        #expect(closeCodes(try RelayPair.written(pair.client)).isEmpty)
+        pair.loop.advanceTime(by: .seconds(1))
+        #expect(closeCodes(try RelayPair.written(pair.client)) == [4001])
+        #expect(pair.connection.life.end?.reason == "access token expired")
+    }
+
+    @Test func aSideThatAnswersNoPingIsDroppedAndTheOtherSideTold() throws {
+        let pair = try RelayPair(pingInterval: 1)
+        pair.loop.advanceTime(by: .seconds(1))
+        #expect(try pair.toClient().map(\.payload) == [RelayHandler.keepAlivePayload])
+        #expect(smallFrames(try pair.toBackend()).map(\.payload) == [RelayHandler.keepAlivePayload])
+        try pair.fromClient(0xA, RelayHandler.keepAlivePayload)
+        #expect(try pair.toBackend().isEmpty, "the answer to the gateway's ping is not relayed")
+        pair.loop.advanceTime(by: .seconds(1))
+        #expect(!pair.backend.isActive, "the backend answered nothing")
+        #expect(closeCodes(try RelayPair.written(pair.client)) == [1011])
     }
 }

@@ -24,7 +24,6 @@ final class RelayedConnection: @unchecked Sendable {
     private var usage = UsageCounts()
     private var usageMinute: Int64 = 0
     private var totals = UsageCounts()
-    private var minuteEnd: Scheduled<Void>?
     /// How the connection ends: the close handshake of both sides (`ConnectionLife`).
     var life = ConnectionLife()
     private var started = false
@@ -37,12 +36,13 @@ final class RelayedConnection: @unchecked Sendable {
     /// The subscription whose connection slot this connection holds (given back when it ends).
     private let slot: String?
     private var forceClose: Scheduled<Void>?
-    private var expiry: Scheduled<Void>?
-    private var idleCheck: Scheduled<Void>?
-    private var lifetimeEnd: Scheduled<Void>?
-    private var keepAlive: RepeatedTask?
-    private var openedAt = NIODeadline.now()
-    private var lastDataAt = NIODeadline.now()
+    private let timers: ConnectionTimers
+    /// The deadlines the timers' sweep checks (`tick`).
+    private var openedAt = NIODeadline.uptimeNanoseconds(0)
+    private var lastDataAt = NIODeadline.uptimeNanoseconds(0)
+    private var expiresAt: NIODeadline?
+    private var pingEvery: TimeAmount?
+    private var nextPingAt = NIODeadline.distantFuture
 
     var id: String { record.connectionID }
 
@@ -64,34 +64,52 @@ final class RelayedConnection: @unchecked Sendable {
         counts = gateway.counts
         usageRecorder = gateway.usage
         log = gateway.log
+        timers = gateway.timers
     }
 
-    /// Registers the connection, takes its rate buckets, arms its timers: the close at the token's
-    /// expiry (4001, plus the leeway the handshake allowed, so that a token accepted is not closed
-    /// at once), the idle timeout and lifetime (1001), and the keep-alive pings.
+    /// Registers the connection, takes its rate buckets and joins the timers' sweep, which closes
+    /// it at the token's expiry (4001, plus the leeway the handshake allowed, so that a token
+    /// accepted is not closed at once), after the idle timeout or at its lifetime's end (1001), and
+    /// sends the keep-alive pings.
     func start(closeOnExpiry: Bool, leeway: TimeInterval, pingInterval: Int) {
         eventLoop.preconditionInEventLoop()
         started = true
         registry.add(self)
         apiMetrics.active.increment()
-        openedAt = .now()
+        openedAt = eventLoop.now
         lastDataAt = openedAt
-        startMinute()
+        usageMinute = UsageMinute.now
         usage.connections = 1
         takeBuckets()
-        armIdleAndLifetime()
         if closeOnExpiry {
             let delay = max(0, caller.expiresAt.timeIntervalSinceNow + leeway)
-            expiry = eventLoop.scheduleTask(in: .milliseconds(Int64(delay * 1000))) { [self] in
-                close(.invalidCredentials, reason: "access token expired")
-            }
+            expiresAt = openedAt + .milliseconds(Int64(delay * 1000))
         }
         if pingInterval > 0 {
-            keepAlive = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(Int64(pingInterval)), delay: .seconds(Int64(pingInterval))) {
-                [self] _ in
-                client?.keepAlive()
-                backend?.keepAlive()
-            }
+            pingEvery = .seconds(Int64(pingInterval))
+            nextPingAt = openedAt + .seconds(Int64(pingInterval))
+        }
+        timers.add(self)
+    }
+
+    /// The timers' sweep: whatever is due now. The usage minute rolls over even while closing.
+    func tick(now: NIODeadline, minute: Int64) {
+        guard !life.finished else { return }
+        if minute != usageMinute {
+            if let (key, counts) = takeUsage() { usageRecorder.add(key, counts) }
+            usageMinute = minute
+        }
+        guard !life.closingByGateway else { return }
+        if let expiresAt, now >= expiresAt {
+            close(.invalidCredentials, reason: "access token expired")
+        } else if let lifetime = policy.maxLifetime, now >= openedAt + lifetime {
+            close(.goingAway, reason: "maximum connection lifetime reached")
+        } else if let idle = policy.idleTimeout, now >= lastDataAt + idle {
+            close(.goingAway, reason: "idle timeout: no message either way for \(idle.nanoseconds / 1_000_000_000) s")
+        } else if let pingEvery, now >= nextPingAt {
+            nextPingAt = now + pingEvery
+            client?.keepAlive()
+            backend?.keepAlive()
         }
     }
 
@@ -110,11 +128,8 @@ final class RelayedConnection: @unchecked Sendable {
                 releaseBuckets()
                 takeBuckets()
             }
-            if old.idleTimeout != newPolicy.idleTimeout || old.maxLifetime != newPolicy.maxLifetime {
-                // Activity is only tracked while there is an idle timeout: one just set starts now.
-                if old.idleTimeout == nil { lastDataAt = .now() }
-                armIdleAndLifetime()
-            }
+            // Activity is only tracked while there is an idle timeout: one just set starts now.
+            if old.idleTimeout == nil && newPolicy.idleTimeout != nil { lastDataAt = eventLoop.now }
         }
     }
 
@@ -127,38 +142,14 @@ final class RelayedConnection: @unchecked Sendable {
         buckets = []
     }
 
-    private func armIdleAndLifetime() {
-        idleCheck?.cancel()
-        lifetimeEnd?.cancel()
-        if let idle = policy.idleTimeout {
-            idleCheck = eventLoop.scheduleTask(deadline: lastDataAt + idle) { [self] in idleExpired() }
-        }
-        if let lifetime = policy.maxLifetime {
-            lifetimeEnd = eventLoop.scheduleTask(deadline: openedAt + lifetime) { [self] in
-                close(.goingAway, reason: "maximum connection lifetime reached")
-            }
-        }
-    }
-
-    private func idleExpired() {
-        guard let idle = policy.idleTimeout else { return }
-        let quietUntil = lastDataAt + idle
-        if quietUntil <= .now() {
-            close(.goingAway, reason: "idle timeout: no message either way for \(idle.nanoseconds / 1_000_000_000) s")
-        } else {
-            idleCheck = eventLoop.scheduleTask(deadline: quietUntil) { [self] in idleExpired() }
-        }
-    }
-
     /// A data frame from `side` is about to be relayed: it marks activity (for the idle timeout)
     /// and, when it starts a message that counts, takes the message's event. Nil: admitted; else
     /// the message is over a rate limit, and the milliseconds until it would not be (`overRate`).
     func takeEvent(from side: RelaySide, startsMessage: Bool) -> Int? {
         let counted = startsMessage && !buckets.isEmpty && policy.counts(from: side)
         guard counted || policy.idleTimeout != nil else { return nil }
-        let now = NIODeadline.now()
-        if policy.idleTimeout != nil { lastDataAt = now }
-        guard counted, let retryAfter = takeEvent(at: now.uptimeNanoseconds) else { return nil }
+        if policy.idleTimeout != nil { lastDataAt = eventLoop.now }
+        guard counted, let retryAfter = takeEvent(at: NIODeadline.now().uptimeNanoseconds) else { return nil }
         apiMetrics.rateLimited(policy.excessAction)
         usage.count(.throttled)
         return retryAfter
@@ -230,8 +221,7 @@ final class RelayedConnection: @unchecked Sendable {
     /// was relaying leaves the registry, hands over its usage and writes its log line.
     private func finish() {
         forceClose?.cancel()
-        for task in [expiry, idleCheck, lifetimeEnd, minuteEnd] { task?.cancel() }
-        keepAlive?.cancel()
+        timers.remove(self)
         releaseBuckets()
         if let slot { counts.release(subscriptionID: slot) }
         guard started else { return }
@@ -264,19 +254,6 @@ final class RelayedConnection: @unchecked Sendable {
         defer { usage = UsageCounts() }
         totals.add(usage)
         return (UsageKey(apiID: apiID, applicationID: caller.applicationID, minute: usageMinute), usage)
-    }
-
-    /// At each minute's end (UTC), the minute's usage goes to the recorder and counting moves on.
-    private func rollMinute() {
-        if let (key, counts) = takeUsage() { usageRecorder.add(key, counts) }
-        startMinute()
-    }
-
-    private func startMinute() {
-        let now = Date().timeIntervalSince1970
-        usageMinute = Int64((now / 60).rounded(.down))
-        let untilNext = Double(usageMinute + 1) * 60 - now
-        minuteEnd = eventLoop.scheduleTask(in: .milliseconds(Int64(untilNext * 1000) + 1)) { [self] in rollMinute() }
     }
 
     /// What the live-connection list shows of this connection (the store records the reporting node
