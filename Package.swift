@@ -148,6 +148,10 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "WebSocketKit", package: "websocket-kit"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             path: "Tests/PorticoTestSupport",
             swiftSettings: swiftSettings
@@ -188,6 +192,12 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 .byName(name: "gateway"),
+                .byName(name: "publisher"),
+                .byName(name: "devportal"),
+                .product(name: "WebSocketKit", package: "websocket-kit"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
                 .byName(name: "WebSocketWire"),
                 .byName(name: "EchoServer"),
                 .byName(name: "PorticoCore"),

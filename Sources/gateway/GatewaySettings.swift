@@ -115,8 +115,8 @@ struct GatewaySettings: Sendable {
         reloadInterval = TimeInterval(try source.int("GATEWAY_RELOAD_INTERVAL", default: 60, range: 1...86_400))
         drainSeconds = TimeInterval(try source.int("GATEWAY_DRAIN_SECONDS", default: 30, range: 0...3600))
         let log = source.string("GATEWAY_CONNECTION_LOG", default: "stdout")
-        guard let destination = ConnectionLog.Destination(rawValue: log.lowercased()) else {
-            throw InvalidSetting(key: "GATEWAY_CONNECTION_LOG", reason: "'\(log)' is not one of stdout, stderr, off")
+        guard let destination = ConnectionLog.Destination(setting: log) else {
+            throw InvalidSetting(key: "GATEWAY_CONNECTION_LOG", reason: "not one of stdout, stderr, off, or an absolute file path")
         }
         connectionLog = destination
         usageFlushIntervalMs = try source.int("GATEWAY_USAGE_FLUSH_INTERVAL_MS", default: 10_000, range: 100...600_000)

@@ -5,36 +5,6 @@ import PorticoTestSupport
 import Testing
 import WebSocketKit
 
-/// A `/metrics` page, read as Prometheus does: a sample is its name and its set of labels.
-struct PrometheusScrape {
-    let text: String
-
-    static func read(_ baseURL: String) async throws -> PrometheusScrape {
-        PrometheusScrape(text: String(decoding: try await HTTP.send("GET", "\(baseURL)/metrics").body, as: UTF8.self))
-    }
-
-    /// The sample `name{labels}`, the labels in any order; nil when there is none.
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " ") else { continue }
-            let series = line[..<space]
-            let sampleName = series.prefix { $0 != "{" }
-            guard sampleName == name else { continue }
-            var found: [String: String] = [:]
-            if let open = series.firstIndex(of: "{") {
-                let inner = series[series.index(after: open)..<series.index(before: series.endIndex)]
-                for pair in inner.split(separator: ",") {
-                    let parts = pair.split(separator: "=", maxSplits: 1)
-                    guard parts.count == 2 else { continue }
-                    found[String(parts[0])] = String(parts[1].dropFirst().dropLast())
-                }
-            }
-            if found == labels { return Double(line[line.index(after: space)...]) }
-        }
-        return nil
-    }
-}
-
 @Suite(.serialized) struct ObservabilityProcessTests {
     /// The gateway's /metrics after a scripted session: one refusal, one connection with two
     /// messages each way, then a revocation that the gateway closes itself; and the publisher's

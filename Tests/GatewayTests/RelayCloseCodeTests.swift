@@ -11,7 +11,7 @@ import WSCompression
 
 /// The close codes each side gets when the other side breaks a limit or the protocol, as
 /// docs/gateway.md promises them: the sender gets 1009 or 1002, the other side 1001 — never 1011,
-/// which means the backend failed. In process: the gateway as `Gateway.build` makes it.
+/// which means the backend failed. In process (`InProcessStack`).
 @Suite struct RelayCloseCodeTests {
     /// A backend whose message is over the limit gets 1009; the client gets 1001. It got 1011: the
     /// backend's socket closing after the gateway's own 1009 was taken for the backend going away;
@@ -23,8 +23,8 @@ import WSCompression
         let backend = try ServerSocket { request in
             Array(ServerSocket.switchingProtocols(to: request).utf8) + (withThe101 ? frame : [])
         }
-        try await InProcessGateway.run { stack in
-            try await stack.publish("Big", endpoint: "ws://127.0.0.1:\(backend.port)", limits: APILimits(maxMessageBytes: 1024))
+        try await InProcessStack.run { stack in
+            try await stack.serve("Big", endpoint: "ws://127.0.0.1:\(backend.port)", extra: #""limits":{"maxMessageBytes":1024}"#)
             let connection = try await stack.open("/big/1")
             if !withThe101 {
                 // After the relay is linked, and the backend keeps sending after its oversized frame:
@@ -45,8 +45,8 @@ import WSCompression
         let backend = try ServerSocket { request in
             Array(ServerSocket.switchingProtocols(to: request).utf8) + [0x89, 126, 0x00, 0xC8] + payload
         }
-        try await InProcessGateway.run { stack in
-            try await stack.publish("Pinger", endpoint: "ws://127.0.0.1:\(backend.port)")
+        try await InProcessStack.run { stack in
+            try await stack.serve("Pinger", endpoint: "ws://127.0.0.1:\(backend.port)")
             let connection = try await stack.open("/pinger/1")
             #expect(await connection.closed(within: 5))
             #expect(connection.closeCodes == [1001], "\(connection.closeCodes)")
@@ -58,7 +58,7 @@ import WSCompression
     /// compresses (permessage-deflate, as Python's `websockets` does by default) may send a message
     /// of exactly the limit even when its compressed frame is larger (random bytes do not shrink).
     @Test func theLimitAppliesAfterDecompression() async throws {
-        try await InProcessGateway.run { stack in
+        try await InProcessStack.run { stack in
             var generator = SystemRandomNumberGenerator()
             let message = ByteBuffer(bytes: (0..<1_048_576).map { _ in UInt8.random(in: 0...255, using: &generator) })
             let echoed = NIOLockedValueBox<ByteBuffer?>(nil)

@@ -6,12 +6,28 @@ import PorticoCore
 import ServiceLifecycle
 
 /// The connection log: one JSON line per connection when it ends, and per refused handshake, on
-/// standard output (`GATEWAY_CONNECTION_LOG`: `stdout`, `stderr` or `off`). Lines are queued and
+/// standard output (`GATEWAY_CONNECTION_LOG`: `stdout`, `stderr`, `off`, or an absolute file path,
+/// appended to). Lines are queued and
 /// written by this service off the event loops; a full queue (an output that blocks) drops lines
 /// and counts them in `portico_gateway_connection_log_dropped_total`. No token is ever in a line:
 /// the path has `access_token` redacted and no header but `User-Agent` is logged.
 final class ConnectionLog: Service, Sendable {
-    enum Destination: String, Sendable { case stdout, stderr, off }
+    enum Destination: Sendable, Equatable {
+        case stdout, stderr, off
+        /// An absolute path: the file is created (mode 0640) if missing, and appended to.
+        case file(String)
+
+        init?(setting: String) {
+            switch setting.lowercased() {
+            case "stdout": self = .stdout
+            case "stderr": self = .stderr
+            case "off": self = .off
+            default:
+                guard setting.hasPrefix("/"), !setting.hasSuffix("/") else { return nil }
+                self = .file(setting)
+            }
+        }
+    }
 
     struct Entry: Encodable, Sendable {
         var event = "connection"
@@ -110,7 +126,20 @@ final class ConnectionLog: Service, Sendable {
             try? await gracefulShutdown()
             return
         }
-        let handle = destination == .stdout ? FileHandle.standardOutput : FileHandle.standardError
+        let handle: FileHandle
+        switch destination {
+        case .stdout, .off: handle = .standardOutput
+        case .stderr: handle = .standardError
+        case .file(let path):
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o640]) else {
+                    throw ConnectionLogFileError(path: path)
+                }
+            }
+            guard let file = FileHandle(forWritingAtPath: path) else { throw ConnectionLogFileError(path: path) }
+            file.seekToEndOfFile()
+            handle = file
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Written until shutdown, then once more: the lines of connections the drain closed.
@@ -137,4 +166,9 @@ final class ConnectionLog: Service, Sendable {
         }
         handle.write(data)
     }
+}
+
+struct ConnectionLogFileError: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "cannot open the connection log file \(path) for appending" }
 }

@@ -5,14 +5,15 @@ import HummingbirdWSCompression
 import Logging
 import NIOCore
 import NIOHTTP1
+import PorticoTestSupport
 import Testing
 import WSClient
 import WSCompression
 
-/// permessage-deflate through the built gateway, each side negotiated on its own: clients and
+/// permessage-deflate through the gateway (in process, `InProcessStack`), each side negotiated on its own: clients and
 /// backends from hummingbird's swift-websocket (compressing), websocket-kit and the sample echo
 /// backend (not compressing), and raw frames checked against RFC 7692's examples.
-@Suite(.serialized) struct DeflateProcessTests {
+@Suite(.serialized) struct DeflateRelayTests {
     static let messages: [WebSocketMessage] = [
         .text("short"),
         .text(String(repeating: "every message crosses the gateway whole; ", count: 8000)),
@@ -27,7 +28,7 @@ import WSCompression
     @Test(arguments: [(client: true, backendOffer: true), (client: false, backendOffer: true), (client: true, backendOffer: false)])
     func throughACompressingBackend(client: Bool, backendOffer: Bool) async throws {
         try await DeflatingBackend.run { backendPort in
-            try await GatewayStack.run(extra: ["GATEWAY_BACKEND_PERMESSAGE_DEFLATE": "\(backendOffer)"]) { stack in
+            try await InProcessStack.run(extra: ["GATEWAY_BACKEND_PERMESSAGE_DEFLATE": "\(backendOffer)"]) { stack in
                 try await stack.deflatingAPI(backendPort)
                 let echoed = try await Self.exchange(url: "\(stack.gatewayURL)/deflating/1.0.0?access_token=\(stack.token)", deflate: client,
                                                      greeting: true)
@@ -38,7 +39,7 @@ import WSCompression
     }
 
     @Test func compressingClientAndPlainBackend() async throws {
-        try await GatewayStack.run { stack in
+        try await InProcessStack.run { stack in
             let echoed = try await Self.exchange(url: "\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)", deflate: true)
             #expect(echoed == Self.messages)
         }
@@ -50,7 +51,7 @@ import WSCompression
     /// fragments into one message) is the compressing one, so both sides' codecs are crossed.
     @Test func framesOnTheWire() async throws {
         try await DeflatingBackend.run { backendPort in
-            try await GatewayStack.run { stack in
+            try await InProcessStack.run { stack in
                 try await stack.deflatingAPI(backendPort)
                 let path = "/deflating/1.0.0?access_token=\(stack.token)"
                 let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: path, extensions: "permessage-deflate; client_max_window_bits")
@@ -86,7 +87,7 @@ import WSCompression
         }
         // A fragmented message whose last fragment is empty, echoed frame by frame by the plain
         // echo backend: the gateway's last compressed frame must still end the DEFLATE data (00).
-        try await GatewayStack.run { stack in
+        try await InProcessStack.run { stack in
             let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
                                           extensions: "permessage-deflate")
             try socket.send(opcode: 0x1, fin: false, rsv1: false, payload: Array(String(repeating: "xyz", count: 100).utf8))
@@ -98,7 +99,7 @@ import WSCompression
             #expect(last.fin && !last.rsv1 && last.opcode == 0x0)
             #expect(last.payload == [0x00])
         }
-        try await GatewayStack.run(extra: ["GATEWAY_CLIENT_PERMESSAGE_DEFLATE": "false"]) { stack in
+        try await InProcessStack.run(extra: ["GATEWAY_CLIENT_PERMESSAGE_DEFLATE": "false"]) { stack in
             let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
                                           extensions: "permessage-deflate")
             #expect(socket.status == 101)
@@ -131,7 +132,7 @@ import WSCompression
     }
 }
 
-extension GatewayStack {
+extension PorticoStack {
     /// Publishes API "Deflating" 1.0.0 on /deflating, backed by a `DeflatingBackend`, subscribes
     /// the stack's application and waits for the gateway.
     func deflatingAPI(_ backendPort: Int) async throws {
@@ -177,130 +178,4 @@ enum DeflatingBackend {
             group.cancelAll()
         }
     }
-}
-
-/// The port a server bound, handed from its start-up callback to the test.
-final class BoundPort: Sendable {
-    private let storage = NIOLockedValueBoxCompat<Int?>(nil)
-    func set(_ port: Int) { storage.mutate { $0 = port } }
-    func wait() async throws -> Int {
-        for _ in 0..<500 {
-            if let port = storage.value { return port }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        throw CancellationError()
-    }
-}
-
-/// A blocking TCP client that speaks WebSocket frames byte by byte, to see RSV1 and payloads as
-/// they cross the wire.
-final class RawWebSocket {
-    struct Frame {
-        let fin: Bool
-        let rsv1: Bool
-        let opcode: UInt8
-        let payload: [UInt8]
-
-        /// A close frame's code (nil for other frames, or a close without one).
-        var closeCode: Int? {
-            opcode == 8 && payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : nil
-        }
-    }
-
-    let descriptor: Int32
-    private(set) var status = 0
-    private(set) var responseHeaders: [String: String] = [:]
-    private var buffered: [UInt8] = []
-
-    init(gatewayURL: String, path: String, extensions: String) throws {
-        let url = URL(string: gatewayURL)!
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(url.port!).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        try write(Array(("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: \(extensions)\r\n\r\n").utf8))
-        while !buffered.containsHeaderEnd { try fill() }
-        let end = buffered.headerEnd
-        let lines = String(decoding: buffered[..<end], as: UTF8.self).components(separatedBy: "\r\n")
-        buffered.removeFirst(end + 4)
-        status = Int(lines[0].split(separator: " ")[1]) ?? 0
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            responseHeaders[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-    }
-
-    deinit { close(descriptor) }
-
-    func send(opcode: UInt8, fin: Bool = true, rsv1: Bool, payload: [UInt8]) throws {
-        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
-        var frame: [UInt8] = [(fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode]
-        if payload.count < 126 {
-            frame.append(0x80 | UInt8(payload.count))
-        } else {
-            frame.append(0x80 | 126)
-            frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
-        }
-        frame += mask
-        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try write(frame)
-    }
-
-    func receive() throws -> Frame {
-        while buffered.count < 2 { try fill() }
-        var length = Int(buffered[1] & 0x7F)
-        var offset = 2
-        if length == 126 {
-            while buffered.count < 4 { try fill() }
-            length = Int(buffered[2]) << 8 | Int(buffered[3])
-            offset = 4
-        }
-        while buffered.count < offset + length { try fill() }
-        let frame = Frame(fin: buffered[0] & 0x80 != 0, rsv1: buffered[0] & 0x40 != 0, opcode: buffered[0] & 0x0F,
-                          payload: Array(buffered[offset..<(offset + length)]))
-        buffered.removeFirst(offset + length)
-        return frame
-    }
-
-    /// The payloads of frames up to the one with FIN, joined.
-    func receiveMessage() throws -> [UInt8] {
-        var payload: [UInt8] = []
-        while true {
-            let frame = try receive()
-            payload += frame.payload
-            if frame.fin { return payload }
-        }
-    }
-
-    private func write(_ bytes: [UInt8]) throws {
-        let sent = bytes.withUnsafeBytes { Foundation.send(descriptor, $0.baseAddress, $0.count, 0) }
-        guard sent == bytes.count else { throw POSIXError(.EPIPE) }
-    }
-
-    private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { throw POSIXError(.ECONNRESET) }
-        buffered += chunk[..<count]
-    }
-}
-
-private extension [UInt8] {
-    var headerEnd: Int {
-        guard count >= 4 else { return -1 }
-        for index in 0...(count - 4) where self[index] == 13 && self[index + 1] == 10 && self[index + 2] == 13 && self[index + 3] == 10 {
-            return index
-        }
-        return -1
-    }
-
-    var containsHeaderEnd: Bool { headerEnd >= 0 }
 }

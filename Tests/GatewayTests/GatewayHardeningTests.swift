@@ -3,9 +3,9 @@ import PorticoCore
 import PorticoTestSupport
 import Testing
 
-/// What an outside security test found, pinned against the built binaries over real sockets:
-/// bytes a client library would never send, written by hand.
-@Suite(.serialized) struct HardeningProcessTests {
+/// What an outside security test found, pinned against the gateway in process (`InProcessStack`)
+/// over real sockets: bytes a client library would never send, written by hand.
+@Suite(.serialized) struct GatewayHardeningTests {
     /// A token whose JOSE header is `header` (any JSON), with a payload and signature that do not matter.
     static func token(header: Data) -> String {
         header.base64URLEncoded + "." + Data("{}".utf8).base64URLEncoded + "." + Data(repeating: 7, count: 32).base64URLEncoded
@@ -37,7 +37,7 @@ import Testing
     /// Finding 2: a JOSE header field with CR LF (or any byte) never reaches a response header —
     /// through `Authorization` or `?access_token=` — and every refusal's head has only its own headers.
     @Test func nothingFromATokenReachesAResponseHeader() async throws {
-        try await GatewayStack.run { stack in
+        try await InProcessStack.run { stack in
             let injected = Self.token(header: Data(#"{"alg":"RS256\r\nSet-Cookie: session=attacker","kid":"k"}"#.utf8))
             let encoded = injected.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             for request in [RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Authorization: Bearer \(injected)"]),
@@ -62,7 +62,7 @@ import Testing
     /// Finding 7: a token is accepted in one spelling only — not with `=` padding, not in the
     /// standard base64 alphabet — by the gateway and by the devportal's introspection.
     @Test func aTokenHasExactlyOneSpelling() async throws {
-        try await GatewayStack.run { stack in
+        try await InProcessStack.run { stack in
             let parts = stack.token.split(separator: ".").map(String.init)
             let standard = parts[2].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
             try #require(standard != parts[2], "the signature has a '-' or '_' to respell")
@@ -83,7 +83,7 @@ import Testing
     /// Findings 3 and 8: malformed HTTP gets 400 (431 for a header block over the limit) with the
     /// JSON body, and the connection is closed; so does a handshake with a body.
     @Test func malformedRequestsAreAnsweredAndClosed() async throws {
-        try await GatewayStack.run { stack in
+        try await InProcessStack.run { stack in
             let cases: [(String, [UInt8], Int, String)] = [
                 ("128 KB of headers", Array(("GET /echowebsocket/1.0.0 HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 131_072) + "\r\n\r\n").utf8),
                  431, "headers_too_large"),
@@ -125,7 +125,7 @@ import Testing
     /// at the handshake deadline; beyond the pending limit a new connection gets 503 at once; and
     /// once those are gone, handshakes work again.
     @Test func handshakesHaveADeadlineAndABound() async throws {
-        try await GatewayStack.run(extra: ["GATEWAY_HANDSHAKE_TIMEOUT": "1", "GATEWAY_MAX_PENDING_HANDSHAKES": "3"]) { stack in
+        try await InProcessStack.run(extra: ["GATEWAY_HANDSHAKE_TIMEOUT": "1", "GATEWAY_MAX_PENDING_HANDSHAKES": "3"]) { stack in
             let silent = try await RawConnection(stack.gatewayURL)
             let slow = try await RawConnection(stack.gatewayURL)
             let slowWriter = Task {
@@ -155,7 +155,7 @@ import Testing
     // MARK: - Frames
 
     /// Opens a relayed connection by hand; returns it with its connection id once the 101 is in.
-    static func open(_ stack: GatewayStack) async throws -> (RawConnection, String) {
+    static func open(_ stack: InProcessStack) async throws -> (RawConnection, String) {
         let connection = try await RawConnection(stack.gatewayURL)
         try await connection.send(RawConnection.upgradeRequest("/echowebsocket/1.0.0?access_token=\(stack.token)"))
         #expect(await eventually(within: 5) { connection.text.contains("\r\n\r\n") })
@@ -167,10 +167,10 @@ import Testing
     }
 
     /// The connection log's line for connection `id`.
-    static func logLine(_ stack: GatewayStack, _ id: String) async -> [String: Any] {
+    static func logLine(_ stack: InProcessStack, _ id: String) async -> [String: Any] {
         var found: [String: Any] = [:]
         _ = await eventually(within: 5) {
-            for line in stack.gateway.output.split(separator: "\n") where line.contains(id) && line.hasPrefix("{") {
+            for line in stack.connectionLogOutput.split(separator: "\n") where line.contains(id) && line.hasPrefix("{") {
                 found = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
             }
             return !found.isEmpty
@@ -183,7 +183,7 @@ import Testing
     /// get 1002, a close reason that is not UTF-8 1007; the backend gets 1001; and the connection
     /// log records the gateway's valid code (never 1005 or 1006, which are not codes on the wire).
     @Test func framesThatBreakTheProtocolAreClosedByTheGateway() async throws {
-        try await GatewayStack.run { stack in
+        try await InProcessStack.run { stack in
             let text = Array("hello".utf8)
             let cases: [(String, [UInt8], UInt16)] = [
                 ("unmasked text", RawConnection.frame(firstByte: 0x81, payload: text, masked: false), 1002),
@@ -198,12 +198,12 @@ import Testing
                 ("close reason not UTF-8", RawConnection.frame(firstByte: 0x88, payload: [0x03, 0xE8, 0xFF, 0xFE]), 1007),
             ]
             for (what, frame, code) in cases {
-                let before = stack.echo.output.components(separatedBy: "close 1001").count
+                let before = stack.echoOutput.components(separatedBy: "close 1001").count
                 let (connection, id) = try await Self.open(stack)
                 try await connection.send(frame)
                 #expect(await connection.closed(within: 5), "\(what)")
                 #expect(connection.closeCodes.first == code, "\(what): \(connection.closeCodes)")
-                #expect(await eventually(within: 5) { stack.echo.output.components(separatedBy: "close 1001").count > before },
+                #expect(await eventually(within: 5) { stack.echoOutput.components(separatedBy: "close 1001").count > before },
                         "\(what): the backend is told 1001")
                 let line = await Self.logLine(stack, id)
                 #expect(line["closeCode"] as? Int == Int(code) && line["closedBy"] as? String == "gateway", "\(what): \(line)")
@@ -214,35 +214,10 @@ import Testing
             #expect(await connection.closed(within: 5))
             let line = await Self.logLine(stack, id)
             #expect(line["closedBy"] as? String == "client" && line["closeCode"] == nil, "\(line)")
-            #expect(!stack.gateway.output.contains(#""closeCode":1005"#) && !stack.gateway.output.contains(#""closeCode":1006"#))
+            #expect(!stack.connectionLogOutput.contains(#""closeCode":1005"#) && !stack.connectionLogOutput.contains(#""closeCode":1006"#))
         }
     }
 
     // MARK: - Operability
 
-    /// Finding 10: a gateway started before the schema exists waits quietly (one info line, no
-    /// error), and a stop (SIGTERM, as Ctrl-C) logs no warning.
-    @Test func aFirstStartAndAStopAreQuiet() async throws {
-        try await TestDatabase.withEmptyDatabase { url in
-            let ports = (0..<3).map { _ in ServiceProcess.freePort() }
-            let environment = PublisherProcessTests.environment(url, port: ports[0], extra: [
-                "PORTICO_ADMIN_PASSWORD": "e2e-admin-pw", "PORTICO_SECRET_KEY": ReferenceFlowProcessTests.secretKey, "PORTICO_LOG_LEVEL": "info",
-                "GATEWAY_PORT": "\(ports[1])", "GATEWAY_ADMIN_PORT": "\(ports[2])", "GATEWAY_BIND_ADDRESS": "127.0.0.1",
-                "GATEWAY_DRAIN_SECONDS": "0", "GATEWAY_USAGE_FLUSH_INTERVAL_MS": "200", "GATEWAY_CONNECTION_LOG": "off",
-            ])
-            let gateway = try ServiceProcess("gateway", environment: environment)
-            defer { gateway.terminate() }
-            #expect(await eventually(within: 20) { gateway.output.contains("waiting for the database schema") }, "\(gateway.output)")
-            try await Task.sleep(for: .seconds(1.5))
-            let publisher = try ServiceProcess("publisher", environment: environment)
-            defer { publisher.terminate() }
-            try await gateway.waitUntilReady("http://127.0.0.1:\(ports[2])/health/ready")
-            try await Task.sleep(for: .milliseconds(500))
-            gateway.terminate()
-            #expect(await gateway.waitForExit(seconds: 30) == 0)
-            let loud = gateway.output.split(separator: "\n").filter { $0.contains(" error ") || $0.contains(" warning ") || $0.contains(" critical ") }
-            #expect(loud.isEmpty, "\(loud)")
-            #expect(gateway.output.components(separatedBy: "waiting for the database schema").count == 2, "said once")
-        }
-    }
 }

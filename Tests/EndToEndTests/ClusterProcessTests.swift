@@ -1,0 +1,59 @@
+import Foundation
+import PorticoTestSupport
+import Testing
+import WebSocketKit
+
+/// Two gateway processes on one database share a subscription's events and connection slots.
+@Suite(.serialized) struct ClusterProcessTests {
+    static func isNotice(_ text: String) -> Bool { text.hasPrefix(#"{"error":"rate_limited""#) }
+
+    static func plan(_ name: String, events: Int, per unit: String = "min", unitTime: Int = 1, _ extra: String = "") -> String {
+        #"{"policyName":"\#(name)","defaultLimit":{"type":"EVENTCOUNTLIMIT","eventCount":{"eventCount":\#(events),"timeUnit":"\#(unit)","unitTime":\#(unitTime)}}\#(extra)}"#
+    }
+
+    @Test func twoGatewaysShareOneSubscriptionsEventsAndConnections() async throws {
+        try await GatewayStack.run { stack in
+            try await stack.createPlan(Self.plan("TwentyShared", events: 20, #","countedDirections":"clientToBackend""#))
+            try await stack.createPlan(#"{"policyName":"OneConnection","subscriberCount":1}"#)
+            let shared = try await stack.publishAPI("Shared", plans: ["TwentyShared"])
+            let capped = try await stack.publishAPI("OneAtATime", plans: ["OneConnection"])
+            try await stack.subscribe(stack.applicationID, to: shared, plan: "TwentyShared")
+            try await stack.subscribe(stack.applicationID, to: capped, plan: "OneConnection")
+            let (second, secondURL, _) = try await stack.startAnotherGateway()
+            defer { second.terminate() }
+            try await stack.settle()
+
+            // Each gateway's client sends 40 messages, 20 a second: alone, each gateway would admit 20.
+            let clients = [try await TestClient.connect("\(stack.gatewayURL)/shared/1?access_token=\(stack.token)"),
+                           try await TestClient.connect("\(secondURL)/shared/1?access_token=\(stack.token)")]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, client) in clients.enumerated() {
+                    group.addTask {
+                        for n in 1...40 {
+                            try await client.socket.send("g\(index)-\(n)")
+                            try await Task.sleep(for: .milliseconds(50))
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(await clients[0].waitFor { _ in clients.allSatisfy { $0.texts.count == 40 } })
+            let accepted = clients.map { $0.texts.filter { !Self.isNotice($0) }.count }
+            // The documented bound: limit + refill during the run + each node's events in one sync
+            // round (100 ms interval + the round trip, 250 ms allowed here) at 20 a second.
+            let bound = 20 + 1 + 2 * 5
+            #expect(accepted.reduce(0, +) >= 20, "\(accepted)")
+            #expect(accepted.reduce(0, +) <= bound, "\(accepted): admitted beyond the bound")
+            for client in clients { try await client.socket.close() }
+
+            let holder = try await TestClient.connect("\(stack.gatewayURL)/oneatatime/1?access_token=\(stack.token)")
+            try await Task.sleep(for: .milliseconds(500))
+            let refused = try await RawHandshake.perform(secondURL, path: "/oneatatime/1?access_token=\(stack.token)", headers: [])
+            #expect(refused.status == .tooManyRequests, "the cap counts the other gateway's connection")
+            try await holder.socket.close()
+            _ = await holder.closeCode(within: 5)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(await TestClient.refusal("\(secondURL)/oneatatime/1?access_token=\(stack.token)") == 101)
+        }
+    }
+}
