@@ -1,5 +1,5 @@
 # Portico — the two commands are `make run` and `make test`.
-.PHONY: run test build migrate install conformance bench clean-data help
+.PHONY: run test build migrate install conformance bench profile clean-data help
 
 PREFIX ?= /opt/portico
 CONFIG ?= release
@@ -24,6 +24,9 @@ conformance:
 
 bench:
 	@scripts/bench.sh
+
+profile:
+	@scripts/profile.sh
 
 build:
 	@scripts/prerequisites.sh zlib1g-dev

@@ -1,3 +1,4 @@
+import NIOCore
 import Testing
 @testable import gateway
 
@@ -201,21 +202,33 @@ import Testing
         #expect(step40 == .tooBig)
     }
 
-    @Test func aNoticeWaitsForAHalfWrittenMessage() {
+    @Test func theGatewaysOwnMessagesWaitForAHalfWrittenMessage() {
         var fate = MessageFate()
-        let step41 = fate.notice(retryAfterMs: 5)
-        #expect(step41)
-        let step42 = fate.wrote(fin: false)
-        #expect(step42 == nil)
-        let waits = [fate.notice(retryAfterMs: 7), fate.notice(retryAfterMs: 9)]
-        #expect(waits == [false, false])
-        let step43 = fate.wrote(fin: false)
-        #expect(step43 == nil)
-        let step44 = fate.wrote(fin: true)
-        #expect(step44 == 9, "the latest notice, once the message ends")
-        let step45 = fate.wrote(fin: true)
-        #expect(step45 == nil)
-        let step46 = fate.notice(retryAfterMs: 1)
-        #expect(step46)
+        let hello = MessageFate.Outgoing.message(ByteBuffer(string: "hello"), binary: false)
+        let first = fate.send(.notice(retryAfterMs: 5))
+        #expect(first == .now, "nothing half written")
+        let none = fate.wrote(fin: false)
+        #expect(none.isEmpty)
+        let queued = [fate.send(.notice(retryAfterMs: 7)), fate.send(hello), fate.send(.notice(retryAfterMs: 9))]
+        #expect(queued == [.waits, .waits, .waits])
+        let stillNone = fate.wrote(fin: false)
+        #expect(stillNone.isEmpty)
+        let due = fate.wrote(fin: true)
+        #expect(due == [.notice(retryAfterMs: 9), hello], "in order, the latest notice in the first's place")
+        let after = fate.wrote(fin: true)
+        #expect(after.isEmpty)
+        let last = fate.send(hello)
+        #expect(last == .now)
+    }
+
+    @Test func waitingMessagesAreBounded() {
+        var fate = MessageFate()
+        _ = fate.wrote(fin: false)
+        for _ in 0..<MessageFate.maxWaiting {
+            let sent = fate.send(.message(ByteBuffer(string: "x"), binary: true))
+            #expect(sent == .waits)
+        }
+        let over = fate.send(.message(ByteBuffer(string: "x"), binary: true))
+        #expect(over == .full)
     }
 }

@@ -222,6 +222,29 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
         #expect(closeCodes(frames.flatMap { [$0.opcode | 0x80, UInt8($0.payload.count)] + $0.payload }) == [1002])
     }
 
+    /// A message pushed from outside the relay reaches the client whole, after the message the
+    /// backend is half way through; a closing connection takes none.
+    @Test func aPushedMessageFollowsTheBackendsHalfWrittenMessage() throws {
+        let pair = try RelayPair()
+        let first = pair.connection.push(ByteBuffer(string: "now"), binary: false)
+        pair.loop.run()
+        try first.wait()
+        #expect(try pair.toClient().map(\.payload) == [Array("now".utf8)])
+        try pair.fromBackend(0x1, Array("half".utf8), fin: false)
+        let pushed = pair.connection.push(ByteBuffer(bytes: [1, 2]), binary: true)
+        pair.loop.run()
+        try pushed.wait()
+        #expect(try pair.toClient().map(\.opcode) == [0x1], "not inside the backend's message")
+        try pair.fromBackend(0x0, Array("done".utf8))
+        let frames = try pair.toClient()
+        #expect(frames.map(\.opcode) == [0x0, 0x2])
+        #expect(frames.last?.payload == [1, 2])
+        pair.connection.close(.goingAway, reason: "shutdown")
+        let late = pair.connection.push(ByteBuffer(string: "late"), binary: false)
+        pair.loop.run()
+        #expect(throws: RelayedConnection.PushRefusal.closed) { try late.wait() }
+    }
+
     // The timers: one sweep per event loop (`ConnectionTimers`), here on the embedded loop's clock.
 
     @Test func aQuietConnectionIsClosedAfterItsIdleTimeoutAndTrafficPostponesIt() throws {
@@ -271,5 +294,17 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
         pair.loop.advanceTime(by: .seconds(1))
         #expect(!pair.backend.isActive, "the backend answered nothing")
         #expect(closeCodes(try RelayPair.written(pair.client)) == [1011])
+    }
+}
+
+@Suite struct MaskKeysTests {
+    /// Fresh keys across many refills of the per-thread pool: no repeats beyond chance, no all-zero run.
+    @Test func keysAreFreshAcrossRefills() {
+        let keys = (0..<5000).map { _ in Array(MaskKeys.next()) }
+        #expect(Set(keys).count >= 4990, "4-byte keys from a CSPRNG repeat about once in 860 000 draws per pair")
+        #expect(keys.filter { $0 == [0, 0, 0, 0] }.count <= 1)
+        let bytes = keys.flatMap { $0 }
+        let ones = bytes.reduce(0) { $0 + $1.nonzeroBitCount }
+        #expect(abs(Double(ones) / Double(bytes.count * 8) - 0.5) < 0.01, "bits are balanced")
     }
 }

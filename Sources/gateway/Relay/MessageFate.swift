@@ -1,7 +1,9 @@
+import NIOCore
+
 /// What becomes of the data messages on one side of a relayed connection, with no I/O: those read
 /// from it (relayed, dropped over a rate limit with all their frames, or too big) and those written
-/// to it (a rate-limit notice never cuts into a half-written message: it waits for the message's
-/// last frame).
+/// to it. The gateway's own messages to a side — a rate-limit notice, a message pushed from outside
+/// the relay — never cut into a message being relayed to it: they wait for its last frame.
 struct MessageFate: Equatable {
     enum Verdict: Equatable {
         /// Relay the frame.
@@ -12,13 +14,24 @@ struct MessageFate: Equatable {
         case tooBig
     }
 
+    /// A message from the gateway itself for this side.
+    enum Outgoing: Equatable {
+        /// The text frame telling the client its message was dropped (4003, retry after).
+        case notice(retryAfterMs: Int)
+        /// A whole message pushed from outside the relay.
+        case message(ByteBuffer, binary: Bool)
+    }
+
+    /// How many of the gateway's own messages may wait for a half-written message.
+    static let maxWaiting = 64
+
     /// The bytes of the message being read so far, and whether it is being dropped.
     private(set) var messageBytes = 0
     private(set) var dropping = false
     /// A message written to this side is half written: its last frame is not yet out.
     private(set) var midMessage = false
-    /// A notice (the milliseconds to retry after) waiting for that message's end.
-    private(set) var waitingNotice: Int?
+    /// The gateway's messages waiting for that message's end, in order.
+    private(set) var waiting: [Outgoing] = []
 
     /// A data frame read from this side. Its size counts towards its message's, against `limit`;
     /// `admitted` (the rate limits, which also see every frame as activity) decides, at a message's
@@ -31,19 +44,27 @@ struct MessageFate: Equatable {
         return dropping ? .drop : .relay
     }
 
-    /// A data frame written to this side: the notice that waited for its message's end, if it ends it.
-    mutating func wrote(fin: Bool) -> Int? {
+    /// A relayed data frame written to this side: what waited for its message's end, if it ends it.
+    mutating func wrote(fin: Bool) -> [Outgoing] {
         midMessage = !fin
-        guard fin, let notice = waitingNotice else { return nil }
-        waitingNotice = nil
-        return notice
+        guard fin, !waiting.isEmpty else { return [] }
+        defer { waiting = [] }
+        return waiting
     }
 
-    /// A rate-limit notice for this side: true when it can be written now; false when it waits for
-    /// the half-written message (a later notice replaces a waiting one: the latest retry time counts).
-    mutating func notice(retryAfterMs: Int) -> Bool {
-        guard midMessage else { return true }
-        waitingNotice = retryAfterMs
-        return false
+    /// One of the gateway's own messages for this side. `.now`: write it; `.waits`: it goes after the
+    /// half-written message (a notice replaces a notice already waiting: the latest retry time
+    /// counts); `.full`: too many wait already.
+    enum Send: Equatable { case now, waits, full }
+
+    mutating func send(_ outgoing: Outgoing) -> Send {
+        guard midMessage else { return .now }
+        if case .notice = outgoing, let index = waiting.firstIndex(where: { if case .notice = $0 { true } else { false } }) {
+            waiting[index] = outgoing
+            return .waits
+        }
+        guard waiting.count < Self.maxWaiting else { return .full }
+        waiting.append(outgoing)
+        return .waits
     }
 }

@@ -204,20 +204,38 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard connection.life[side].writable || frame.opcode == .connectionClose else { return }
         let out = WebSocketFrame(
             fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode,
-            maskKey: side == .backend ? .random() : nil, data: frame.unmaskedData)
+            maskKey: side == .backend ? MaskKeys.next() : nil, data: frame.unmaskedData)
         emit(out, flush: false)
-        if !frame.opcode.isControlOpcode, let retryAfter = fate.wrote(fin: frame.fin) {
-            notifyRateLimited(retryAfterMs: retryAfter)
+        if !frame.opcode.isControlOpcode {
+            for due in fate.wrote(fin: frame.fin) { write(due) }
         }
     }
 
     /// Tells the client its message was dropped over a rate limit — after the message being
     /// written to it, if one is half written.
     func notifyRateLimited(retryAfterMs: Int) {
-        guard let context, connection.life[side].writable, fate.notice(retryAfterMs: retryAfterMs) else { return }
-        var data = context.channel.allocator.buffer(capacity: 64)
-        data.writeString(#"{"error":"rate_limited","code":4003,"retryAfterMs":\#(retryAfterMs)}"#)
-        emit(WebSocketFrame(fin: true, opcode: .text, data: data), flush: true)
+        _ = send(.notice(retryAfterMs: retryAfterMs))
+    }
+
+    /// One of the gateway's own messages for this side, now or after the half-written message.
+    func send(_ outgoing: MessageFate.Outgoing) -> MessageFate.Send {
+        guard connection.life[side].writable else { return .full }
+        let decision = fate.send(outgoing)
+        if decision == .now { write(outgoing) }
+        return decision
+    }
+
+    private func write(_ outgoing: MessageFate.Outgoing) {
+        guard let context, connection.life[side].writable else { return }
+        switch outgoing {
+        case .notice(let retryAfterMs):
+            var data = context.channel.allocator.buffer(capacity: 64)
+            data.writeString(#"{"error":"rate_limited","code":4003,"retryAfterMs":\#(retryAfterMs)}"#)
+            emit(WebSocketFrame(fin: true, opcode: .text, data: data), flush: true)
+        case .message(let payload, let binary):
+            emit(WebSocketFrame(fin: true, opcode: binary ? .binary : .text, maskKey: side == .backend ? MaskKeys.next() : nil, data: payload),
+                 flush: true)
+        }
     }
 
     static let keepAlivePayload = Array("portico-keepalive".utf8)
@@ -233,7 +251,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         framesSincePing = 0
         pingOutstanding = true
         let data = context.channel.allocator.buffer(bytes: Self.keepAlivePayload)
-        emit(WebSocketFrame(fin: true, opcode: .ping, maskKey: side == .backend ? .random() : nil, data: data), flush: true)
+        emit(WebSocketFrame(fin: true, opcode: .ping, maskKey: side == .backend ? MaskKeys.next() : nil, data: data), flush: true)
     }
 
     /// Writes the gateway's own close frame; with `thenClose`, the side is shut once it is written.
@@ -242,7 +260,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         data.write(webSocketErrorCode: code.errorCode)
         data.writeString(reason)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: side == .backend ? .random() : nil, data: data)
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: side == .backend ? MaskKeys.next() : nil, data: data)
         emit(frame, flush: true, thenClose: thenClose)
     }
 

@@ -19,11 +19,8 @@ final class RelayedConnection: @unchecked Sendable {
     private let counts: ConnectionCounts
     private let usageRecorder: UsageRecorder
     private let log: ConnectionLog
-    /// Usage counted since it was last handed over, the minute it belongs to, and the whole
-    /// connection's (for its log line).
-    private var usage = UsageCounts()
-    private var usageMinute: Int64 = 0
-    private var totals = UsageCounts()
+    /// What the connection used (handed to the recorder each minute and at its end).
+    private var usage = ConnectionUsage(openedIn: 0)
     /// How the connection ends: the close handshake of both sides (`ConnectionLife`).
     var life = ConnectionLife()
     private var started = false
@@ -78,8 +75,7 @@ final class RelayedConnection: @unchecked Sendable {
         apiMetrics.active.increment()
         openedAt = eventLoop.now
         lastDataAt = openedAt
-        usageMinute = UsageMinute.now
-        usage.connections = 1
+        usage = ConnectionUsage(openedIn: UsageMinute.now)
         takeBuckets()
         if closeOnExpiry {
             let delay = max(0, caller.expiresAt.timeIntervalSinceNow + leeway)
@@ -95,10 +91,7 @@ final class RelayedConnection: @unchecked Sendable {
     /// The timers' sweep: whatever is due now. The usage minute rolls over even while closing.
     func tick(now: NIODeadline, minute: Int64) {
         guard !life.finished else { return }
-        if minute != usageMinute {
-            if let (key, counts) = takeUsage() { usageRecorder.add(key, counts) }
-            usageMinute = minute
-        }
+        if let (minute, counts) = usage.roll(to: minute) { usageRecorder.add(usageKey(minute), counts) }
         guard !life.closingByGateway else { return }
         if let expiresAt, now >= expiresAt {
             close(.invalidCredentials, reason: "access token expired")
@@ -186,6 +179,29 @@ final class RelayedConnection: @unchecked Sendable {
         }
     }
 
+    /// Why a message pushed to the client was not taken.
+    enum PushRefusal: Error, Equatable {
+        /// The connection is closing or closed.
+        case closed
+        /// The client does not read fast enough: its buffer is full, or too many messages wait
+        /// for the backend's half-written one.
+        case busy
+    }
+
+    /// A message for the client from outside the relay (an API call, another gateway): the one entry
+    /// point for it, callable from any thread, like `close`. It never cuts into a message the backend
+    /// is half way through sending the client: it follows it.
+    func push(_ payload: ByteBuffer, binary: Bool) -> EventLoopFuture<Void> {
+        eventLoop.submit { [self] in
+            guard let client, !life.closingByGateway, client.context?.channel.isActive == true else { throw PushRefusal.closed }
+            guard client.context?.channel.isWritable == true else { throw PushRefusal.busy }
+            switch client.send(.message(payload, binary: binary)) {
+            case .now, .waits: return
+            case .full: throw life.client.writable ? PushRefusal.busy : PushRefusal.closed
+            }
+        }
+    }
+
     /// Executes what `life` decided; `frame` is the close frame just read, for `relayClose`.
     func run(_ actions: [ConnectionLife.Action], relaying frame: WebSocketFrame? = nil) {
         for action in actions {
@@ -235,7 +251,7 @@ final class RelayedConnection: @unchecked Sendable {
             if let error = end.usageError { usage.count(error) }
         }
         if let (key, counts) = takeUsage() { usageRecorder.add(key, counts) }
-        log.ended(record, usage: totals, end: end)
+        log.ended(record, usage: usage.totals, end: end)
     }
 
     /// A data frame relayed from `side`: counted in the metrics and the usage (a message when it
@@ -244,16 +260,17 @@ final class RelayedConnection: @unchecked Sendable {
         let direction = side == .client ? apiMetrics.inbound : apiMetrics.outbound
         if startsMessage { direction.messages.increment() }
         direction.bytes.increment(by: bytes)
-        usage.relayed(fromClient: side == .client, bytes: bytes, startsMessage: startsMessage)
+        usage.relayed(from: side, bytes: bytes, startsMessage: startsMessage)
         if !relayedSinceReport.load(ordering: .relaxed) { relayedSinceReport.store(true, ordering: .relaxed) }
     }
 
     /// The usage counted since the last hand-over, under the minute it belongs to.
     func takeUsage() -> (UsageKey, UsageCounts)? {
-        guard !usage.isEmpty else { return nil }
-        defer { usage = UsageCounts() }
-        totals.add(usage)
-        return (UsageKey(apiID: apiID, applicationID: caller.applicationID, minute: usageMinute), usage)
+        usage.take().map { (usageKey($0.minute), $0.counts) }
+    }
+
+    private func usageKey(_ minute: Int64) -> UsageKey {
+        UsageKey(apiID: apiID, applicationID: caller.applicationID, minute: minute)
     }
 
     /// What the live-connection list shows of this connection (the store records the reporting node
