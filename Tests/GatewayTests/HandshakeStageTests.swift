@@ -153,4 +153,13 @@ import Testing
         #expect(plain.port == 80)
         #expect(Backend.acceptValue(for: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", "RFC 6455 §1.3's example")
     }
+
+    /// An IP literal is dialled as an address, without a name lookup; a name is looked up.
+    @Test func anIPLiteralIsDialledWithoutANameLookup() throws {
+        let v4 = try Backend.Endpoint.parse("ws://127.0.0.1:9100/x").get().target(rest: "", clientQuery: nil)
+        #expect(v4.address?.ipAddress == "127.0.0.1" && v4.address?.port == 9100)
+        let v6 = try Backend.Endpoint.parse("wss://[::1]/x").get()
+        #expect(v6.address?.ipAddress == "::1" && v6.address?.port == 443)
+        #expect(try Backend.Endpoint.parse("ws://echo.internal:9100").get().address == nil)
+    }
 }

@@ -40,7 +40,7 @@ extension Backend {
         let outcome = HandshakeOutcome(eventLoop.makePromise(of: HTTPResponseHead.self))
         let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
 
-        let connect = ClientBootstrap(group: eventLoop)
+        let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: settings.connectionBufferBytes / 2, high: settings.connectionBufferBytes))
@@ -59,7 +59,7 @@ extension Backend {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-            .connect(host: target.host, port: target.port)
+        let connect = target.address.map { bootstrap.connect(to: $0) } ?? bootstrap.connect(host: target.host, port: target.port)
 
         let deadline = eventLoop.scheduleTask(in: timeout) { outcome.complete(.failure(Failure.timeout)) }
         connect.whenFailure { error in

@@ -32,7 +32,8 @@ final class RelayedConnection: @unchecked Sendable {
     private var buckets: [RateBucket] = []
     /// The subscription whose connection slot this connection holds (given back when it ends).
     private let slot: String?
-    private var forceClose: Scheduled<Void>?
+    /// When both sockets are dropped if the close handshake has not finished (the timers' sweep checks).
+    private var closeDeadline: NIODeadline?
     private let timers: ConnectionTimers
     /// The deadlines the timers' sweep checks (`tick`).
     private var openedAt = NIODeadline.uptimeNanoseconds(0)
@@ -88,10 +89,16 @@ final class RelayedConnection: @unchecked Sendable {
         timers.add(self)
     }
 
-    /// The timers' sweep: whatever is due now. The usage minute rolls over even while closing.
+    /// The timers' sweep: whatever is due now. The usage minute rolls over, and the close grace
+    /// runs out, even while closing.
     func tick(now: NIODeadline, minute: Int64) {
         guard !life.finished else { return }
         if let (minute, counts) = usage.roll(to: minute) { usageRecorder.add(usageKey(minute), counts) }
+        if let closeDeadline, now >= closeDeadline {
+            client?.context?.close(promise: nil)
+            backend?.context?.close(promise: nil)
+            return
+        }
         guard !life.closingByGateway else { return }
         if let expiresAt, now >= expiresAt {
             close(.invalidCredentials, reason: "access token expired")
@@ -224,19 +231,16 @@ final class RelayedConnection: @unchecked Sendable {
         side == .client ? client : backend
     }
 
-    /// Drops both sockets if the close handshake has not finished within the grace period.
-    private func closeEventually() {
-        guard forceClose == nil else { return }
-        forceClose = eventLoop.scheduleTask(in: Self.closeGrace) { [self] in
-            client?.context?.close(promise: nil)
-            backend?.context?.close(promise: nil)
-        }
+    /// Drops both sockets if the close handshake has not finished within the grace period (from the
+    /// first close), at the timers' next sweep after it: a deadline, not a scheduled task — a task
+    /// per closing connection filled the event loop's timer heap, whose cancellation is linear.
+    func closeEventually() {
+        if closeDeadline == nil { closeDeadline = eventLoop.now + Self.closeGrace }
     }
 
     /// Gives back the connection's slot and buckets and stops its timers, once; a connection that
     /// was relaying leaves the registry, hands over its usage and writes its log line.
     private func finish() {
-        forceClose?.cancel()
         timers.remove(self)
         releaseBuckets()
         if let slot { counts.release(subscriptionID: slot) }
