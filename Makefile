@@ -12,6 +12,7 @@ help:
 	@echo "make install PREFIX=/opt/portico   install release binaries and migrations"
 	@echo "make conformance  run the Autobahn|Testsuite through the gateway (minutes; not part of make test)"
 	@echo "make bench  the gateway against the backend alone, nginx and HAProxy; writes docs/PERFORMANCE.md"
+	@echo "make profile  where the gateway's CPU goes under one bench load (PROFILE_SCENARIO=echo64|echo16k|handshakes)"
 
 run:
 	@scripts/run.sh

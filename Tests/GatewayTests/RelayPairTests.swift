@@ -19,7 +19,7 @@ final class RelayPair {
     let backendReads = ReadCounter()
 
     init(policy: ConnectionPolicy = ConnectionPolicy(maxMessageBytes: 1 << 20), tokenLifetime: TimeInterval = 3600,
-         closeOnExpiry: Bool = false, pingInterval: Int = 0) throws {
+         closeOnExpiry: Bool = false, pingInterval: Int = 0, started: Bool = true) throws {
         let settings = try GatewaySettings(source: SettingsSource(values: [
             "DATABASE_URL": "postgres://portico@127.0.0.1:1/portico", "GATEWAY_CONNECTION_LOG": "off",
         ]))
@@ -46,6 +46,7 @@ final class RelayPair {
         loop.run()
         connection.client = clientRelay
         connection.backend = backendRelay
+        guard started else { return }
         connection.start(closeOnExpiry: closeOnExpiry, leeway: 0, pingInterval: pingInterval)
         RelayHandler.link(client: clientRelay, backend: backendRelay)
     }
@@ -207,6 +208,29 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
         pair.loop.advanceTime(by: RelayedConnection.closeGrace)
         #expect(!pair.backend.isActive, "a backend that never answers is dropped after the grace period")
         #expect(pair.connection.life.finished)
+    }
+
+    /// A backend that never answers the gateway's 1001: when the close grace runs out the backend
+    /// is dropped first, so the client, failed in order, still gets its own code.
+    @Test func aClientFailedInOrderGetsItsCodeWhenTheGraceRunsOut() throws {
+        let pair = try RelayPair()
+        try pair.client.writeInbound(ByteBuffer(bytes: [0xF1, 0x80, 0, 0, 0, 0]))
+        pair.loop.run()
+        #expect(closeCodes(try pair.toBackend()) == [1001])
+        pair.loop.advanceTime(by: RelayedConnection.closeGrace + ConnectionTimers.period)
+        #expect(closeCodes(try RelayPair.written(pair.client)) == [1002])
+        #expect(!pair.client.isActive && !pair.backend.isActive)
+    }
+
+    /// A connection whose switch to WebSocket failed before it started lets go of its handlers
+    /// when both sides close: they hold it, it held them.
+    @Test func aConnectionThatNeverStartedLetsGoOfItsHandlers() throws {
+        let pair = try RelayPair(started: false)
+        try pair.client.close().wait()
+        try pair.backend.close().wait()
+        pair.loop.run()
+        #expect(pair.connection.life.finished)
+        #expect(pair.connection.client == nil && pair.connection.backend == nil)
     }
 
     @Test func aClientsProtocolErrorReachesItAfterTheBackendsLastAnswers() throws {

@@ -92,6 +92,8 @@ extension Backend {
                 }.get()
             let sync = channel.pipeline.syncOperations
             let relay = RelayHandler(side: .backend, connection: connection)
+            // Known to the connection at once: what the backend does wrong before the link is acted on.
+            connection.backend = relay
             try RelayPipeline.switchToWebSocket(
                 sync, relay: relay, httpDecoder: try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self),
                 replacing: [try sync.handler(type: BackendHandshakeHandler.self), try sync.handler(type: NIOHTTPRequestHeadersValidator.self),

@@ -181,7 +181,6 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
         let client = RelayHandler(side: .client, connection: connection)
         connection.client = client
-        connection.backend = backend
         do {
             try RelayPipeline.switchToWebSocket(
                 context.pipeline.syncOperations, relay: client, httpDecoder: requestDecoder,

@@ -35,7 +35,8 @@ struct ConnectionLife {
 
     enum Action: Equatable {
         /// Write the gateway's own close frame to the side; with `thenClose`, shut the side once it is
-        /// written (its output closed, its input drained until it closes, `closeGrace` at most).
+        /// written (its output closed, its input drained until it closes) and start the close grace,
+        /// after which both sockets are dropped whether the frame went out or not.
         case sendClose(RelaySide, GatewayCloseCode, reason: String, thenClose: Bool)
         /// Relay the close frame just read to this side.
         case relayClose(to: RelaySide)

@@ -95,8 +95,9 @@ final class RelayedConnection: @unchecked Sendable {
         guard !life.finished else { return }
         if let (minute, counts) = usage.roll(to: minute) { usageRecorder.add(usageKey(minute), counts) }
         if let closeDeadline, now >= closeDeadline {
-            client?.context?.close(promise: nil)
+            // The backend first: a client failed in order is then sent its own code as it goes.
             backend?.context?.close(promise: nil)
+            client?.context?.close(promise: nil)
             return
         }
         guard !life.closingByGateway else { return }
@@ -197,7 +198,9 @@ final class RelayedConnection: @unchecked Sendable {
 
     /// A message for the client from outside the relay (an API call, another gateway): the one entry
     /// point for it, callable from any thread, like `close`. It never cuts into a message the backend
-    /// is half way through sending the client: it follows it.
+    /// is half way through sending the client: it follows it. The future succeeds once the message
+    /// is written or waiting behind that message; a waiting message is lost if the connection
+    /// closes before the backend's message ends.
     func push(_ payload: ByteBuffer, binary: Bool) -> EventLoopFuture<Void> {
         eventLoop.submit { [self] in
             guard let client, !life.closingByGateway, client.context?.channel.isActive == true else { throw PushRefusal.closed }
@@ -215,6 +218,8 @@ final class RelayedConnection: @unchecked Sendable {
             switch action {
             case .sendClose(let side, let code, let reason, let thenClose):
                 handler(side)?.writeClose(code, reason: reason, thenClose: thenClose)
+                // Also when the frame is never written (a side that stopped reading): the grace bounds it.
+                if thenClose { closeEventually() }
             case .relayClose(let side):
                 if let frame { handler(side)?.relay(frame) }
             case .closeChannel(let side):
@@ -244,9 +249,10 @@ final class RelayedConnection: @unchecked Sendable {
         timers.remove(self)
         releaseBuckets()
         if let slot { counts.release(subscriptionID: slot) }
-        guard started else { return }
+        // The handlers hold the connection: letting go of them ends the cycle, started or not.
         client = nil
         backend = nil
+        guard started else { return }
         registry.remove(self)
         apiMetrics.active.decrement()
         let end = life.end
