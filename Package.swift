@@ -194,6 +194,7 @@ let package = Package(
                 .byName(name: "gateway"),
                 .byName(name: "publisher"),
                 .byName(name: "devportal"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "WebSocketKit", package: "websocket-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),

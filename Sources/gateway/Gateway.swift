@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import PorticoCore
 import ServiceLifecycle
 
@@ -11,6 +13,8 @@ struct Gateway: Sendable {
     let snapshot: SnapshotHolder
     let verifier: TokenVerifier
     let logger: Logger
+    /// The event loops the proxy's connections run on (both sides of a connection share one).
+    let group: any EventLoopGroup
     let connections = Connections()
     let timers = ConnectionTimers()
     let limiter = RateLimiter()
@@ -21,14 +25,16 @@ struct Gateway: Sendable {
     let log: ConnectionLog
     let usage: UsageRecorder
 
-    static func build(settings: GatewaySettings, logger: Logger = Logger(label: "portico.gateway")) -> Gateway {
-        Gateway(settings: settings, database: Database(url: settings.core.database, poolSize: 3, logger: logger), logger: logger)
+    static func build(settings: GatewaySettings, logger: Logger = Logger(label: "portico.gateway"),
+                      group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) -> Gateway {
+        Gateway(settings: settings, database: Database(url: settings.core.database, poolSize: 3, logger: logger), logger: logger, group: group)
     }
 
-    private init(settings: GatewaySettings, database: Database, logger: Logger) {
+    private init(settings: GatewaySettings, database: Database, logger: Logger, group: any EventLoopGroup) {
         self.settings = settings
         self.database = database
         self.logger = logger
+        self.group = group
         snapshot = SnapshotHolder()
         verifier = TokenVerifier(issuer: settings.tokenIssuer, audience: settings.tokenAudience, leeway: settings.tokenLeeway,
                                  verified: VerifiedTokens(capacity: settings.tokenCacheSize))

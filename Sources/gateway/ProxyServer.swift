@@ -38,7 +38,7 @@ struct ProxyServer: Service {
 
     private func bind(port: Int, tls: NIOSSLContext?) async throws -> any Channel {
         let gateway = self.gateway
-        return try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        return try await ServerBootstrap(group: gateway.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)

@@ -32,6 +32,8 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
     var echoOutput: String { echo.output }
     var connectionLogOutput: String { gateway.output }
 
+    func settle() async throws { try await settleByGeneration() }
+
     init(url: DatabaseURL, extra: [String: String]) throws {
         self.url = url
         environment = StackCredentials.environment(url, extra: extra)

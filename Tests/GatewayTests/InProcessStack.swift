@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 @testable import PorticoCore
 import PorticoTestSupport
 import ServiceLifecycle
@@ -33,6 +34,17 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
     var echoOutput: String { echoLines.withLockedValue { $0.joined(separator: "\n") } }
     var connectionLogOutput: String { (try? String(contentsOfFile: connectionLogFile, encoding: .utf8)) ?? "" }
 
+    /// Waits for a snapshot whose load began after now, asking for one with a NOTIFY: it holds every
+    /// change committed before this call, however slow the machine.
+    func settle() async throws {
+        let now = Date()
+        try await gateway.database.client.query("SELECT pg_notify(\(ChangeNotifier.channel), 'settle')")
+        let settled = await eventually(within: 20, every: .milliseconds(10)) {
+            (self.gateway.snapshot.current?.loadedAt ?? .distantPast) > now
+        }
+        guard settled else { throw TestSetupError("the gateway loaded no snapshot after \(now)") }
+    }
+
     private init(environment: [String: String], gateway: Gateway, echoPort: Int, echoLines: NIOLockedValueBox<[String]>) {
         publisherURL = "http://127.0.0.1:\(environment["PUBLISHER_PORT"]!)/api/am/publisher/v4"
         devportalURL = "http://127.0.0.1:\(environment["DEVPORTAL_PORT"]!)"
@@ -47,8 +59,18 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
     /// Starts the stack, publishes the API and prepares the developer's token, runs `body`, stops all.
     static func run(extra: [String: String] = [:], _ body: @escaping @Sendable (InProcessStack) async throws -> Void) async throws {
         try await TestDatabase.withEmptyDatabase { url in
+            // Threads of their own, as processes have: a stack sharing the test process's event loops
+            // with every other test running at the same time would see its timing depend on theirs.
+            let gatewayLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+            let echoLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            defer {
+                gatewayLoops.shutdownGracefully { _ in }
+                echoLoop.shutdownGracefully { _ in }
+            }
             let echoLines = NIOLockedValueBox<[String]>([])
-            let echo = try await EchoServer.start(host: "127.0.0.1", port: 0) { line in echoLines.withLockedValue { $0.append(line) } }
+            let echo = try await EchoServer.start(host: "127.0.0.1", port: 0, group: echoLoop) { line in
+                echoLines.withLockedValue { $0.append(line) }
+            }
             defer { echo.close(promise: nil) }
             let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("portico-connections-\(UUID().uuidString).log").path
             defer { try? FileManager.default.removeItem(atPath: logFile) }
@@ -57,7 +79,7 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
             let source = SettingsSource(values: environment)
             var logger = Logger(label: "portico.test")
             logger.logLevel = .error
-            let gateway = Gateway.build(settings: try GatewaySettings(source: source), logger: logger)
+            let gateway = Gateway.build(settings: try GatewaySettings(source: source), logger: logger, group: gatewayLoops)
             let services: [any Service] = [
                 try await publisher.buildApplication(settings: PublisherSettings(source: source), logger: logger),
                 try await devportal.buildApplication(settings: DevportalSettings(source: source), logger: logger),

@@ -29,6 +29,9 @@ public protocol PorticoStack: AnyObject, Sendable {
     var echoOutput: String { get }
     /// The gateway's connection log so far (one JSON line per connection or refusal).
     var connectionLogOutput: String { get }
+    /// Waits until the gateway has taken in the changes made so far (`settleByGeneration` unless
+    /// the stack can do better).
+    func settle() async throws
 }
 
 public enum StackCredentials {
@@ -66,9 +69,10 @@ extension PorticoStack {
         try await settle()
     }
 
-    /// Waits until the gateway has taken in the changes made so far: they reach it moments after
-    /// they commit (NOTIFY, then a reload of some milliseconds), and a test must not race that.
-    public func settle() async throws {
+    /// Waits until the gateway's snapshot generation stops moving: changes reach it moments after
+    /// they commit (NOTIFY, then a reload of some milliseconds). A heuristic: a reload slower than
+    /// the polls is missed.
+    public func settleByGeneration() async throws {
         func generation() async throws -> Int {
             HTTP.json(try await HTTP.send("GET", "\(adminURL)/health/ready").body)["snapshotGeneration"] as? Int ?? 0
         }

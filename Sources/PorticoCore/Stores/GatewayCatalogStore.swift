@@ -52,6 +52,7 @@ public struct GatewayCatalog: Sendable {
     /// Revoked token ids and when the tokens expire.
     public var revokedTokens: [String: Date]
     public var signingKeys: [SigningKey]
+    /// When the load began: the catalog holds every change committed before it.
     public var loadedAt: Date
 }
 
@@ -64,6 +65,8 @@ public struct GatewayCatalogStore: Sendable {
 
     public func load() async throws -> GatewayCatalog {
         let logger = database.logger
+        // Taken before the read transaction starts: every change committed before this instant is in the catalog.
+        let startedAt = Date()
         return try await database.client.withConnection { connection in
             try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             do {
@@ -122,7 +125,7 @@ public struct GatewayCatalogStore: Sendable {
                 try await connection.query("COMMIT", logger: logger)
                 return GatewayCatalog(apis: apis, subscriptions: subscriptions, applicationIDs: applications, plans: plans,
                                       applicationLimits: applicationLimits, keys: keys, revokedTokens: revoked,
-                                      signingKeys: signingKeys, loadedAt: Date())
+                                      signingKeys: signingKeys, loadedAt: startedAt)
             } catch {
                 _ = try? await connection.query("ROLLBACK", logger: logger)
                 throw error

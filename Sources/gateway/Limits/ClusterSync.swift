@@ -91,7 +91,10 @@ struct ClusterSync: Service {
         guard !reports.isEmpty else { return }
         do {
             let tokens = try await store.report(reports)
-            let at = NIODeadline.now().uptimeNanoseconds
+            // PostgreSQL computed the tokens at some instant of the round trip: its middle is the
+            // best estimate (the end would lose the refill of half the round trip, every sync).
+            let returned = NIODeadline.now().uptimeNanoseconds
+            let at = now + (returned &- now) / 2
             for (key, left) in tokens { buckets[key]?.0.reconcile(clusterTokens: left, now: at) }
         } catch {
             for (bucket, used) in buckets.values { bucket.restore(unreported: used) }
