@@ -8,10 +8,14 @@ enum AdminServer {
     struct Health: Encodable {
         let status: String
         let database: String
-        let snapshotLoadedAt: Date?
+        /// When the snapshot's load began, to the millisecond (ISO 8601): it holds every change
+        /// committed before that instant.
+        let snapshotLoadedAt: String?
         let snapshotGeneration: Int
         let activeConnections: Int
     }
+
+    static let milliseconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     static func build(gateway: Gateway) -> some ApplicationProtocol {
         let router = Router()
@@ -26,7 +30,7 @@ enum AdminServer {
             // Serving from the last snapshot while PostgreSQL is away is still serving: ready, but said.
             let listening = gateway.snapshot.isListening
             return try jsonResponse(Health(status: listening ? "UP" : "DEGRADED", database: listening ? "UP" : "DOWN",
-                                           snapshotLoadedAt: table.loadedAt, snapshotGeneration: gateway.snapshot.generation,
+                                           snapshotLoadedAt: table.loadedAt.formatted(Self.milliseconds), snapshotGeneration: gateway.snapshot.generation,
                                            activeConnections: gateway.connections.count))
         }
         router.get("metrics") { _, _ in

