@@ -5,8 +5,8 @@ import NIOWebSocket
 import PorticoCore
 
 /// One proxied connection: who is on it, which API it reaches, what it may do, and how the gateway
-/// closes it. Its mutable state lives on its event loop (both channels share one); `close` and
-/// `apply` may be called from anywhere and hop there.
+/// closes it. Its mutable state lives on its event loop (both channels share one); `close`, `push`
+/// and `apply` may be called from anywhere and hop there.
 final class RelayedConnection: @unchecked Sendable {
     let caller: Caller
     let apiID: String
