@@ -254,30 +254,4 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         span?.inject(into: &headers)
         return headers
     }
-
-    static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
-        head.method == .GET
-            && head.headers[canonicalForm: "Connection"].contains { $0.lowercased() == "upgrade" }
-            && head.headers.first(name: "Upgrade")?.lowercased() == "websocket"
-            && head.headers.first(name: "Sec-WebSocket-Key") != nil
-            && head.headers.first(name: "Sec-WebSocket-Version") == "13"
-    }
-
-    static func split(_ uri: String) -> (path: String, query: String?) {
-        guard let mark = uri.firstIndex(of: "?") else { return (uri, nil) }
-        return (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
-    }
-
-    static func queryItems(_ query: String?) -> [(name: String, value: String)] {
-        (query ?? "").split(separator: "&").map { item in
-            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ s: Substring) -> String {
-                // Foundation's string functions are slow on Linux: only called when there is something to decode.
-                guard s.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) else { return String(s) }
-                let t = s.replacingOccurrences(of: "+", with: " ")
-                return t.removingPercentEncoding ?? t
-            }
-            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
-        }
-    }
 }

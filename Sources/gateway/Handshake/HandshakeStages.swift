@@ -1,3 +1,4 @@
+import Foundation
 import NIOHTTP1
 import PorticoCore
 
@@ -21,13 +22,13 @@ enum HandshakeStages {
     }
 
     static func run(_ head: HTTPRequestHead, gateway: Gateway, record: inout HandshakeRecord) throws(Refusal) -> Admitted {
-        let (path, query) = HandshakeHandler.split(head.uri)
+        let (path, query) = split(head.uri)
         guard let table = gateway.snapshot.current else {
             throw Refusal(status: .serviceUnavailable, code: "not_ready", message: "The gateway has not loaded its configuration yet")
         }
         guard let match = table.match(path: path) else { throw Refusal.notFound }
         record.api = .init(id: match.api.id, name: match.api.name, version: match.api.version)
-        guard HandshakeHandler.isWebSocketUpgrade(head) else {
+        guard isWebSocketUpgrade(head) else {
             throw Refusal(status: .upgradeRequired, code: "upgrade_required",
                           message: "This is a WebSocket API: send a WebSocket upgrade request",
                           extraHeaders: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
@@ -36,7 +37,7 @@ enum HandshakeStages {
             throw Refusal(status: .serviceUnavailable, code: "api_blocked", message: "The API is blocked by its provider")
         }
         try OriginCheck.check(head.headers.first(name: "Origin"), allowed: match.api.limits.allowedOrigins)
-        let token = try Credentials.extract(headers: head.headers, query: HandshakeHandler.queryItems(query))
+        let token = try Credentials.extract(headers: head.headers, query: queryItems(query))
         let caller = try gateway.verifier.verify(token, in: table)
         record.caller = caller
         let endpointURL = try Access.check(caller, match.api, in: table)
@@ -54,5 +55,31 @@ enum HandshakeStages {
             try gateway.counts.admit(subscriptionID: subscription, cap: policy.maxConnections)
         }
         return Admitted(api: match.api, caller: caller, policy: policy, target: target, endpoint: endpoint, slot: policy.subscriptionID)
+    }
+
+    static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {
+        head.method == .GET
+            && head.headers[canonicalForm: "Connection"].contains { $0.lowercased() == "upgrade" }
+            && head.headers.first(name: "Upgrade")?.lowercased() == "websocket"
+            && head.headers.first(name: "Sec-WebSocket-Key") != nil
+            && head.headers.first(name: "Sec-WebSocket-Version") == "13"
+    }
+
+    static func split(_ uri: String) -> (path: String, query: String?) {
+        guard let mark = uri.firstIndex(of: "?") else { return (uri, nil) }
+        return (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
+    }
+
+    static func queryItems(_ query: String?) -> [(name: String, value: String)] {
+        (query ?? "").split(separator: "&").map { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                // Foundation's string functions are slow on Linux: only called when there is something to decode.
+                guard s.utf8.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "%") }) else { return String(s) }
+                let t = s.replacingOccurrences(of: "+", with: " ")
+                return t.removingPercentEncoding ?? t
+            }
+            return (decode(parts[0]), parts.count > 1 ? decode(parts[1]) : "")
+        }
     }
 }

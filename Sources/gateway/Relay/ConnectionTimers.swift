@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import PorticoCore
 
 /// The connections' timers: one sweep per event loop instead of several scheduled tasks per
 /// connection. Every `period`, each connection on the loop is asked what is due
@@ -44,14 +45,10 @@ final class ConnectionTimers: Sendable {
         var task: RepeatedTask?
 
         func tick(now: NIODeadline) {
-            let minute = UsageMinute.now
+            let minute = UsageKey.minute(of: Date())
             // A connection may end during its tick (a dead peer's socket closed): the loop runs over a copy.
             for connection in connections.values { connection.tick(now: now, minute: minute) }
         }
     }
 }
 
-/// The UTC minute that usage is counted under: minutes since 1970.
-enum UsageMinute {
-    static var now: Int64 { Int64((Date().timeIntervalSince1970 / 60).rounded(.down)) }
-}

@@ -288,8 +288,8 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// After the gateway's close frame to this side: the output is shut (a FIN after the frame),
-    /// the input read and dropped until the side closes too, or the connection's close grace has
-    /// passed (`closeEventually`). Closing at once would reset a connection whose peer is still
+    /// the input read and dropped until the side closes too, or the connection's close grace (armed
+    /// with the close, `RelayedConnection.run`) has passed. Closing at once would reset a connection whose peer is still
     /// sending (a flooding backend), and a reset can discard the close frame before the peer reads it.
     private func finishClosing() {
         guard let context, !connection.life[side].gone else { return }
@@ -299,6 +299,5 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
             if case .failure = result { context.close(promise: nil) } else { context.read() }
         }
         context.close(mode: .output, promise: halfClosed)
-        connection.closeEventually()
     }
 }

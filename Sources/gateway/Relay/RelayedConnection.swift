@@ -76,7 +76,7 @@ final class RelayedConnection: @unchecked Sendable {
         apiMetrics.active.increment()
         openedAt = eventLoop.now
         lastDataAt = openedAt
-        usage = ConnectionUsage(openedIn: UsageMinute.now)
+        usage = ConnectionUsage(openedIn: UsageKey.minute(of: Date()))
         takeBuckets()
         if closeOnExpiry {
             let delay = max(0, caller.expiresAt.timeIntervalSinceNow + leeway)
@@ -239,7 +239,7 @@ final class RelayedConnection: @unchecked Sendable {
     /// Drops both sockets if the close handshake has not finished within the grace period (from the
     /// first close), at the timers' next sweep after it: a deadline, not a scheduled task — a task
     /// per closing connection filled the event loop's timer heap, whose cancellation is linear.
-    func closeEventually() {
+    private func closeEventually() {
         if closeDeadline == nil { closeDeadline = eventLoop.now + Self.closeGrace }
     }
 
