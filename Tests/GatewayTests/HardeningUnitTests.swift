@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func closeFrameRules() {
-        func close(_ bytes: [UInt8]) -> FrameViolation? { FrameCheckHandler.checkClose(payload: ByteBuffer(bytes: bytes)) }
+        func close(_ bytes: [UInt8]) -> FrameViolation? { FrameRules.checkClose(payload: ByteBuffer(bytes: bytes)) }
         #expect(close([]) == nil)
         #expect(close([0x03]) == .protocolError("close frame payload of one byte"))
         for code in [1000, 1001, 1002, 1003, 1007, 1011, 1012, 1014, 3000, 3999, 4000, 4999] {

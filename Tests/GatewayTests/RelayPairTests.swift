@@ -118,6 +118,35 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
         #expect(smallFrames(try pair.toBackend()).map(\.opcode) == [0x1, 0x0], "fragments cross as they came")
     }
 
+    /// The relay moves bytes: the backend's frames reach the client as read, several per read or
+    /// one across reads; the client's reach the backend whole, masked with a key of the gateway's.
+    @Test func framesAreForwardedAsBytesAndReMaskedTowardsTheBackend() throws {
+        let pair = try RelayPair()
+        let frames = RelayPair.frame(0x1, Array("one".utf8), masked: false) + RelayPair.frame(0x2, [9, 8], masked: false)
+        try pair.backend.writeInbound(ByteBuffer(bytes: frames))
+        pair.loop.run()
+        #expect(try RelayPair.written(pair.client) == frames, "two frames in one read, unchanged")
+        let split = RelayPair.frame(0x2, [UInt8](repeating: 7, count: 300), masked: false)
+        try pair.backend.writeInbound(ByteBuffer(bytes: split[..<100]))
+        pair.loop.run()
+        #expect(try RelayPair.written(pair.client).isEmpty, "nothing of a frame until it is whole")
+        try pair.backend.writeInbound(ByteBuffer(bytes: split[100...]))
+        pair.loop.run()
+        #expect(try RelayPair.written(pair.client) == split)
+
+        var generator = SystemRandomNumberGenerator()
+        let big = (0..<70_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let sent = RelayPair.frame(0x2, big, masked: true)
+        try pair.client.writeInbound(ByteBuffer(bytes: sent[..<5000]))
+        try pair.client.writeInbound(ByteBuffer(bytes: sent[5000...]))
+        pair.loop.run()
+        let out = try pair.toBackend()
+        #expect(out.count == sent.count && out[0] == 0x82 && out[1] == 0x80 | 127)
+        #expect(Array(out[10..<14]) != [0x12, 0x34, 0x56, 0x78], "never the client's key")
+        let key = Array(out[10..<14])
+        #expect(out[14...].enumerated().map { $0.element ^ key[$0.offset % 4] } == big)
+    }
+
     @Test func aSideReadsOnlyWhileItsPeerIsWritable() throws {
         let pair = try RelayPair()
         let before = pair.clientReads.count
@@ -324,7 +353,7 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
 @Suite struct MaskKeysTests {
     /// Fresh keys across many refills of the per-thread pool: no repeats beyond chance, no all-zero run.
     @Test func keysAreFreshAcrossRefills() {
-        let keys = (0..<5000).map { _ in Array(MaskKeys.next()) }
+        let keys = (0..<5000).map { _ in Array(WireMask.key(MaskKeys.next())) }
         #expect(Set(keys).count >= 4990, "4-byte keys from a CSPRNG repeat about once in 860 000 draws per pair")
         #expect(keys.filter { $0 == [0, 0, 0, 0] }.count <= 1)
         let bytes = keys.flatMap { $0 }

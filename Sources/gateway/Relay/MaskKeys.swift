@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import NIOPosix
-import NIOWebSocket
 
 /// The masking keys of frames to backends. RFC 6455 §5.3: each frame's key is fresh and comes from a
 /// strong source of entropy — here the kernel's CSPRNG (/dev/urandom), read 4 KiB at a time per
@@ -17,7 +16,8 @@ enum MaskKeys {
 
     private static let pools = ThreadSpecificVariable<Pool>()
 
-    static func next() -> WebSocketMaskingKey {
+    /// A fresh key, its four bytes in wire order (big-endian), as `WireFrame` takes it.
+    static func next() -> UInt32 {
         let pool: Pool
         if let existing = pools.currentValue {
             pool = existing
@@ -30,7 +30,7 @@ enum MaskKeys {
         }
         defer { pool.next += 4 }
         let i = pool.next
-        return WebSocketMaskingKey([pool.bytes[i], pool.bytes[i + 1], pool.bytes[i + 2], pool.bytes[i + 3]])!
+        return UInt32(pool.bytes[i]) << 24 | UInt32(pool.bytes[i + 1]) << 16 | UInt32(pool.bytes[i + 2]) << 8 | UInt32(pool.bytes[i + 3])
     }
 
     private static func refill(_ pool: Pool) {

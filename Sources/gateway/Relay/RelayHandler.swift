@@ -4,23 +4,35 @@ import WebSocketWire
 
 /// One side of a relayed connection: the thin NIO handler that pumps frames to the other side's
 /// and executes what the connection's state machines decide (`ConnectionLife` for the close
-/// handshake, `MessageFate` for each message). Frames read from this side's channel are written to
-/// the peer's, unchanged but for masking (frames to the backend are masked, frames to the client
-/// are not). Both channels live on one event loop, so the pair talks directly.
+/// handshake, `MessageFate` for each message). Both channels live on one event loop, so the pair
+/// talks directly.
+///
+/// The relay moves bytes: a side without permessage-deflate is read by a `FrameReader` straight
+/// from the socket's buffers — headers parsed in place, payloads kept as slices of what was read.
+/// A frame from the backend goes to the client as the very bytes read; a frame to the backend is
+/// written once into a new buffer, masked with a fresh key (`WireFrame.encoded`). A side that
+/// negotiated permessage-deflate keeps NIO's frame decoder, the frame rules and the
+/// compressor in front of this handler (`RelayPipeline`), which then reads and writes
+/// `WebSocketFrame`s on that side.
 ///
 /// Backpressure: `autoRead` is off; a side reads only while its peer's channel is writable, so a
 /// peer that does not read stops the gateway reading from the other side, and at most one read
 /// plus the channel's write-buffer high-water mark is held per direction.
 final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let side: RelaySide
     let connection: RelayedConnection
     private(set) var context: ChannelHandlerContext?
     private(set) var peer: RelayHandler?
+    /// Reads this side's frames from its bytes; nil when the side negotiated permessage-deflate
+    /// (its frames then come decoded, through `read(_:)`, and go out as `WebSocketFrame`s).
+    var reader: FrameReader?
+    /// The start of a frame not yet complete, kept for the next read.
+    private var unread: ByteBuffer?
     /// Frames read before the link (a backend's first frames arrive with its 101).
-    private var pending: [WebSocketFrame] = []
+    private var pending: [WireFrame] = []
     /// Set while this side waits for its peer to become writable before reading again.
     private var waitingForPeer = false
     private var fate = MessageFate()
@@ -28,13 +40,15 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var framesSincePing = 0
     private var pingOutstanding = false
 
-    /// Frames for this side held until the HTTP decoder in front of it has left the pipeline: the
-    /// backend's HTTP response decoder watches what is written and takes only HTTP requests, while
-    /// the bytes that came with the 101 are still being decoded into frames (which may already make
-    /// the gateway write, e.g. a close for a broken first frame). nil once writes go straight out.
-    private var held: [(frame: WebSocketFrame, thenClose: Bool)]?
-    /// The gateway has closed this side: what it still sends is read and dropped, so that the
-    /// socket closes with a FIN once it has, not a reset that could lose the close frame.
+    /// What is written to this side, held until the HTTP decoder in front of it has left the
+    /// pipeline: the backend's HTTP response decoder watches what is written and takes only HTTP
+    /// requests, while the bytes that came with the 101 are still being read as frames (which may
+    /// already make the gateway write, e.g. a close for a broken first frame). nil once writes go
+    /// straight out.
+    private var held: [(data: NIOAny, thenClose: Bool)]?
+    /// The gateway has closed this side, or the side broke the protocol: what it still sends is
+    /// read and dropped, so that the socket closes with a FIN once it has, not a reset that could
+    /// lose the close frame.
     private var discarding = false
 
     init(side: RelaySide, connection: RelayedConnection) {
@@ -61,9 +75,32 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         backend.context?.read()
     }
 
+    /// Bytes from this side's socket (a side without permessage-deflate): every whole frame in them
+    /// is read and forwarded; the start of one not yet whole waits for the next read.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !discarding, reader != nil else { return }
+        var buffer = unwrapInboundIn(data)
+        if var earlier = unread {
+            unread = nil
+            earlier.discardReadBytes()
+            earlier.writeBuffer(&buffer)
+            buffer = earlier
+        }
+        do throws(FrameReader.Failure) {
+            while !discarding, let frame = try reader!.next(from: &buffer) {
+                read(frame)
+            }
+        } catch {
+            discarding = true
+            failed(reading: error)
+            return
+        }
+        if buffer.readableBytes > 0 && !discarding { unread = buffer }
+    }
+
+    /// One frame from this side, whole and checked.
+    func read(_ frame: WireFrame) {
         guard !discarding else { return }
-        let frame = unwrapInboundIn(data)
         framesSincePing &+= 1
         if peer == nil {
             pending.append(frame)
@@ -76,9 +113,9 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// that carried them has completed, so no `channelReadComplete` flushes them: the handshake
     /// calls this once that decoder has left the pipeline.
     func decoderLeft() {
-        if let frames = held {
+        if let writes = held {
             held = nil
-            for (frame, thenClose) in frames { emit(frame, flush: false, thenClose: thenClose) }
+            for (data, thenClose) in writes { emit(data, flush: false, thenClose: thenClose) }
             context?.flush()
         }
         peer?.context?.flush()
@@ -111,51 +148,63 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
+    /// An error from the pipeline in front (a side with permessage-deflate: NIO's frame decoder,
+    /// the frame rules, the decompressor).
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Once this side is being closed, later errors (a decoder in its error state answers every
         // further read with one) change nothing: the close is on its way, the grace period bounds it.
         guard !discarding else { return }
-        let broke = "peer broke the WebSocket protocol"
-        let actions: [ConnectionLife.Action]
         if let violation = error as? FrameViolation {
-            let code: GatewayCloseCode = violation.code == .protocolError ? .protocolError : .invalidPayload
-            actions = connection.life.failed(side, code, reason: violation.reason, otherSideReason: broke, inOrder: true)
+            failed(reading: .violation(violation))
         } else if let failure = error as? DeflateFailure {
             let undecompressable = "peer sent a message the gateway could not decompress"
             switch failure {
             case .invalidData:
-                actions = connection.life.failed(side, .invalidPayload, reason: "compressed message is not valid DEFLATE data",
-                                                 otherSideReason: undecompressable)
+                connection.run(connection.life.failed(side, .invalidPayload, reason: "compressed message is not valid DEFLATE data",
+                                                      otherSideReason: undecompressable))
             case .tooBig:
-                actions = connection.life.failed(side, .messageTooBig, reason: "frame decompresses to more than the gateway accepts",
-                                                 otherSideReason: undecompressable)
+                connection.run(connection.life.failed(side, .messageTooBig, reason: "frame decompresses to more than the gateway accepts",
+                                                      otherSideReason: undecompressable))
             }
         } else {
             switch error as? NIOWebSocketError {
             case .invalidFrameLength:
-                actions = oversized(limit: nil)
+                failed(reading: .tooLong)
             case .fragmentedControlFrame, .multiByteControlFrameLength:
-                actions = connection.life.failed(side, .protocolError, reason: "invalid control frame", otherSideReason: broke)
+                failed(reading: .invalidControlFrame)
             case nil:
                 context.close(promise: nil)
-                return
             }
         }
-        connection.run(actions)
+    }
+
+    /// This side sent what cannot be read: a frame that breaks RFC 6455 (its code to this side,
+    /// after the backend's answer when this side is the client), or one over the size limit.
+    private func failed(reading failure: FrameReader.Failure) {
+        let broke = "peer broke the WebSocket protocol"
+        switch failure {
+        case .violation(let violation):
+            let code: GatewayCloseCode = violation.code == .protocolError ? .protocolError : .invalidPayload
+            connection.run(connection.life.failed(side, code, reason: violation.reason, otherSideReason: broke, inOrder: true))
+        case .tooLong:
+            connection.run(oversized(limit: nil))
+        case .invalidControlFrame:
+            connection.run(connection.life.failed(side, .protocolError, reason: "invalid control frame", otherSideReason: broke))
+        }
     }
 
     /// Sends this side's frame to the peer, unless the connection's limits or its close say otherwise.
-    private func forward(_ frame: WebSocketFrame) {
+    private func forward(_ frame: WireFrame) {
         guard let peer else { return }
         switch frame.opcode {
         case .connectionClose:
-            var payload = frame.unmaskedData
-            // FrameCheckHandler let only a valid code (or none) and a UTF-8 reason through.
+            var payload = frame.unmaskedPayload
+            // The frame rules let only a valid code (or none) and a UTF-8 reason through.
             let code = payload.readInteger(as: UInt16.self)
             let reason = payload.readString(length: payload.readableBytes) ?? ""
             connection.run(connection.life.closeRead(from: side, code: code, reason: reason), relaying: frame)
         case .pong where frame.length == Self.keepAlivePayload.count
-                && frame.unmaskedData.readableBytesView.elementsEqual(Self.keepAlivePayload):
+                && frame.unmaskedPayload.readableBytesView.elementsEqual(Self.keepAlivePayload):
             return  // the answer to the gateway's own ping
         case .ping, .pong:
             peer.relay(frame)
@@ -170,7 +219,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// A data frame passes the connection's limits: the message's size (over it, the connection is
     /// closed here) and its rate (a dropped message loses all its frames). Nothing passes once the
     /// gateway is closing the connection.
-    private func admits(_ frame: WebSocketFrame) -> Bool {
+    private func admits(_ frame: WireFrame) -> Bool {
         guard !connection.life.closingByGateway else { return false }
         let starts = frame.opcode != .continuation
         let limit = connection.policy.maxMessageBytes
@@ -199,16 +248,28 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
                                       otherSideReason: "peer sent a message larger than \(size)")
     }
 
-    /// Writes a frame read from the other side to this one, masked when this side is the backend.
-    func relay(_ frame: WebSocketFrame) {
+    /// Writes a frame read from the other side to this one.
+    func relay(_ frame: WireFrame) {
         guard connection.life[side].writable || frame.opcode == .connectionClose else { return }
-        let out = WebSocketFrame(
-            fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode,
-            maskKey: side == .backend ? MaskKeys.next() : nil, data: frame.unmaskedData)
-        emit(out, flush: false)
+        emit(outbound(frame), flush: false)
         if !frame.opcode.isControlOpcode {
             for due in fate.wrote(fin: frame.fin) { write(due) }
         }
+    }
+
+    /// A frame as this side gets it. The client: the bytes as read when they came unmasked from a
+    /// backend, else re-encoded unmasked. The backend: re-encoded with a fresh masking key from
+    /// the kernel's CSPRNG (`MaskKeys`) — never the client's key, which the client chose and knows.
+    /// A side with permessage-deflate: a `WebSocketFrame` for its compressor.
+    private func outbound(_ frame: WireFrame) -> NIOAny {
+        let mask = side == .backend ? MaskKeys.next() : nil
+        if reader == nil {
+            return NIOAny(WebSocketFrame(fin: frame.fin, opcode: frame.opcode, maskKey: mask.map(WireMask.key), data: frame.unmaskedPayload))
+        }
+        if mask == nil, frame.mask == nil, let wire = frame.wire {
+            return NIOAny(wire)
+        }
+        return NIOAny(frame.encoded(mask: mask, allocator: Self.allocator))
     }
 
     /// Tells the client its message was dropped over a rate limit — after the message being
@@ -226,19 +287,18 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(_ outgoing: MessageFate.Outgoing) {
-        guard let context, connection.life[side].writable else { return }
+        guard connection.life[side].writable else { return }
         switch outgoing {
         case .notice(let retryAfterMs):
-            var data = context.channel.allocator.buffer(capacity: 64)
-            data.writeString(#"{"error":"rate_limited","code":4003,"retryAfterMs":\#(retryAfterMs)}"#)
-            emit(WebSocketFrame(fin: true, opcode: .text, data: data), flush: true)
+            let data = ByteBuffer(string: #"{"error":"rate_limited","code":4003,"retryAfterMs":\#(retryAfterMs)}"#)
+            emit(outbound(.own(.text, data)), flush: true)
         case .message(let payload, let binary):
-            emit(WebSocketFrame(fin: true, opcode: binary ? .binary : .text, maskKey: side == .backend ? MaskKeys.next() : nil, data: payload),
-                 flush: true)
+            emit(outbound(.own(binary ? .binary : .text, payload)), flush: true)
         }
     }
 
     static let keepAlivePayload = Array("portico-keepalive".utf8)
+    private static let allocator = ByteBufferAllocator()
 
     /// The gateway's own ping. A side that sent nothing since the previous one — not even its pong —
     /// is dead: its socket is closed, and the other side learns as when it vanishes.
@@ -250,18 +310,16 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         framesSincePing = 0
         pingOutstanding = true
-        let data = context.channel.allocator.buffer(bytes: Self.keepAlivePayload)
-        emit(WebSocketFrame(fin: true, opcode: .ping, maskKey: side == .backend ? MaskKeys.next() : nil, data: data), flush: true)
+        emit(outbound(.own(.ping, ByteBuffer(bytes: Self.keepAlivePayload))), flush: true)
     }
 
     /// Writes the gateway's own close frame; with `thenClose`, the side is shut once it is written.
     func writeClose(_ code: GatewayCloseCode, reason: String, thenClose: Bool) {
-        guard let context else { return }
-        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        var data = ByteBuffer()
+        data.reserveCapacity(2 + reason.utf8.count)
         data.write(webSocketErrorCode: code.errorCode)
         data.writeString(reason)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: side == .backend ? MaskKeys.next() : nil, data: data)
-        emit(frame, flush: true, thenClose: thenClose)
+        emit(outbound(.own(.connectionClose, data)), flush: true, thenClose: thenClose)
     }
 
     /// Closes this side's channel now, what was written to it flushed first.
@@ -270,20 +328,20 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
         context?.close(promise: nil)
     }
 
-    /// Writes a frame to this side (held while the HTTP decoder is still there); with `thenClose`,
-    /// the side is shut once the frame is written (`finishClosing`).
-    private func emit(_ frame: WebSocketFrame, flush: Bool, thenClose: Bool = false) {
+    /// Writes to this side (held while the HTTP decoder is still there); with `thenClose`, the side
+    /// is shut once the write is done (`finishClosing`).
+    private func emit(_ data: NIOAny, flush: Bool, thenClose: Bool = false) {
         guard let context else { return }
         if held != nil {
-            held?.append((frame, thenClose))
+            held?.append((data, thenClose))
             return
         }
         let promise: EventLoopPromise<Void>? = thenClose ? context.eventLoop.makePromise() : nil
         promise?.futureResult.assumeIsolated().whenComplete { [self] _ in finishClosing() }
         if flush {
-            context.writeAndFlush(wrapOutboundOut(frame), promise: promise)
+            context.writeAndFlush(data, promise: promise)
         } else {
-            context.write(wrapOutboundOut(frame), promise: promise)
+            context.write(data, promise: promise)
         }
     }
 
@@ -294,6 +352,7 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func finishClosing() {
         guard let context, !connection.life[side].gone else { return }
         discarding = true
+        unread = nil
         let halfClosed = context.eventLoop.makePromise(of: Void.self)
         halfClosed.futureResult.assumeIsolated().whenComplete { result in
             if case .failure = result { context.close(promise: nil) } else { context.read() }

@@ -4,28 +4,48 @@ import WebSocketWire
 
 /// The one switch from HTTP to WebSocket, for both sides of a connection: once a side's handshake
 /// is done (the client's 101 written, the backend's 101 read), its HTTP handlers give way to the
-/// frame codec, the frame rules, permessage-deflate when it was negotiated, and the side's relay
-/// handler. The HTTP decoder goes last, handing any bytes after the handshake (frames a backend
-/// sent with its 101) to the frame decoder; the relay handler holds what it writes until then.
+/// side's relay handler. Without permessage-deflate that is all: the relay reads frames from the
+/// socket's bytes itself (`FrameReader`). With it, NIO's frame codec, the frame rules and the
+/// compressor go in front, and the frames they decode reach the relay through `DecodedFrames`.
+/// The HTTP decoder goes last, handing any bytes after the handshake (frames a backend sent with
+/// its 101) to what follows it; the relay handler holds what it writes until then.
 enum RelayPipeline {
     static func switchToWebSocket(
         _ pipeline: ChannelPipeline.SynchronousOperations, relay: RelayHandler, httpDecoder: any RemovableChannelHandler,
         replacing handshakeHandlers: [any RemovableChannelHandler], deflate: PerMessageDeflate.Parameters?, maxMessageBytes: Int
     ) throws {
+        let sender: FrameRules.Sender = relay.side == .client ? .client : .server
         try pipeline.addHandler(relay)
-        if let deflate {
-            try pipeline.addHandler(PerMessageDeflateHandler(parameters: deflate, maxFrameBytes: maxMessageBytes), position: .before(relay))
-        }
         for handler in handshakeHandlers { pipeline.removeHandler(handler, promise: nil) }
-        // Compressed frames are bounded by what they may inflate to; a control frame may always be 125 bytes.
-        let frameLimit = deflate == nil ? maxMessageBytes : PerMessageDeflate.maxFrameBytes(forMessageLimit: maxMessageBytes)
-        try pipeline.addHandlers(
-            [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, frameLimit))),
-             FrameCheckHandler(sender: relay.side == .client ? .client : .server, compressionNegotiated: deflate != nil),
-             WebSocketFrameEncoder()],
-            position: .after(httpDecoder))
+        // A control frame may always be 125 bytes.
+        if let deflate {
+            try pipeline.addHandlers(
+                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, PerMessageDeflate.maxFrameBytes(forMessageLimit: maxMessageBytes)))),
+                 FrameCheckHandler(sender: sender, compressionNegotiated: true),
+                 WebSocketFrameEncoder(),
+                 PerMessageDeflateHandler(parameters: deflate, maxFrameBytes: maxMessageBytes),
+                 DecodedFrames(relay)],
+                position: .after(httpDecoder))
+        } else {
+            relay.reader = FrameReader(sender: sender, maxFrameBytes: max(125, maxMessageBytes))
+        }
         let decoderLeft = relay.connection.eventLoop.makePromise(of: Void.self)
         decoderLeft.futureResult.assumeIsolated().whenSuccess { relay.decoderLeft() }
         pipeline.removeHandler(httpDecoder, promise: decoderLeft)
+    }
+}
+
+/// Hands the frames that a permessage-deflate side's pipeline decoded and inflated to its relay.
+private final class DecodedFrames: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+
+    private let relay: RelayHandler
+
+    init(_ relay: RelayHandler) {
+        self.relay = relay
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        relay.read(WireFrame(unwrapInboundIn(data)))
     }
 }

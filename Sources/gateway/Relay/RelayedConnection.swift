@@ -213,7 +213,7 @@ final class RelayedConnection: @unchecked Sendable {
     }
 
     /// Executes what `life` decided; `frame` is the close frame just read, for `relayClose`.
-    func run(_ actions: [ConnectionLife.Action], relaying frame: WebSocketFrame? = nil) {
+    func run(_ actions: [ConnectionLife.Action], relaying frame: WireFrame? = nil) {
         for action in actions {
             switch action {
             case .sendClose(let side, let code, let reason, let thenClose):
