@@ -147,6 +147,17 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
         #expect(out[14...].enumerated().map { $0.element ^ key[$0.offset % 4] } == big)
     }
 
+    /// A frame relayed in the same read as a broken one still reaches the other side.
+    @Test func whatCameBeforeABrokenFrameInOneReadIsDelivered() throws {
+        let pair = try RelayPair()
+        try pair.fromBackend(0x8, RelayPair.close(1000))
+        #expect(closeCodes(try RelayPair.written(pair.client)) == [1000])
+        let bytes = RelayPair.frame(0x1, Array("last".utf8), masked: true) + RelayPair.frame(0x1, [1], masked: false)
+        try pair.client.writeInbound(ByteBuffer(bytes: bytes))
+        pair.loop.run()
+        #expect(smallFrames(try pair.toBackend()).map(\.payload) == [Array("last".utf8)])
+    }
+
     @Test func aSideReadsOnlyWhileItsPeerIsWritable() throws {
         let pair = try RelayPair()
         let before = pair.clientReads.count

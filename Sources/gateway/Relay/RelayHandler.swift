@@ -123,6 +123,8 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if discarding {
+            // What this read relayed before the side broke a rule or was closed still goes out.
+            peer?.context?.flush()
             context.read()
             return
         }
