@@ -18,14 +18,15 @@ import WebSocketWire
 /// Backpressure: `autoRead` is off; a side reads only while its peer's channel is writable, so a
 /// peer that does not read stops the gateway reading from the other side, and at most one read
 /// plus the channel's write-buffer high-water mark is held per direction.
-final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayPeer {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     let side: RelaySide
     let connection: RelayedConnection
     private(set) var context: ChannelHandlerContext?
-    private(set) var peer: RelayHandler?
+    /// The other side: the backend's handler for the client's, and the other way round.
+    private(set) var peer: (any RelayPeer)?
     /// Reads this side's frames from its bytes; nil when the side negotiated permessage-deflate
     /// (its frames then come decoded, through `read(_:)`, and go out as `WebSocketFrame`s).
     var reader: FrameReader?
@@ -118,19 +119,19 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
             for (data, thenClose) in writes { emit(data, flush: false, thenClose: thenClose) }
             context?.flush()
         }
-        peer?.context?.flush()
+        peer?.flushRelayed()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if discarding {
             // What this read relayed before the side broke a rule or was closed still goes out.
-            peer?.context?.flush()
+            peer?.flushRelayed()
             context.read()
             return
         }
-        guard let peer, let peerContext = peer.context else { return }
-        peerContext.flush()
-        if peerContext.channel.isWritable {
+        guard let peer else { return }
+        peer.flushRelayed()
+        if peer.takesMore {
             context.read()
         } else {
             waitingForPeer = true
@@ -138,11 +139,22 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let peer, peer.waitingForPeer {
-            peer.waitingForPeer = false
-            peer.context?.read()
-        }
+        if context.channel.isWritable { peer?.peerTakesMore() }
         context.fireChannelWritabilityChanged()
+    }
+
+    func flushRelayed() {
+        context?.flush()
+    }
+
+    var takesMore: Bool {
+        context?.channel.isWritable ?? false
+    }
+
+    func peerTakesMore() {
+        guard waitingForPeer else { return }
+        waitingForPeer = false
+        context?.read()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -27,7 +27,8 @@ final class RelayedConnection: @unchecked Sendable {
     /// Set when a message is relayed, cleared when the live-connection list records the activity.
     let relayedSinceReport = ManagedAtomic(false)
     var client: RelayHandler?
-    var backend: RelayHandler?
+    /// The backend side: a `RelayHandler` on the backend's WebSocket channel.
+    var backend: (any RelayPeer)?
     private(set) var policy: ConnectionPolicy
     private var buckets: [RateBucket] = []
     /// The subscription whose connection slot this connection holds (given back when it ends).
@@ -96,8 +97,8 @@ final class RelayedConnection: @unchecked Sendable {
         if let (minute, counts) = usage.roll(to: minute) { usageRecorder.add(usageKey(minute), counts) }
         if let closeDeadline, now >= closeDeadline {
             // The backend first: a client failed in order is then sent its own code as it goes.
-            backend?.context?.close(promise: nil)
-            client?.context?.close(promise: nil)
+            backend?.closeNow()
+            client?.closeNow()
             return
         }
         guard !life.closingByGateway else { return }
@@ -232,7 +233,7 @@ final class RelayedConnection: @unchecked Sendable {
         }
     }
 
-    private func handler(_ side: RelaySide) -> RelayHandler? {
+    private func handler(_ side: RelaySide) -> (any RelayPeer)? {
         side == .client ? client : backend
     }
 
