@@ -10,13 +10,25 @@ import PorticoCore
 import WebSocketWire
 
 extension Backend {
+    /// A plain backend's first read is its 101, a few hundred bytes. NIO keeps a channel's receive
+    /// buffer for the channel's life (pooled for the next read), so the buffer's first size is what
+    /// an idle connection's backend side holds: 512 bytes here instead of NIO's 2,048. It grows as
+    /// NIO's adaptive allocator sees full reads. (A TLS backend's first reads are its certificate
+    /// chain: NIO's default there.)
+    static let plainReceiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
+
     /// Connects on `eventLoop` (the client's, so the relay pair shares one loop) and returns the
     /// backend's relay handler, reading paused, with the subprotocol the backend chose.
     static func connect(
         to target: Target, headers: HTTPHeaders, offeredProtocols: [String], on eventLoop: any EventLoop,
         settings: GatewaySettings, timeout seconds: TimeInterval, maxFrameBytes: Int, connection: RelayedConnection
     ) -> EventLoopFuture<(RelayHandler, String?)> {
-        let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+        // RFC 6455 §4.1: a random 16-byte nonce, from the same pooled CSPRNG bytes as the masking
+        // keys (sixteen `UInt8.random` calls were sixteen `getrandom` system calls).
+        var nonce = [UInt8]()
+        nonce.reserveCapacity(16)
+        for _ in 0..<4 { withUnsafeBytes(of: MaskKeys.next().bigEndian) { nonce.append(contentsOf: $0) } }
+        let key = Data(nonce).base64EncodedString()
         var requestHeaders = headers
         requestHeaders.replaceOrAdd(name: "Host", value: target.hostHeader)
         requestHeaders.replaceOrAdd(name: "Upgrade", value: "websocket")
@@ -44,6 +56,7 @@ extension Backend {
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: settings.connectionBufferBytes / 2, high: settings.connectionBufferBytes))
+            .channelOption(.recvAllocator, value: tls == nil ? Self.plainReceiveBuffers : AdaptiveRecvByteBufferAllocator())
             .channelInitializer { channel in
                 do {
                     let sync = channel.pipeline.syncOperations
