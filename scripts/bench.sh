@@ -208,7 +208,7 @@ fi
 
 machine="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
 versions="Portico $(git rev-parse --short HEAD 2>/dev/null || echo unknown), $(swift --version 2>/dev/null | awk 'NR == 1 { sub(/ \(.*/, ""); print }'), nginx $( (nginx -v 2>&1 || echo "not run") | sed 's|.*/||'), HAProxy $( (haproxy -v 2>&1 || echo "HAProxy version not-run") | awk 'NR == 1 { print $3 }')"
-pinning="load generator and echo backend on CPU $generator_cpus, the proxy under test on CPU $proxy_cpus (taskset); nginx 1 worker, HAProxy 1 thread, the gateway's event loops all on its one CPU"
+pinning="load generator and echo backend on CPU $generator_cpus, the proxy under test on CPU $proxy_cpus (taskset); nginx 1 worker, HAProxy 1 thread, the gateway one event loop (as many as the CPUs it may run on)"
 python3 scripts/bench-report.py "$results" "$machine" "$versions" "$pinning" \
     "BENCH_SECONDS=$seconds BENCH_HANDSHAKES=$handshakes BENCH_IDLE=$idle BENCH_RATE=$rate make bench" \
     "$write" docs/PERFORMANCE.md

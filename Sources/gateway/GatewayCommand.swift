@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
 import PorticoCore
 import ServiceLifecycle
 
@@ -19,6 +20,8 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let settings = ServiceStartup.settings(for: "gateway", GatewaySettings.init(source:), logLevel: \.core.logLevel)
+        // Before anything uses NIO's shared event loops: their number is fixed at first use.
+        NIOSingletons.groupLoopCountSuggestion = settings.eventLoops
         await ServiceStartup.run("gateway") {
             let gateway = Gateway.build(settings: settings)
             let group = ServiceGroup(configuration: .init(

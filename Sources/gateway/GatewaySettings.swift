@@ -59,6 +59,9 @@ struct GatewaySettings: Sendable {
     /// `GATEWAY_CONNECTION_BUFFER_BYTES` (default 1 MiB): the most a connection buffers towards a
     /// peer that does not read before the gateway stops reading from the other side.
     var connectionBufferBytes: Int
+    /// `GATEWAY_EVENT_LOOPS` (default: the CPUs the gateway may run on, `EventLoops.available`):
+    /// the event-loop threads that carry connections.
+    var eventLoops: Int
     /// `GATEWAY_CLIENT_PERMESSAGE_DEFLATE` (default true): accept a client's permessage-deflate offer.
     var clientDeflate: Bool
     /// `GATEWAY_BACKEND_PERMESSAGE_DEFLATE` (default true): offer permessage-deflate to backends.
@@ -110,6 +113,7 @@ struct GatewaySettings: Sendable {
         clusterSyncIntervalMs = try source.int("GATEWAY_CLUSTER_SYNC_INTERVAL_MS", default: 100, range: 10...10_000)
         nodeID = source.string("GATEWAY_NODE_ID", default: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)")
         connectionBufferBytes = try source.int("GATEWAY_CONNECTION_BUFFER_BYTES", default: 1_048_576, range: 4096...(64 * 1_048_576))
+        eventLoops = try source.int("GATEWAY_EVENT_LOOPS", default: EventLoops.available, range: 1...1024)
         clientDeflate = try source.bool("GATEWAY_CLIENT_PERMESSAGE_DEFLATE", default: true)
         backendDeflate = try source.bool("GATEWAY_BACKEND_PERMESSAGE_DEFLATE", default: true)
         reloadInterval = TimeInterval(try source.int("GATEWAY_RELOAD_INTERVAL", default: 60, range: 1...86_400))
