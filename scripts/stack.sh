@@ -12,7 +12,7 @@
 # token, gateway_pid, echo_pid, devportal_pid; the developer `client` (password `client-password`).
 # Logs go to $work/*.log; stack_stop (run on EXIT) stops everything.
 
-stack_free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+stack_free_port() { scripts/free-port.sh; }
 
 stack_pids=()
 stack_cluster=".data/stack-postgres-$$"

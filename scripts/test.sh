@@ -3,10 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
 cluster=".data/test-postgres-$$"
-port=$(free_port)
+port=$(scripts/free-port.sh)
 cleanup() {
     scripts/postgres.sh stop "$cluster" || true
     local target
