@@ -23,6 +23,7 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     RequestObservability.add(to: router)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: TextInputMiddleware())
+    router.add(middleware: RequestPolicyMiddleware(maxBodyBytes: settings.core.maxBodyBytes))
     let hasher = settings.core.makeSecretHasher()
     let users = UserStore(database: database, hasher: hasher)
     let authenticator = Authenticator(users: users, settings: settings.core)
@@ -31,7 +32,6 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     let tokens = TokenStore(database: database)
     let issuer = TokenIssuer(
         signingKeys: signingKeyStore(database, settings), tokens: tokens, issuer: settings.publicURL, audience: settings.tokenAudience)
-    let limit = settings.core.maxBodyBytes
 
     HealthController(database: database).addRoutes(to: router.group("health"))
     OAuth2Controller(keys: keys, applications: applications, tokens: tokens, issuer: issuer, settings: settings)
@@ -40,14 +40,14 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     let base = "api/am/devportal/v3"
     OpenAPIController(document: DevportalOpenAPI.document).addRoutes(to: router.group(RouterPath(base)))
     let open = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(authenticator, required: false))
-    SignupController(users: users, enabled: settings.signupEnabled, maxBodyBytes: limit).addRoutes(to: open.group("signup"))
+    SignupController(users: users, enabled: settings.signupEnabled).addRoutes(to: open.group("signup"))
     CatalogController(database: database, settings: settings).addRoutes(to: open.group("apis"))
 
     let signedIn = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(authenticator))
-    ApplicationsController(applications: applications, usage: UsageStore(database: database), maxBodyBytes: limit).addRoutes(to: signedIn)
+    ApplicationsController(applications: applications, usage: UsageStore(database: database)).addRoutes(to: signedIn)
     KeysController(applications: applications, keys: keys, issuer: issuer, settings: settings)
         .addRoutes(to: signedIn.group("applications"))
-    SubscriptionsController(subscriptions: SubscriptionStore(database: database), maxBodyBytes: limit)
+    SubscriptionsController(subscriptions: SubscriptionStore(database: database))
         .addRoutes(to: signedIn.group("subscriptions"))
     return router
 }

@@ -6,7 +6,6 @@ import PorticoCore
 struct ApplicationsController {
     let applications: ApplicationStore
     let usage: UsageStore
-    let maxBodyBytes: Int
 
     static let basePath = "/api/am/devportal/v3/applications"
 
@@ -70,7 +69,7 @@ struct ApplicationsController {
         }
         group.post("applications") { request, context in
             let user = try context.developer(to: "create applications")
-            let body = try await request.decodeJSON(Body.self, limit: maxBodyBytes).checked()
+            let body = try await request.decodeJSON(Body.self, context: context).checked()
             guard let name = body.name else { throw APIError.invalidField("name", "The field is required") }
             let application = try await applications.create(
                 name: name, description: body.description ?? "", plan: body.throttlingPolicy ?? "Unlimited", owner: user)
@@ -84,7 +83,7 @@ struct ApplicationsController {
         group.put("applications/{applicationId}") { request, context in
             let user = try context.developer(to: "change applications")
             let current = try await find(context, user)
-            let body = try await request.decodeJSON(Body.self, limit: maxBodyBytes).checked()
+            let body = try await request.decodeJSON(Body.self, context: context).checked()
             let updated = try await applications.update(
                 id: current.id, owner: user, name: body.name, description: body.description, plan: body.throttlingPolicy)
             return try jsonResponse(Representation(updated))

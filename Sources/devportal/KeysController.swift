@@ -43,7 +43,7 @@ struct KeysController {
     func addRoutes(to group: RouterGroup<Context>) {
         group.post("{applicationId}/generate-keys") { request, context in
             let (application, _) = try await owned(context)
-            let body = try await request.decodeJSON(GenerateBody.self, limit: settings.core.maxBodyBytes)
+            let body = try await request.decodeJSON(GenerateBody.self, context: context)
             guard let rawType = body.keyType else { throw APIError.invalidField("keyType", "The field is required") }
             guard let keyType = KeyType(rawValue: rawType.uppercased()) else {
                 throw APIError.invalidField("keyType", "'\(rawType)' is not PRODUCTION or SANDBOX")
@@ -76,7 +76,7 @@ struct KeysController {
         }
         group.post("{applicationId}/oauth-keys/{keyMappingId}/generate-token") { request, context in
             let (application, key) = try await ownedKey(context)
-            let body = try await request.decodeJSON(TokenBody.self, limit: settings.core.maxBodyBytes)
+            let body = try await request.decodeJSON(TokenBody.self, context: context)
             guard let secret = body.consumerSecret else { throw APIError.invalidField("consumerSecret", "The field is required") }
             let validity = try validity(body.validityPeriod, field: "validityPeriod")
             let scope = try OAuthScope.normalise(body.scopes?.joined(separator: " "), field: "scopes")

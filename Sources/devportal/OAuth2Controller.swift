@@ -69,7 +69,7 @@ struct OAuth2Controller {
     }
 
     @Sendable func token(_ request: Request, context: Context) async throws -> Response {
-        let form = try await FormBody.parse(request, limit: settings.core.maxBodyBytes)
+        let form = try await FormBody.parse(request, limit: context.maxUploadSize)
         let (key, application) = try await authenticateClient(request, form)
         guard let grantType = form["grant_type"] else {
             throw OAuthError(.badRequest, "invalid_request", "grant_type is required")
@@ -95,7 +95,7 @@ struct OAuth2Controller {
 
     /// RFC 7009: 200 whether or not the token was known; a token issued to another client is refused.
     @Sendable func revoke(_ request: Request, context: Context) async throws -> Response {
-        let form = try await FormBody.parse(request, limit: settings.core.maxBodyBytes)
+        let form = try await FormBody.parse(request, limit: context.maxUploadSize)
         let (key, _) = try await authenticateClient(request, form)
         guard let token = form["token"], !token.isEmpty else {
             throw OAuthError(.badRequest, "invalid_request", "token is required")
@@ -111,7 +111,7 @@ struct OAuth2Controller {
 
     /// RFC 7662: a client may introspect its own tokens; anything else is `{"active": false}`.
     @Sendable func introspect(_ request: Request, context: Context) async throws -> Response {
-        let form = try await FormBody.parse(request, limit: settings.core.maxBodyBytes)
+        let form = try await FormBody.parse(request, limit: context.maxUploadSize)
         let (key, _) = try await authenticateClient(request, form)
         guard let token = form["token"], !token.isEmpty else {
             throw OAuthError(.badRequest, "invalid_request", "token is required")

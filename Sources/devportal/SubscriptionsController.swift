@@ -5,7 +5,6 @@ import PorticoCore
 /// `/subscriptions`: a developer subscribes their applications to APIs under a business plan.
 struct SubscriptionsController {
     let subscriptions: SubscriptionStore
-    let maxBodyBytes: Int
 
     static let basePath = "/api/am/devportal/v3/subscriptions"
 
@@ -38,7 +37,7 @@ struct SubscriptionsController {
         }
         group.post { request, context in
             let user = try context.developer(to: "subscribe")
-            let body = try await request.decodeJSON(Body.self, limit: maxBodyBytes)
+            let body = try await request.decodeJSON(Body.self, context: context)
             guard let applicationID = body.applicationId else { throw APIError.invalidField("applicationId", "The field is required") }
             guard let apiID = body.apiId else { throw APIError.invalidField("apiId", "The field is required") }
             guard let plan = body.throttlingPolicy else { throw APIError.invalidField("throttlingPolicy", "The field is required") }

@@ -5,7 +5,6 @@ import PorticoCore
 /// `/apis`: create, list, read, change, delete and copy WebSocket APIs.
 struct APIsController {
     let apis: APIStore
-    let maxBodyBytes: Int
 
     static let basePath = "/api/am/publisher/v4/apis"
 
@@ -38,7 +37,7 @@ struct APIsController {
 
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         let user = try context.require(.creator, to: "create APIs")
-        let body = try await request.decodeJSON(APIRequestBody.self, limit: maxBodyBytes)
+        let body = try await request.decodeJSON(APIRequestBody.self, context: context)
         return try Self.created(try await apis.create(try body.newSpec(), provider: user.username))
     }
 
@@ -52,7 +51,7 @@ struct APIsController {
         _ = try context.require(.creator, to: "change APIs")
         let id = try context.parameters.require("apiId")
         _ = try await Self.find(id, in: apis)
-        let body = try await request.decodeJSON(APIRequestBody.self, limit: maxBodyBytes)
+        let body = try await request.decodeJSON(APIRequestBody.self, context: context)
         let api = try await apis.update(id: id, ifMatch: request.headers[.ifMatch]) { try body.apply(to: &$0) }
         return try jsonResponse(APIRepresentation(api), headers: [.eTag: api.eTag])
     }

@@ -19,6 +19,7 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     RequestObservability.add(to: router)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: TextInputMiddleware())
+    router.add(middleware: RequestPolicyMiddleware(maxBodyBytes: settings.maxBodyBytes))
     let users = UserStore(database: database, hasher: settings.makeSecretHasher())
     let authenticator = Authenticator(users: users, settings: settings)
     let apis = APIStore(database: database)
@@ -28,15 +29,15 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     OpenAPIController(document: PublisherOpenAPI.document).addRoutes(to: router.group("api/am/publisher/v4"))
 
     let publisher = router.group("api/am/publisher/v4").add(middleware: BasicAuthMiddleware(authenticator))
-    APIsController(apis: apis, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: publisher.group("apis"))
+    APIsController(apis: apis).addRoutes(to: publisher.group("apis"))
     LifecycleController(apis: apis).addRoutes(to: publisher.group("apis"))
     UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database))
         .addRoutes(to: publisher.group("apis"))
-    BusinessPlansController(plans: plans, maxBodyBytes: settings.maxBodyBytes).addPublisherRoutes(to: publisher.group("throttling-policies"))
+    BusinessPlansController(plans: plans).addPublisherRoutes(to: publisher.group("throttling-policies"))
     SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).addRoutes(to: publisher.group("subscriptions"))
 
     let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(authenticator))
-    UsersController(users: users, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: admin.group("users"))
-    BusinessPlansController(plans: plans, maxBodyBytes: settings.maxBodyBytes).addAdminRoutes(to: admin.group("throttling-policies/subscription"))
+    UsersController(users: users).addRoutes(to: admin.group("users"))
+    BusinessPlansController(plans: plans).addAdminRoutes(to: admin.group("throttling-policies/subscription"))
     return router
 }

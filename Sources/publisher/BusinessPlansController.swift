@@ -5,7 +5,6 @@ import PorticoCore
 /// Business plans: listed to providers under the publisher API, managed by admins under the admin API.
 struct BusinessPlansController {
     let plans: BusinessPlanStore
-    let maxBodyBytes: Int
 
     static let adminPath = "/api/am/admin/v4/throttling-policies/subscription"
 
@@ -177,7 +176,7 @@ struct BusinessPlansController {
         }
         group.post { request, context in
             _ = try context.require(.admin, to: "manage business plans")
-            let body = try await request.decodeJSON(AdminPlan.self, limit: maxBodyBytes)
+            let body = try await request.decodeJSON(AdminPlan.self, context: context)
             guard let name = body.policyName, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw APIError.invalidField("policyName", "The field is required")
             }
@@ -194,7 +193,7 @@ struct BusinessPlansController {
         group.put("{policyId}") { request, context in
             _ = try context.require(.admin, to: "manage business plans")
             let current = try await find(context)
-            let body = try await request.decodeJSON(AdminPlan.self, limit: maxBodyBytes)
+            let body = try await request.decodeJSON(AdminPlan.self, context: context)
             if let name = body.policyName, name != current.name {
                 throw APIError.invalidField("policyName", "The name of a plan cannot change (it is '\(current.name)')")
             }

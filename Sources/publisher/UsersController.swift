@@ -5,7 +5,6 @@ import PorticoCore
 /// `/api/am/admin/v4/users`: admins create users and give them roles.
 struct UsersController {
     let users: UserStore
-    let maxBodyBytes: Int
 
     struct NewUser: Decodable {
         var username: String?
@@ -36,7 +35,7 @@ struct UsersController {
         }
         group.post { request, context in
             _ = try context.require(.admin, to: "manage users")
-            let body = try await request.decodeJSON(NewUser.self, limit: maxBodyBytes)
+            let body = try await request.decodeJSON(NewUser.self, context: context)
             let (username, password) = try UserStore.validate(username: body.username, password: body.password)
             let roleNames = body.roles ?? []
             guard !roleNames.isEmpty else {

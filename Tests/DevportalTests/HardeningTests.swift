@@ -27,6 +27,22 @@ import Testing
         }
     }
 
+    /// `PORTICO_MAX_BODY_BYTES` bounds every body the devportal reads, JSON and OAuth2 forms alike
+    /// (the limit reaches the handlers on the request context).
+    @Test func bodiesOverTheLimitAre413() async throws {
+        try await DevportalHarness.run(settings: ["PORTICO_MAX_BODY_BYTES": "2048"]) { client, _ in
+            let dev = try await client.developer("dev")
+            let big = #"{"name":"App","throttlingPolicy":"Unlimited","description":""# + String(repeating: "a", count: 2048) + #""}"#
+            try await dev.send(.post, "applications", json: big).expectError(.contentTooLarge, mentioning: "2048 bytes")
+            let form = "grant_type=client_credentials&scope=" + String(repeating: "a", count: 2048)
+            let reply = try await client.signedIn(nil).send(.post, "/oauth2/token", form: form)
+            #expect(reply.status == .contentTooLarge)
+            #expect(reply["error"] as? String == "invalid_request")
+            #expect(try await dev.send(.post, "applications", json: #"{"name":"App","throttlingPolicy":"Unlimited"}"#).status == .created,
+                    "a body under the limit passes")
+        }
+    }
+
     /// Every text field of every JSON body the devportal accepts refuses a control character with a
     /// 400 naming the field; nothing reaches PostgreSQL (a NUL in an email used to be a 500).
     @Test func controlCharactersInAnyJSONTextAreRefusedByField() async throws {

@@ -115,6 +115,7 @@ public struct CoreSettings: Sendable {
     public var developmentMode: Bool
     /// `PORTICO_MAX_BODY_BYTES`: the largest request body a REST service accepts (413 above it).
     public var maxBodyBytes: Int
+    public static let defaultMaxBodyBytes = 1_048_576
     /// `PORTICO_BCRYPT_COST`: the bcrypt work factor for new password hashes.
     public var bcryptCost: Int
     /// `PORTICO_BCRYPT_WORKERS` (default and maximum: the number of cores): bcrypts run at once.
@@ -150,7 +151,7 @@ public struct CoreSettings: Sendable {
         logLevel = try source.logLevel("PORTICO_LOG_LEVEL", default: .info)
         adminPassword = source.string("PORTICO_ADMIN_PASSWORD")
         developmentMode = try source.bool("PORTICO_DEV_MODE", default: false)
-        maxBodyBytes = try source.int("PORTICO_MAX_BODY_BYTES", default: 1_048_576, range: 1024...(64 * 1_048_576))
+        maxBodyBytes = try source.int("PORTICO_MAX_BODY_BYTES", default: Self.defaultMaxBodyBytes, range: 1024...(64 * 1_048_576))
         bcryptCost = try source.int("PORTICO_BCRYPT_COST", default: 10, range: 4...31)
         // At most the cores: bcrypt runs on NIO's thread pool, which has a thread per core.
         bcryptWorkers = try source.int("PORTICO_BCRYPT_WORKERS", default: System.coreCount, range: 1...max(1, System.coreCount))

@@ -3,10 +3,15 @@ import Hummingbird
 import NIOCore
 
 extension Request {
-    /// Decodes a JSON request body of at most `limit` bytes, answering each way it can be wrong with
-    /// its own status: 415 (not JSON), 413 (too large), 400 (empty, malformed, a field of the
-    /// wrong type, or any string or key with a control character — the field is named).
-    public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+    /// Decodes a JSON request body of at most the context's `maxUploadSize` bytes, answering each
+    /// way it can be wrong with its own status: 415 (not JSON), 413 (too large), 400 (empty,
+    /// malformed, a field of the wrong type, or any string or key with a control character — the
+    /// field is named).
+    public func decodeJSON<T: Decodable>(_ type: T.Type, context: PorticoRequestContext) async throws -> T {
+        try await decodeJSON(type, limit: context.maxUploadSize)
+    }
+
+    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard let contentType, contentType == "application/json" || contentType.hasSuffix("+json") else {
             throw APIError(.unsupportedMediaType, "Unsupported Media Type",
@@ -82,12 +87,18 @@ extension APIError {
     }
 }
 
-/// A JSON response with the status and headers given.
-public func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+/// The encoder of every JSON answer, configured once (ISO 8601 dates, sorted keys, slashes as they
+/// are) rather than made per response; `JSONEncoder` is safe to share across threads.
+let responseEncoder: JSONEncoder = {
     let encoder = JSONEncoder()
     encoder.dateEncodingStrategy = .iso8601
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
+}()
+
+/// A JSON response with the status and headers given.
+public func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
     var headers = headers
     headers[.contentType] = "application/json"
-    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try responseEncoder.encode(value))))
 }

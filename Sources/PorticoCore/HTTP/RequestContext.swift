@@ -8,11 +8,16 @@ public struct PorticoRequestContext: RequestContext {
     public var user: User?
     /// The peer's IP address (the TCP connection's, not a header's), for limits kept per address.
     public let clientAddress: String?
+    /// The largest request body the service accepts (`PORTICO_MAX_BODY_BYTES`), set for every
+    /// request by `RequestPolicyMiddleware`; `decodeJSON` and the OAuth2 form parser read it, as
+    /// Hummingbird's own decoding does.
+    public var maxUploadSize: Int
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.user = nil
         self.clientAddress = source.channel.remoteAddress?.ipAddress
+        self.maxUploadSize = CoreSettings.defaultMaxBodyBytes
     }
 
     /// The signed-in user, who must hold `role` (or be an admin): 401 when nobody signed in, 403

@@ -74,51 +74,43 @@ public struct APIStore: Sendable {
     /// A page of APIs, newest first, whose name contains `nameContains` (case-insensitive) and whose
     /// state is one of `states` (all states when nil).
     public func list(page: PageRequest, nameContains: String?, states: [LifecycleState]? = nil) async throws -> (apis: [WebSocketAPI], total: Int) {
-        let stateNames = (states ?? LifecycleState.allCases).map(\.rawValue)
-        return try await listPage(page, nameContains: nameContains, where: "a.lifecycle_state = ANY(\(stateNames))")
+        try await listPage(page, nameContains: nameContains, .states((states ?? LifecycleState.allCases).map(\.rawValue)))
     }
 
     /// What the devportal shows `viewer` (nil: anonymous): PUBLISHED and PROTOTYPED APIs (PUBLIC ones
     /// only to anonymous visitors), plus DEPRECATED ones the viewer's applications subscribe to.
     public func catalog(page: PageRequest, nameContains: String?, viewer: User?) async throws -> (apis: [WebSocketAPI], total: Int) {
-        try await listPage(page, nameContains: nameContains, where: Self.catalogFilter(viewer: viewer))
+        try await listPage(page, nameContains: nameContains, .catalog(viewer: viewer))
     }
 
     /// One API as the devportal shows it to `viewer`, or nil when it is not visible to them.
     public func catalogEntry(id: String, viewer: User?) async throws -> WebSocketAPI? {
         guard UUID(uuidString: id) != nil else { return nil }
-        let filter = Self.catalogFilter(viewer: viewer)
-        var binds = filter.binds
-        binds.append(id)
-        let query = PostgresQuery(unsafeSQL: Self.selectColumns + " WHERE (\(filter.sql)) AND a.id = $\(binds.count)::uuid", binds: binds)
+        let query: PostgresQuery = "\(unescaped: Self.selectColumns) WHERE \(apisIn: .catalog(viewer: viewer)) AND a.id = \(id)::uuid"
         return try await Self.decode(try await database.client.query(query, logger: logger)).first
     }
 
-    static func catalogFilter(viewer: User?) -> PostgresQuery {
-        """
-        (a.lifecycle_state IN ('PUBLISHED', 'PROTOTYPED') AND (a.visibility = 'PUBLIC' OR \(viewer?.id)::uuid IS NOT NULL))
-        OR (a.lifecycle_state = 'DEPRECATED' AND EXISTS (
-            SELECT 1 FROM subscriptions s JOIN applications app ON app.id = s.application_id
-            WHERE s.api_id = a.id AND app.owner_id = \(viewer?.id)::uuid))
-        """
-    }
-
-    private func listPage(_ page: PageRequest, nameContains: String?, where condition: PostgresQuery) async throws -> (apis: [WebSocketAPI], total: Int) {
+    private func listPage(_ page: PageRequest, nameContains: String?, _ listing: Listing) async throws -> (apis: [WebSocketAPI], total: Int) {
         let pattern = Database.containsPattern(nameContains)
-        var binds = condition.binds
-        binds.append(pattern)
-        let filter = "WHERE (\(condition.sql)) AND a.name ILIKE $\(binds.count)"
-        let query = PostgresQuery(
-            unsafeSQL: Self.selectColumns + " " + filter + " ORDER BY a.created_at DESC, a.id LIMIT \(page.limit) OFFSET \(page.offset)",
-            binds: binds)
-        let apis = try await Self.decode(try await database.client.query(query, logger: logger))
+        let apis = try await Self.decode(try await database.client.query("""
+            \(unescaped: Self.selectColumns) WHERE \(apisIn: listing) AND a.name ILIKE \(pattern)
+            ORDER BY a.created_at DESC, a.id LIMIT \(page.limit) OFFSET \(page.offset)
+            """, logger: logger))
         var total = 0
         for try await count in try await database.client.query(
-            PostgresQuery(unsafeSQL: "SELECT count(*)::integer FROM apis a " + filter, binds: binds), logger: logger
+            "SELECT count(*)::integer FROM apis a WHERE \(apisIn: listing) AND a.name ILIKE \(pattern)", logger: logger
         ).decode(Int.self) {
             total = count
         }
         return (apis, total)
+    }
+
+    /// Which APIs a listing holds, as a condition on `apis a` (`appendInterpolation(apisIn:)`).
+    enum Listing {
+        /// The publisher's: APIs in one of these lifecycle states.
+        case states([String])
+        /// The devportal's catalog for a viewer (nil: anonymous).
+        case catalog(viewer: User?)
     }
 
     public func history(id: String) async throws -> [LifecycleEvent]? {
@@ -324,5 +316,27 @@ public struct APIStore: Sendable {
             INSERT INTO api_lifecycle_history (api_id, previous_state, post_state, action, username)
             VALUES (\(id)::uuid, \(from?.rawValue), \(to.rawValue), \(action), \(user))
             """, logger: logger)
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// The condition on `apis a` that a listing stands for, its values bound as parameters: the rule
+    /// is written once, and each query that uses it is one interpolated query.
+    mutating func appendInterpolation(apisIn listing: APIStore.Listing) {
+        switch listing {
+        case .states(let states):
+            appendLiteral("a.lifecycle_state = ANY(")
+            appendInterpolation(states)
+            appendLiteral(")")
+        case .catalog(let viewer):
+            let viewerID = viewer?.id
+            appendLiteral("((a.lifecycle_state IN ('PUBLISHED', 'PROTOTYPED') AND (a.visibility = 'PUBLIC' OR ")
+            appendInterpolation(viewerID)
+            appendLiteral("::uuid IS NOT NULL)) OR (a.lifecycle_state = 'DEPRECATED' AND EXISTS ("
+                + "SELECT 1 FROM subscriptions s JOIN applications app ON app.id = s.application_id "
+                + "WHERE s.api_id = a.id AND app.owner_id = ")
+            appendInterpolation(viewerID)
+            appendLiteral("::uuid)))")
+        }
     }
 }
