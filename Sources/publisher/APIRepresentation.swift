@@ -48,14 +48,14 @@ struct EndpointSettings: Codable, Sendable {
 /// take the gateway's defaults.
 struct LimitsBody: Codable, Sendable {
     /// Events per time unit for all subscribers together.
-    var eventCeiling: BusinessPlansController.EventCount?
+    var eventCeiling: EventCount?
     var maxMessageBytes: Int?
     var idleTimeoutSeconds: Int?
     var maxLifetimeSeconds: Int?
     var allowedOrigins: [String]?
 
     init(_ limits: APILimits) {
-        eventCeiling = limits.eventCeiling.map(BusinessPlansController.EventCount.init)
+        eventCeiling = limits.eventCeiling.map(EventCount.init)
         maxMessageBytes = limits.maxMessageBytes
         idleTimeoutSeconds = limits.idleTimeoutSeconds
         maxLifetimeSeconds = limits.maxLifetimeSeconds

@@ -33,11 +33,11 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     LifecycleController(apis: apis).addRoutes(to: publisher.group("apis"))
     UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database))
         .addRoutes(to: publisher.group("apis"))
-    BusinessPlansController(plans: plans).addPublisherRoutes(to: publisher.group("throttling-policies"))
+    PublisherPlansController(plans: plans).addRoutes(to: publisher.group("throttling-policies"))
     SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).addRoutes(to: publisher.group("subscriptions"))
 
     let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(authenticator))
     UsersController(users: users).addRoutes(to: admin.group("users"))
-    BusinessPlansController(plans: plans).addAdminRoutes(to: admin.group("throttling-policies/subscription"))
+    AdminPlansController(plans: plans).addRoutes(to: admin.group("throttling-policies/subscription"))
     return router
 }

@@ -1,0 +1,17 @@
+import Hummingbird
+import PorticoCore
+
+/// `/throttling-policies/streaming/subscription` under the publisher API: the business plans a
+/// provider can give an API.
+struct PublisherPlansController {
+    let plans: BusinessPlanStore
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.get("streaming/subscription", use: list)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAny([.creator, .publisher], to: "list business plans")
+        return try jsonResponse(CountedList(try await plans.list().map(PublisherPlan.init)))
+    }
+}
