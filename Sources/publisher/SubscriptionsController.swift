@@ -27,30 +27,35 @@ struct SubscriptionsController {
     }
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get { request, context in
-            _ = try context.requireAny([.creator, .publisher], to: "list subscriptions")
-            guard let apiID = request.queryParameters["apiId"] else {
-                throw APIError.invalidParameter("apiId", "The parameter is required")
-            }
-            _ = try await APIsController.find(apiID, in: apis)
-            let all = try await subscriptions.list(apiID: apiID).map(Representation.init)
-            return try jsonResponse(CountedList(all))
+        group.get(use: list)
+        group.post("block-subscription", use: block)
+        group.post("unblock-subscription", use: unblock)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAny([.creator, .publisher], to: "list subscriptions")
+        guard let apiID = request.queryParameters["apiId"] else {
+            throw APIError.invalidParameter("apiId", "The parameter is required")
         }
-        group.post("block-subscription") { request, context in
-            _ = try context.require(.publisher, to: "block subscriptions")
-            let query = request.queryParameters
-            let id = try Self.subscriptionID(query)
-            guard let raw = query["blockState"] else { throw APIError.invalidParameter("blockState", "The parameter is required") }
-            guard let state = Subscription.Status(rawValue: raw), state != .unblocked else {
-                throw APIError.invalidParameter("blockState", "'\(raw)' is not BLOCKED or PROD_ONLY_BLOCKED")
-            }
-            return try jsonResponse(Representation(try await subscriptions.setStatus(id: id, state)))
+        _ = try await APIsController.find(apiID, in: apis)
+        return try jsonResponse(CountedList(try await subscriptions.list(apiID: apiID).map(Representation.init)))
+    }
+
+    @Sendable func block(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.require(.publisher, to: "block subscriptions")
+        let query = request.queryParameters
+        let id = try Self.subscriptionID(query)
+        guard let raw = query["blockState"] else { throw APIError.invalidParameter("blockState", "The parameter is required") }
+        guard let state = Subscription.Status(rawValue: raw), state != .unblocked else {
+            throw APIError.invalidParameter("blockState", "'\(raw)' is not BLOCKED or PROD_ONLY_BLOCKED")
         }
-        group.post("unblock-subscription") { request, context in
-            _ = try context.require(.publisher, to: "unblock subscriptions")
-            let id = try Self.subscriptionID(request.queryParameters)
-            return try jsonResponse(Representation(try await subscriptions.setStatus(id: id, .unblocked)))
-        }
+        return try jsonResponse(Representation(try await subscriptions.setStatus(id: id, state)))
+    }
+
+    @Sendable func unblock(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.require(.publisher, to: "unblock subscriptions")
+        let id = try Self.subscriptionID(request.queryParameters)
+        return try jsonResponse(Representation(try await subscriptions.setStatus(id: id, .unblocked)))
     }
 
     static func subscriptionID(_ query: [String: String]) throws -> String {

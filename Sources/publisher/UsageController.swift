@@ -10,17 +10,21 @@ struct UsageController {
     let cluster: ClusterStateStore
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get("{apiId}/usage") { request, context in
-            _ = try context.requireAny([.creator, .publisher], to: "read API usage")
-            let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
-            let query = try UsageQuery(query: request.queryParameters)
-            return try jsonResponse(try await UsageReport.read(.api(api.id), query: query, from: usage))
-        }
-        group.get("{apiId}/connections") { _, context in
-            _ = try context.requireAny([.creator, .publisher], to: "list an API's connections")
-            let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
-            let live = try await cluster.liveConnections(apiID: api.id, freshness: ClusterStateStore.nodeFreshness)
-            return try jsonResponse(CountedList(live))
-        }
+        group.get("{apiId}/usage", use: usageOverTime)
+        group.get("{apiId}/connections", use: liveConnections)
+    }
+
+    @Sendable func usageOverTime(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAny([.creator, .publisher], to: "read API usage")
+        let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
+        let query = try UsageQuery(query: request.queryParameters)
+        return try jsonResponse(try await UsageReport.read(.api(api.id), query: query, from: usage))
+    }
+
+    @Sendable func liveConnections(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.requireAny([.creator, .publisher], to: "list an API's connections")
+        let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
+        let live = try await cluster.liveConnections(apiID: api.id, freshness: ClusterStateStore.nodeFreshness)
+        return try jsonResponse(CountedList(live))
     }
 }

@@ -28,28 +28,31 @@ struct UsersController {
     }
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get { _, context in
-            _ = try context.require(.admin, to: "manage users")
-            let all = try await users.list().map(UserRepresentation.init)
-            return try jsonResponse(CountedList(all))
+        group.get(use: list)
+        group.post(use: create)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.require(.admin, to: "manage users")
+        return try jsonResponse(CountedList(try await users.list().map(UserRepresentation.init)))
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.require(.admin, to: "manage users")
+        let body = try await request.decodeJSON(NewUser.self, context: context)
+        let (username, password) = try UserStore.validate(username: body.username, password: body.password)
+        let roleNames = body.roles ?? []
+        guard !roleNames.isEmpty else {
+            throw APIError.invalidField("roles", "Give at least one of: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        group.post { request, context in
-            _ = try context.require(.admin, to: "manage users")
-            let body = try await request.decodeJSON(NewUser.self, context: context)
-            let (username, password) = try UserStore.validate(username: body.username, password: body.password)
-            let roleNames = body.roles ?? []
-            guard !roleNames.isEmpty else {
-                throw APIError.invalidField("roles", "Give at least one of: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+        var roles = Set<Role>()
+        for name in roleNames {
+            guard let role = Role(rawValue: name.lowercased()) else {
+                throw APIError.invalidField("roles", "'\(name)' is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            var roles = Set<Role>()
-            for name in roleNames {
-                guard let role = Role(rawValue: name.lowercased()) else {
-                    throw APIError.invalidField("roles", "'\(name)' is not one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
-                }
-                roles.insert(role)
-            }
-            let user = try await users.create(username: username, password: password, email: body.email, roles: roles)
-            return try jsonResponse(UserRepresentation(user), status: .created)
+            roles.insert(role)
         }
+        let user = try await users.create(username: username, password: password, email: body.email, roles: roles)
+        return try jsonResponse(UserRepresentation(user), status: .created)
     }
 }
