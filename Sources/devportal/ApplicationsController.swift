@@ -51,54 +51,68 @@ struct ApplicationsController {
     }
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get("throttling-policies/application") { _, context in
-            _ = try context.developer(to: "list application plans")
-            let plans = try await applications.plans().map {
-                PlanRepresentation(name: $0.name, displayName: $0.displayName, description: $0.description,
-                                   requestCount: $0.eventLimit?.eventCount, timeUnit: $0.eventLimit?.timeUnit.rawValue,
-                                   unitTime: $0.eventLimit?.unitTime)
-            }
-            return try jsonResponse(CountedList(plans))
+        group.get("throttling-policies/application", use: applicationPlans)
+        group.get("applications", use: list)
+        group.post("applications", use: create)
+        group.get("applications/{applicationId}", use: get)
+        group.put("applications/{applicationId}", use: update)
+        group.get("applications/{applicationId}/usage", use: usageOverTime)
+        group.delete("applications/{applicationId}", use: delete)
+    }
+
+    @Sendable func applicationPlans(_ request: Request, context: Context) async throws -> Response {
+        _ = try context.developer(to: "list application plans")
+        let plans = try await applications.plans().map {
+            PlanRepresentation(name: $0.name, displayName: $0.displayName, description: $0.description,
+                               requestCount: $0.eventLimit?.eventCount, timeUnit: $0.eventLimit?.timeUnit.rawValue,
+                               unitTime: $0.eventLimit?.unitTime)
         }
-        group.get("applications") { request, context in
-            let user = try context.developer(to: "list applications")
-            let query = request.queryParameters
-            let page = try PageRequest(query: query)
-            let (found, total) = try await applications.list(owner: user, page: page, nameContains: query["query"])
-            return try jsonResponse(Page(list: found.map(Representation.init), total: total, page: page, path: Self.basePath))
-        }
-        group.post("applications") { request, context in
-            let user = try context.developer(to: "create applications")
-            let body = try await request.decodeJSON(Body.self, context: context).checked()
-            guard let name = body.name else { throw APIError.invalidField("name", "The field is required") }
-            let application = try await applications.create(
-                name: name, description: body.description ?? "", plan: body.throttlingPolicy ?? "Unlimited", owner: user)
-            return try jsonResponse(Representation(application), status: .created,
-                                    headers: [.location: "\(Self.basePath)/\(application.id)"])
-        }
-        group.get("applications/{applicationId}") { _, context in
-            let user = try context.developer(to: "read applications")
-            return try jsonResponse(Representation(try await find(context, user)))
-        }
-        group.put("applications/{applicationId}") { request, context in
-            let user = try context.developer(to: "change applications")
-            let current = try await find(context, user)
-            let body = try await request.decodeJSON(Body.self, context: context).checked()
-            let updated = try await applications.update(
-                id: current.id, owner: user, name: body.name, description: body.description, plan: body.throttlingPolicy)
-            return try jsonResponse(Representation(updated))
-        }
-        group.get("applications/{applicationId}/usage") { request, context in
-            let user = try context.developer(to: "read application usage")
-            let application = try await find(context, user)
-            let query = try UsageQuery(query: request.queryParameters)
-            return try jsonResponse(try await UsageReport.read(.application(application.id), query: query, from: usage))
-        }
-        group.delete("applications/{applicationId}") { _, context in
-            let user = try context.developer(to: "delete applications")
-            try await applications.delete(id: try context.parameters.require("applicationId"), owner: user)
-            return Response(status: .noContent)
-        }
+        return try jsonResponse(CountedList(plans))
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "list applications")
+        let query = request.queryParameters
+        let page = try PageRequest(query: query)
+        let (found, total) = try await applications.list(owner: user, page: page, nameContains: query["query"])
+        return try jsonResponse(Page(list: found.map(Representation.init), total: total, page: page, path: Self.basePath))
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "create applications")
+        let body = try await request.decodeJSON(Body.self, context: context).checked()
+        guard let name = body.name else { throw APIError.invalidField("name", "The field is required") }
+        let application = try await applications.create(
+            name: name, description: body.description ?? "", plan: body.throttlingPolicy ?? "Unlimited", owner: user)
+        return try jsonResponse(Representation(application), status: .created,
+                                headers: [.location: "\(Self.basePath)/\(application.id)"])
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "read applications")
+        return try jsonResponse(Representation(try await find(context, user)))
+    }
+
+    @Sendable func update(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "change applications")
+        let current = try await find(context, user)
+        let body = try await request.decodeJSON(Body.self, context: context).checked()
+        let updated = try await applications.update(
+            id: current.id, owner: user, name: body.name, description: body.description, plan: body.throttlingPolicy)
+        return try jsonResponse(Representation(updated))
+    }
+
+    @Sendable func usageOverTime(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "read application usage")
+        let application = try await find(context, user)
+        let query = try UsageQuery(query: request.queryParameters)
+        return try jsonResponse(try await UsageReport.read(.application(application.id), query: query, from: usage))
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "delete applications")
+        try await applications.delete(id: try context.parameters.require("applicationId"), owner: user)
+        return Response(status: .noContent)
     }
 
     func find(_ context: Context, _ user: User) async throws -> ClientApplication {

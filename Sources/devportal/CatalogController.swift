@@ -51,21 +51,27 @@ struct CatalogController {
     }
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get { request, context in
-            let query = request.queryParameters
-            let page = try PageRequest(query: query)
-            var search = query["query"]
-            if let value = search, value.lowercased().hasPrefix("name:") { search = String(value.dropFirst(5)) }
-            let (found, total) = try await apis.catalog(page: page, nameContains: search, viewer: context.user)
-            return try jsonResponse(Page(list: found.map(Summary.init), total: total, page: page, path: Self.basePath))
-        }
-        group.get("{apiId}") { _, context in
-            try jsonResponse(detail(try await find(context)))
-        }
-        group.get("{apiId}/asyncapi") { _, context in
-            let api = try await find(context)
-            return try jsonResponse(AsyncAPIDocument(api: api, urls: urls(for: api)))
-        }
+        group.get(use: list)
+        group.get("{apiId}", use: get)
+        group.get("{apiId}/asyncapi", use: asyncAPI)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let query = request.queryParameters
+        let page = try PageRequest(query: query)
+        var search = query["query"]
+        if let value = search, value.lowercased().hasPrefix("name:") { search = String(value.dropFirst(5)) }
+        let (found, total) = try await apis.catalog(page: page, nameContains: search, viewer: context.user)
+        return try jsonResponse(Page(list: found.map(Summary.init), total: total, page: page, path: Self.basePath))
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        try jsonResponse(detail(try await find(context)))
+    }
+
+    @Sendable func asyncAPI(_ request: Request, context: Context) async throws -> Response {
+        let api = try await find(context)
+        return try jsonResponse(AsyncAPIDocument(api: api, urls: urls(for: api)))
     }
 
     func find(_ context: Context) async throws -> WebSocketAPI {

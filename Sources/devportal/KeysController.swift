@@ -41,52 +41,60 @@ struct KeysController {
     struct SecretRepresentation: Encodable { let consumerKey: String; let consumerSecret: String }
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.post("{applicationId}/generate-keys") { request, context in
-            let (application, _) = try await owned(context)
-            let body = try await request.decodeJSON(GenerateBody.self, context: context)
-            guard let rawType = body.keyType else { throw APIError.invalidField("keyType", "The field is required") }
-            guard let keyType = KeyType(rawValue: rawType.uppercased()) else {
-                throw APIError.invalidField("keyType", "'\(rawType)' is not PRODUCTION or SANDBOX")
-            }
-            let grants = body.grantTypesToBeSupported ?? ClientKey.supportedGrantTypes
-            if let unsupported = grants.first(where: { !ClientKey.supportedGrantTypes.contains($0) }) {
-                throw APIError.invalidField("grantTypesToBeSupported", "'\(unsupported)' is not supported; Portico supports client_credentials")
-            }
-            let validity = try validity(body.validityTime, field: "validityTime")
-            let scope = try OAuthScope.normalise(body.scopes?.joined(separator: " "), field: "scopes")
-            let (key, secret) = try await keys.generate(applicationID: application.id, keyType: keyType, grantTypes: grants)
-            let token = try await issuer.issue(for: key, application: claim(application), scope: scope, validity: validity)
-            return try jsonResponse(KeyRepresentation(
-                keyMappingId: key.id, keyType: key.keyType.rawValue, consumerKey: key.consumerKey, consumerSecret: secret,
-                supportedGrantTypes: key.grantTypes,
-                token: TokenRepresentation(accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn)))
+        group.post("{applicationId}/generate-keys", use: generateKeys)
+        group.get("{applicationId}/oauth-keys", use: listKeys)
+        group.post("{applicationId}/oauth-keys/{keyMappingId}/regenerate-secret", use: regenerateSecret)
+        group.post("{applicationId}/oauth-keys/{keyMappingId}/generate-token", use: generateToken)
+    }
+
+    @Sendable func generateKeys(_ request: Request, context: Context) async throws -> Response {
+        let (application, _) = try await owned(context)
+        let body = try await request.decodeJSON(GenerateBody.self, context: context)
+        guard let rawType = body.keyType else { throw APIError.invalidField("keyType", "The field is required") }
+        guard let keyType = KeyType(rawValue: rawType.uppercased()) else {
+            throw APIError.invalidField("keyType", "'\(rawType)' is not PRODUCTION or SANDBOX")
         }
-        group.get("{applicationId}/oauth-keys") { _, context in
-            let (application, _) = try await owned(context)
-            let all = try await keys.list(applicationID: application.id).map {
-                KeyRepresentation(keyMappingId: $0.id, keyType: $0.keyType.rawValue, consumerKey: $0.consumerKey,
-                                  consumerSecret: nil, supportedGrantTypes: $0.grantTypes, token: nil)
-            }
-            return try jsonResponse(CountedList(all))
+        let grants = body.grantTypesToBeSupported ?? ClientKey.supportedGrantTypes
+        if let unsupported = grants.first(where: { !ClientKey.supportedGrantTypes.contains($0) }) {
+            throw APIError.invalidField("grantTypesToBeSupported", "'\(unsupported)' is not supported; Portico supports client_credentials")
         }
-        group.post("{applicationId}/oauth-keys/{keyMappingId}/regenerate-secret") { _, context in
-            let (_, key) = try await ownedKey(context)
-            let secret = try await keys.regenerateSecret(of: key)
-            return try jsonResponse(SecretRepresentation(consumerKey: key.consumerKey, consumerSecret: secret))
+        let validity = try validity(body.validityTime, field: "validityTime")
+        let scope = try OAuthScope.normalise(body.scopes?.joined(separator: " "), field: "scopes")
+        let (key, secret) = try await keys.generate(applicationID: application.id, keyType: keyType, grantTypes: grants)
+        let token = try await issuer.issue(for: key, application: claim(application), scope: scope, validity: validity)
+        return try jsonResponse(KeyRepresentation(
+            keyMappingId: key.id, keyType: key.keyType.rawValue, consumerKey: key.consumerKey, consumerSecret: secret,
+            supportedGrantTypes: key.grantTypes,
+            token: TokenRepresentation(accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn)))
+    }
+
+    @Sendable func listKeys(_ request: Request, context: Context) async throws -> Response {
+        let (application, _) = try await owned(context)
+        let all = try await keys.list(applicationID: application.id).map {
+            KeyRepresentation(keyMappingId: $0.id, keyType: $0.keyType.rawValue, consumerKey: $0.consumerKey,
+                              consumerSecret: nil, supportedGrantTypes: $0.grantTypes, token: nil)
         }
-        group.post("{applicationId}/oauth-keys/{keyMappingId}/generate-token") { request, context in
-            let (application, key) = try await ownedKey(context)
-            let body = try await request.decodeJSON(TokenBody.self, context: context)
-            guard let secret = body.consumerSecret else { throw APIError.invalidField("consumerSecret", "The field is required") }
-            let validity = try validity(body.validityPeriod, field: "validityPeriod")
-            let scope = try OAuthScope.normalise(body.scopes?.joined(separator: " "), field: "scopes")
-            guard try await keys.verifySecret(secret, of: key) else {
-                throw APIError.invalidField("consumerSecret", "The consumer secret does not match these keys")
-            }
-            let token = try await issuer.issue(for: key, application: claim(application), scope: scope, validity: validity)
-            return try jsonResponse(TokenRepresentation(
-                accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn))
+        return try jsonResponse(CountedList(all))
+    }
+
+    @Sendable func regenerateSecret(_ request: Request, context: Context) async throws -> Response {
+        let (_, key) = try await ownedKey(context)
+        let secret = try await keys.regenerateSecret(of: key)
+        return try jsonResponse(SecretRepresentation(consumerKey: key.consumerKey, consumerSecret: secret))
+    }
+
+    @Sendable func generateToken(_ request: Request, context: Context) async throws -> Response {
+        let (application, key) = try await ownedKey(context)
+        let body = try await request.decodeJSON(TokenBody.self, context: context)
+        guard let secret = body.consumerSecret else { throw APIError.invalidField("consumerSecret", "The field is required") }
+        let validity = try validity(body.validityPeriod, field: "validityPeriod")
+        let scope = try OAuthScope.normalise(body.scopes?.joined(separator: " "), field: "scopes")
+        guard try await keys.verifySecret(secret, of: key) else {
+            throw APIError.invalidField("consumerSecret", "The consumer secret does not match these keys")
         }
+        let token = try await issuer.issue(for: key, application: claim(application), scope: scope, validity: validity)
+        return try jsonResponse(TokenRepresentation(
+            accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn))
     }
 
     func owned(_ context: Context) async throws -> (ClientApplication, User) {

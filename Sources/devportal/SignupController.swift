@@ -11,14 +11,16 @@ struct SignupController {
     struct Account: Encodable { let username: String; let email: String?; let roles: [String] }
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.post { request, context in
-            guard enabled else {
-                throw APIError.forbidden("Self sign-up is switched off on this devportal; ask an administrator for an account")
-            }
-            let body = try await request.decodeJSON(Body.self, context: context)
-            let (username, password) = try UserStore.validate(username: body.username, password: body.password)
-            let user = try await users.create(username: username, password: password, email: body.email, roles: [.subscriber])
-            return try jsonResponse(Account(username: user.username, email: user.email, roles: ["subscriber"]), status: .created)
+        group.post(use: signUp)
+    }
+
+    @Sendable func signUp(_ request: Request, context: Context) async throws -> Response {
+        guard enabled else {
+            throw APIError.forbidden("Self sign-up is switched off on this devportal; ask an administrator for an account")
         }
+        let body = try await request.decodeJSON(Body.self, context: context)
+        let (username, password) = try UserStore.validate(username: body.username, password: body.password)
+        let user = try await users.create(username: username, password: password, email: body.email, roles: [.subscriber])
+        return try jsonResponse(Account(username: user.username, email: user.email, roles: ["subscriber"]), status: .created)
     }
 }

@@ -26,37 +26,45 @@ struct SubscriptionsController {
     }
 
     func addRoutes(to group: RouterGroup<Context>) {
-        group.get { request, context in
-            let user = try context.developer(to: "list subscriptions")
-            let query = request.queryParameters
-            guard query["applicationId"] != nil || query["apiId"] != nil else {
-                throw APIError.invalidParameter("applicationId", "Give applicationId or apiId")
-            }
-            let found = try await subscriptions.list(owner: user, applicationID: query["applicationId"], apiID: query["apiId"])
-            return try jsonResponse(CountedList(found.map(Representation.init)))
+        group.get(use: list)
+        group.post(use: subscribe)
+        group.get("{subscriptionId}", use: get)
+        group.delete("{subscriptionId}", use: unsubscribe)
+    }
+
+    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "list subscriptions")
+        let query = request.queryParameters
+        guard query["applicationId"] != nil || query["apiId"] != nil else {
+            throw APIError.invalidParameter("applicationId", "Give applicationId or apiId")
         }
-        group.post { request, context in
-            let user = try context.developer(to: "subscribe")
-            let body = try await request.decodeJSON(Body.self, context: context)
-            guard let applicationID = body.applicationId else { throw APIError.invalidField("applicationId", "The field is required") }
-            guard let apiID = body.apiId else { throw APIError.invalidField("apiId", "The field is required") }
-            guard let plan = body.throttlingPolicy else { throw APIError.invalidField("throttlingPolicy", "The field is required") }
-            let subscription = try await subscriptions.create(applicationID: applicationID, apiID: apiID, plan: plan, owner: user)
-            return try jsonResponse(Representation(subscription), status: .created,
-                                    headers: [.location: "\(Self.basePath)/\(subscription.id)"])
+        let found = try await subscriptions.list(owner: user, applicationID: query["applicationId"], apiID: query["apiId"])
+        return try jsonResponse(CountedList(found.map(Representation.init)))
+    }
+
+    @Sendable func subscribe(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "subscribe")
+        let body = try await request.decodeJSON(Body.self, context: context)
+        guard let applicationID = body.applicationId else { throw APIError.invalidField("applicationId", "The field is required") }
+        guard let apiID = body.apiId else { throw APIError.invalidField("apiId", "The field is required") }
+        guard let plan = body.throttlingPolicy else { throw APIError.invalidField("throttlingPolicy", "The field is required") }
+        let subscription = try await subscriptions.create(applicationID: applicationID, apiID: apiID, plan: plan, owner: user)
+        return try jsonResponse(Representation(subscription), status: .created,
+                                headers: [.location: "\(Self.basePath)/\(subscription.id)"])
+    }
+
+    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "read subscriptions")
+        let id = try context.parameters.require("subscriptionId")
+        guard let subscription = try await subscriptions.get(id: id, owner: user) else {
+            throw APIError.notFound("No subscription with id '\(id)'")
         }
-        group.get("{subscriptionId}") { _, context in
-            let user = try context.developer(to: "read subscriptions")
-            let id = try context.parameters.require("subscriptionId")
-            guard let subscription = try await subscriptions.get(id: id, owner: user) else {
-                throw APIError.notFound("No subscription with id '\(id)'")
-            }
-            return try jsonResponse(Representation(subscription))
-        }
-        group.delete("{subscriptionId}") { _, context in
-            let user = try context.developer(to: "unsubscribe")
-            try await subscriptions.delete(id: try context.parameters.require("subscriptionId"), owner: user)
-            return Response(status: .noContent)
-        }
+        return try jsonResponse(Representation(subscription))
+    }
+
+    @Sendable func unsubscribe(_ request: Request, context: Context) async throws -> Response {
+        let user = try context.developer(to: "unsubscribe")
+        try await subscriptions.delete(id: try context.parameters.require("subscriptionId"), owner: user)
+        return Response(status: .noContent)
     }
 }
