@@ -13,7 +13,6 @@ import Testing
         #expect(count("3-1") == nil)
         #expect(count("x") == nil)
         #expect(EventLoops.cpusAllowed(status: "Name:\tgateway\n") == nil)
-        #expect(EventLoops.available >= 1)
     }
 
     @Test func theSettingOverridesTheDefault() throws {

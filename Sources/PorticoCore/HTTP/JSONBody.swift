@@ -8,10 +8,7 @@ extension Request {
     /// malformed, a field of the wrong type, or any string or key with a control character — the
     /// field is named).
     public func decodeJSON<T: Decodable>(_ type: T.Type, context: PorticoRequestContext) async throws -> T {
-        try await decodeJSON(type, limit: context.maxUploadSize)
-    }
-
-    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
+        let limit = context.maxUploadSize
         let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard let contentType, contentType == "application/json" || contentType.hasSuffix("+json") else {
             throw APIError(.unsupportedMediaType, "Unsupported Media Type",
