@@ -35,10 +35,22 @@ import Testing
         let report = bucket.takeReport(now: 0)
         #expect(report.used == 1 && report.tokens == 2)
         _ = bucket.take(now: 0)  // admitted while the report travels
-        bucket.reconcile(clusterTokens: 1, now: 0)  // another node used one too
+        bucket.reconcile(clusterTokens: 1, reportedLimit: limit, now: 0)  // another node used one too
         #expect(bucket.take(now: 0) != nil, "1 left in the cluster, minus the one admitted here since")
         bucket.restore(unreported: 5)
         #expect(bucket.takeReport(now: 0).used == 6, "a report that failed is sent again")
+    }
+
+    /// A plan raised while a report travels keeps its raise: the cluster's answer was computed with
+    /// the old limit (a live connection was closed 4003 under a plan grown from 2 to 5).
+    @Test func aPlanChangeDuringASyncRoundTripIsKept() {
+        let bucket = RateBucket(key: "k", limit: limit, now: 0)
+        while bucket.take(now: 0) == nil {}
+        let report = bucket.takeReport(now: 0)
+        bucket.change(to: .init(eventCount: limit.eventCount + 2, timeUnit: limit.timeUnit, unitTime: limit.unitTime))
+        bucket.reconcile(clusterTokens: 0, reportedLimit: report.limit, now: 0)
+        #expect((0..<2).map { _ in bucket.take(now: 0) } == [nil, nil], "the two the raise added")
+        #expect(bucket.take(now: 0) != nil)
     }
 
     @Test func aMessageTakesFromEveryBucketOrFromNone() {

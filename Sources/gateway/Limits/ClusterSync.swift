@@ -79,14 +79,14 @@ struct ClusterSync: Service {
 
     private func syncBuckets(now: UInt64) async throws {
         var reports: [ClusterStateStore.BucketReport] = []
-        var buckets: [String: (RateBucket, Int64)] = [:]
+        var buckets: [String: (bucket: RateBucket, used: Int64, limit: BusinessPlan.EventLimit)] = [:]
         for bucket in limiter.all {
             let due = bucket.withState { $0.unreported > 0 || ($0.users > 0 && now &- $0.syncedAt >= Self.refreshNanoseconds) }
             guard due else { continue }
             let (used, tokens, limit) = bucket.takeReport(now: now)
             reports.append(.init(key: bucket.key, capacity: Double(limit.eventCount),
                                  ratePerSecond: Double(limit.eventCount) / limit.seconds, used: Double(used), tokens: tokens))
-            buckets[bucket.key] = (bucket, used)
+            buckets[bucket.key] = (bucket, used, limit)
         }
         guard !reports.isEmpty else { return }
         do {
@@ -95,9 +95,11 @@ struct ClusterSync: Service {
             // best estimate (the end would lose the refill of half the round trip, every sync).
             let returned = NIODeadline.now().uptimeNanoseconds
             let at = now + (returned &- now) / 2
-            for (key, left) in tokens { buckets[key]?.0.reconcile(clusterTokens: left, now: at) }
+            for (key, left) in tokens {
+                if let reported = buckets[key] { reported.bucket.reconcile(clusterTokens: left, reportedLimit: reported.limit, now: at) }
+            }
         } catch {
-            for (bucket, used) in buckets.values { bucket.restore(unreported: used) }
+            for reported in buckets.values { reported.bucket.restore(unreported: reported.used) }
             throw error
         }
     }

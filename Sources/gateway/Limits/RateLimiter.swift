@@ -76,10 +76,13 @@ final class RateBucket: Sendable {
         }
     }
 
-    /// The cluster's tokens after our report: what was admitted here since then is taken off again.
-    func reconcile(clusterTokens: Double, now: UInt64) {
+    /// The cluster's tokens after our report: what was admitted here since then is taken off again,
+    /// and a plan change since then (`reportedLimit` is the limit the report carried) applies on top,
+    /// as `change(to:)` applied it — else the cluster's answer, computed with the old limit, undoes it.
+    func reconcile(clusterTokens: Double, reportedLimit: BusinessPlan.EventLimit, now: UInt64) {
         state.withLockedValue { state in
-            state.tokens = clusterTokens - Double(state.unreported)
+            let changed = Double(state.limit.eventCount - reportedLimit.eventCount)
+            state.tokens = min(clusterTokens + changed, Double(state.limit.eventCount)) - Double(state.unreported)
             state.refilledAt = now
             state.syncedAt = now
         }
