@@ -19,7 +19,7 @@ struct SignupController {
             throw APIError.forbidden("Self sign-up is switched off on this devportal; ask an administrator for an account")
         }
         let body = try await request.decodeJSON(Body.self, context: context)
-        let (username, password) = try UserStore.validate(username: body.username, password: body.password)
+        let (username, password) = try User.validatedCredentials(username: body.username, password: body.password)
         let user = try await users.create(username: username, password: password, email: body.email, roles: [.subscriber])
         return try jsonResponse(Account(username: user.username, email: user.email, roles: ["subscriber"]), status: .created)
     }

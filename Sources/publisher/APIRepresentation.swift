@@ -153,7 +153,7 @@ struct APIRequestBody: Decodable, Sendable {
             plans: policies ?? [], productionEndpoint: endpointConfig?.production_endpoints?.url,
             sandboxEndpoint: endpointConfig?.sandbox_endpoints?.url, backendCAFile: endpointConfig?.ca_file,
             limits: try limits?.limits() ?? .init(), resilience: try endpointConfig?.config?.resilience() ?? .init())
-        try Self.validated(spec)
+        try spec.validate()
         return spec
     }
 
@@ -176,14 +176,6 @@ struct APIRequestBody: Decodable, Sendable {
             spec.resilience = try endpointConfig.config?.resilience() ?? .init()
         }
         if let limits { spec.limits = try limits.limits() }
-        try Self.validated(spec)
-    }
-
-    static func validated(_ spec: APISpec) throws {
-        do {
-            try spec.validate()
-        } catch let error as APISpec.FieldError {
-            throw APIError.invalidField(error.field, error.reason)
-        }
+        try spec.validate()
     }
 }

@@ -81,7 +81,7 @@ struct APIsController {
         spec.isDefaultVersion = makeDefault
         do {
             try APISpec.validateVersion(spec.version)
-        } catch let error as APISpec.FieldError {
+        } catch let error as FieldError {
             throw APIError.invalidParameter("newVersion", error.reason)
         }
         return try Self.created(try await apis.create(spec, provider: user.username))

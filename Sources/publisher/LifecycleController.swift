@@ -48,7 +48,7 @@ struct LifecycleController {
             let current = try await APIsController.find(id, in: apis)
             throw APIError.invalidParameter(
                 "action", "'\(name)' is not a lifecycle action; allowed from \(current.lifecycleState.rawValue): "
-                    + APIStore.describeAllowed(current.lifecycleState))
+                    + current.lifecycleState.allowedActions)
         }
         let api = try await apis.changeLifecycle(id: id, action: action, user: user.username, ifMatch: request.headers[.ifMatch])
         return try jsonResponse(ChangeResult(lifecycleState: StateRepresentation(api.lifecycleState)), headers: [.eTag: api.eTag])

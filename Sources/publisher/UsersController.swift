@@ -40,7 +40,7 @@ struct UsersController {
     @Sendable func create(_ request: Request, context: Context) async throws -> Response {
         _ = try context.require(.admin, to: "manage users")
         let body = try await request.decodeJSON(NewUser.self, context: context)
-        let (username, password) = try UserStore.validate(username: body.username, password: body.password)
+        let (username, password) = try User.validatedCredentials(username: body.username, password: body.password)
         let roleNames = body.roles ?? []
         guard !roleNames.isEmpty else {
             throw APIError.invalidField("roles", "Give at least one of: \(Role.allCases.map(\.rawValue).joined(separator: ", "))")

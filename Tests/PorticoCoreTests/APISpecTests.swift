@@ -9,19 +9,19 @@ import Testing
 
     @Test(arguments: ["echo", "/", "/echo/", "//echo", "/a//b", "/a/../b", "/a/./b", "/a b", "/a?x=1", "/a#f", "/é"])
     func uncleanContextsAreRefused(context: String) {
-        let error = #expect(throws: APISpec.FieldError.self) { try APISpec.validateContext(context) }
+        let error = #expect(throws: FieldError.self) { try APISpec.validateContext(context) }
         #expect(error?.field == "context")
     }
 
     @Test(arguments: ["", "1.0/0", "..", "1 0", String(repeating: "1", count: 31)])
     func badVersionsAreRefused(version: String) {
-        let error = #expect(throws: APISpec.FieldError.self) { try APISpec.validateVersion(version) }
+        let error = #expect(throws: FieldError.self) { try APISpec.validateVersion(version) }
         #expect(error?.field == "version")
     }
 
     @Test(arguments: ["http://h/x", "ws://", "ws:///path", "localhost:9000", "ws://h/#frag", "not a url"])
     func endpointsMustBeWebSocketURLsWithAHost(url: String) {
-        let error = #expect(throws: APISpec.FieldError.self) { try APISpec.validateEndpoint(url, field: "f") }
+        let error = #expect(throws: FieldError.self) { try APISpec.validateEndpoint(url, field: "f") }
         #expect(error?.field == "f")
     }
 
@@ -32,7 +32,7 @@ import Testing
 
     @Test func nameMustBeNonEmptyAndTrimmed() {
         for name in ["", " Echo", "Echo ", String(repeating: "x", count: 101), "a\u{7}b"] {
-            #expect(throws: APISpec.FieldError.self) { try APISpec.validateName(name) }
+            #expect(throws: FieldError.self) { try APISpec.validateName(name) }
         }
     }
 }

@@ -46,9 +46,11 @@ import Testing
                     try await connection.listen(on: ChangeNotifier.channel) { notifications in
                         var iterator = notifications.makeAsyncIterator()
                         // Unknown plan: the insert happens after the plan check fails, so nothing commits.
-                        await #expect(throws: APIError.self) {
+                        let refused = await #expect(throws: StoreError.self) {
                             _ = try await store.create(APISpec(name: "A", context: "/a", version: "1", plans: ["Nope"]), provider: "p")
                         }
+                        guard case .invalidField(let field) = refused else { Issue.record("\(String(describing: refused))"); return }
+                        #expect(field.field == "policies")
                         let created = try await store.create(APISpec(name: "B", context: "/b", version: "1"), provider: "p")
                         let first = try await iterator.next()
                         #expect(try JSONDecoder().decode(Change.self, from: Data(first!.payload.utf8)).id == created.id)

@@ -33,7 +33,7 @@ public final class Authenticator: Sendable {
     /// The user these credentials belong to; otherwise a 401, a 429 (too many failures for the
     /// name or the address) or a 503 (too many password checks waiting).
     public func authenticate(username: String, password: String, address: String?) async throws -> User {
-        // User names are ASCII (UserStore.validate): any other is nobody's, and must not get a
+        // User names are ASCII (User.validatedCredentials): any other is nobody's, and must not get a
         // limiter key of its own that PostgreSQL's lower() would still match to a user.
         guard username.utf8.allSatisfy({ $0 < 0x80 }) else { throw APIError.unauthorized("Unknown user or wrong password") }
         let name = username.lowercased()

@@ -3,7 +3,8 @@ import Logging
 import NIOCore
 
 /// Turns every error a route or the framework throws into the JSON error shape, so no caller ever
-/// sees a bare status, an empty body or an HTML page. `APIError`s answer as they are; errors with
+/// sees a bare status, an empty body or an HTML page. `APIError`s answer as they are, a store's
+/// `StoreError` and the model's `FieldError` with the error they describe; errors with
 /// a vocabulary of their own (`OwnErrorVocabulary`: OAuth2's `{error, error_description}`) too;
 /// the framework's errors (`HTTPError`, a body over the limit, a decoding error, any other
 /// `HTTPResponseError`) become an `APIError` with their status; anything else is a 500 whose
@@ -26,6 +27,10 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as StoreError:
+            return APIError(error)
+        case let error as FieldError:
+            return .invalidField(error.field, error.reason)
         case is NIOTooManyBytesError:
             return APIError(.contentTooLarge, "Payload Too Large", "The request body is larger than this server accepts")
         case let error as DecodingError:

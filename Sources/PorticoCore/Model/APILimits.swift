@@ -38,15 +38,15 @@ public struct APILimits: Sendable, Equatable {
 
     func validate() throws {
         if let bytes = maxMessageBytes, !BusinessPlan.messageBytesRange.contains(bytes) {
-            throw APISpec.FieldError(field: "limits.maxMessageBytes", reason: "Expected 1 to 67108864 bytes, not \(bytes)")
+            throw FieldError(field: "limits.maxMessageBytes", reason: "Expected 1 to 67108864 bytes, not \(bytes)")
         }
         for (field, value) in [("limits.idleTimeoutSeconds", idleTimeoutSeconds), ("limits.maxLifetimeSeconds", maxLifetimeSeconds)] {
             if let value, !(0...Self.maxSeconds).contains(value) {
-                throw APISpec.FieldError(field: field, reason: "Expected 0 (never) to \(Self.maxSeconds) seconds, not \(value)")
+                throw FieldError(field: field, reason: "Expected 0 (never) to \(Self.maxSeconds) seconds, not \(value)")
             }
         }
         for origin in allowedOrigins where Self.normalizedOrigin(origin) == nil {
-            throw APISpec.FieldError(field: "limits.allowedOrigins",
+            throw FieldError(field: "limits.allowedOrigins",
                                      reason: "'\(origin)' is not an origin: use scheme://host[:port], such as https://app.example.com")
         }
     }
@@ -91,18 +91,18 @@ public struct EndpointResilience: Sendable, Equatable {
     func validate() throws {
         let prefix = "endpointConfig.config."
         if let timeout = connectTimeoutMs, !(1...300_000).contains(timeout) {
-            throw APISpec.FieldError(field: prefix + "actionDuration", reason: "Expected 1 to 300000 milliseconds, not \(timeout)")
+            throw FieldError(field: prefix + "actionDuration", reason: "Expected 1 to 300000 milliseconds, not \(timeout)")
         }
         if let failures = suspendAfterFailures, !(1...1000).contains(failures) {
-            throw APISpec.FieldError(field: prefix + "retryTimeOut", reason: "Expected 0 to 999 retries before suspension")
+            throw FieldError(field: prefix + "retryTimeOut", reason: "Expected 0 to 999 retries before suspension")
         }
         if let factor = suspendFactor, !(1...100).contains(factor) {
-            throw APISpec.FieldError(field: prefix + "factor", reason: "Expected a factor from 1 to 100, not \(factor)")
+            throw FieldError(field: prefix + "factor", reason: "Expected a factor from 1 to 100, not \(factor)")
         }
         let initial = effectiveSuspendInitialMs, maximum = effectiveSuspendMaxMs
         let day: Int64 = 86_400_000
         guard (initial == 0 && maximum == 0) || (initial > 0 && maximum >= initial && maximum <= day) else {
-            throw APISpec.FieldError(
+            throw FieldError(
                 field: prefix + "suspendMaxDuration",
                 reason: "suspendDuration (\(initial) ms) and suspendMaxDuration (\(maximum) ms) must both be 0 (never suspend), "
                     + "or 0 < suspendDuration <= suspendMaxDuration <= \(day)")

@@ -45,12 +45,6 @@ public struct APISpec: Sendable, Equatable {
             limits: api.limits, resilience: api.resilience)
     }
 
-    /// A field that failed validation.
-    public struct FieldError: Error, Equatable {
-        public let field: String
-        public let reason: String
-    }
-
     public static let maxNameLength = 100
     public static let maxDescriptionLength = 10_000
     static let segmentCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")

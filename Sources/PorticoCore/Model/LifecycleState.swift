@@ -32,6 +32,13 @@ public enum LifecycleState: String, Codable, Sendable, CaseIterable {
     public func target(of action: LifecycleAction) -> LifecycleState? {
         transitions.first { $0.action == action }?.target
     }
+
+    /// The actions allowed from here, quoted, for an error that refuses another one:
+    /// `'Publish', 'Deploy as a Prototype'`, or `none (RETIRED is final)`.
+    public var allowedActions: String {
+        let allowed = transitions.map { "'\($0.action.rawValue)'" }
+        return allowed.isEmpty ? "none (\(rawValue) is final)" : allowed.joined(separator: ", ")
+    }
 }
 
 /// A lifecycle action, spelled as WSO2 API Manager spells it in `change-lifecycle?action=`.

@@ -28,4 +28,22 @@ public struct User: Sendable, Equatable {
     public func may(_ role: Role) -> Bool {
         roles.contains(.admin) || roles.contains(role)
     }
+
+    public static let minimumPasswordLength = 8
+
+    /// Checks a new account's name and password; the error names the field. Names are ASCII, so a
+    /// name that is not is nobody's (`Authenticator` relies on it).
+    public static func validatedCredentials(username: String?, password: String?) throws(FieldError) -> (username: String, password: String) {
+        guard let username else { throw FieldError(field: "username", reason: "The field is required") }
+        guard (1...64).contains(username.count),
+              username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) })
+        else {
+            throw FieldError(field: "username", reason: "'\(username)' must be 1 to 64 characters: letters, digits, '.', '_', '-' or '@'")
+        }
+        guard let password else { throw FieldError(field: "password", reason: "The field is required") }
+        guard password.count >= minimumPasswordLength else {
+            throw FieldError(field: "password", reason: "The password must have at least \(minimumPasswordLength) characters")
+        }
+        return (username, password)
+    }
 }

@@ -191,8 +191,7 @@ public struct APIStore: Sendable {
             let api = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
             let subscriptions = try await SubscriptionStore(database: database).count(apiID: id, on: connection)
             guard subscriptions == 0 else {
-                throw APIError.conflict(
-                    "'\(api.name)' \(api.version) has \(subscriptions) subscription(s); they must be removed before the API can be deleted")
+                throw StoreError.conflict(.apiHasSubscriptions(api: api.name, version: api.version, count: subscriptions))
             }
             try await connection.query("DELETE FROM apis WHERE id = \(id)::uuid", logger: logger)
             try await ChangeNotifier.announce(Change(entity: .api, action: .deleted, id: id), on: connection, logger: logger)
@@ -205,13 +204,10 @@ public struct APIStore: Sendable {
         try await database.transaction { connection in
             let current = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
             guard let target = current.lifecycleState.target(of: action) else {
-                throw APIError.badRequest(
-                    "'\(action.rawValue)' is not allowed from \(current.lifecycleState.rawValue); allowed: "
-                        + Self.describeAllowed(current.lifecycleState),
-                    message: "Invalid lifecycle action")
+                throw StoreError.lifecycle(.actionNotAllowed(action, from: current.lifecycleState))
             }
             if let problem = current.readinessProblem(for: target) {
-                throw APIError.badRequest(problem, message: "The API cannot be moved to \(target.rawValue)")
+                throw StoreError.lifecycle(.notReady(for: target, problem: problem))
             }
             try await connection.query(
                 """
@@ -225,11 +221,6 @@ public struct APIStore: Sendable {
         }
     }
 
-    public static func describeAllowed(_ state: LifecycleState) -> String {
-        let allowed = state.transitions.map { "'\($0.action.rawValue)'" }
-        return allowed.isEmpty ? "none (\(state.rawValue) is final)" : allowed.joined(separator: ", ")
-    }
-
     // MARK: Pieces
 
     private func lockCatalog(_ connection: PostgresConnection) async throws {
@@ -240,10 +231,9 @@ public struct APIStore: Sendable {
     private func lockedAPI(id: String, ifMatch: String?, on connection: PostgresConnection) async throws -> WebSocketAPI {
         guard UUID(uuidString: id) != nil,
               let current = try await Self.fetch(id: id, on: connection, database: database, forUpdate: true)
-        else { throw APIError.notFound("No API with id '\(id)'") }
+        else { throw StoreError.notFound(.api, id: id) }
         if let ifMatch, !ETag.matches(ifMatch, current.eTag) {
-            throw APIError.preconditionFailed(
-                "The API changed since you read it (If-Match \(ifMatch), current ETag \(current.eTag)); GET it again and retry")
+            throw StoreError.stale(ifMatch: ifMatch, current: current.eTag)
         }
         return current
     }
@@ -261,15 +251,15 @@ public struct APIStore: Sendable {
             """, logger: logger)
         for try await (name, context, version) in rows.decode((String, String, String).self) {
             if context == spec.context && version == spec.version {
-                throw APIError.conflict("An API with context '\(context)' and version '\(version)' already exists ('\(name)')")
+                throw StoreError.conflict(.contextAndVersionTaken(context: context, version: version, by: name))
             }
             if name == spec.name && version == spec.version {
-                throw APIError.conflict("An API named '\(name)' with version '\(version)' already exists")
+                throw StoreError.conflict(.nameAndVersionTaken(name: name, version: version))
             }
             if name == spec.name {
-                throw APIError.conflict("The versions of '\(name)' are served at context '\(context)'; a new version must use it too")
+                throw StoreError.conflict(.versionsElsewhere(name: name, context: context))
             }
-            throw APIError.conflict("Context '\(spec.context)' collides with context '\(context)' of API '\(name)'")
+            throw StoreError.conflict(.contextCollides(context: spec.context, other: context, name: name))
         }
     }
 

@@ -93,7 +93,7 @@ public struct ApplicationStore: Sendable {
                     id = value
                 }
             } catch where Database.isUniqueViolation(error) {
-                throw APIError.conflict("You already have an application named '\(name)'")
+                throw StoreError.conflict(.applicationName(name))
             }
             try await ChangeNotifier.announce(Change(entity: .application, action: .created, id: id), on: connection, logger: logger)
             return try await Self.decode(try await connection.query(
@@ -103,7 +103,7 @@ public struct ApplicationStore: Sendable {
 
     /// Changes name, description and plan; nil leaves a field as it is.
     public func update(id: String, owner: User, name: String?, description: String?, plan: String?) async throws -> ClientApplication {
-        guard try await get(id: id, owner: owner) != nil else { throw APIError.notFound("No application with id '\(id)'") }
+        guard try await get(id: id, owner: owner) != nil else { throw StoreError.notFound(.application, id: id) }
         return try await database.transaction { connection in
             let planID = try await plan.asyncMap { try await Self.planID($0, on: connection, logger: logger) }
             do {
@@ -114,7 +114,7 @@ public struct ApplicationStore: Sendable {
                     WHERE id = \(id)::uuid
                     """, logger: logger)
             } catch where Database.isUniqueViolation(error) {
-                throw APIError.conflict("You already have an application named '\(name ?? "")'")
+                throw StoreError.conflict(.applicationName(name ?? ""))
             }
             try await ChangeNotifier.announce(Change(entity: .application, action: .updated, id: id), on: connection, logger: logger)
             return try await Self.decode(try await connection.query(
@@ -124,7 +124,7 @@ public struct ApplicationStore: Sendable {
 
     /// Deletes the application with its subscriptions and keys, and revokes its live tokens.
     public func delete(id: String, owner: User) async throws {
-        guard try await get(id: id, owner: owner) != nil else { throw APIError.notFound("No application with id '\(id)'") }
+        guard try await get(id: id, owner: owner) != nil else { throw StoreError.notFound(.application, id: id) }
         try await database.transaction { connection in
             try await tokens.revokeAll(applicationID: id, on: connection)
             try await connection.query("DELETE FROM applications WHERE id = \(id)::uuid", logger: logger)
@@ -140,8 +140,8 @@ public struct ApplicationStore: Sendable {
             all.append(row)
         }
         guard let match = all.first(where: { $0.1 == name }) else {
-            throw APIError.invalidField(
-                "throttlingPolicy", "'\(name)' is not an application plan; available: \(all.map(\.1).joined(separator: ", "))")
+            throw StoreError.invalidField(FieldError(
+                field: "throttlingPolicy", reason: "'\(name)' is not an application plan; available: \(all.map(\.1).joined(separator: ", "))"))
         }
         return match.0
     }

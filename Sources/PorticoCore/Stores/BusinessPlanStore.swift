@@ -62,7 +62,7 @@ public struct BusinessPlanStore: Sendable {
                 return created
             }
         } catch where Database.isUniqueViolation(error) {
-            throw APIError.conflict("A business plan named '\(plan.name)' already exists")
+            throw StoreError.conflict(.planName(plan.name))
         }
     }
 
@@ -80,7 +80,7 @@ public struct BusinessPlanStore: Sendable {
                 """, logger: logger)
             var found = false
             for try await _ in rows { found = true }
-            guard found else { throw APIError.notFound("No business plan with id '\(plan.id)'") }
+            guard found else { throw StoreError.notFound(.businessPlan, id: plan.id) }
             try await ChangeNotifier.announce(
                 Change(entity: .businessPlan, action: .updated, id: plan.id), on: connection, logger: logger)
             return plan
@@ -89,7 +89,7 @@ public struct BusinessPlanStore: Sendable {
 
     /// Deletes the plan; 409 naming the APIs that still offer it.
     public func delete(id: String) async throws {
-        guard let plan = try await get(id: id) else { throw APIError.notFound("No business plan with id '\(id)'") }
+        guard let plan = try await get(id: id) else { throw StoreError.notFound(.businessPlan, id: id) }
         try await database.transaction { connection in
             var users: [String] = []
             let rows = try await connection.query(
@@ -99,7 +99,7 @@ public struct BusinessPlanStore: Sendable {
                 """, logger: logger)
             for try await name in rows.decode(String.self) { users.append(name) }
             guard users.isEmpty else {
-                throw APIError.conflict("Business plan '\(plan.name)' is in use by: \(users.joined(separator: ", "))")
+                throw StoreError.conflict(.planInUse(plan: plan.name, by: users))
             }
             try await connection.query("DELETE FROM business_plans WHERE id = \(id)::uuid", logger: logger)
             try await ChangeNotifier.announce(Change(entity: .businessPlan, action: .deleted, id: id), on: connection, logger: logger)
@@ -120,9 +120,8 @@ public struct BusinessPlanStore: Sendable {
         let unique = names.filter { seen.insert($0).inserted }
         let unknown = unique.filter { known[$0] == nil }
         guard unknown.isEmpty else {
-            throw APIError.invalidField(
-                "policies",
-                "Unknown business plan(s): \(unknown.joined(separator: ", ")); available: \(all.joined(separator: ", "))")
+            throw StoreError.invalidField(FieldError(
+                field: "policies", reason: "Unknown business plan(s): \(unknown.joined(separator: ", ")); available: \(all.joined(separator: ", "))"))
         }
         return unique.map { known[$0]! }
     }

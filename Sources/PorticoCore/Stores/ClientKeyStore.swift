@@ -49,8 +49,7 @@ public struct ClientKeyStore: Sendable {
                 return (key, secret)
             }
         } catch where Database.isUniqueViolation(error) {
-            throw APIError.conflict(
-                "The application has \(keyType.rawValue) keys already; regenerate their secret instead of generating new keys")
+            throw StoreError.conflict(.keysExist(keyType))
         }
     }
 

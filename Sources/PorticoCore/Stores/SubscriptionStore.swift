@@ -40,16 +40,14 @@ public struct SubscriptionStore: Sendable {
     public func create(applicationID: String, apiID: String, plan: String, owner: User) async throws -> Subscription {
         guard UUID(uuidString: applicationID) != nil,
               try await ApplicationStore(database: database).get(id: applicationID, owner: owner) != nil
-        else { throw APIError.notFound("No application with id '\(applicationID)'") }
-        guard let api = try await APIStore(database: database).get(id: apiID) else { throw APIError.notFound("No API with id '\(apiID)'") }
+        else { throw StoreError.notFound(.application, id: applicationID) }
+        guard let api = try await APIStore(database: database).get(id: apiID) else { throw StoreError.notFound(.api, id: apiID) }
         guard api.lifecycleState == .published || api.lifecycleState == .prototyped else {
-            throw APIError.badRequest(
-                "API '\(api.name)' \(api.version) is \(api.lifecycleState.rawValue); only PUBLISHED or PROTOTYPED APIs take new subscriptions",
-                message: "API not open for subscription")
+            throw StoreError.lifecycle(.closedToSubscriptions(api: api.name, version: api.version, state: api.lifecycleState))
         }
         guard api.plans.contains(plan) else {
-            throw APIError.invalidField(
-                "throttlingPolicy", "'\(plan)' is not one of the plans of '\(api.name)': \(api.plans.joined(separator: ", "))")
+            throw StoreError.invalidField(FieldError(
+                field: "throttlingPolicy", reason: "'\(plan)' is not one of the plans of '\(api.name)': \(api.plans.joined(separator: ", "))"))
         }
         return try await database.transaction { connection in
             var id = ""
@@ -64,7 +62,7 @@ public struct SubscriptionStore: Sendable {
                     id = value
                 }
             } catch where Database.isUniqueViolation(error) {
-                throw APIError.conflict("The application is already subscribed to '\(api.name)' \(api.version)")
+                throw StoreError.conflict(.alreadySubscribed(api: api.name, version: api.version))
             }
             try await ChangeNotifier.announce(
                 Change(entity: .subscription, action: .created, id: id, state: Subscription.Status.unblocked.rawValue),
@@ -105,7 +103,7 @@ public struct SubscriptionStore: Sendable {
     }
 
     public func delete(id: String, owner: User) async throws {
-        guard try await get(id: id, owner: owner) != nil else { throw APIError.notFound("No subscription with id '\(id)'") }
+        guard try await get(id: id, owner: owner) != nil else { throw StoreError.notFound(.subscription, id: id) }
         try await database.transaction { connection in
             try await connection.query("DELETE FROM subscriptions WHERE id = \(id)::uuid", logger: logger)
             try await ChangeNotifier.announce(Change(entity: .subscription, action: .deleted, id: id), on: connection, logger: logger)
@@ -114,7 +112,7 @@ public struct SubscriptionStore: Sendable {
 
     /// Blocks or unblocks a subscription (provider side).
     public func setStatus(id: String, _ status: Subscription.Status) async throws -> Subscription {
-        guard try await get(id: id, owner: nil) != nil else { throw APIError.notFound("No subscription with id '\(id)'") }
+        guard try await get(id: id, owner: nil) != nil else { throw StoreError.notFound(.subscription, id: id) }
         return try await database.transaction { connection in
             try await connection.query(
                 "UPDATE subscriptions SET status = \(status.rawValue), updated_at = now() WHERE id = \(id)::uuid", logger: logger)

@@ -12,23 +12,6 @@ public struct UserStore: Sendable {
         self.hasher = hasher
     }
 
-    public static let minimumPasswordLength = 8
-
-    /// Checks a new account's name and password; the error names the field.
-    public static func validate(username: String?, password: String?) throws -> (username: String, password: String) {
-        guard let username else { throw APIError.invalidField("username", "The field is required") }
-        guard (1...64).contains(username.count),
-              username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) })
-        else {
-            throw APIError.invalidField("username", "'\(username)' must be 1 to 64 characters: letters, digits, '.', '_', '-' or '@'")
-        }
-        guard let password else { throw APIError.invalidField("password", "The field is required") }
-        guard password.count >= minimumPasswordLength else {
-            throw APIError.invalidField("password", "The password must have at least \(minimumPasswordLength) characters")
-        }
-        return (username, password)
-    }
-
     /// The user whose credentials these are, or nil.
     public func authenticate(username: String, password: String) async throws -> User? {
         let rows = try await database.client.query(
@@ -52,12 +35,12 @@ public struct UserStore: Sendable {
                 INSERT INTO users (username, password_hash, email, roles)
                 VALUES (\(username), \(hash), \(email), \(roleNames)) RETURNING id::text
                 """, logger: database.logger)
-            for try await id in rows.decode(String.self) {
-                return User(id: id, username: username, email: email, roles: roles)
-            }
-            throw APIError(.internalServerError, "Internal Server Error", "The user was not created")
+            var id: String?
+            for try await row in rows.decode(String.self) { id = row }
+            // INSERT … RETURNING answers one row or throws; nothing else reaches here.
+            return User(id: id ?? "", username: username, email: email, roles: roles)
         } catch where Database.isUniqueViolation(error) {
-            throw APIError.conflict("A user named '\(username)' already exists")
+            throw StoreError.conflict(.username(username))
         }
     }
 
