@@ -33,22 +33,19 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     let issuer = TokenIssuer(
         signingKeys: signingKeyStore(database, settings), tokens: tokens, issuer: settings.publicURL, audience: settings.tokenAudience)
 
-    HealthController(database: database).addRoutes(to: router.group("health"))
-    OAuth2Controller(keys: keys, applications: applications, tokens: tokens, issuer: issuer, settings: settings)
-        .addRoutes(to: router)
+    router.addRoutes(HealthController(database: database).endpoints, atPath: "health")
+    router.addRoutes(OAuth2Controller(keys: keys, applications: applications, tokens: tokens, issuer: issuer, settings: settings).endpoints)
 
-    let base = "api/am/devportal/v3"
-    OpenAPIController(document: DevportalOpenAPI.document).addRoutes(to: router.group(RouterPath(base)))
-    let open = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(authenticator, required: false))
-    SignupController(users: users, enabled: settings.signupEnabled).addRoutes(to: open.group("signup"))
-    CatalogController(database: database, settings: settings).addRoutes(to: open.group("apis"))
+    let base = RouterPath("api/am/devportal/v3")
+    router.addRoutes(OpenAPIController(document: DevportalOpenAPI.document).endpoints, atPath: base)
+    let open = router.group(base).add(middleware: BasicAuthMiddleware(authenticator, required: false))
+    open.addRoutes(SignupController(users: users, enabled: settings.signupEnabled).endpoints, atPath: "signup")
+    open.addRoutes(CatalogController(database: database, settings: settings).endpoints, atPath: "apis")
 
-    let signedIn = router.group(RouterPath(base)).add(middleware: BasicAuthMiddleware(authenticator))
-    ApplicationsController(applications: applications, usage: UsageStore(database: database)).addRoutes(to: signedIn)
-    KeysController(applications: applications, keys: keys, issuer: issuer, settings: settings)
-        .addRoutes(to: signedIn.group("applications"))
-    SubscriptionsController(subscriptions: SubscriptionStore(database: database))
-        .addRoutes(to: signedIn.group("subscriptions"))
+    let signedIn = router.group(base).add(middleware: BasicAuthMiddleware(authenticator))
+    signedIn.addRoutes(ApplicationsController(applications: applications, usage: UsageStore(database: database)).endpoints)
+    signedIn.addRoutes(KeysController(applications: applications, keys: keys, issuer: issuer, settings: settings).endpoints, atPath: "applications")
+    signedIn.addRoutes(SubscriptionsController(subscriptions: SubscriptionStore(database: database)).endpoints, atPath: "subscriptions")
     return router
 }
 

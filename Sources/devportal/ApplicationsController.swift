@@ -50,14 +50,15 @@ struct ApplicationsController {
         let unitTime: Int?
     }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get("throttling-policies/application", use: applicationPlans)
-        group.get("applications", use: list)
-        group.post("applications", use: create)
-        group.get("applications/{applicationId}", use: get)
-        group.put("applications/{applicationId}", use: update)
-        group.get("applications/{applicationId}/usage", use: usageOverTime)
-        group.delete("applications/{applicationId}", use: delete)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get("throttling-policies/application", use: applicationPlans)
+            .get("applications", use: list)
+            .post("applications", use: create)
+            .get("applications/{applicationId}", use: get)
+            .put("applications/{applicationId}", use: update)
+            .get("applications/{applicationId}/usage", use: usageOverTime)
+            .delete("applications/{applicationId}", use: delete)
     }
 
     @Sendable func applicationPlans(_ request: Request, context: Context) async throws -> Response {

@@ -50,10 +50,11 @@ struct CatalogController {
         let lastUpdatedTime: Date
     }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get(use: list)
-        group.get("{apiId}", use: get)
-        group.get("{apiId}/asyncapi", use: asyncAPI)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get(use: list)
+            .get("{apiId}", use: get)
+            .get("{apiId}/asyncapi", use: asyncAPI)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

@@ -40,11 +40,12 @@ struct KeysController {
 
     struct SecretRepresentation: Encodable { let consumerKey: String; let consumerSecret: String }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.post("{applicationId}/generate-keys", use: generateKeys)
-        group.get("{applicationId}/oauth-keys", use: listKeys)
-        group.post("{applicationId}/oauth-keys/{keyMappingId}/regenerate-secret", use: regenerateSecret)
-        group.post("{applicationId}/oauth-keys/{keyMappingId}/generate-token", use: generateToken)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .post("{applicationId}/generate-keys", use: generateKeys)
+            .get("{applicationId}/oauth-keys", use: listKeys)
+            .post("{applicationId}/oauth-keys/{keyMappingId}/regenerate-secret", use: regenerateSecret)
+            .post("{applicationId}/oauth-keys/{keyMappingId}/generate-token", use: generateToken)
     }
 
     @Sendable func generateKeys(_ request: Request, context: Context) async throws -> Response {

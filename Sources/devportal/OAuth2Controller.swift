@@ -52,20 +52,26 @@ struct OAuth2Controller {
 
     static let noStore: HTTPFields = [.cacheControl: "no-store", .init("Pragma")!: "no-cache"]
 
-    func addRoutes(to router: Router<Context>) {
-        router.post("oauth2/token", use: token)
-        router.post("oauth2/revoke", use: revoke)
-        router.post("oauth2/introspect", use: introspect)
-        router.get("oauth2/jwks") { _, _ in
-            try jsonResponse(try JSONWebKeySet(try await issuer.signingKeys.publishedKeys()),
-                             headers: [.cacheControl: "public, max-age=300"])
-        }
-        router.get(".well-known/oauth-authorization-server") { _, _ in
-            let base = settings.publicURL
-            return try jsonResponse(Metadata(
-                issuer: base, token_endpoint: "\(base)/oauth2/token", revocation_endpoint: "\(base)/oauth2/revoke",
-                introspection_endpoint: "\(base)/oauth2/introspect", jwks_uri: "\(base)/oauth2/jwks"))
-        }
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .post("oauth2/token", use: token)
+            .post("oauth2/revoke", use: revoke)
+            .post("oauth2/introspect", use: introspect)
+            .get("oauth2/jwks", use: jwks)
+            .get(".well-known/oauth-authorization-server", use: metadata)
+    }
+
+    /// RFC 7517: the public signing keys, cacheable for five minutes.
+    @Sendable func jwks(_ request: Request, context: Context) async throws -> Response {
+        try jsonResponse(try JSONWebKeySet(try await issuer.signingKeys.publishedKeys()), headers: [.cacheControl: "public, max-age=300"])
+    }
+
+    /// RFC 8414: where each endpoint is and what it supports.
+    @Sendable func metadata(_ request: Request, context: Context) async throws -> Response {
+        let base = settings.publicURL
+        return try jsonResponse(Metadata(
+            issuer: base, token_endpoint: "\(base)/oauth2/token", revocation_endpoint: "\(base)/oauth2/revoke",
+            introspection_endpoint: "\(base)/oauth2/introspect", jwks_uri: "\(base)/oauth2/jwks"))
     }
 
     @Sendable func token(_ request: Request, context: Context) async throws -> Response {

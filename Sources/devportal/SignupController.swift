@@ -10,8 +10,9 @@ struct SignupController {
     struct Body: Decodable { var username: String?; var password: String?; var email: String? }
     struct Account: Encodable { let username: String; let email: String?; let roles: [String] }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.post(use: signUp)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .post(use: signUp)
     }
 
     @Sendable func signUp(_ request: Request, context: Context) async throws -> Response {

@@ -25,11 +25,12 @@ struct SubscriptionsController {
         }
     }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get(use: list)
-        group.post(use: subscribe)
-        group.get("{subscriptionId}", use: get)
-        group.delete("{subscriptionId}", use: unsubscribe)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get(use: list)
+            .post(use: subscribe)
+            .get("{subscriptionId}", use: get)
+            .delete("{subscriptionId}", use: unsubscribe)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

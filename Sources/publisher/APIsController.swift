@@ -8,13 +8,14 @@ struct APIsController {
 
     static let basePath = "/api/am/publisher/v4/apis"
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get(use: list)
-        group.post(use: create)
-        group.post("copy-api", use: copy)
-        group.get("{apiId}", use: get)
-        group.put("{apiId}", use: update)
-        group.delete("{apiId}", use: delete)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get(use: list)
+            .post(use: create)
+            .post("copy-api", use: copy)
+            .get("{apiId}", use: get)
+            .put("{apiId}", use: update)
+            .delete("{apiId}", use: delete)
     }
 
     static func created(_ api: WebSocketAPI) throws -> Response {

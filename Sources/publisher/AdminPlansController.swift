@@ -8,12 +8,13 @@ struct AdminPlansController {
 
     static let basePath = "/api/am/admin/v4/throttling-policies/subscription"
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get(use: list)
-        group.post(use: create)
-        group.get("{policyId}", use: get)
-        group.put("{policyId}", use: update)
-        group.delete("{policyId}", use: delete)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get(use: list)
+            .post(use: create)
+            .get("{policyId}", use: get)
+            .put("{policyId}", use: update)
+            .delete("{policyId}", use: delete)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

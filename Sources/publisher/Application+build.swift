@@ -25,19 +25,20 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     let apis = APIStore(database: database)
     let plans = BusinessPlanStore(database: database)
 
-    HealthController(database: database).addRoutes(to: router.group("health"))
-    OpenAPIController(document: PublisherOpenAPI.document).addRoutes(to: router.group("api/am/publisher/v4"))
+    router.addRoutes(HealthController(database: database).endpoints, atPath: "health")
+    router.addRoutes(OpenAPIController(document: PublisherOpenAPI.document).endpoints, atPath: "api/am/publisher/v4")
 
     let publisher = router.group("api/am/publisher/v4").add(middleware: BasicAuthMiddleware(authenticator))
-    APIsController(apis: apis).addRoutes(to: publisher.group("apis"))
-    LifecycleController(apis: apis).addRoutes(to: publisher.group("apis"))
-    UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database))
-        .addRoutes(to: publisher.group("apis"))
-    PublisherPlansController(plans: plans).addRoutes(to: publisher.group("throttling-policies"))
-    SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).addRoutes(to: publisher.group("subscriptions"))
+    publisher.addRoutes(APIsController(apis: apis).endpoints, atPath: "apis")
+    publisher.addRoutes(LifecycleController(apis: apis).endpoints, atPath: "apis")
+    publisher.addRoutes(
+        UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database)).endpoints,
+        atPath: "apis")
+    publisher.addRoutes(PublisherPlansController(plans: plans).endpoints, atPath: "throttling-policies")
+    publisher.addRoutes(SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).endpoints, atPath: "subscriptions")
 
     let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(authenticator))
-    UsersController(users: users).addRoutes(to: admin.group("users"))
-    AdminPlansController(plans: plans).addRoutes(to: admin.group("throttling-policies/subscription"))
+    admin.addRoutes(UsersController(users: users).endpoints, atPath: "users")
+    admin.addRoutes(AdminPlansController(plans: plans).endpoints, atPath: "throttling-policies/subscription")
     return router
 }

@@ -33,10 +33,11 @@ struct LifecycleController {
         let updatedTime: Date
     }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.post("change-lifecycle", use: change)
-        group.get("{apiId}/lifecycle-state", use: state)
-        group.get("{apiId}/lifecycle-history", use: history)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .post("change-lifecycle", use: change)
+            .get("{apiId}/lifecycle-state", use: state)
+            .get("{apiId}/lifecycle-history", use: history)
     }
 
     @Sendable func change(_ request: Request, context: Context) async throws -> Response {

@@ -6,8 +6,9 @@ import PorticoCore
 struct PublisherPlansController {
     let plans: BusinessPlanStore
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get("streaming/subscription", use: list)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get("streaming/subscription", use: list)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

@@ -26,10 +26,11 @@ struct SubscriptionsController {
         }
     }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get(use: list)
-        group.post("block-subscription", use: block)
-        group.post("unblock-subscription", use: unblock)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get(use: list)
+            .post("block-subscription", use: block)
+            .post("unblock-subscription", use: unblock)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

@@ -9,9 +9,10 @@ struct UsageController {
     let usage: UsageStore
     let cluster: ClusterStateStore
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get("{apiId}/usage", use: usageOverTime)
-        group.get("{apiId}/connections", use: liveConnections)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get("{apiId}/usage", use: usageOverTime)
+            .get("{apiId}/connections", use: liveConnections)
     }
 
     @Sendable func usageOverTime(_ request: Request, context: Context) async throws -> Response {

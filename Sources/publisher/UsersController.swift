@@ -27,9 +27,10 @@ struct UsersController {
         }
     }
 
-    func addRoutes(to group: RouterGroup<Context>) {
-        group.get(use: list)
-        group.post(use: create)
+    var endpoints: RouteCollection<Context> {
+        RouteCollection(context: Context.self)
+            .get(use: list)
+            .post(use: create)
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

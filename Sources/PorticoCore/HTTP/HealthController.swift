@@ -10,13 +10,20 @@ public struct HealthController: Sendable {
 
     struct Status: Encodable { let status: String; let database: String? }
 
-    public func addRoutes(to group: RouterGroup<PorticoRequestContext>) {
-        group.get("live") { _, _ in try jsonResponse(Status(status: "UP", database: nil)) }
-        group.get("ready") { _, _ in
-            if await database.isReachable() {
-                return try jsonResponse(Status(status: "UP", database: "UP"))
-            }
-            return try jsonResponse(Status(status: "DOWN", database: "DOWN"), status: .serviceUnavailable)
+    public var endpoints: RouteCollection<PorticoRequestContext> {
+        RouteCollection(context: PorticoRequestContext.self)
+            .get("live", use: live)
+            .get("ready", use: ready)
+    }
+
+    @Sendable func live(_ request: Request, context: PorticoRequestContext) async throws -> Response {
+        try jsonResponse(Status(status: "UP", database: nil))
+    }
+
+    @Sendable func ready(_ request: Request, context: PorticoRequestContext) async throws -> Response {
+        if await database.isReachable() {
+            return try jsonResponse(Status(status: "UP", database: "UP"))
         }
+        return try jsonResponse(Status(status: "DOWN", database: "DOWN"), status: .serviceUnavailable)
     }
 }

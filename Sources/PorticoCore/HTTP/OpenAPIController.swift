@@ -9,12 +9,15 @@ public struct OpenAPIController: Sendable {
         self.document = document
     }
 
-    public func addRoutes(to group: RouterGroup<PorticoRequestContext>) {
-        group.get("openapi.json") { _, _ in
-            guard let document else {
-                throw APIError(.internalServerError, "Internal Server Error", "The OpenAPI document is missing from this build")
-            }
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
+    public var endpoints: RouteCollection<PorticoRequestContext> {
+        RouteCollection(context: PorticoRequestContext.self)
+            .get("openapi.json", use: openAPI)
+    }
+
+    @Sendable func openAPI(_ request: Request, context: PorticoRequestContext) async throws -> Response {
+        guard let document else {
+            throw APIError(.internalServerError, "Internal Server Error", "The OpenAPI document is missing from this build")
         }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
     }
 }
