@@ -9,7 +9,6 @@ let package = Package(
     name: "portico",
     platforms: [.macOS(.v15)],
     products: [
-        .library(name: "PorticoCore", targets: ["PorticoCore"]),
         .executable(name: "publisher", targets: ["publisher"]),
         .executable(name: "devportal", targets: ["devportal"]),
         .executable(name: "gateway", targets: ["gateway"]),

@@ -1,11 +1,11 @@
 import Foundation
 
 /// The port a server bound, handed from its start-up callback to the test.
-public final class BoundPort: Sendable {
-    public init() {}
+package final class BoundPort: Sendable {
+    package init() {}
     private let storage = NIOLockedValueBoxCompat<Int?>(nil)
-    public func set(_ port: Int) { storage.mutate { $0 = port } }
-    public func wait() async throws -> Int {
+    package func set(_ port: Int) { storage.mutate { $0 = port } }
+    package func wait() async throws -> Int {
         for _ in 0..<500 {
             if let port = storage.value { return port }
             try await Task.sleep(for: .milliseconds(10))

@@ -5,18 +5,18 @@ import Testing
 /// Bodies for the property that no text with a control character reaches a store: every variant
 /// of a valid JSON body with one refused character (NUL, other C0 controls, DEL, C1) put at a
 /// random place of one of its strings, or of one of its member names.
-public enum ControlCharacters {
-    public static let refused: [Unicode.Scalar] = ["\u{0}", "\u{1}", "\u{8}", "\u{B}", "\u{C}", "\u{1B}", "\u{1F}", "\u{7F}", "\u{85}", "\u{9F}"]
+package enum ControlCharacters {
+    package static let refused: [Unicode.Scalar] = ["\u{0}", "\u{1}", "\u{8}", "\u{B}", "\u{C}", "\u{1B}", "\u{1F}", "\u{7F}", "\u{85}", "\u{9F}"]
 
-    public struct Variant: Sendable, CustomStringConvertible {
+    package struct Variant: Sendable, CustomStringConvertible {
         /// The field as an error names it (`endpointConfig.production_endpoints.url`, `policies[1]`);
         /// nil when the character is in a member name.
-        public let field: String?
-        public let json: String
-        public var description: String { "\(field ?? "a member name"): \(json)" }
+        package let field: String?
+        package let json: String
+        package var description: String { "\(field ?? "a member name"): \(json)" }
     }
 
-    public static func variants<G: RandomNumberGenerator>(of json: String, using generator: inout G) throws -> [Variant] {
+    package static func variants<G: RandomNumberGenerator>(of json: String, using generator: inout G) throws -> [Variant] {
         let document = try JSONSerialization.jsonObject(with: Data(json.utf8))
         var variants: [Variant] = []
         func spoil(_ text: String) -> String {
@@ -65,7 +65,7 @@ public enum ControlCharacters {
 extension RESTClient {
     /// Sends every control-character variant of `body` and expects each to be a 400 that names the
     /// field (the member-name variants only the 400).
-    public func expectControlCharactersRefused(_ method: HTTPRequest.Method, _ path: String, body: String,
+    package func expectControlCharactersRefused(_ method: HTTPRequest.Method, _ path: String, body: String,
                                                sourceLocation: SourceLocation = #_sourceLocation) async throws {
         var generator = SystemRandomNumberGenerator()
         for variant in try ControlCharacters.variants(of: body, using: &generator) {

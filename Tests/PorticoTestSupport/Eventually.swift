@@ -3,7 +3,7 @@ import Foundation
 /// Checks `condition` every `interval` until it holds or `seconds` have passed (it is checked once
 /// more at the end); returns whether it held. For what a test must see happen soon, but not at once.
 @discardableResult
-public func eventually(within seconds: Double, every interval: Duration = .milliseconds(50),
+package func eventually(within seconds: Double, every interval: Duration = .milliseconds(50),
                        _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while true {

@@ -14,7 +14,7 @@ import WebSocketKit
 /// backend, no sandbox endpoint) and a developer whose application is subscribed with Gold. Two
 /// kinds run one: `GatewayStack` (the built binaries as processes) and `InProcessStack` (the same
 /// services in the test's process); the tests speak to both over real sockets, through these calls.
-public protocol PorticoStack: AnyObject, Sendable {
+package protocol PorticoStack: AnyObject, Sendable {
     var publisherURL: String { get }
     var devportalURL: String { get }
     var gatewayURL: String { get }
@@ -33,14 +33,14 @@ public protocol PorticoStack: AnyObject, Sendable {
     var databaseURL: DatabaseURL { get }
 }
 
-public enum StackCredentials {
-    public static let adminPassword = "e2e-admin-pw"
+package enum StackCredentials {
+    package static let adminPassword = "e2e-admin-pw"
     /// The key both services seal secrets with (signing keys) in one test run.
-    public static let secretKey = SecretBox.randomKeyBase64()
+    package static let secretKey = SecretBox.randomKeyBase64()
 
     /// The settings a stack's services share: the database, free ports for the publisher, the
     /// devportal, the gateway and its admin port, fast bcrypt, the admin's password.
-    public static func environment(_ url: DatabaseURL, extra: [String: String] = [:]) -> [String: String] {
+    package static func environment(_ url: DatabaseURL, extra: [String: String] = [:]) -> [String: String] {
         let ports = (0..<4).map { _ in ServiceProcess.freePort() }
         return [
             "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
@@ -53,11 +53,11 @@ public enum StackCredentials {
 }
 
 extension PorticoStack {
-    public var admin: [String: String] { HTTP.basic("admin", StackCredentials.adminPassword) }
-    public var dev: [String: String] { HTTP.basic("dev", "dev-password") }
+    package var admin: [String: String] { HTTP.basic("admin", StackCredentials.adminPassword) }
+    package var dev: [String: String] { HTTP.basic("dev", "dev-password") }
 
     /// Publishes EchoWebSocket, signs up the developer, subscribes their application, gets its keys.
-    public func prepare() async throws {
+    package func prepare() async throws {
         apiID = try await createAPI(name: "EchoWebSocket", context: "/echowebsocket", version: "1.0.0", isDefault: true)
         try await lifecycle(apiID, "Publish")
         #expect(try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/signup",
@@ -70,7 +70,7 @@ extension PorticoStack {
 
     /// Waits until the gateway has taken in every change made so far: asks it for a new snapshot
     /// (a NOTIFY, as every change sends) and waits for one whose load began after this call.
-    public func settle() async throws {
+    package func settle() async throws {
         let now = Date()
         try await TestDatabase.notifyChanges(databaseURL)
         let loaded = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
@@ -84,7 +84,7 @@ extension PorticoStack {
 
     /// Creates an API offering `plans`. `endpointConfig` (JSON) replaces the one made of `endpoint`,
     /// `sandbox` and `caFile`; `extra` adds top-level JSON members (`"limits":{…}`).
-    public func createAPI(name: String, context: String, version: String, isDefault: Bool = false, sandbox: Bool = false,
+    package func createAPI(name: String, context: String, version: String, isDefault: Bool = false, sandbox: Bool = false,
                           endpoint: String? = nil, caFile: String? = nil, plans: [String] = ["Gold", "Silver"], extra: String = "",
                           endpointConfig: String? = nil) async throws -> String {
         let production = endpoint ?? "ws://127.0.0.1:\(echoPort)"
@@ -99,31 +99,31 @@ extension PorticoStack {
         return HTTP.json(body)["id"] as? String ?? ""
     }
 
-    public func lifecycle(_ id: String, _ action: String) async throws {
+    package func lifecycle(_ id: String, _ action: String) async throws {
         let encoded = action.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let (status, body) = try await HTTP.send("POST", "\(publisherURL)/apis/change-lifecycle?apiId=\(id)&action=\(encoded)", headers: admin)
         #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
     }
 
-    public func createApplication(_ name: String, plan: String = "Unlimited") async throws -> String {
+    package func createApplication(_ name: String, plan: String = "Unlimited") async throws -> String {
         let (_, body) = try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/applications",
                                             body: #"{"name":"\#(name)","throttlingPolicy":"\#(plan)"}"#, headers: dev)
         return HTTP.json(body)["applicationId"] as? String ?? ""
     }
 
     /// The admin API (business plans).
-    public var adminAPIURL: String { publisherURL.replacingOccurrences(of: "/publisher/", with: "/admin/") }
+    package var adminAPIURL: String { publisherURL.replacingOccurrences(of: "/publisher/", with: "/admin/") }
 
     /// Creates a subscription business plan from its admin JSON; returns its id.
     @discardableResult
-    public func createPlan(_ json: String) async throws -> String {
+    package func createPlan(_ json: String) async throws -> String {
         let (status, body) = try await HTTP.send("POST", "\(adminAPIURL)/throttling-policies/subscription", body: json, headers: admin)
         #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
         return HTTP.json(body)["policyId"] as? String ?? ""
     }
 
     /// Creates and publishes `name` 1 at context `/<name in lower case>` (see `createAPI`).
-    public func publishAPI(_ name: String, plans: [String], extra: String = "", endpointConfig: String? = nil) async throws -> String {
+    package func publishAPI(_ name: String, plans: [String], extra: String = "", endpointConfig: String? = nil) async throws -> String {
         let id = try await createAPI(name: name, context: "/\(name.lowercased())", version: "1", plans: plans, extra: extra,
                                      endpointConfig: endpointConfig)
         try await lifecycle(id, "Publish")
@@ -133,7 +133,7 @@ extension PorticoStack {
     /// Creates API `name` 1 at `/<name in lower case>` with plan Gold on `endpoint`, publishes it,
     /// subscribes the developer's application and waits until the gateway has it; returns its id.
     @discardableResult
-    public func serve(_ name: String, endpoint: String, extra: String = "") async throws -> String {
+    package func serve(_ name: String, endpoint: String, extra: String = "") async throws -> String {
         let id = try await createAPI(name: name, context: "/\(name.lowercased())", version: "1", endpoint: endpoint, plans: ["Gold"],
                                      extra: extra)
         try await lifecycle(id, "Publish")
@@ -143,7 +143,7 @@ extension PorticoStack {
     }
 
     /// Opens `path` by hand with the token; returns the connection once the 101 is in.
-    public func open(_ path: String) async throws -> RawConnection {
+    package func open(_ path: String) async throws -> RawConnection {
         let connection = try await RawConnection(gatewayURL)
         try await connection.send(RawConnection.upgradeRequest("\(path)?access_token=\(token)"))
         #expect(await eventually(within: 5) { connection.text.contains("\r\n\r\n") })
@@ -152,12 +152,12 @@ extension PorticoStack {
     }
 
     /// Whether the echo backend printed `text` (it prints the close frames it receives) within `seconds`.
-    public func echoPrinted(_ text: String, within seconds: Double = 5) async -> Bool {
+    package func echoPrinted(_ text: String, within seconds: Double = 5) async -> Bool {
         await eventually(within: seconds) { self.echoOutput.contains(text) }
     }
 
     @discardableResult
-    public func subscribe(_ applicationID: String, to apiID: String, plan: String = "Gold") async throws -> String {
+    package func subscribe(_ applicationID: String, to apiID: String, plan: String = "Gold") async throws -> String {
         let (status, body) = try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/subscriptions",
             body: #"{"applicationId":"\#(applicationID)","apiId":"\#(apiID)","throttlingPolicy":"\#(plan)"}"#, headers: dev)
         #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
@@ -165,7 +165,7 @@ extension PorticoStack {
     }
 
     /// Generates keys of `type` for the application: (consumer key, secret, first token).
-    public func keys(for applicationID: String, type: String) async throws -> (String, String, String) {
+    package func keys(for applicationID: String, type: String) async throws -> (String, String, String) {
         let (_, body) = try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/applications/\(applicationID)/generate-keys",
                                             body: #"{"keyType":"\#(type)"}"#, headers: dev)
         let json = HTTP.json(body)
@@ -174,21 +174,21 @@ extension PorticoStack {
     }
 
     /// Waits (at most 3 s) until the gateway counts `count` open connections.
-    public func waitForActiveConnections(_ count: Int) async throws {
+    package func waitForActiveConnections(_ count: Int) async throws {
         try await eventually(within: 3, every: .milliseconds(20)) {
             HTTP.json(try await HTTP.send("GET", "\(self.adminURL)/health/ready").body)["activeConnections"] as? Int == count
         }
     }
 
     /// Another access token for the application's production keys (client credentials grant).
-    public func newToken() async throws -> String {
+    package func newToken() async throws -> String {
         let (status, body) = try await HTTP.send("POST", "\(devportalURL)/oauth2/token", body: "grant_type=client_credentials",
             headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })
         #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
         return HTTP.json(body)["access_token"] as? String ?? ""
     }
 
-    public func revoke(_ token: String) async throws {
+    package func revoke(_ token: String) async throws {
         let (status, _) = try await HTTP.send("POST", "\(devportalURL)/oauth2/revoke", body: "token=\(token)",
             headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })
         #expect(status == 200)

@@ -5,23 +5,23 @@ import Glibc
 
 /// A PostgreSQL cluster of a test's own, made and driven by `scripts/postgres.sh` exactly as
 /// `make run` does, so that a test can stop the database under running services and start it again.
-public final class PrivateCluster: Sendable {
-    public let directory: URL
-    public let port: Int
+package final class PrivateCluster: Sendable {
+    package let directory: URL
+    package let port: Int
 
     static var script: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("scripts/postgres.sh")
     }
 
-    public init() {
+    package init() {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("portico-cluster-\(UUID())")
         port = ServiceProcess.freePort()
     }
 
     /// Creates the cluster (first time) and starts it; returns the URL of its `portico` database.
     @discardableResult
-    public func start() async throws -> String {
+    package func start() async throws -> String {
         let output = try await run(["start", directory.path, "\(port)", "--throwaway"])
         guard let url = output.split(separator: "\n").last(where: { $0.hasPrefix("postgres://") }) else {
             throw TestSetupError("postgres.sh start printed no URL:\n\(output)")
@@ -30,12 +30,12 @@ public final class PrivateCluster: Sendable {
     }
 
     /// Stops the server (fast shutdown: connected clients are cut off).
-    public func stop() async throws {
+    package func stop() async throws {
         _ = try await run(["stop", directory.path])
     }
 
     /// Stops the server if it runs and removes its files.
-    public func remove() async {
+    package func remove() async {
         _ = try? await run(["stop", directory.path])
         let target = directory.resolvingSymlinksInPath()
         try? FileManager.default.removeItem(at: directory)

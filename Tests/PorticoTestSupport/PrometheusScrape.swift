@@ -1,15 +1,15 @@
 import Foundation
 
 /// A `/metrics` page, read as Prometheus does: a sample is its name and its set of labels.
-public struct PrometheusScrape: Sendable {
-    public let text: String
+package struct PrometheusScrape: Sendable {
+    package let text: String
 
-    public static func read(_ baseURL: String) async throws -> PrometheusScrape {
+    package static func read(_ baseURL: String) async throws -> PrometheusScrape {
         PrometheusScrape(text: String(decoding: try await HTTP.send("GET", "\(baseURL)/metrics").body, as: UTF8.self))
     }
 
     /// The sample `name{labels}`, the labels in any order; nil when there is none.
-    public func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+    package func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " ") else { continue }
             let series = line[..<space]

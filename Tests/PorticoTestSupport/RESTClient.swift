@@ -5,13 +5,13 @@ import Testing
 
 /// A JSON/form client of one Portico service under test, signed in as one user (or anonymous).
 /// Paths without a leading `/` are relative to `base`.
-public struct RESTClient: Sendable {
-    public let client: any TestClientProtocol
-    public let base: String
-    public let username: String?
-    public let password: String?
+package struct RESTClient: Sendable {
+    package let client: any TestClientProtocol
+    package let base: String
+    package let username: String?
+    package let password: String?
 
-    public init(client: any TestClientProtocol, base: String, username: String? = nil, password: String? = nil) {
+    package init(client: any TestClientProtocol, base: String, username: String? = nil, password: String? = nil) {
         self.client = client
         self.base = base
         self.username = username
@@ -19,12 +19,12 @@ public struct RESTClient: Sendable {
     }
 
     /// The same client signed in as someone else (nil: anonymous).
-    public func signedIn(_ username: String?, _ password: String? = "password-1") -> RESTClient {
+    package func signedIn(_ username: String?, _ password: String? = "password-1") -> RESTClient {
         RESTClient(client: client, base: base, username: username, password: password)
     }
 
     @discardableResult
-    public func send(_ method: HTTPRequest.Method, _ path: String, json: String? = nil, form: String? = nil,
+    package func send(_ method: HTTPRequest.Method, _ path: String, json: String? = nil, form: String? = nil,
                      headers: HTTPFields = [:]) async throws -> Reply {
         var headers = headers
         if let username, let password, headers[.authorization] == nil {
@@ -40,18 +40,18 @@ public struct RESTClient: Sendable {
 }
 
 /// A response, with the checks every test of a Portico error makes.
-public struct Reply: Sendable {
-    public let status: HTTPResponse.Status
-    public let headers: HTTPFields
-    public let body: Data
+package struct Reply: Sendable {
+    package let status: HTTPResponse.Status
+    package let headers: HTTPFields
+    package let body: Data
 
-    public var text: String { String(decoding: body, as: UTF8.self) }
-    public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
-    public subscript(_ key: String) -> Any? { json[key] }
-    public var id: String { json["id"] as? String ?? "" }
+    package var text: String { String(decoding: body, as: UTF8.self) }
+    package var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+    package subscript(_ key: String) -> Any? { json[key] }
+    package var id: String { json["id"] as? String ?? "" }
 
     /// A Portico REST error: JSON `{code, message, description}` with `status`, mentioning `words`.
-    public func expectError(_ status: HTTPResponse.Status, mentioning words: String..., sourceLocation: SourceLocation = #_sourceLocation) {
+    package func expectError(_ status: HTTPResponse.Status, mentioning words: String..., sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(self.status == status, "\(text)", sourceLocation: sourceLocation)
         #expect(headers[.contentType] == "application/json", sourceLocation: sourceLocation)
         #expect(json["code"] as? Int == status.code, "\(text)", sourceLocation: sourceLocation)
@@ -64,7 +64,7 @@ public struct Reply: Sendable {
     }
 
     /// An RFC 6749 §5.2 error: `{error, error_description}` and no caching.
-    public func expectOAuthError(_ status: HTTPResponse.Status, _ error: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    package func expectOAuthError(_ status: HTTPResponse.Status, _ error: String, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(self.status == status, "\(text)", sourceLocation: sourceLocation)
         #expect(json["error"] as? String == error, "\(text)", sourceLocation: sourceLocation)
         #expect(json["error_description"] is String, sourceLocation: sourceLocation)
@@ -74,7 +74,7 @@ public struct Reply: Sendable {
 
 /// Compares a service's routes with its OpenAPI document: what is served but not documented, and
 /// what is documented but not served.
-public func undocumentedAndUnserved(routes: [String], document: ByteBuffer?) throws -> (undocumented: [String], unserved: [String]) {
+package func undocumentedAndUnserved(routes: [String], document: ByteBuffer?) throws -> (undocumented: [String], unserved: [String]) {
     let data = try #require(document).readableBytesView
     let object = try #require(try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])
     #expect((object["openapi"] as? String)?.hasPrefix("3.1") == true)

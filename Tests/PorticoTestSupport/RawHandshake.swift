@@ -7,13 +7,13 @@ import NIOPosix
 
 /// Sends one WebSocket upgrade request and returns the response head, to look at what a
 /// WebSocket library hides (the 101's headers, a refusal's headers).
-public enum RawHandshake {
-    public static func perform(_ gatewayURL: String, path: String, headers: [(String, String)]) async throws -> HTTPResponseHead {
+package enum RawHandshake {
+    package static func perform(_ gatewayURL: String, path: String, headers: [(String, String)]) async throws -> HTTPResponseHead {
         try await performReadingBody(gatewayURL, path: path, headers: headers).head
     }
 
     /// As `perform`, with the response's body (a refusal's JSON) read to its end.
-    public static func performReadingBody(_ gatewayURL: String, path: String, headers: [(String, String)] = []) async throws
+    package static func performReadingBody(_ gatewayURL: String, path: String, headers: [(String, String)] = []) async throws
         -> (head: HTTPResponseHead, body: [String: Any]) {
         let url = URL(string: gatewayURL)!
         let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: (HTTPResponseHead, ByteBuffer).self)
@@ -40,7 +40,7 @@ public enum RawHandshake {
 
     /// Completes a handshake (the token in the path's query) and returns the raw TCP channel,
     /// which then reads nothing: a client that stopped reading.
-    public static func open(_ gatewayURL: String, path: String) async throws -> any Channel {
+    package static func open(_ gatewayURL: String, path: String) async throws -> any Channel {
         let url = URL(string: gatewayURL)!
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: false)

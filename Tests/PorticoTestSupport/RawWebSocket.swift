@@ -2,25 +2,25 @@ import Foundation
 
 /// A blocking TCP client that speaks WebSocket frames byte by byte, to see RSV1 and payloads as
 /// they cross the wire.
-public final class RawWebSocket {
-    public struct Frame {
-        public let fin: Bool
-        public let rsv1: Bool
-        public let opcode: UInt8
-        public let payload: [UInt8]
+package final class RawWebSocket {
+    package struct Frame {
+        package let fin: Bool
+        package let rsv1: Bool
+        package let opcode: UInt8
+        package let payload: [UInt8]
 
         /// A close frame's code (nil for other frames, or a close without one).
-        public var closeCode: Int? {
+        package var closeCode: Int? {
             opcode == 8 && payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : nil
         }
     }
 
-    public let descriptor: Int32
-    public private(set) var status = 0
-    public private(set) var responseHeaders: [String: String] = [:]
+    package let descriptor: Int32
+    package private(set) var status = 0
+    package private(set) var responseHeaders: [String: String] = [:]
     private var buffered: [UInt8] = []
 
-    public init(gatewayURL: String, path: String, extensions: String) throws {
+    package init(gatewayURL: String, path: String, extensions: String) throws {
         let url = URL(string: gatewayURL)!
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -48,7 +48,7 @@ public final class RawWebSocket {
 
     deinit { close(descriptor) }
 
-    public func send(opcode: UInt8, fin: Bool = true, rsv1: Bool, payload: [UInt8]) throws {
+    package func send(opcode: UInt8, fin: Bool = true, rsv1: Bool, payload: [UInt8]) throws {
         let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
         var frame: [UInt8] = [(fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode]
         if payload.count < 126 {
@@ -62,7 +62,7 @@ public final class RawWebSocket {
         try write(frame)
     }
 
-    public func receive() throws -> Frame {
+    package func receive() throws -> Frame {
         while buffered.count < 2 { try fill() }
         var length = Int(buffered[1] & 0x7F)
         var offset = 2
@@ -79,7 +79,7 @@ public final class RawWebSocket {
     }
 
     /// The payloads of frames up to the one with FIN, joined.
-    public func receiveMessage() throws -> [UInt8] {
+    package func receiveMessage() throws -> [UInt8] {
         var payload: [UInt8] = []
         while true {
             let frame = try receive()

@@ -7,15 +7,15 @@ import NIOPosix
 /// A TCP listener on 127.0.0.1. Without `answer` it accepts connections and never says a word: a
 /// backend that hangs. With it, it reads each request head and writes what `answer` makes of it,
 /// in one write, then stays silent, keeping what it is sent afterwards in `received`.
-public final class ServerSocket: Sendable {
-    public let channel: any Channel
-    public var port: Int { channel.localAddress?.port ?? 0 }
+package final class ServerSocket: Sendable {
+    package let channel: any Channel
+    package var port: Int { channel.localAddress?.port ?? 0 }
     private let afterAnswer = NIOLockedValueBox<[UInt8]>([])
     private let accepted = NIOLockedValueBox<[any Channel]>([])
     /// The bytes connections sent after their request was answered.
-    public var received: [UInt8] { afterAnswer.withLockedValue { $0 } }
+    package var received: [UInt8] { afterAnswer.withLockedValue { $0 } }
 
-    public init(answer: (@Sendable (String) -> [UInt8])? = nil) throws {
+    package init(answer: (@Sendable (String) -> [UInt8])? = nil) throws {
         let afterAnswer = self.afterAnswer
         let accepted = self.accepted
         channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -32,14 +32,14 @@ public final class ServerSocket: Sendable {
     deinit { channel.close(promise: nil) }
 
     /// Writes `bytes` to every connection still open.
-    public func sendToAll(_ bytes: [UInt8]) async throws {
+    package func sendToAll(_ bytes: [UInt8]) async throws {
         for child in accepted.withLockedValue({ $0 }) where child.isActive {
             try await child.writeAndFlush(ByteBuffer(bytes: bytes)).get()
         }
     }
 
     /// The 101 that completes the WebSocket handshake `request` opens.
-    public static func switchingProtocols(to request: String) -> String {
+    package static func switchingProtocols(to request: String) -> String {
         let key = request.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? ""
         let accept = Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
@@ -75,7 +75,7 @@ public final class ServerSocket: Sendable {
 
 /// The frames in `bytes`, masked or not (unmasked here), as long as their payloads are under 126
 /// bytes (control frames and small messages); parsing stops at the first longer or partial one.
-public func smallFrames(_ bytes: some Collection<UInt8>) -> [(opcode: UInt8, payload: [UInt8])] {
+package func smallFrames(_ bytes: some Collection<UInt8>) -> [(opcode: UInt8, payload: [UInt8])] {
     let bytes = Array(bytes)
     var frames: [(opcode: UInt8, payload: [UInt8])] = []
     var offset = 0
@@ -91,12 +91,12 @@ public func smallFrames(_ bytes: some Collection<UInt8>) -> [(opcode: UInt8, pay
 }
 
 /// The opcodes of the frames in `bytes` (`smallFrames`).
-public func frameOpcodes(_ bytes: [UInt8]) -> [UInt8] {
+package func frameOpcodes(_ bytes: [UInt8]) -> [UInt8] {
     smallFrames(bytes).map(\.opcode)
 }
 
 /// The codes of the close frames in `bytes` (`smallFrames`).
-public func closeCodes(_ bytes: some Collection<UInt8>) -> [UInt16] {
+package func closeCodes(_ bytes: some Collection<UInt8>) -> [UInt16] {
     smallFrames(bytes).compactMap { frame in
         frame.opcode == 0x8 && frame.payload.count >= 2 ? UInt16(frame.payload[0]) << 8 | UInt16(frame.payload[1]) : nil
     }

@@ -7,12 +7,12 @@ import Synchronization
 #endif
 
 /// A built Portico binary run as its own process, as a user would run it.
-public final class ServiceProcess: @unchecked Sendable {
-    public let process = Process()
-    public let outputFile: URL
+package final class ServiceProcess: @unchecked Sendable {
+    package let process = Process()
+    package let outputFile: URL
 
     /// Where `make test` put the binaries (`PORTICO_BIN_DIR`), else the debug build folder.
-    public static var binDirectory: URL {
+    package static var binDirectory: URL {
         if let dir = ProcessInfo.processInfo.environment["PORTICO_BIN_DIR"] {
             return URL(fileURLWithPath: dir)
         }
@@ -21,12 +21,12 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     /// Starts the built `binary` with `arguments` and exactly `environment` (plus PATH).
-    public convenience init(_ binary: String, _ arguments: [String] = [], environment: [String: String]) throws {
+    package convenience init(_ binary: String, _ arguments: [String] = [], environment: [String: String]) throws {
         try self.init(executable: Self.binDirectory.appendingPathComponent(binary), arguments, environment: environment)
     }
 
     /// Starts any executable; its output goes to a file (a pipe could be held open by its children).
-    public init(executable: URL, _ arguments: [String] = [], environment: [String: String]) throws {
+    package init(executable: URL, _ arguments: [String] = [], environment: [String: String]) throws {
         outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("portico-\(executable.lastPathComponent)-\(UUID()).log")
         _ = FileManager.default.createFile(atPath: outputFile.path, contents: nil)
         let handle = try FileHandle(forWritingTo: outputFile)
@@ -45,23 +45,23 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     /// Everything the process wrote to standard output and standard error so far.
-    public var output: String {
+    package var output: String {
         (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
     }
 
     /// Waits for the process to exit, at most `seconds`; returns its exit status (nil on time-out).
-    public func waitForExit(seconds: Double) async -> Int32? {
+    package func waitForExit(seconds: Double) async -> Int32? {
         await eventually(within: seconds) { !process.isRunning }
         return process.isRunning ? nil : process.terminationStatus
     }
 
     /// Sends SIGTERM.
-    public func terminate() {
+    package func terminate() {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
     }
 
     /// Polls `url` until it answers 200, at most `seconds`.
-    public func waitUntilReady(_ url: String, seconds: Double = 60) async throws {
+    package func waitUntilReady(_ url: String, seconds: Double = 60) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             guard process.isRunning else {
@@ -74,7 +74,7 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     /// The resident set size of a process in kB (`VmRSS` in `/proc/PID/status`).
-    public static func residentKilobytes(of pid: Int32) -> Int? {
+    package static func residentKilobytes(of pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return nil }
@@ -84,7 +84,7 @@ public final class ServiceProcess: @unchecked Sendable {
     /// A TCP port that nothing listens on right now, for a service a test starts. Ports come from
     /// below the kernel's ephemeral range (32768 up), so that no outgoing connection of a test
     /// running in parallel takes one before the service binds it, and never twice in one run.
-    public static func freePort() -> Int {
+    package static func freePort() -> Int {
         while true {
             let port = nextPort.withLock { next in
                 defer { next = next >= 32_000 ? 20_000 : next + 1 }
@@ -111,8 +111,8 @@ public final class ServiceProcess: @unchecked Sendable {
 
 /// A plain HTTP client over real sockets (AsyncHTTPClient, not the project's own HTTP code;
 /// Foundation's URLSession async API hung on this toolchain under Swift Testing).
-public enum HTTP {
-    public static func send(
+package enum HTTP {
+    package static func send(
         _ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]
     ) async throws -> (status: Int, body: Data) {
         var request = HTTPClientRequest(url: url)
@@ -127,11 +127,11 @@ public enum HTTP {
         return (Int(response.status.code), Data(bytes.readableBytesView))
     }
 
-    public static func basic(_ user: String, _ password: String) -> [String: String] {
+    package static func basic(_ user: String, _ password: String) -> [String: String] {
         ["Authorization": "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
     }
 
-    public static func json(_ data: Data) -> [String: Any] {
+    package static func json(_ data: Data) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
     }
 }

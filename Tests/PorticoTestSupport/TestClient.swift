@@ -7,17 +7,17 @@ import NIOWebSocket
 import WebSocketKit
 
 /// A WebSocket client from websocket-kit (not Portico's code), collecting what it receives.
-public final class TestClient: @unchecked Sendable {
+package final class TestClient: @unchecked Sendable {
     private let box = NIOLockedValueBoxCompat<WebSocket?>(nil)
     private let received = NIOLockedValueBoxCompat<[String]>([])
     private let binaries = NIOLockedValueBoxCompat<[[UInt8]]>([])
 
-    public var socket: WebSocket { box.value! }
-    public var texts: [String] { received.value }
-    public var binary: [[UInt8]] { binaries.value }
+    package var socket: WebSocket { box.value! }
+    package var texts: [String] { received.value }
+    package var binary: [[UInt8]] { binaries.value }
 
     /// Connects; throws `WebSocketClient.Error.invalidResponseStatus` with the gateway's answer on refusal.
-    public static func connect(_ url: String, headers: HTTPHeaders = [:], maxFrameSize: Int = 1 << 24,
+    package static func connect(_ url: String, headers: HTTPHeaders = [:], maxFrameSize: Int = 1 << 24,
                         tls: TLSConfiguration? = nil) async throws -> TestClient {
         let client = TestClient()
         let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
@@ -34,7 +34,7 @@ public final class TestClient: @unchecked Sendable {
     }
 
     /// The HTTP status of a refused handshake.
-    public static func refusal(_ url: String, headers: HTTPHeaders = [:]) async -> UInt? {
+    package static func refusal(_ url: String, headers: HTTPHeaders = [:]) async -> UInt? {
         do {
             let client = try await connect(url, headers: headers)
             try? await client.socket.close()
@@ -47,22 +47,22 @@ public final class TestClient: @unchecked Sendable {
     }
 
     /// Waits until `condition` holds for what was received, at most `seconds`.
-    public func waitFor(seconds: Double = 10, _ condition: (TestClient) -> Bool) async -> Bool {
+    package func waitFor(seconds: Double = 10, _ condition: (TestClient) -> Bool) async -> Bool {
         await eventually(within: seconds, every: .milliseconds(20)) { condition(self) }
     }
 
     /// The close code once the connection has closed (nil if it is still open after `seconds`).
-    public func closeCode(within seconds: Double) async -> WebSocketErrorCode? {
+    package func closeCode(within seconds: Double) async -> WebSocketErrorCode? {
         _ = await waitFor(seconds: seconds) { $0.socket.isClosed }
         return socket.isClosed ? socket.closeCode : nil
     }
 }
 
 /// A small lock box (tests only).
-public final class NIOLockedValueBoxCompat<Value>: @unchecked Sendable {
+package final class NIOLockedValueBoxCompat<Value>: @unchecked Sendable {
     private var stored: Value
     private let lock = NSLock()
-    public init(_ value: Value) { stored = value }
-    public var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
-    public func mutate(_ body: (inout Value) -> Void) { lock.lock(); body(&stored); lock.unlock() }
+    package init(_ value: Value) { stored = value }
+    package var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
+    package func mutate(_ body: (inout Value) -> Void) { lock.lock(); body(&stored); lock.unlock() }
 }

@@ -7,14 +7,14 @@ import PostgresNIO
 ///
 /// `PORTICO_TEST_DATABASE_URL` names a database on that server whose user may create databases;
 /// every test gets a database of its own, created empty and dropped afterwards.
-public enum TestDatabase {
-    public static let logger: Logger = {
+package enum TestDatabase {
+    package static let logger: Logger = {
         var logger = Logger(label: "portico.test")
         logger.logLevel = .error
         return logger
     }()
 
-    public static func serverURL() throws -> DatabaseURL {
+    package static func serverURL() throws -> DatabaseURL {
         guard let raw = ProcessInfo.processInfo.environment["PORTICO_TEST_DATABASE_URL"] else {
             throw TestSetupError("PORTICO_TEST_DATABASE_URL is not set: run the tests with `make test`, which starts PostgreSQL")
         }
@@ -22,13 +22,13 @@ public enum TestDatabase {
     }
 
     /// The repository's `migrations/` folder.
-    public static var migrationsDirectory: URL {
+    package static var migrationsDirectory: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("migrations")
     }
 
     /// Runs `body` with the URL of a new, empty database, dropped afterwards.
-    public static func withEmptyDatabase<T: Sendable>(_ body: @Sendable (DatabaseURL) async throws -> T) async throws -> T {
+    package static func withEmptyDatabase<T: Sendable>(_ body: @Sendable (DatabaseURL) async throws -> T) async throws -> T {
         let server = try serverURL()
         let name = "t_" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20))
         try await onServer(server, "CREATE DATABASE \(name)")
@@ -43,7 +43,7 @@ public enum TestDatabase {
     }
 
     /// Runs `body` with a running client on a new database that has every migration applied.
-    public static func withMigratedDatabase<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
+    package static func withMigratedDatabase<T: Sendable>(_ body: @Sendable (Database) async throws -> T) async throws -> T {
         try await withEmptyDatabase { url in
             let database = Database(url: url, poolSize: 4, logger: logger)
             return try await database.withRunningClient {
@@ -56,7 +56,7 @@ public enum TestDatabase {
 
     /// Announces a change on `url`'s database (`NOTIFY portico_changes`), as every change does: a
     /// gateway listening there loads a new snapshot.
-    public static func notifyChanges(_ url: DatabaseURL) async throws {
+    package static func notifyChanges(_ url: DatabaseURL) async throws {
         let database = Database(url: url, poolSize: 1, logger: logger)
         try await database.withRunningClient {
             _ = try await database.client.query("SELECT pg_notify(\(ChangeNotifier.channel), 'test')", logger: logger)
@@ -73,14 +73,14 @@ public enum TestDatabase {
     }
 }
 
-public struct TestSetupError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct TestSetupError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Runs `body`, failing with a clear error when it takes longer than `seconds`: a test that waits
 /// for something that never comes fails instead of hanging the run.
-public func withTimeout<T: Sendable>(seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+package func withTimeout<T: Sendable>(seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {

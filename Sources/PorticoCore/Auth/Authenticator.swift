@@ -9,8 +9,8 @@ import Synchronization
 /// - failures are counted per user name and per client address, and past the limits that name or
 ///   address gets 429 with `Retry-After` without a bcrypt (`FailureLimiter`);
 /// - the bcrypt itself runs in the bounded `BcryptPool` (503 when it is full).
-public final class Authenticator: Sendable {
-    public let users: UserStore
+package final class Authenticator: Sendable {
+    package let users: UserStore
     let cacheDuration: Duration
     let byName: FailureLimiter
     let byAddress: FailureLimiter
@@ -23,7 +23,7 @@ public final class Authenticator: Sendable {
         let until: ContinuousClock.Instant
     }
 
-    public init(users: UserStore, settings: CoreSettings) {
+    package init(users: UserStore, settings: CoreSettings) {
         self.users = users
         cacheDuration = .seconds(settings.authCacheSeconds)
         byName = FailureLimiter(maxFailures: settings.authMaxFailuresPerUser, window: 60)
@@ -32,7 +32,7 @@ public final class Authenticator: Sendable {
 
     /// The user these credentials belong to; otherwise a 401, a 429 (too many failures for the
     /// name or the address) or a 503 (too many password checks waiting).
-    public func authenticate(username: String, password: String, address: String?) async throws -> User {
+    package func authenticate(username: String, password: String, address: String?) async throws -> User {
         // User names are ASCII (User.validatedCredentials): any other is nobody's, and must not get a
         // limiter key of its own that PostgreSQL's lower() would still match to a user.
         guard username.utf8.allSatisfy({ $0 < 0x80 }) else { throw APIError.unauthorized("Unknown user or wrong password") }

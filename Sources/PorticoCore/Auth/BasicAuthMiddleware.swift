@@ -5,17 +5,17 @@ import Hummingbird
 /// are a 401 with `WWW-Authenticate`, too many failures a 429; a route decides about roles itself
 /// (403). With `required: false` a request without credentials passes as anonymous, while wrong
 /// credentials are still a 401.
-public struct BasicAuthMiddleware: RouterMiddleware {
-    public typealias Context = PorticoRequestContext
+package struct BasicAuthMiddleware: RouterMiddleware {
+    package typealias Context = PorticoRequestContext
     let authenticator: Authenticator
     let required: Bool
 
-    public init(_ authenticator: Authenticator, required: Bool = true) {
+    package init(_ authenticator: Authenticator, required: Bool = true) {
         self.authenticator = authenticator
         self.required = required
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
             if !required { return try await next(request, context) }
             throw APIError.unauthorized("This resource needs HTTP Basic authentication")
@@ -32,7 +32,7 @@ public struct BasicAuthMiddleware: RouterMiddleware {
 
     /// Splits `Basic base64(user:password)`; the scheme is case-insensitive. Credentials with a
     /// control character (TextInput) are not credentials: nil, so the caller answers 401.
-    public static func parse(_ header: String) -> (String, String)? {
+    package static func parse(_ header: String) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
               let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),

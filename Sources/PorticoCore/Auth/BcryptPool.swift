@@ -8,9 +8,9 @@ import Synchronization
 /// `queueLimit` more waiting their turn. Beyond that the caller gets a 503 with `Retry-After`
 /// at once, so a flood of logins (right or wrong) cannot queue unbounded work or starve the
 /// event loops; a legitimate caller behind it waits at most the queue's length of hashes.
-public final class BcryptPool: Sendable {
-    public let workers: Int
-    public let queueLimit: Int
+package final class BcryptPool: Sendable {
+    package let workers: Int
+    package let queueLimit: Int
 
     private struct State {
         var running = 0
@@ -19,18 +19,18 @@ public final class BcryptPool: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(workers: Int = System.coreCount, queueLimit: Int = 64) {
+    package init(workers: Int = System.coreCount, queueLimit: Int = 64) {
         self.workers = max(1, workers)
         self.queueLimit = max(0, queueLimit)
     }
 
     /// The error a full pool answers with.
-    public static let busy = APIError(
+    package static let busy = APIError(
         .serviceUnavailable, "Service Unavailable",
         "Too many password checks are waiting; retry in a second", headers: [.retryAfter: "1"])
 
     /// Runs `work` on the thread pool when a worker is free; throws `busy` when the queue is full.
-    public func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
+    package func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             // One lock decides and enqueues, so the counts never drift.
             let entry: PoolEntry = state.withLock { state in
@@ -66,10 +66,10 @@ public final class BcryptPool: Sendable {
     }
 
     /// Bcrypts done since the pool was made.
-    public var completed: Int { state.withLock { $0.completed } }
+    package var completed: Int { state.withLock { $0.completed } }
 
     /// Bcrypts running and waiting now.
-    public var load: (running: Int, waiting: Int) {
+    package var load: (running: Int, waiting: Int) {
         state.withLock { ($0.running, $0.waiting.count) }
     }
 }

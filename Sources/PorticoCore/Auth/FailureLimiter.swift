@@ -3,20 +3,20 @@ import Foundation
 /// Slows down guessing: after `maxFailures` failed authentications within `window` seconds, a key
 /// (a client id, a user name, an address) is refused (429) until the window has passed. Kept per
 /// process, in a bounded map whatever is sent.
-public actor FailureLimiter {
-    public let maxFailures: Int
-    public let window: TimeInterval
+package actor FailureLimiter {
+    package let maxFailures: Int
+    package let window: TimeInterval
     let capacity: Int
     private var failures: [String: [Date]] = [:]
 
-    public init(maxFailures: Int, window: TimeInterval, capacity: Int = 10_000) {
+    package init(maxFailures: Int, window: TimeInterval, capacity: Int = 10_000) {
         self.maxFailures = maxFailures
         self.window = window
         self.capacity = capacity
     }
 
     /// Seconds to wait when the key is locked out now; nil when it may try.
-    public func retryAfter(_ key: String, now: Date = Date()) -> Int? {
+    package func retryAfter(_ key: String, now: Date = Date()) -> Int? {
         guard let recorded = failures[key] else { return nil }
         let recent = recorded.filter { now.timeIntervalSince($0) < window }
         failures[key] = recent.isEmpty ? nil : recent
@@ -24,7 +24,7 @@ public actor FailureLimiter {
         return max(1, Int((window - now.timeIntervalSince(oldest)).rounded(.up)))
     }
 
-    public func recordFailure(_ key: String, now: Date = Date()) {
+    package func recordFailure(_ key: String, now: Date = Date()) {
         if failures.count >= capacity, failures[key] == nil {
             // Forget the entries whose last failure is oldest.
             let stale = failures.sorted { ($0.value.last ?? .distantPast) < ($1.value.last ?? .distantPast) }.prefix(capacity / 10)
@@ -37,7 +37,7 @@ public actor FailureLimiter {
         failures[key] = recent
     }
 
-    public func reset(_ key: String) {
+    package func reset(_ key: String) {
         failures[key] = nil
     }
 }

@@ -3,8 +3,8 @@ import Logging
 
 /// What every service's `main` does around its real work: load settings or print one line naming
 /// the bad one (exit 2), bootstrap logging, and turn any start-up error into one line (exit 1).
-public enum ServiceStartup {
-    public static func settings<Settings>(
+package enum ServiceStartup {
+    package static func settings<Settings>(
         for service: String, _ make: (SettingsSource) throws -> Settings, logLevel: (Settings) -> Logger.Level
     ) -> Settings {
         do {
@@ -22,7 +22,7 @@ public enum ServiceStartup {
         }
     }
 
-    public static func run(_ service: String, _ body: () async throws -> Void) async {
+    package static func run(_ service: String, _ body: () async throws -> Void) async {
         do {
             try await body()
         } catch {

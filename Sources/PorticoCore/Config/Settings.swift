@@ -3,29 +3,29 @@ import Logging
 import NIOCore
 
 /// A setting that failed validation. Its description is the single line printed at start-up.
-public struct InvalidSetting: Error, CustomStringConvertible, Equatable {
-    public let key: String
-    public let reason: String
+package struct InvalidSetting: Error, CustomStringConvertible, Equatable {
+    package let key: String
+    package let reason: String
 
-    public init(key: String, reason: String) {
+    package init(key: String, reason: String) {
         self.key = key
         self.reason = reason
     }
 
-    public var description: String { "invalid setting \(key): \(reason)" }
+    package var description: String { "invalid setting \(key): \(reason)" }
 }
 
 /// The raw key/value source for settings: the process environment layered over an optional
 /// `KEY=value` file (see `config/portico.env.example`). Environment variables win.
-public struct SettingsSource: Sendable {
-    public var values: [String: String]
+package struct SettingsSource: Sendable {
+    package var values: [String: String]
 
-    public init(values: [String: String]) {
+    package init(values: [String: String]) {
         self.values = values
     }
 
     /// Reads `PORTICO_CONFIG_FILE` (when set) and overlays the environment on top of it.
-    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SettingsSource {
+    package static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SettingsSource {
         var values: [String: String] = [:]
         if let path = environment["PORTICO_CONFIG_FILE"], !path.isEmpty {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -56,16 +56,16 @@ public struct SettingsSource: Sendable {
         return values
     }
 
-    public func string(_ key: String) -> String? {
+    package func string(_ key: String) -> String? {
         guard let value = values[key], !value.isEmpty else { return nil }
         return value
     }
 
-    public func string(_ key: String, default fallback: String) -> String {
+    package func string(_ key: String, default fallback: String) -> String {
         string(key) ?? fallback
     }
 
-    public func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
+    package func int(_ key: String, default fallback: Int, range: ClosedRange<Int>) throws -> Int {
         guard let raw = string(key) else { return fallback }
         guard let value = Int(raw), range.contains(value) else {
             throw InvalidSetting(key: key, reason: "'\(raw)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
@@ -73,7 +73,7 @@ public struct SettingsSource: Sendable {
         return value
     }
 
-    public func bool(_ key: String, default fallback: Bool) throws -> Bool {
+    package func bool(_ key: String, default fallback: Bool) throws -> Bool {
         guard let raw = string(key) else { return fallback }
         switch raw.lowercased() {
         case "1", "true", "yes", "on": return true
@@ -82,7 +82,7 @@ public struct SettingsSource: Sendable {
         }
     }
 
-    public func port(_ key: String, default fallback: Int) throws -> Int {
+    package func port(_ key: String, default fallback: Int) throws -> Int {
         guard let raw = string(key) else { return fallback }
         guard let value = Int(raw), (1...65535).contains(value) else {
             throw InvalidSetting(key: key, reason: "'\(raw)' is not a port number (1-65535)")
@@ -90,7 +90,7 @@ public struct SettingsSource: Sendable {
         return value
     }
 
-    public func logLevel(_ key: String, default fallback: Logger.Level) throws -> Logger.Level {
+    package func logLevel(_ key: String, default fallback: Logger.Level) throws -> Logger.Level {
         guard let raw = string(key) else { return fallback }
         guard let level = Logger.Level(rawValue: raw.lowercased()) else {
             let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
@@ -102,45 +102,45 @@ public struct SettingsSource: Sendable {
 
 /// Settings shared by every Portico service. Each has a production-safe default; see
 /// `config/portico.env.example` for the documented list.
-public struct CoreSettings: Sendable {
+package struct CoreSettings: Sendable {
     /// `DATABASE_URL`: where PostgreSQL is.
-    public var database: DatabaseURL
+    package var database: DatabaseURL
     /// `PORTICO_BIND_ADDRESS`: the address the REST services listen on.
-    public var bindAddress: String
+    package var bindAddress: String
     /// `PORTICO_LOG_LEVEL`.
-    public var logLevel: Logger.Level
+    package var logLevel: Logger.Level
     /// `PORTICO_ADMIN_PASSWORD`: the password the first start gives the `admin` user.
-    public var adminPassword: String?
+    package var adminPassword: String?
     /// `PORTICO_DEV_MODE`: allows a start without an admin password (admin/admin) and says so.
-    public var developmentMode: Bool
+    package var developmentMode: Bool
     /// `PORTICO_MAX_BODY_BYTES`: the largest request body a REST service accepts (413 above it).
-    public var maxBodyBytes: Int
-    public static let defaultMaxBodyBytes = 1_048_576
+    package var maxBodyBytes: Int
+    package static let defaultMaxBodyBytes = 1_048_576
     /// `PORTICO_BCRYPT_COST`: the bcrypt work factor for new password hashes.
-    public var bcryptCost: Int
+    package var bcryptCost: Int
     /// `PORTICO_BCRYPT_WORKERS` (default and maximum: the number of cores): bcrypts run at once.
-    public var bcryptWorkers: Int
+    package var bcryptWorkers: Int
     /// `PORTICO_BCRYPT_QUEUE` (default 64): bcrypts that may wait for a worker; beyond, 503.
-    public var bcryptQueue: Int
+    package var bcryptQueue: Int
     /// `PORTICO_AUTH_CACHE_SECONDS` (default 60; 0 turns it off): how long verified Basic
     /// credentials are remembered (under a keyed hash, never the password).
-    public var authCacheSeconds: Int
+    package var authCacheSeconds: Int
     /// `PORTICO_AUTH_MAX_FAILURES` (default 10): failed sign-ins per user name within a minute
     /// before that name is refused with 429 for the rest of the minute.
-    public var authMaxFailuresPerUser: Int
+    package var authMaxFailuresPerUser: Int
     /// `PORTICO_AUTH_MAX_FAILURES_PER_ADDRESS` (default 30): the same per client address.
-    public var authMaxFailuresPerAddress: Int
+    package var authMaxFailuresPerAddress: Int
     /// `PORTICO_DB_POOL_SIZE`: the most connections one service process opens to PostgreSQL.
-    public var databasePoolSize: Int
+    package var databasePoolSize: Int
     /// `PORTICO_DB_STARTUP_TIMEOUT`: how long start-up waits for PostgreSQL to answer, in seconds.
-    public var databaseStartupTimeout: Duration
+    package var databaseStartupTimeout: Duration
     /// `PORTICO_TRACING` (default false): export OpenTelemetry traces of REST requests and gateway
     /// handshakes over OTLP/HTTP, configured by the standard `OTEL_*` variables.
-    public var tracing: Bool
+    package var tracing: Bool
 
-    public static let defaultDatabaseURL = "postgres://portico@127.0.0.1:5432/portico"
+    package static let defaultDatabaseURL = "postgres://portico@127.0.0.1:5432/portico"
 
-    public init(source: SettingsSource) throws {
+    package init(source: SettingsSource) throws {
         let url = source.string("DATABASE_URL", default: Self.defaultDatabaseURL)
         do {
             database = try DatabaseURL(parsing: url)
@@ -169,12 +169,12 @@ public struct CoreSettings: Sendable {
 
     /// A hasher with this process's bcrypt cost and a bounded pool of its own; a service makes one
     /// and shares it, so the bound holds for all its password and secret checks together.
-    public func makeSecretHasher() -> SecretHasher {
+    package func makeSecretHasher() -> SecretHasher {
         SecretHasher(cost: bcryptCost, pool: BcryptPool(workers: bcryptWorkers, queueLimit: bcryptQueue))
     }
 
     /// The admin password to seed with, or an error when none is configured outside development mode.
-    public func initialAdminPassword() throws -> String {
+    package func initialAdminPassword() throws -> String {
         if let adminPassword { return adminPassword }
         if developmentMode { return "admin" }
         throw InvalidSetting(

@@ -2,8 +2,8 @@ import Logging
 
 /// What every Portico service does with the database before it serves: apply pending migrations
 /// (under the migrator's advisory lock) and make sure the first admin exists.
-public enum Bootstrap {
-    public static func prepare(database: Database, settings: CoreSettings, migrationsDirectory: String?, logger: Logger) async throws {
+package enum Bootstrap {
+    package static func prepare(database: Database, settings: CoreSettings, migrationsDirectory: String?, logger: Logger) async throws {
         let migrations = try Migrator.load(from: try Migrator.locateDirectory(configured: migrationsDirectory))
         try await database.waitUntilReachable(timeout: settings.databaseStartupTimeout, url: settings.database)
         let applied = try await Migrator(client: database.client, migrations: migrations, logger: logger).migrate()

@@ -7,26 +7,26 @@ import Logging
 /// The payload is JSON: `{"entity":"api","action":"lifecycle","id":"…","state":"PUBLISHED"}`.
 /// It is sent inside the transaction that made the change, so listeners only ever hear of committed
 /// changes, and hear of them in commit order.
-public struct Change: Codable, Sendable, Equatable {
-    public enum Entity: String, Codable, Sendable {
+package struct Change: Codable, Sendable, Equatable {
+    package enum Entity: String, Codable, Sendable {
         case api, businessPlan = "business_plan", application, subscription
         case applicationKey = "application_key", token, signingKey = "signing_key"
     }
 
-    public enum Action: String, Codable, Sendable {
+    package enum Action: String, Codable, Sendable {
         case created, updated, deleted, lifecycle, revoked
     }
 
-    public var entity: Entity
-    public var action: Action
-    public var id: String
+    package var entity: Entity
+    package var action: Action
+    package var id: String
     /// For lifecycle changes: the new lifecycle state; for subscriptions: their status.
-    public var state: String?
+    package var state: String?
     /// For revoked tokens: when the token would have expired (ISO 8601), after which listeners may
     /// forget the revocation.
-    public var expiresAt: String?
+    package var expiresAt: String?
 
-    public init(entity: Entity, action: Action, id: String, state: String? = nil, expiresAt: String? = nil) {
+    package init(entity: Entity, action: Action, id: String, state: String? = nil, expiresAt: String? = nil) {
         self.entity = entity
         self.action = action
         self.id = id
@@ -35,12 +35,12 @@ public struct Change: Codable, Sendable, Equatable {
     }
 }
 
-public enum ChangeNotifier {
+package enum ChangeNotifier {
     /// The PostgreSQL channel every change is announced on.
-    public static let channel = "portico_changes"
+    package static let channel = "portico_changes"
 
     /// Queues the notification in the connection's current transaction.
-    public static func announce(_ change: Change, on connection: PostgresConnection, logger: Logger) async throws {
+    package static func announce(_ change: Change, on connection: PostgresConnection, logger: Logger) async throws {
         let payload = String(decoding: try JSONEncoder().encode(change), as: UTF8.self)
         _ = try await connection.query("SELECT pg_notify(\(channel), \(payload))", logger: logger)
     }

@@ -6,20 +6,20 @@ import PostgresNIO
 ///
 /// `sslmode` accepts `disable` (default for loopback hosts), `prefer` and `require` (default for
 /// every other host). `?host=/path/to/dir` connects through the Unix socket in that directory.
-public struct DatabaseURL: Sendable, Equatable {
-    public enum TLSMode: String, Sendable { case disable, prefer, require }
+package struct DatabaseURL: Sendable, Equatable {
+    package enum TLSMode: String, Sendable { case disable, prefer, require }
 
-    public struct ParseError: Error { public let reason: String }
+    package struct ParseError: Error { package let reason: String }
 
-    public var host: String
-    public var port: Int
-    public var username: String
-    public var password: String?
-    public var database: String
-    public var tls: TLSMode
-    public var unixSocketDirectory: String?
+    package var host: String
+    package var port: Int
+    package var username: String
+    package var password: String?
+    package var database: String
+    package var tls: TLSMode
+    package var unixSocketDirectory: String?
 
-    public init(parsing string: String) throws {
+    package init(parsing string: String) throws {
         guard let components = URLComponents(string: string),
               let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else {
@@ -53,19 +53,19 @@ public struct DatabaseURL: Sendable, Equatable {
     }
 
     /// The same server with another database name (tests create throwaway databases this way).
-    public func with(database: String) -> DatabaseURL {
+    package func with(database: String) -> DatabaseURL {
         var copy = self
         copy.database = database
         return copy
     }
 
     /// The URL without its password, safe to log.
-    public var redacted: String {
+    package var redacted: String {
         let location = unixSocketDirectory.map { "[socket \($0)]" } ?? "\(host):\(port)"
         return "postgres://\(username)@\(location)/\(database)"
     }
 
-    public func clientConfiguration(poolSize: Int = 10) -> PostgresClient.Configuration {
+    package func clientConfiguration(poolSize: Int = 10) -> PostgresClient.Configuration {
         let tlsSetting: PostgresClient.Configuration.TLS
         switch tls {
         case .disable: tlsSetting = .disable

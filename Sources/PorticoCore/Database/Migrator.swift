@@ -4,13 +4,13 @@ import Logging
 import PostgresNIO
 
 /// One forward-only SQL file from `migrations/`, named `NNNN_description.sql`.
-public struct Migration: Sendable, Equatable {
-    public let version: Int
-    public let name: String
-    public let sql: String
-    public let checksum: String
+package struct Migration: Sendable, Equatable {
+    package let version: Int
+    package let name: String
+    package let sql: String
+    package let checksum: String
 
-    public init(version: Int, name: String, sql: String) {
+    package init(version: Int, name: String, sql: String) {
         self.version = version
         self.name = name
         self.sql = sql
@@ -18,7 +18,7 @@ public struct Migration: Sendable, Equatable {
     }
 }
 
-public enum MigrationError: Error, CustomStringConvertible, Equatable {
+package enum MigrationError: Error, CustomStringConvertible, Equatable {
     case directoryNotFound([String])
     case badFileName(String)
     case duplicateVersion(Int)
@@ -26,7 +26,7 @@ public enum MigrationError: Error, CustomStringConvertible, Equatable {
     case unknownAppliedVersion(Int, String)
     case failed(name: String, reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .directoryNotFound(let paths):
             return "no migrations directory found (looked in \(paths.joined(separator: ", "))); set PORTICO_MIGRATIONS_DIR"
@@ -48,22 +48,22 @@ public enum MigrationError: Error, CustomStringConvertible, Equatable {
 
 /// Applies `migrations/*.sql` in order, each in its own transaction, recorded with its checksum in
 /// `schema_migrations`. A PostgreSQL advisory lock serialises concurrent runs across processes.
-public struct Migrator: Sendable {
+package struct Migrator: Sendable {
     /// The advisory lock key every Portico process agrees on ("portico" in ASCII).
     static let advisoryLockKey: Int64 = 0x706f_7274_6963_6f
 
-    public let client: PostgresClient
-    public let migrations: [Migration]
-    public let logger: Logger
+    package let client: PostgresClient
+    package let migrations: [Migration]
+    package let logger: Logger
 
-    public init(client: PostgresClient, migrations: [Migration], logger: Logger) {
+    package init(client: PostgresClient, migrations: [Migration], logger: Logger) {
         self.client = client
         self.migrations = migrations
         self.logger = logger
     }
 
     /// Reads every `NNNN_*.sql` file in `directory`, ordered by version.
-    public static func load(from directory: URL) throws -> [Migration] {
+    package static func load(from directory: URL) throws -> [Migration] {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { $0.hasSuffix(".sql") }
         var migrations: [Migration] = []
@@ -84,7 +84,7 @@ public struct Migrator: Sendable {
 
     /// Finds the migrations directory: `PORTICO_MIGRATIONS_DIR`, else `./migrations`, else a
     /// `migrations` or `share/portico/migrations` folder above the running executable.
-    public static func locateDirectory(configured: String?, executable: String = CommandLine.arguments[0]) throws -> URL {
+    package static func locateDirectory(configured: String?, executable: String = CommandLine.arguments[0]) throws -> URL {
         if let configured {
             return URL(fileURLWithPath: configured, isDirectory: true)
         }
@@ -103,7 +103,7 @@ public struct Migrator: Sendable {
 
     /// Applies every pending migration and returns the names of those it applied.
     @discardableResult
-    public func migrate() async throws -> [String] {
+    package func migrate() async throws -> [String] {
         try await client.withConnection { connection in
             _ = try await connection.query("SELECT pg_advisory_lock(\(Self.advisoryLockKey))", logger: logger)
             do {

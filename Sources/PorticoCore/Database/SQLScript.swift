@@ -5,8 +5,8 @@
 /// The splitter knows what can hide a `;`: single-quoted strings (with `''` and, in `E'…'`,
 /// backslash escapes), double-quoted identifiers, `--` and nested `/* */` comments, and
 /// dollar-quoted bodies (`$$…$$`, `$tag$…$tag$`).
-public enum SQLScript {
-    public static func statements(in script: String) -> [String] {
+package enum SQLScript {
+    package static func statements(in script: String) -> [String] {
         let chars = Array(script.unicodeScalars)
         var statements: [String] = []
         var current = String.UnicodeScalarView()

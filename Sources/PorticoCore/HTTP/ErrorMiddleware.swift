@@ -9,10 +9,10 @@ import NIOCore
 /// the framework's errors (`HTTPError`, a body over the limit, a decoding error, any other
 /// `HTTPResponseError`) become an `APIError` with their status; anything else is a 500 whose
 /// detail is logged under the request id, never sent to the caller.
-public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
+package struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    package init() {}
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as any OwnErrorVocabulary {
@@ -57,4 +57,4 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// An error that answers in a vocabulary of its own instead of `{code, message, description}`,
 /// because a standard says so (OAuth2's `{error, error_description}`, RFC 6749 §5.2).
-public protocol OwnErrorVocabulary: HTTPResponseError {}
+package protocol OwnErrorVocabulary: HTTPResponseError {}

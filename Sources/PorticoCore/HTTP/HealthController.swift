@@ -1,16 +1,16 @@
 import Hummingbird
 
 /// `/health/live` (the process answers) and `/health/ready` (and PostgreSQL answers too).
-public struct HealthController: Sendable {
+package struct HealthController: Sendable {
     let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
     struct Status: Encodable { let status: String; let database: String? }
 
-    public var endpoints: RouteCollection<PorticoRequestContext> {
+    package var endpoints: RouteCollection<PorticoRequestContext> {
         RouteCollection(context: PorticoRequestContext.self)
             .get("live", use: live)
             .get("ready", use: ready)

@@ -7,7 +7,7 @@ extension Request {
     /// way it can be wrong with its own status: 415 (not JSON), 413 (too large), 400 (empty,
     /// malformed, a field of the wrong type, or any string or key with a control character — the
     /// field is named).
-    public func decodeJSON<T: Decodable>(_ type: T.Type, context: PorticoRequestContext) async throws -> T {
+    package func decodeJSON<T: Decodable>(_ type: T.Type, context: PorticoRequestContext) async throws -> T {
         let limit = context.maxUploadSize
         let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard let contentType, contentType == "application/json" || contentType.hasSuffix("+json") else {
@@ -94,7 +94,7 @@ let responseEncoder: JSONEncoder = {
 }()
 
 /// A JSON response with the status and headers given.
-public func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+package func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
     var headers = headers
     headers[.contentType] = "application/json"
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try responseEncoder.encode(value))))

@@ -2,14 +2,14 @@ import Foundation
 import Hummingbird
 
 /// Serves a service's OpenAPI document, read once from its resource bundle.
-public struct OpenAPIController: Sendable {
-    public let document: ByteBuffer?
+package struct OpenAPIController: Sendable {
+    package let document: ByteBuffer?
 
-    public init(document: ByteBuffer?) {
+    package init(document: ByteBuffer?) {
         self.document = document
     }
 
-    public var endpoints: RouteCollection<PorticoRequestContext> {
+    package var endpoints: RouteCollection<PorticoRequestContext> {
         RouteCollection(context: PorticoRequestContext.self)
             .get("openapi.json", use: openAPI)
     }

@@ -2,21 +2,21 @@ import Hummingbird
 
 /// `limit` and `offset` query parameters, validated: limit 1…1000 (default 25), offset 0…10,000,000.
 /// Both are bounded, so no arithmetic on a page (`offset + limit`, the links) can overflow.
-public struct PageRequest: Sendable, Equatable {
-    public var limit: Int
-    public var offset: Int
+package struct PageRequest: Sendable, Equatable {
+    package var limit: Int
+    package var offset: Int
 
-    public static let defaultLimit = 25
-    public static let maxLimit = 1000
+    package static let defaultLimit = 25
+    package static let maxLimit = 1000
     /// The largest offset a list accepts; a list longer than this is filtered, not paged that far.
-    public static let maxOffset = 10_000_000
+    package static let maxOffset = 10_000_000
 
-    public init(limit: Int = PageRequest.defaultLimit, offset: Int = 0) {
+    package init(limit: Int = PageRequest.defaultLimit, offset: Int = 0) {
         self.limit = limit
         self.offset = offset
     }
 
-    public init(query: [String: String]) throws {
+    package init(query: [String: String]) throws {
         self.init()
         if let raw = query["limit"] {
             guard let value = Int(raw), (1...Self.maxLimit).contains(value) else {
@@ -34,32 +34,32 @@ public struct PageRequest: Sendable, Equatable {
 }
 
 /// WSO2's envelope for an unpaged list: `{count, list}`.
-public struct CountedList<Item: Encodable & Sendable>: Encodable, Sendable {
-    public let count: Int
-    public let list: [Item]
+package struct CountedList<Item: Encodable & Sendable>: Encodable, Sendable {
+    package let count: Int
+    package let list: [Item]
 
-    public init(_ list: [Item]) {
+    package init(_ list: [Item]) {
         self.count = list.count
         self.list = list
     }
 }
 
 /// WSO2's list envelope: `{count, list, pagination: {offset, limit, total, next, previous}}`.
-public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
-    public struct Pagination: Encodable, Sendable {
-        public let offset: Int
-        public let limit: Int
-        public let total: Int
-        public let next: String
-        public let previous: String
+package struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
+    package struct Pagination: Encodable, Sendable {
+        package let offset: Int
+        package let limit: Int
+        package let total: Int
+        package let next: String
+        package let previous: String
     }
 
-    public let count: Int
-    public let list: [Item]
-    public let pagination: Pagination
+    package let count: Int
+    package let list: [Item]
+    package let pagination: Pagination
 
     /// `path` is the list's own path; `extraQuery` any other query the links must keep (`query=…`).
-    public init(list: [Item], total: Int, page: PageRequest, path: String, extraQuery: String = "") {
+    package init(list: [Item], total: Int, page: PageRequest, path: String, extraQuery: String = "") {
         self.count = list.count
         self.list = list
         func link(_ offset: Int) -> String {
@@ -76,7 +76,7 @@ public struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
 
 extension Request {
     /// The query parameters as a dictionary (the last value wins for repeated names).
-    public var queryParameters: [String: String] {
+    package var queryParameters: [String: String] {
         var values: [String: String] = [:]
         for (name, value) in uri.queryParameters {
             values[String(name)] = String(value)

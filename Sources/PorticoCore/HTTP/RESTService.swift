@@ -5,8 +5,8 @@ import ServiceLifecycle
 /// The shape every Portico REST service shares: its router on `bindAddress:port`, the PostgreSQL
 /// client (and the trace exporter, when tracing is on) as services, and before serving the
 /// database bootstrap (migrations, first admin) plus the service's own preparation.
-public enum RESTService {
-    public static func application(
+package enum RESTService {
+    package static func application(
         name: String, router: Router<PorticoRequestContext>, database: Database, settings: CoreSettings, port: Int,
         migrationsDirectory: String?, logger: Logger, prepare: @escaping @Sendable () async throws -> Void = {}
     ) throws -> some ApplicationProtocol {

@@ -2,18 +2,18 @@ import Hummingbird
 
 /// The request context of Portico's REST services: Hummingbird's core storage plus the user that
 /// Basic authentication resolved.
-public struct PorticoRequestContext: RequestContext {
-    public var coreContext: CoreRequestContextStorage
+package struct PorticoRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
     /// Set by `BasicAuthMiddleware`; nil on anonymous routes.
-    public var user: User?
+    package var user: User?
     /// The peer's IP address (the TCP connection's, not a header's), for limits kept per address.
-    public let clientAddress: String?
+    package let clientAddress: String?
     /// The largest request body the service accepts (`PORTICO_MAX_BODY_BYTES`), set for every
     /// request by `RequestPolicyMiddleware`; `decodeJSON` and the OAuth2 form parser read it, as
     /// Hummingbird's own decoding does.
-    public var maxUploadSize: Int
+    package var maxUploadSize: Int
 
-    public init(source: ApplicationRequestContextSource) {
+    package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.user = nil
         self.clientAddress = source.channel.remoteAddress?.ipAddress
@@ -22,7 +22,7 @@ public struct PorticoRequestContext: RequestContext {
 
     /// The signed-in user, who must hold `role` (or be an admin): 401 when nobody signed in, 403
     /// when the role is missing.
-    public func require(_ role: Role, to action: String) throws -> User {
+    package func require(_ role: Role, to action: String) throws -> User {
         guard let user else { throw APIError.unauthorized("Sign in with HTTP Basic authentication") }
         guard user.may(role) else {
             throw APIError.forbidden("User '\(user.username)' needs the '\(role.rawValue)' role to \(action)")
@@ -31,7 +31,7 @@ public struct PorticoRequestContext: RequestContext {
     }
 
     /// The signed-in user, who must hold at least one of `roles` (or be an admin).
-    public func requireAny(_ roles: [Role], to action: String) throws -> User {
+    package func requireAny(_ roles: [Role], to action: String) throws -> User {
         guard let user else { throw APIError.unauthorized("Sign in with HTTP Basic authentication") }
         guard roles.contains(where: user.may) else {
             let names = roles.map { "'\($0.rawValue)'" }.joined(separator: " or ")

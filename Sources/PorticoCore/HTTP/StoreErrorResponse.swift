@@ -2,7 +2,7 @@ import Hummingbird
 
 extension APIError {
     /// The JSON error a store's refusal answers with: 404, 409, 412 or 400, worded for the caller.
-    public init(_ error: StoreError) {
+    package init(_ error: StoreError) {
         switch error {
         case .notFound(let record, let id):
             self = .notFound("No \(record.rawValue) with id '\(id)'")

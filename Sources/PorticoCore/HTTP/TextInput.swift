@@ -6,13 +6,13 @@ import Hummingbird
 /// text) and the other C0 controls, DEL and the C1 controls are refused; tab, line feed and
 /// carriage return are allowed, since descriptions may span lines (a field that must be one line
 /// is checked by its own validation, as names are).
-public enum TextInput {
+package enum TextInput {
     /// The first control character in `text`, if any.
-    public static func firstControlCharacter(in text: some StringProtocol) -> Unicode.Scalar? {
+    package static func firstControlCharacter(in text: some StringProtocol) -> Unicode.Scalar? {
         text.unicodeScalars.first(where: isRefused)
     }
 
-    public static func isRefused(_ scalar: Unicode.Scalar) -> Bool {
+    package static func isRefused(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
         case 0x09, 0x0A, 0x0D: false
         case 0x00...0x1F, 0x7F...0x9F: true
@@ -21,19 +21,19 @@ public enum TextInput {
     }
 
     /// `U+0000`, as an error message names a character that cannot be shown.
-    public static func name(_ scalar: Unicode.Scalar) -> String {
+    package static func name(_ scalar: Unicode.Scalar) -> String {
         "U+" + String(format: "%04X", scalar.value)
     }
 
     /// The sentence an error gives for a refused character.
-    public static func problem(_ scalar: Unicode.Scalar) -> String {
+    package static func problem(_ scalar: Unicode.Scalar) -> String {
         "The text contains the control character \(name(scalar)), which Portico does not accept in any text"
     }
 
     /// The first refused character in the strings of a JSON document, read from its bytes — escaped
     /// (`\u0000`) or raw (DEL; C1 as UTF-8) — whatever the structure: the backstop for what a parsed
     /// tree may not show (a repeated member name, of which decoders keep different ones).
-    public static func firstControlCharacter(inJSON data: Data) -> Unicode.Scalar? {
+    package static func firstControlCharacter(inJSON data: Data) -> Unicode.Scalar? {
         let bytes = [UInt8](data)
         func hex(_ byte: UInt8) -> UInt32? {
             switch byte {
@@ -103,10 +103,10 @@ public enum TextInput {
 
 /// Refuses a request whose path or query carries a control character (percent-encoded or not)
 /// with a 400 that names the parameter, before any route — and so any store — sees it.
-public struct TextInputMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
+package struct TextInputMiddleware<Context: RequestContext>: RouterMiddleware {
+    package init() {}
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         if let bad = TextInput.firstControlCharacter(in: path.removingPercentEncoding ?? path) {
             throw APIError.badRequest(TextInput.problem(bad), message: "Invalid path")

@@ -5,15 +5,15 @@ import Foundation
 /// the range is widened to whole intervals (`from` down, `to` up), so every point of the series
 /// counts its whole interval and its label says where that starts; the answer's `from` and `to`
 /// are the range counted.
-public struct UsageQuery: Sendable {
-    public let from: Date
-    public let to: Date
-    public let granularity: UsageGranularity
+package struct UsageQuery: Sendable {
+    package let from: Date
+    package let to: Date
+    package let granularity: UsageGranularity
 
     /// The most intervals one answer may hold.
-    public static let maxPoints = 10_000
+    package static let maxPoints = 10_000
 
-    public init(query: [String: String], now: Date = Date()) throws {
+    package init(query: [String: String], now: Date = Date()) throws {
         func date(_ name: String) throws -> Date? {
             guard let raw = query[name] else { return nil }
             let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
@@ -41,7 +41,7 @@ public struct UsageQuery: Sendable {
     }
 
     /// Every interval of the range, in order, with zeros where nothing was counted.
-    public func filled(_ points: [UsagePoint]) -> [UsagePoint] {
+    package func filled(_ points: [UsagePoint]) -> [UsagePoint] {
         let step = TimeInterval(granularity.seconds)
         var byStart: [Date: UsageCounts] = [:]
         for point in points { byStart[point.start] = point.usage }
@@ -57,7 +57,7 @@ public struct UsageQuery: Sendable {
 
 /// A usage answer: the range, its total, the series, and the breakdown by the other side
 /// (applications of an API, APIs of an application).
-public struct UsageReport: Encodable, Sendable {
+package struct UsageReport: Encodable, Sendable {
     let from: Date
     let to: Date
     let granularity: UsageGranularity
@@ -81,7 +81,7 @@ public struct UsageReport: Encodable, Sendable {
     }
 
     /// Reads a scope's report from the store.
-    public static func read(_ scope: UsageStore.Scope, query: UsageQuery, from store: UsageStore) async throws -> UsageReport {
+    package static func read(_ scope: UsageStore.Scope, query: UsageQuery, from store: UsageStore) async throws -> UsageReport {
         let series = try await store.series(scope, from: query.from, to: query.to, granularity: query.granularity)
         let breakdown = try await store.breakdown(scope, from: query.from, to: query.to)
         return UsageReport(query, scope: scope, series: series, breakdown: breakdown)

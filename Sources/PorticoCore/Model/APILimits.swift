@@ -2,20 +2,20 @@ import Foundation
 
 /// What the gateway enforces for one API on top of its subscribers' plans. nil fields take the
 /// gateway's defaults.
-public struct APILimits: Sendable, Equatable {
+package struct APILimits: Sendable, Equatable {
     /// Events per time unit for all the API's subscribers together (WSO2's advanced policy).
-    public var eventCeiling: BusinessPlan.EventLimit?
+    package var eventCeiling: BusinessPlan.EventLimit?
     /// The largest message (and frame), either way, when the subscription's plan sets none.
-    public var maxMessageBytes: Int?
+    package var maxMessageBytes: Int?
     /// Close a connection that relayed no data frame either way for this long; 0: never.
-    public var idleTimeoutSeconds: Int?
+    package var idleTimeoutSeconds: Int?
     /// Close a connection this long after it opened; 0: never.
-    public var maxLifetimeSeconds: Int?
+    package var maxLifetimeSeconds: Int?
     /// `Origin` values a browser handshake may carry (`https://app.example.com`); empty: any.
     /// A handshake without `Origin` (not from a browser) is always allowed.
-    public var allowedOrigins: [String]
+    package var allowedOrigins: [String]
 
-    public init(eventCeiling: BusinessPlan.EventLimit? = nil, maxMessageBytes: Int? = nil, idleTimeoutSeconds: Int? = nil,
+    package init(eventCeiling: BusinessPlan.EventLimit? = nil, maxMessageBytes: Int? = nil, idleTimeoutSeconds: Int? = nil,
                 maxLifetimeSeconds: Int? = nil, allowedOrigins: [String] = []) {
         self.eventCeiling = eventCeiling
         self.maxMessageBytes = maxMessageBytes
@@ -25,10 +25,10 @@ public struct APILimits: Sendable, Equatable {
     }
 
     /// The longest idle timeout or lifetime an API may set (7 days).
-    public static let maxSeconds = 604_800
+    package static let maxSeconds = 604_800
 
     /// An origin as browsers send it, lower-cased: `scheme://host[:port]`, no path.
-    public static func normalizedOrigin(_ origin: String) -> String? {
+    package static func normalizedOrigin(_ origin: String) -> String? {
         guard let url = URLComponents(string: origin), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
               let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil,
               url.user == nil
@@ -55,19 +55,19 @@ public struct APILimits: Sendable, Equatable {
 /// How the gateway treats an API's backend endpoints (WSO2's endpoint settings): the connect
 /// timeout, and suspension after consecutive connect failures, during which handshakes are answered
 /// 503 at once. nil fields take the defaults below; initial and maximum duration 0 and 0: never suspend.
-public struct EndpointResilience: Sendable, Equatable {
+package struct EndpointResilience: Sendable, Equatable {
     /// Connect plus backend handshake, in milliseconds (`actionDuration`); nil: `GATEWAY_BACKEND_CONNECT_TIMEOUT`.
-    public var connectTimeoutMs: Int?
+    package var connectTimeoutMs: Int?
     /// Consecutive connect failures that suspend the endpoint (`retryTimeOut`, the retries before suspension, + 1).
-    public var suspendAfterFailures: Int?
+    package var suspendAfterFailures: Int?
     /// The first suspension, in milliseconds (`suspendDuration`).
-    public var suspendInitialMs: Int64?
+    package var suspendInitialMs: Int64?
     /// The longest suspension, in milliseconds (`suspendMaxDuration`).
-    public var suspendMaxMs: Int64?
+    package var suspendMaxMs: Int64?
     /// Each further failure multiplies the suspension by this (`factor`).
-    public var suspendFactor: Double?
+    package var suspendFactor: Double?
 
-    public init(connectTimeoutMs: Int? = nil, suspendAfterFailures: Int? = nil, suspendInitialMs: Int64? = nil,
+    package init(connectTimeoutMs: Int? = nil, suspendAfterFailures: Int? = nil, suspendInitialMs: Int64? = nil,
                 suspendMaxMs: Int64? = nil, suspendFactor: Double? = nil) {
         self.connectTimeoutMs = connectTimeoutMs
         self.suspendAfterFailures = suspendAfterFailures
@@ -76,17 +76,17 @@ public struct EndpointResilience: Sendable, Equatable {
         self.suspendFactor = suspendFactor
     }
 
-    public static let defaultSuspendAfterFailures = 3
-    public static let defaultSuspendInitialMs: Int64 = 10_000
-    public static let defaultSuspendMaxMs: Int64 = 300_000
-    public static let defaultSuspendFactor = 2.0
+    package static let defaultSuspendAfterFailures = 3
+    package static let defaultSuspendInitialMs: Int64 = 10_000
+    package static let defaultSuspendMaxMs: Int64 = 300_000
+    package static let defaultSuspendFactor = 2.0
 
-    public var effectiveSuspendAfterFailures: Int { suspendAfterFailures ?? Self.defaultSuspendAfterFailures }
-    public var effectiveSuspendInitialMs: Int64 { suspendInitialMs ?? Self.defaultSuspendInitialMs }
-    public var effectiveSuspendMaxMs: Int64 { suspendMaxMs ?? Self.defaultSuspendMaxMs }
-    public var effectiveSuspendFactor: Double { suspendFactor ?? Self.defaultSuspendFactor }
+    package var effectiveSuspendAfterFailures: Int { suspendAfterFailures ?? Self.defaultSuspendAfterFailures }
+    package var effectiveSuspendInitialMs: Int64 { suspendInitialMs ?? Self.defaultSuspendInitialMs }
+    package var effectiveSuspendMaxMs: Int64 { suspendMaxMs ?? Self.defaultSuspendMaxMs }
+    package var effectiveSuspendFactor: Double { suspendFactor ?? Self.defaultSuspendFactor }
     /// Initial and maximum duration both 0: the endpoint is never suspended.
-    public var suspends: Bool { !(effectiveSuspendInitialMs == 0 && effectiveSuspendMaxMs == 0) }
+    package var suspends: Bool { !(effectiveSuspendInitialMs == 0 && effectiveSuspendMaxMs == 0) }
 
     func validate() throws {
         let prefix = "endpointConfig.config."

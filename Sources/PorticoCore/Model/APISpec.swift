@@ -2,21 +2,21 @@ import Foundation
 
 /// What a provider asks for when creating or changing an API, validated field by field. Every
 /// problem is reported as the field it concerns and what is wrong with it.
-public struct APISpec: Sendable, Equatable {
-    public var name: String
-    public var description: String
-    public var context: String
-    public var version: String
-    public var isDefaultVersion: Bool
-    public var visibility: WebSocketAPI.Visibility
-    public var plans: [String]
-    public var productionEndpoint: String?
-    public var sandboxEndpoint: String?
-    public var backendCAFile: String?
-    public var limits: APILimits
-    public var resilience: EndpointResilience
+package struct APISpec: Sendable, Equatable {
+    package var name: String
+    package var description: String
+    package var context: String
+    package var version: String
+    package var isDefaultVersion: Bool
+    package var visibility: WebSocketAPI.Visibility
+    package var plans: [String]
+    package var productionEndpoint: String?
+    package var sandboxEndpoint: String?
+    package var backendCAFile: String?
+    package var limits: APILimits
+    package var resilience: EndpointResilience
 
-    public init(
+    package init(
         name: String, description: String = "", context: String, version: String, isDefaultVersion: Bool = false,
         visibility: WebSocketAPI.Visibility = .public, plans: [String] = [], productionEndpoint: String? = nil,
         sandboxEndpoint: String? = nil, backendCAFile: String? = nil, limits: APILimits = .init(),
@@ -37,7 +37,7 @@ public struct APISpec: Sendable, Equatable {
     }
 
     /// The spec an existing API was made from.
-    public init(of api: WebSocketAPI) {
+    package init(of api: WebSocketAPI) {
         self.init(
             name: api.name, description: api.description, context: api.context, version: api.version,
             isDefaultVersion: api.isDefaultVersion, visibility: api.visibility, plans: api.plans,
@@ -45,11 +45,11 @@ public struct APISpec: Sendable, Equatable {
             limits: api.limits, resilience: api.resilience)
     }
 
-    public static let maxNameLength = 100
-    public static let maxDescriptionLength = 10_000
+    package static let maxNameLength = 100
+    package static let maxDescriptionLength = 10_000
     static let segmentCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
 
-    public static func validateName(_ name: String) throws {
+    package static func validateName(_ name: String) throws {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty else { throw FieldError(field: "name", reason: "The name must not be empty") }
         guard trimmed == name else { throw FieldError(field: "name", reason: "The name must not start or end with spaces") }
@@ -63,7 +63,7 @@ public struct APISpec: Sendable, Equatable {
 
     /// A context is a clean absolute path: `/` then segments of letters, digits and `-._~`, no empty,
     /// `.` or `..` segment, no trailing slash, at most 200 characters.
-    public static func validateContext(_ context: String) throws {
+    package static func validateContext(_ context: String) throws {
         func fail(_ reason: String) -> FieldError {
             FieldError(field: "context", reason: "'\(context)' is not a clean path: \(reason)")
         }
@@ -81,7 +81,7 @@ public struct APISpec: Sendable, Equatable {
     }
 
     /// A version is one URL path segment: letters, digits and `-._~`, at most 30 characters.
-    public static func validateVersion(_ version: String) throws {
+    package static func validateVersion(_ version: String) throws {
         guard !version.isEmpty else { throw FieldError(field: "version", reason: "The version must not be empty") }
         guard version.count <= 30 else { throw FieldError(field: "version", reason: "The version is longer than 30 characters") }
         guard version != ".", version != "..", version.allSatisfy({ segmentCharacters.contains($0) }) else {
@@ -90,7 +90,7 @@ public struct APISpec: Sendable, Equatable {
     }
 
     /// An endpoint is a `ws://` or `wss://` URL with a host, and no fragment.
-    public static func validateEndpoint(_ url: String, field: String) throws {
+    package static func validateEndpoint(_ url: String, field: String) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
             throw FieldError(field: field, reason: "'\(url)' is not a URL")
         }
@@ -109,7 +109,7 @@ public struct APISpec: Sendable, Equatable {
     }
 
     /// Checks every field; throws the first problem found.
-    public func validate() throws {
+    package func validate() throws {
         try Self.validateName(name)
         guard description.count <= Self.maxDescriptionLength else {
             throw FieldError(field: "description", reason: "The description is longer than \(Self.maxDescriptionLength) characters")

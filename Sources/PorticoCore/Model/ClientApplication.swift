@@ -1,15 +1,15 @@
 import Foundation
 
 /// An application plan: events per time unit across all of one application's subscriptions.
-public struct ApplicationPlan: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var displayName: String
-    public var description: String
+package struct ApplicationPlan: Sendable, Equatable {
+    package var id: String
+    package var name: String
+    package var displayName: String
+    package var description: String
     /// nil: no limit.
-    public var eventLimit: BusinessPlan.EventLimit?
+    package var eventLimit: BusinessPlan.EventLimit?
 
-    public init(id: String, name: String, displayName: String, description: String, eventLimit: BusinessPlan.EventLimit?) {
+    package init(id: String, name: String, displayName: String, description: String, eventLimit: BusinessPlan.EventLimit?) {
         self.id = id
         self.name = name
         self.displayName = displayName
@@ -19,18 +19,18 @@ public struct ApplicationPlan: Sendable, Equatable {
 }
 
 /// An application a developer builds against subscribed APIs; it owns client keys.
-public struct ClientApplication: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var description: String
-    public var ownerID: String
-    public var owner: String
-    public var plan: String
-    public var subscriptionCount: Int
-    public var createdAt: Date
-    public var updatedAt: Date
+package struct ClientApplication: Sendable, Equatable {
+    package var id: String
+    package var name: String
+    package var description: String
+    package var ownerID: String
+    package var owner: String
+    package var plan: String
+    package var subscriptionCount: Int
+    package var createdAt: Date
+    package var updatedAt: Date
 
-    public init(id: String, name: String, description: String, ownerID: String, owner: String, plan: String,
+    package init(id: String, name: String, description: String, ownerID: String, owner: String, plan: String,
                 subscriptionCount: Int, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.name = name
@@ -43,7 +43,7 @@ public struct ClientApplication: Sendable, Equatable {
         self.updatedAt = updatedAt
     }
 
-    public static func validateName(_ name: String) -> String? {
+    package static func validateName(_ name: String) -> String? {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return "The name must not be empty" }
         if trimmed != name { return "The name must not start or end with spaces" }
@@ -56,27 +56,27 @@ public struct ClientApplication: Sendable, Equatable {
 }
 
 /// An application's subscription to an API under a business plan.
-public struct Subscription: Sendable, Equatable {
+package struct Subscription: Sendable, Equatable {
     /// WSO2's subscription states. PROD_ONLY_BLOCKED blocks production keys and lets sandbox keys through.
-    public enum Status: String, Codable, Sendable, CaseIterable {
+    package enum Status: String, Codable, Sendable, CaseIterable {
         case unblocked = "UNBLOCKED"
         case blocked = "BLOCKED"
         case prodOnlyBlocked = "PROD_ONLY_BLOCKED"
     }
 
-    public var id: String
-    public var applicationID: String
-    public var applicationName: String
-    public var applicationOwner: String
-    public var apiID: String
-    public var apiName: String
-    public var apiContext: String
-    public var apiVersion: String
-    public var plan: String
-    public var status: Status
-    public var createdAt: Date
+    package var id: String
+    package var applicationID: String
+    package var applicationName: String
+    package var applicationOwner: String
+    package var apiID: String
+    package var apiName: String
+    package var apiContext: String
+    package var apiVersion: String
+    package var plan: String
+    package var status: Status
+    package var createdAt: Date
 
-    public init(id: String, applicationID: String, applicationName: String, applicationOwner: String, apiID: String,
+    package init(id: String, applicationID: String, applicationName: String, applicationOwner: String, apiID: String,
                 apiName: String, apiContext: String, apiVersion: String, plan: String, status: Status, createdAt: Date) {
         self.id = id
         self.applicationID = applicationID
@@ -93,21 +93,21 @@ public struct Subscription: Sendable, Equatable {
 }
 
 /// Which endpoint a key's tokens reach: production or sandbox.
-public enum KeyType: String, Codable, Sendable, CaseIterable {
+package enum KeyType: String, Codable, Sendable, CaseIterable {
     case production = "PRODUCTION"
     case sandbox = "SANDBOX"
 }
 
 /// An application's OAuth2 client credentials for one key type (the secret itself is never kept).
-public struct ClientKey: Sendable, Equatable {
-    public var id: String
-    public var applicationID: String
-    public var keyType: KeyType
-    public var consumerKey: String
-    public var secretHash: String
-    public var grantTypes: [String]
+package struct ClientKey: Sendable, Equatable {
+    package var id: String
+    package var applicationID: String
+    package var keyType: KeyType
+    package var consumerKey: String
+    package var secretHash: String
+    package var grantTypes: [String]
 
-    public init(id: String, applicationID: String, keyType: KeyType, consumerKey: String, secretHash: String, grantTypes: [String]) {
+    package init(id: String, applicationID: String, keyType: KeyType, consumerKey: String, secretHash: String, grantTypes: [String]) {
         self.id = id
         self.applicationID = applicationID
         self.keyType = keyType
@@ -117,5 +117,5 @@ public struct ClientKey: Sendable, Equatable {
     }
 
     /// The grant types Portico's token endpoint supports.
-    public static let supportedGrantTypes = ["client_credentials"]
+    package static let supportedGrantTypes = ["client_credentials"]
 }

@@ -8,7 +8,7 @@
 /// | BLOCKED    | no (503)                                | no                       |
 /// | DEPRECATED | to existing subscribers only            | to its subscribers       |
 /// | RETIRED    | no                                      | no                       |
-public enum LifecycleState: String, Codable, Sendable, CaseIterable {
+package enum LifecycleState: String, Codable, Sendable, CaseIterable {
     case created = "CREATED"
     case prototyped = "PROTOTYPED"
     case published = "PUBLISHED"
@@ -17,7 +17,7 @@ public enum LifecycleState: String, Codable, Sendable, CaseIterable {
     case retired = "RETIRED"
 
     /// The actions allowed from this state and where each leads, in a stable order.
-    public var transitions: [(action: LifecycleAction, target: LifecycleState)] {
+    package var transitions: [(action: LifecycleAction, target: LifecycleState)] {
         switch self {
         case .created: [(.publish, .published), (.deployAsPrototype, .prototyped)]
         case .prototyped: [(.publish, .published), (.demoteToCreated, .created)]
@@ -29,20 +29,20 @@ public enum LifecycleState: String, Codable, Sendable, CaseIterable {
     }
 
     /// The state `action` leads to from here, or nil when the action is not allowed here.
-    public func target(of action: LifecycleAction) -> LifecycleState? {
+    package func target(of action: LifecycleAction) -> LifecycleState? {
         transitions.first { $0.action == action }?.target
     }
 
     /// The actions allowed from here, quoted, for an error that refuses another one:
     /// `'Publish', 'Deploy as a Prototype'`, or `none (RETIRED is final)`.
-    public var allowedActions: String {
+    package var allowedActions: String {
         let allowed = transitions.map { "'\($0.action.rawValue)'" }
         return allowed.isEmpty ? "none (\(rawValue) is final)" : allowed.joined(separator: ", ")
     }
 }
 
 /// A lifecycle action, spelled as WSO2 API Manager spells it in `change-lifecycle?action=`.
-public enum LifecycleAction: String, Codable, Sendable, CaseIterable {
+package enum LifecycleAction: String, Codable, Sendable, CaseIterable {
     case publish = "Publish"
     case deployAsPrototype = "Deploy as a Prototype"
     case demoteToCreated = "Demote to Created"

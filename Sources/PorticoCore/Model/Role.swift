@@ -1,5 +1,5 @@
 /// What a user may do. `admin` may do everything.
-public enum Role: String, Codable, Sendable, CaseIterable {
+package enum Role: String, Codable, Sendable, CaseIterable {
     /// Manages users and business plans; may do everything the other roles may.
     case admin
     /// Designs APIs: creates, edits, copies and deletes them.
@@ -11,13 +11,13 @@ public enum Role: String, Codable, Sendable, CaseIterable {
 }
 
 /// A signed-in user as the REST services see it.
-public struct User: Sendable, Equatable {
-    public let id: String
-    public let username: String
-    public let email: String?
-    public let roles: Set<Role>
+package struct User: Sendable, Equatable {
+    package let id: String
+    package let username: String
+    package let email: String?
+    package let roles: Set<Role>
 
-    public init(id: String, username: String, email: String?, roles: Set<Role>) {
+    package init(id: String, username: String, email: String?, roles: Set<Role>) {
         self.id = id
         self.username = username
         self.email = email
@@ -25,15 +25,15 @@ public struct User: Sendable, Equatable {
     }
 
     /// True when the user holds `role` or is an admin.
-    public func may(_ role: Role) -> Bool {
+    package func may(_ role: Role) -> Bool {
         roles.contains(.admin) || roles.contains(role)
     }
 
-    public static let minimumPasswordLength = 8
+    package static let minimumPasswordLength = 8
 
     /// Checks a new account's name and password; the error names the field. Names are ASCII, so a
     /// name that is not is nobody's (`Authenticator` relies on it).
-    public static func validatedCredentials(username: String?, password: String?) throws(FieldError) -> (username: String, password: String) {
+    package static func validatedCredentials(username: String?, password: String?) throws(FieldError) -> (username: String, password: String) {
         guard let username else { throw FieldError(field: "username", reason: "The field is required") }
         guard (1...64).contains(username.count),
               username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) })

@@ -2,40 +2,40 @@ import Foundation
 
 /// A WebSocket API as the provider designed it: where it is served (context and version), where it
 /// relays to (endpoints), who may subscribe (plans) and where it stands (lifecycle).
-public struct WebSocketAPI: Sendable, Equatable {
-    public enum Visibility: String, Codable, Sendable, CaseIterable {
+package struct WebSocketAPI: Sendable, Equatable {
+    package enum Visibility: String, Codable, Sendable, CaseIterable {
         /// Listed to everyone, anonymous devportal visitors included.
         case `public` = "PUBLIC"
         /// Listed only to signed-in devportal users.
         case `private` = "PRIVATE"
     }
 
-    public var id: String
-    public var name: String
-    public var description: String
-    public var context: String
-    public var version: String
-    public var provider: String
-    public var lifecycleState: LifecycleState
-    public var isDefaultVersion: Bool
-    public var visibility: Visibility
+    package var id: String
+    package var name: String
+    package var description: String
+    package var context: String
+    package var version: String
+    package var provider: String
+    package var lifecycleState: LifecycleState
+    package var isDefaultVersion: Bool
+    package var visibility: Visibility
     /// Business plan names, in the order the provider gave them.
-    public var plans: [String]
-    public var productionEndpoint: String?
-    public var sandboxEndpoint: String?
+    package var plans: [String]
+    package var productionEndpoint: String?
+    package var sandboxEndpoint: String?
     /// A PEM file (path on the gateway hosts) of the CAs a wss:// backend's certificate must chain
     /// to; nil: the system's trust roots.
-    public var backendCAFile: String?
+    package var backendCAFile: String?
     /// The API's own limits (event ceiling, message size, idle timeout, lifetime, allowed origins).
-    public var limits: APILimits
+    package var limits: APILimits
     /// Connect timeout and suspension of the backend endpoints.
-    public var resilience: EndpointResilience
+    package var resilience: EndpointResilience
     /// Incremented on every change; the REST ETag is derived from it.
-    public var revision: Int
-    public var createdAt: Date
-    public var updatedAt: Date
+    package var revision: Int
+    package var createdAt: Date
+    package var updatedAt: Date
 
-    public init(
+    package init(
         id: String, name: String, description: String, context: String, version: String, provider: String,
         lifecycleState: LifecycleState, isDefaultVersion: Bool, visibility: Visibility, plans: [String],
         productionEndpoint: String?, sandboxEndpoint: String?, backendCAFile: String? = nil, limits: APILimits = .init(),
@@ -62,10 +62,10 @@ public struct WebSocketAPI: Sendable, Equatable {
     }
 
     /// The strong entity tag of this revision of the API.
-    public var eTag: String { "\"\(id)-r\(revision)\"" }
+    package var eTag: String { "\"\(id)-r\(revision)\"" }
 
     /// Why the API cannot enter `target` as it is, or nil when it can.
-    public func readinessProblem(for target: LifecycleState) -> String? {
+    package func readinessProblem(for target: LifecycleState) -> String? {
         switch target {
         case .published:
             if plans.isEmpty { return "No business plan (tiers) selected: add at least one plan to publish the API" }
@@ -80,14 +80,14 @@ public struct WebSocketAPI: Sendable, Equatable {
 }
 
 /// One entry of an API's lifecycle history.
-public struct LifecycleEvent: Sendable, Equatable {
-    public var previousState: LifecycleState?
-    public var postState: LifecycleState
-    public var action: String
-    public var user: String
-    public var at: Date
+package struct LifecycleEvent: Sendable, Equatable {
+    package var previousState: LifecycleState?
+    package var postState: LifecycleState
+    package var action: String
+    package var user: String
+    package var at: Date
 
-    public init(previousState: LifecycleState?, postState: LifecycleState, action: String, user: String, at: Date) {
+    package init(previousState: LifecycleState?, postState: LifecycleState, action: String, user: String, at: Date) {
         self.previousState = previousState
         self.postState = postState
         self.action = action

@@ -1,11 +1,11 @@
 /// What every log line does to credentials: the `access_token` query parameter of a URL and the
 /// credential headers keep their names, never their values.
-public enum LogRedaction {
-    public static let placeholder = "REDACTED"
+package enum LogRedaction {
+    package static let placeholder = "REDACTED"
     static let secretHeaders: Set<String> = ["authorization", "proxy-authorization", "cookie"]
 
     /// `uri` with the value of every `access_token` parameter (its name in any case) replaced.
-    public static func url(_ uri: String) -> String {
+    package static func url(_ uri: String) -> String {
         guard let mark = uri.firstIndex(of: "?") else { return uri }
         let items = uri[uri.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: false)
         func isToken(_ item: Substring) -> Bool { QueryString.name(of: item).lowercased() == "access_token" }
@@ -15,7 +15,7 @@ public enum LogRedaction {
 
     /// The headers with the values of credential headers (`Authorization`, `Proxy-Authorization`,
     /// `Cookie`) replaced.
-    public static func headers(_ headers: [(String, String)]) -> [(String, String)] {
+    package static func headers(_ headers: [(String, String)]) -> [(String, String)] {
         headers.map { name, value in (name, secretHeaders.contains(name.lowercased()) ? placeholder : value) }
     }
 }

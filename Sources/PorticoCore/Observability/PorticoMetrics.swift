@@ -6,8 +6,8 @@ import Prometheus
 /// The first use bootstraps `MetricsSystem` (once per process); metric names follow Prometheus
 /// conventions, and Hummingbird's request metrics are renamed to them (the registry itself turns
 /// the dots of their label names into underscores).
-public enum PorticoMetrics {
-    public static let registry: PrometheusCollectorRegistry = {
+package enum PorticoMetrics {
+    package static let registry: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.nameAndLabelSanitizer = { name, labels in (renamed[name] ?? name, labels) }
@@ -28,12 +28,12 @@ public enum PorticoMetrics {
     ]
 
     /// Makes sure metrics go to the registry before the first one is recorded.
-    public static func bootstrap() {
+    package static func bootstrap() {
         _ = registry
     }
 
     /// The Prometheus text exposition of every metric so far.
-    public static func exposition() -> Response {
+    package static func exposition() -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                  body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }

@@ -4,14 +4,14 @@ import PostgresNIO
 
 /// WebSocket APIs, their plans and lifecycle history. All SQL about APIs lives here; every change is
 /// announced on `portico_changes` in the transaction that makes it.
-public struct APIStore: Sendable {
-    public let database: Database
+package struct APIStore: Sendable {
+    package let database: Database
 
     /// Serialises every change to the catalog of contexts (creates, copies, default-version moves), so
     /// that the conflict checks below see a stable picture ("portico:apis").
     static let catalogLockKey: Int64 = 0x6170_6973
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
@@ -56,7 +56,7 @@ public struct APIStore: Sendable {
 
     // MARK: Reading
 
-    public func get(id: String) async throws -> WebSocketAPI? {
+    package func get(id: String) async throws -> WebSocketAPI? {
         guard UUID(uuidString: id) != nil else { return nil }
         return try await Self.fetch(id: id, on: nil, database: database)
     }
@@ -73,18 +73,18 @@ public struct APIStore: Sendable {
 
     /// A page of APIs, newest first, whose name contains `nameContains` (case-insensitive) and whose
     /// state is one of `states` (all states when nil).
-    public func list(page: PageRequest, nameContains: String?, states: [LifecycleState]? = nil) async throws -> (apis: [WebSocketAPI], total: Int) {
+    package func list(page: PageRequest, nameContains: String?, states: [LifecycleState]? = nil) async throws -> (apis: [WebSocketAPI], total: Int) {
         try await listPage(page, nameContains: nameContains, .states((states ?? LifecycleState.allCases).map(\.rawValue)))
     }
 
     /// What the devportal shows `viewer` (nil: anonymous): PUBLISHED and PROTOTYPED APIs (PUBLIC ones
     /// only to anonymous visitors), plus DEPRECATED ones the viewer's applications subscribe to.
-    public func catalog(page: PageRequest, nameContains: String?, viewer: User?) async throws -> (apis: [WebSocketAPI], total: Int) {
+    package func catalog(page: PageRequest, nameContains: String?, viewer: User?) async throws -> (apis: [WebSocketAPI], total: Int) {
         try await listPage(page, nameContains: nameContains, .catalog(viewer: viewer))
     }
 
     /// One API as the devportal shows it to `viewer`, or nil when it is not visible to them.
-    public func catalogEntry(id: String, viewer: User?) async throws -> WebSocketAPI? {
+    package func catalogEntry(id: String, viewer: User?) async throws -> WebSocketAPI? {
         guard UUID(uuidString: id) != nil else { return nil }
         let query: PostgresQuery = "\(unescaped: Self.selectColumns) WHERE \(apisIn: .catalog(viewer: viewer)) AND a.id = \(id)::uuid"
         return try await Self.decode(try await database.client.query(query, logger: logger)).first
@@ -113,7 +113,7 @@ public struct APIStore: Sendable {
         case catalog(viewer: User?)
     }
 
-    public func history(id: String) async throws -> [LifecycleEvent]? {
+    package func history(id: String) async throws -> [LifecycleEvent]? {
         guard try await get(id: id) != nil else { return nil }
         var events: [LifecycleEvent] = []
         let rows = try await database.client.query(
@@ -133,7 +133,7 @@ public struct APIStore: Sendable {
 
     /// Creates an API in CREATED. 409 when its context and version, or name and version, are taken,
     /// or when its context collides with another API's; 400 for unknown plans.
-    public func create(_ spec: APISpec, provider: String) async throws -> WebSocketAPI {
+    package func create(_ spec: APISpec, provider: String) async throws -> WebSocketAPI {
         try await database.transaction { connection in
             try await lockCatalog(connection)
             try await checkConflicts(for: spec, on: connection)
@@ -161,7 +161,7 @@ public struct APIStore: Sendable {
     }
 
     /// Applies `change` to the API. `ifMatch` is the caller's `If-Match` value (412 when stale).
-    public func update(id: String, ifMatch: String?, change: @Sendable (inout APISpec) throws -> Void) async throws -> WebSocketAPI {
+    package func update(id: String, ifMatch: String?, change: @Sendable (inout APISpec) throws -> Void) async throws -> WebSocketAPI {
         try await database.transaction { connection in
             try await lockCatalog(connection)
             let current = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
@@ -186,7 +186,7 @@ public struct APIStore: Sendable {
     }
 
     /// Deletes the API with its plans and history; 409 while applications subscribe to it.
-    public func delete(id: String, ifMatch: String?) async throws {
+    package func delete(id: String, ifMatch: String?) async throws {
         try await database.transaction { connection in
             let api = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
             let subscriptions = try await SubscriptionStore(database: database).count(apiID: id, on: connection)
@@ -200,7 +200,7 @@ public struct APIStore: Sendable {
 
     /// Moves the API through its lifecycle. 400 when `action` is not allowed from its state or the API
     /// is not ready for the target state; the history records who did it.
-    public func changeLifecycle(id: String, action: LifecycleAction, user: String, ifMatch: String?) async throws -> WebSocketAPI {
+    package func changeLifecycle(id: String, action: LifecycleAction, user: String, ifMatch: String?) async throws -> WebSocketAPI {
         try await database.transaction { connection in
             let current = try await lockedAPI(id: id, ifMatch: ifMatch, on: connection)
             guard let target = current.lifecycleState.target(of: action) else {

@@ -4,11 +4,11 @@ import PostgresNIO
 
 /// Applications and application plans. Every read and change is scoped to the owner: someone
 /// else's application does not exist for you (nil / 404).
-public struct ApplicationStore: Sendable {
-    public let database: Database
+package struct ApplicationStore: Sendable {
+    package let database: Database
     let tokens: TokenStore
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
         self.tokens = TokenStore(database: database)
     }
@@ -34,7 +34,7 @@ public struct ApplicationStore: Sendable {
         return applications
     }
 
-    public func plans() async throws -> [ApplicationPlan] {
+    package func plans() async throws -> [ApplicationPlan] {
         var plans: [ApplicationPlan] = []
         let rows = try await database.client.query(
             """
@@ -50,19 +50,19 @@ public struct ApplicationStore: Sendable {
         return plans
     }
 
-    public func get(id: String, owner: User) async throws -> ClientApplication? {
+    package func get(id: String, owner: User) async throws -> ClientApplication? {
         guard UUID(uuidString: id) != nil else { return nil }
         return try await Self.decode(try await database.client.query(
             "\(unescaped: Self.selectColumns) WHERE a.id = \(id)::uuid AND a.owner_id = \(owner.id)::uuid", logger: logger)).first
     }
 
     /// The application a client key belongs to, whoever owns it.
-    public func owned(by key: ClientKey) async throws -> ClientApplication? {
+    package func owned(by key: ClientKey) async throws -> ClientApplication? {
         try await Self.decode(try await database.client.query(
             "\(unescaped: Self.selectColumns) WHERE a.id = \(key.applicationID)::uuid", logger: logger)).first
     }
 
-    public func list(owner: User, page: PageRequest, nameContains: String?) async throws -> (applications: [ClientApplication], total: Int) {
+    package func list(owner: User, page: PageRequest, nameContains: String?) async throws -> (applications: [ClientApplication], total: Int) {
         let pattern = Database.containsPattern(nameContains)
         let applications = try await Self.decode(try await database.client.query(
             """
@@ -79,7 +79,7 @@ public struct ApplicationStore: Sendable {
         return (applications, total)
     }
 
-    public func create(name: String, description: String, plan: String, owner: User) async throws -> ClientApplication {
+    package func create(name: String, description: String, plan: String, owner: User) async throws -> ClientApplication {
         try await database.transaction { connection in
             let planID = try await Self.planID(plan, on: connection, logger: logger)
             var id = ""
@@ -102,7 +102,7 @@ public struct ApplicationStore: Sendable {
     }
 
     /// Changes name, description and plan; nil leaves a field as it is.
-    public func update(id: String, owner: User, name: String?, description: String?, plan: String?) async throws -> ClientApplication {
+    package func update(id: String, owner: User, name: String?, description: String?, plan: String?) async throws -> ClientApplication {
         guard try await get(id: id, owner: owner) != nil else { throw StoreError.notFound(.application, id: id) }
         return try await database.transaction { connection in
             let planID = try await plan.asyncMap { try await Self.planID($0, on: connection, logger: logger) }
@@ -123,7 +123,7 @@ public struct ApplicationStore: Sendable {
     }
 
     /// Deletes the application with its subscriptions and keys, and revokes its live tokens.
-    public func delete(id: String, owner: User) async throws {
+    package func delete(id: String, owner: User) async throws {
         guard try await get(id: id, owner: owner) != nil else { throw StoreError.notFound(.application, id: id) }
         try await database.transaction { connection in
             try await tokens.revokeAll(applicationID: id, on: connection)

@@ -3,10 +3,10 @@ import Logging
 import PostgresNIO
 
 /// Subscription business plans. A plan that an API offers cannot be deleted.
-public struct BusinessPlanStore: Sendable {
-    public let database: Database
+package struct BusinessPlanStore: Sendable {
+    package let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
@@ -32,18 +32,18 @@ public struct BusinessPlanStore: Sendable {
         return plans
     }
 
-    public func list() async throws -> [BusinessPlan] {
+    package func list() async throws -> [BusinessPlan] {
         try await Self.decode(try await database.client.query(
             "\(unescaped: Self.selectColumns) ORDER BY event_count DESC NULLS FIRST, name", logger: logger))
     }
 
-    public func get(id: String) async throws -> BusinessPlan? {
+    package func get(id: String) async throws -> BusinessPlan? {
         guard UUID(uuidString: id) != nil else { return nil }
         return try await Self.decode(try await database.client.query(
             "\(unescaped: Self.selectColumns) WHERE id = \(id)::uuid", logger: logger)).first
     }
 
-    public func create(_ plan: BusinessPlan) async throws -> BusinessPlan {
+    package func create(_ plan: BusinessPlan) async throws -> BusinessPlan {
         do {
             return try await database.transaction { connection in
                 let rows = try await connection.query(
@@ -67,7 +67,7 @@ public struct BusinessPlanStore: Sendable {
     }
 
     /// Replaces the plan's display name, description and limits; its name never changes.
-    public func update(_ plan: BusinessPlan) async throws -> BusinessPlan {
+    package func update(_ plan: BusinessPlan) async throws -> BusinessPlan {
         try await database.transaction { connection in
             let rows = try await connection.query(
                 """
@@ -88,7 +88,7 @@ public struct BusinessPlanStore: Sendable {
     }
 
     /// Deletes the plan; 409 naming the APIs that still offer it.
-    public func delete(id: String) async throws {
+    package func delete(id: String) async throws {
         guard let plan = try await get(id: id) else { throw StoreError.notFound(.businessPlan, id: id) }
         try await database.transaction { connection in
             var users: [String] = []

@@ -4,11 +4,11 @@ import PostgresNIO
 
 /// Applications' OAuth2 client credentials. A secret is returned once, when made, and stored
 /// only as a bcrypt hash.
-public struct ClientKeyStore: Sendable {
-    public let database: Database
+package struct ClientKeyStore: Sendable {
+    package let database: Database
     let hasher: SecretHasher
 
-    public init(database: Database, hasher: SecretHasher) {
+    package init(database: Database, hasher: SecretHasher) {
         self.database = database
         self.hasher = hasher
     }
@@ -33,7 +33,7 @@ public struct ClientKeyStore: Sendable {
     static func newSecret() -> String { Data.random(count: 32).base64URLEncoded }
 
     /// Makes the application's credentials of `keyType`; 409 when they exist already.
-    public func generate(applicationID: String, keyType: KeyType, grantTypes: [String]) async throws -> (key: ClientKey, secret: String) {
+    package func generate(applicationID: String, keyType: KeyType, grantTypes: [String]) async throws -> (key: ClientKey, secret: String) {
         let secret = Self.newSecret()
         let hash = try await hasher.hash(secret)
         let consumerKey = Self.newConsumerKey()
@@ -53,31 +53,31 @@ public struct ClientKeyStore: Sendable {
         }
     }
 
-    public func list(applicationID: String) async throws -> [ClientKey] {
+    package func list(applicationID: String) async throws -> [ClientKey] {
         try await Self.decode(try await database.client.query(
             "\(unescaped: Self.selectColumns) WHERE application_id = \(applicationID)::uuid ORDER BY key_type", logger: logger))
     }
 
-    public func get(id: String, applicationID: String) async throws -> ClientKey? {
+    package func get(id: String, applicationID: String) async throws -> ClientKey? {
         guard UUID(uuidString: id) != nil else { return nil }
         return try await Self.decode(try await database.client.query(
             "\(unescaped: Self.selectColumns) WHERE id = \(id)::uuid AND application_id = \(applicationID)::uuid", logger: logger)).first
     }
 
     /// The key with this consumer key, when `secret` is its secret (constant work either way).
-    public func authenticate(consumerKey: String, secret: String) async throws -> ClientKey? {
+    package func authenticate(consumerKey: String, secret: String) async throws -> ClientKey? {
         let key = try await Self.decode(try await database.client.query(
             "\(unescaped: Self.selectColumns) WHERE consumer_key = \(consumerKey)", logger: logger)).first
         let matches = try await hasher.verify(secret, against: key?.secretHash ?? SecretHasher.decoyHash)
         return matches ? key : nil
     }
 
-    public func verifySecret(_ secret: String, of key: ClientKey) async throws -> Bool {
+    package func verifySecret(_ secret: String, of key: ClientKey) async throws -> Bool {
         try await hasher.verify(secret, against: key.secretHash)
     }
 
     /// Replaces the key's secret; returns the new one (shown once).
-    public func regenerateSecret(of key: ClientKey) async throws -> String {
+    package func regenerateSecret(of key: ClientKey) async throws -> String {
         let secret = Self.newSecret()
         let hash = try await hasher.hash(secret)
         try await database.transaction { connection in

@@ -4,28 +4,28 @@ import PostgresNIO
 
 /// What gateways share to enforce plans across nodes: the token buckets of event limits and each
 /// node's open connections per subscription. Only gateways use it, in batches off the relay's path.
-public struct ClusterStateStore: Sendable {
-    public let database: Database
+package struct ClusterStateStore: Sendable {
+    package let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
     private var logger: Logger { database.logger }
 
     /// A node whose heartbeat is older than this is not counted, and its connections are not listed.
-    public static let nodeFreshness: TimeInterval = 5
+    package static let nodeFreshness: TimeInterval = 5
 
     /// One bucket's report: the events a node admitted since its last report, the tokens it sees
     /// left (which a bucket new to the cluster starts from), and the bucket's limit.
-    public struct BucketReport: Sendable {
-        public let key: String
-        public let capacity: Double
-        public let ratePerSecond: Double
-        public let used: Double
-        public let tokens: Double
+    package struct BucketReport: Sendable {
+        package let key: String
+        package let capacity: Double
+        package let ratePerSecond: Double
+        package let used: Double
+        package let tokens: Double
 
-        public init(key: String, capacity: Double, ratePerSecond: Double, used: Double, tokens: Double) {
+        package init(key: String, capacity: Double, ratePerSecond: Double, used: Double, tokens: Double) {
             self.key = key
             self.capacity = capacity
             self.ratePerSecond = ratePerSecond
@@ -38,7 +38,7 @@ public struct ClusterStateStore: Sendable {
     /// A bucket refills at its rate up to its capacity; a changed capacity adds (or takes) the
     /// difference; tokens may fall below zero — to at most minus one capacity — when nodes admitted
     /// more together than was left, and that debt is repaid before anything more is admitted.
-    public func report(_ reports: [BucketReport]) async throws -> [String: Double] {
+    package func report(_ reports: [BucketReport]) async throws -> [String: Double] {
         guard !reports.isEmpty else { return [:] }
         let rows = try await database.client.query(
             """
@@ -63,16 +63,16 @@ public struct ClusterStateStore: Sendable {
 
     /// What changed in a node's open connections since its last report: connections opened,
     /// connections closed, and those that relayed a message (their `last_active_at` becomes now).
-    public struct LiveChanges: Sendable {
-        public var opened: [LiveConnection] = []
-        public var closed: [String] = []
-        public var active: [String] = []
+    package struct LiveChanges: Sendable {
+        package var opened: [LiveConnection] = []
+        package var closed: [String] = []
+        package var active: [String] = []
 
-        public init() {}
+        package init() {}
     }
 
     /// Replaces `node`'s connection counts and heartbeat, and applies the changes to its open connections.
-    public func writeConnections(node: String, counts: [String: Int], live: LiveChanges = .init()) async throws {
+    package func writeConnections(node: String, counts: [String: Int], live: LiveChanges = .init()) async throws {
         let subscriptions = Array(counts.keys)
         let connections = subscriptions.map { counts[$0]! }
         try await database.transaction { connection in
@@ -112,12 +112,12 @@ public struct ClusterStateStore: Sendable {
     }
 
     /// Forgets every connection `node` reported before (a gateway starting under a name it had before).
-    public func forgetConnections(node: String) async throws {
+    package func forgetConnections(node: String) async throws {
         try await database.client.query("DELETE FROM gateway_connections WHERE node = \(node)", logger: logger)
     }
 
     /// The open connections to an API on every live gateway (heartbeat within `freshness`), oldest first.
-    public func liveConnections(apiID: String, freshness: TimeInterval) async throws -> [LiveConnection] {
+    package func liveConnections(apiID: String, freshness: TimeInterval) async throws -> [LiveConnection] {
         let rows = try await database.client.query(
             """
             SELECT c.id::text, c.api_id::text, c.application_id::text, a.name, c.node, c.connected_at, c.last_active_at,
@@ -139,7 +139,7 @@ public struct ClusterStateStore: Sendable {
     }
 
     /// Open connections per subscription on the other live nodes (heartbeat within `freshness`).
-    public func otherConnections(node: String, freshness: TimeInterval) async throws -> [String: Int] {
+    package func otherConnections(node: String, freshness: TimeInterval) async throws -> [String: Int] {
         var counts: [String: Int] = [:]
         let rows = try await database.client.query(
             """
@@ -154,7 +154,7 @@ public struct ClusterStateStore: Sendable {
 
     /// Forgets a node (at shutdown) and nodes silent for longer than `staleAfter`, and buckets that
     /// have refilled completely (they start full when next used).
-    public func prune(node: String?, staleAfter: TimeInterval) async throws {
+    package func prune(node: String?, staleAfter: TimeInterval) async throws {
         try await database.client.query(
             """
             DELETE FROM gateway_nodes

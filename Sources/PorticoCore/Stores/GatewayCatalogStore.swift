@@ -2,14 +2,14 @@ import Foundation
 import Logging
 import PostgresNIO
 
-public struct GatewayCatalogStore: Sendable {
-    public let database: Database
+package struct GatewayCatalogStore: Sendable {
+    package let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
-    public func load() async throws -> GatewayCatalog {
+    package func load() async throws -> GatewayCatalog {
         let logger = database.logger
         // Taken before the read transaction starts: every change committed before this instant is in the catalog.
         let startedAt = Date()

@@ -2,7 +2,7 @@
 /// with, which revision is current, which field names something that does not exist, which lifecycle
 /// rule stands in the way. Stores throw it and never speak HTTP; `ErrorMiddleware` answers it with
 /// the JSON error (`APIError(_: StoreError)` holds the wording).
-public enum StoreError: Error, Equatable, Sendable {
+package enum StoreError: Error, Equatable, Sendable {
     /// No record with this id, or none the caller may see.
     case notFound(Record, id: String)
     /// The change collides with what is stored.
@@ -15,7 +15,7 @@ public enum StoreError: Error, Equatable, Sendable {
     case lifecycle(LifecycleRefusal)
 
     /// The kinds of record a store keeps.
-    public enum Record: String, Sendable {
+    package enum Record: String, Sendable {
         case api = "API"
         case application
         case subscription
@@ -23,7 +23,7 @@ public enum StoreError: Error, Equatable, Sendable {
     }
 
     /// What a change collides with.
-    public enum Conflict: Equatable, Sendable {
+    package enum Conflict: Equatable, Sendable {
         case applicationName(String)
         case keysExist(KeyType)
         case alreadySubscribed(api: String, version: String)
@@ -42,7 +42,7 @@ public enum StoreError: Error, Equatable, Sendable {
 }
 
 /// Why an API's lifecycle state refuses a change.
-public enum LifecycleRefusal: Equatable, Sendable {
+package enum LifecycleRefusal: Equatable, Sendable {
     /// `action` does not lead anywhere from `state`.
     case actionNotAllowed(LifecycleAction, from: LifecycleState)
     /// The API lacks what `target` needs (`WebSocketAPI.readinessProblem(for:)`).

@@ -4,10 +4,10 @@ import PostgresNIO
 
 /// Subscriptions of applications to APIs. Developers see only their own applications'
 /// subscriptions; providers see every subscription of an API and may block it.
-public struct SubscriptionStore: Sendable {
-    public let database: Database
+package struct SubscriptionStore: Sendable {
+    package let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
@@ -37,7 +37,7 @@ public struct SubscriptionStore: Sendable {
     }
 
     /// Subscribes the owner's application to an API under one of the API's plans.
-    public func create(applicationID: String, apiID: String, plan: String, owner: User) async throws -> Subscription {
+    package func create(applicationID: String, apiID: String, plan: String, owner: User) async throws -> Subscription {
         guard UUID(uuidString: applicationID) != nil,
               try await ApplicationStore(database: database).get(id: applicationID, owner: owner) != nil
         else { throw StoreError.notFound(.application, id: applicationID) }
@@ -73,7 +73,7 @@ public struct SubscriptionStore: Sendable {
     }
 
     /// The owner's subscriptions, of one application and/or to one API.
-    public func list(owner: User, applicationID: String?, apiID: String?) async throws -> [Subscription] {
+    package func list(owner: User, applicationID: String?, apiID: String?) async throws -> [Subscription] {
         if let applicationID, UUID(uuidString: applicationID) == nil { return [] }
         if let apiID, UUID(uuidString: apiID) == nil { return [] }
         return try await Self.decode(try await database.client.query(
@@ -87,13 +87,13 @@ public struct SubscriptionStore: Sendable {
     }
 
     /// Every subscription to an API (for its provider).
-    public func list(apiID: String) async throws -> [Subscription] {
+    package func list(apiID: String) async throws -> [Subscription] {
         guard UUID(uuidString: apiID) != nil else { return [] }
         return try await Self.decode(try await database.client.query(
             "\(unescaped: Self.selectColumns) WHERE s.api_id = \(apiID)::uuid ORDER BY s.created_at", logger: logger))
     }
 
-    public func get(id: String, owner: User?) async throws -> Subscription? {
+    package func get(id: String, owner: User?) async throws -> Subscription? {
         guard UUID(uuidString: id) != nil else { return nil }
         return try await Self.decode(try await database.client.query(
             """
@@ -102,7 +102,7 @@ public struct SubscriptionStore: Sendable {
             """, logger: logger)).first
     }
 
-    public func delete(id: String, owner: User) async throws {
+    package func delete(id: String, owner: User) async throws {
         guard try await get(id: id, owner: owner) != nil else { throw StoreError.notFound(.subscription, id: id) }
         try await database.transaction { connection in
             try await connection.query("DELETE FROM subscriptions WHERE id = \(id)::uuid", logger: logger)
@@ -111,7 +111,7 @@ public struct SubscriptionStore: Sendable {
     }
 
     /// Blocks or unblocks a subscription (provider side).
-    public func setStatus(id: String, _ status: Subscription.Status) async throws -> Subscription {
+    package func setStatus(id: String, _ status: Subscription.Status) async throws -> Subscription {
         guard try await get(id: id, owner: nil) != nil else { throw StoreError.notFound(.subscription, id: id) }
         return try await database.transaction { connection in
             try await connection.query(
@@ -124,7 +124,7 @@ public struct SubscriptionStore: Sendable {
     }
 
     /// How many subscriptions an API has.
-    public func count(apiID: String, on connection: PostgresConnection) async throws -> Int {
+    package func count(apiID: String, on connection: PostgresConnection) async throws -> Int {
         var total = 0
         for try await n in try await connection.query(
             "SELECT count(*)::integer FROM subscriptions WHERE api_id = \(apiID)::uuid", logger: logger

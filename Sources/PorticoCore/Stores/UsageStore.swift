@@ -4,17 +4,17 @@ import PostgresNIO
 
 /// Usage per API, application and minute: gateways add their batches, the publisher and the
 /// devportal read series and breakdowns, and rows older than the retention are pruned.
-public struct UsageStore: Sendable {
-    public let database: Database
+package struct UsageStore: Sendable {
+    package let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
     private var logger: Logger { database.logger }
 
     /// Adds a batch in one statement: counts add to what other gateways and earlier batches wrote.
-    public func add(_ batch: [UsageKey: UsageCounts]) async throws {
+    package func add(_ batch: [UsageKey: UsageCounts]) async throws {
         guard !batch.isEmpty else { return }
         let keys = Array(batch.keys)
         let counts = keys.map { batch[$0]! }
@@ -40,7 +40,7 @@ public struct UsageStore: Sendable {
 
     /// Deletes the minutes older than `days` days; returns how many rows went.
     @discardableResult
-    public func prune(olderThanDays days: Int) async throws -> Int {
+    package func prune(olderThanDays days: Int) async throws -> Int {
         let rows = try await database.client.query(
             """
             WITH gone AS (DELETE FROM usage_minutes WHERE minute < now() - make_interval(days => \(days)::integer) RETURNING 1)
@@ -51,7 +51,7 @@ public struct UsageStore: Sendable {
     }
 
     /// Whose usage: one API's (every application), or one application's (every API).
-    public enum Scope: Sendable {
+    package enum Scope: Sendable {
         case api(String)
         case application(String)
     }
@@ -72,7 +72,7 @@ public struct UsageStore: Sendable {
     }
 
     /// The scope's usage in `[from, to)`, one point per interval of `granularity` (UTC) that has any.
-    public func series(_ scope: Scope, from: Date, to: Date, granularity: UsageGranularity) async throws -> [UsagePoint] {
+    package func series(_ scope: Scope, from: Date, to: Date, granularity: UsageGranularity) async throws -> [UsagePoint] {
         let (api, application) = scope.ids
         let rows = try await database.client.query(
             """
@@ -93,15 +93,15 @@ public struct UsageStore: Sendable {
     }
 
     /// One part of a scope's usage: an application of an API, or an API of an application.
-    public struct Share: Sendable, Encodable {
-        public let id: String
-        public let name: String?
-        public let version: String?
-        public let usage: UsageCounts
+    package struct Share: Sendable, Encodable {
+        package let id: String
+        package let name: String?
+        package let version: String?
+        package let usage: UsageCounts
     }
 
     /// The scope's usage in `[from, to)` per application (for an API) or per API (for an application).
-    public func breakdown(_ scope: Scope, from: Date, to: Date) async throws -> [Share] {
+    package func breakdown(_ scope: Scope, from: Date, to: Date) async throws -> [Share] {
         let rows: PostgresRowSequence
         switch scope {
         case .api(let id):

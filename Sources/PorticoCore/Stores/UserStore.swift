@@ -3,17 +3,17 @@ import Logging
 import PostgresNIO
 
 /// Users, their roles and bcrypt password hashes. bcrypt runs on the thread pool, never on an event loop.
-public struct UserStore: Sendable {
-    public let database: Database
+package struct UserStore: Sendable {
+    package let database: Database
     let hasher: SecretHasher
 
-    public init(database: Database, hasher: SecretHasher) {
+    package init(database: Database, hasher: SecretHasher) {
         self.database = database
         self.hasher = hasher
     }
 
     /// The user whose credentials these are, or nil.
-    public func authenticate(username: String, password: String) async throws -> User? {
+    package func authenticate(username: String, password: String) async throws -> User? {
         let rows = try await database.client.query(
             "SELECT id::text, username, email, roles, password_hash FROM users WHERE lower(username) = lower(\(username))",
             logger: database.logger)
@@ -26,7 +26,7 @@ public struct UserStore: Sendable {
     }
 
     /// Creates a user; 409 when the name is taken (names are compared case-insensitively).
-    public func create(username: String, password: String, email: String?, roles: Set<Role>) async throws -> User {
+    package func create(username: String, password: String, email: String?, roles: Set<Role>) async throws -> User {
         let hash = try await hasher.hash(password)
         let roleNames = roles.map(\.rawValue).sorted()
         do {
@@ -44,7 +44,7 @@ public struct UserStore: Sendable {
         }
     }
 
-    public func exists(username: String) async throws -> Bool {
+    package func exists(username: String) async throws -> Bool {
         var found = false
         for try await _ in try await database.client.query(
             "SELECT 1 FROM users WHERE lower(username) = lower(\(username))", logger: database.logger) {
@@ -53,7 +53,7 @@ public struct UserStore: Sendable {
         return found
     }
 
-    public func list() async throws -> [User] {
+    package func list() async throws -> [User] {
         var users: [User] = []
         let rows = try await database.client.query(
             "SELECT id::text, username, email, roles FROM users ORDER BY lower(username)", logger: database.logger)
@@ -66,7 +66,7 @@ public struct UserStore: Sendable {
     /// Creates the `admin` user with `password` unless it exists; true when it was created now.
     /// Safe when several processes start at once: the unique index decides.
     @discardableResult
-    public func ensureAdmin(password: String) async throws -> Bool {
+    package func ensureAdmin(password: String) async throws -> Bool {
         let hash = try await hasher.hash(password)
         let result = try await database.client.query(
             """

@@ -5,15 +5,15 @@ import JWTKit
 ///
 /// Subscriptions are deliberately not in the token: the gateway checks them live, so subscribing
 /// after the token was issued works and unsubscribing takes effect at once.
-public struct AccessTokenClaims: JWTPayload, Equatable {
-    public struct ApplicationClaim: Codable, Sendable, Equatable {
-        public var id: String
-        public var name: String
-        public var owner: String
+package struct AccessTokenClaims: JWTPayload, Equatable {
+    package struct ApplicationClaim: Codable, Sendable, Equatable {
+        package var id: String
+        package var name: String
+        package var owner: String
         /// The application plan.
-        public var tier: String
+        package var tier: String
 
-        public init(id: String, name: String, owner: String, tier: String) {
+        package init(id: String, name: String, owner: String, tier: String) {
             self.id = id
             self.name = name
             self.owner = owner
@@ -21,30 +21,30 @@ public struct AccessTokenClaims: JWTPayload, Equatable {
         }
     }
 
-    public var iss: IssuerClaim
+    package var iss: IssuerClaim
     /// The application's owner.
-    public var sub: SubjectClaim
-    public var aud: AudienceClaim
-    public var iat: IssuedAtClaim
-    public var nbf: NotBeforeClaim
-    public var exp: ExpirationClaim
-    public var jti: IDClaim
-    public var client_id: String
-    public var scope: String
+    package var sub: SubjectClaim
+    package var aud: AudienceClaim
+    package var iat: IssuedAtClaim
+    package var nbf: NotBeforeClaim
+    package var exp: ExpirationClaim
+    package var jti: IDClaim
+    package var client_id: String
+    package var scope: String
     /// PRODUCTION or SANDBOX: which endpoint the gateway routes this token to.
-    public var keytype: String
-    public var application: ApplicationClaim
+    package var keytype: String
+    package var application: ApplicationClaim
 
-    public func verify(using algorithm: some JWTAlgorithm) async throws {
+    package func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
         try nbf.verifyNotBefore()
     }
 }
 
 /// An access token as the token endpoints hand it out.
-public struct IssuedToken: Sendable {
-    public let accessToken: String
-    public let jti: String
-    public let expiresIn: Int
-    public let scope: String
+package struct IssuedToken: Sendable {
+    package let accessToken: String
+    package let jti: String
+    package let expiresIn: Int
+    package let scope: String
 }

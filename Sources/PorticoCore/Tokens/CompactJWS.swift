@@ -4,14 +4,14 @@ import Foundation
 /// their one spelling (`Data(base64URLEncoded:)`). Every reader of a token — the gateway's
 /// verifier, the devportal's introspection and revocation — goes through here first, so a token
 /// is accepted in exactly one spelling everywhere.
-public struct CompactJWS: Sendable {
-    public let header: Data
-    public let payload: Data
-    public let signature: Data
+package struct CompactJWS: Sendable {
+    package let header: Data
+    package let payload: Data
+    package let signature: Data
     /// `header.payload`, the bytes the signature covers.
-    public let signingInput: Substring.UTF8View
+    package let signingInput: Substring.UTF8View
 
-    public init?(_ token: String) {
+    package init?(_ token: String) {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
               let header = Data(base64URLEncoded: parts[0]),

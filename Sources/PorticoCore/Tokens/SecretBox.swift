@@ -3,33 +3,33 @@ import Foundation
 
 /// Encrypts what must be stored secret (signing keys' private halves) with AES-256-GCM under the
 /// key from `PORTICO_SECRET_KEY`.
-public struct SecretBox: Sendable {
+package struct SecretBox: Sendable {
     let key: SymmetricKey
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// `base64` must decode to exactly 32 bytes (`openssl rand -base64 32`).
-    public init(base64: String) throws {
+    package init(base64: String) throws {
         guard let data = Data(base64Encoded: base64.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 else {
             throw Failure(description: "expected 32 random bytes in base64 (make one with: openssl rand -base64 32)")
         }
         key = SymmetricKey(data: data)
     }
 
-    public static func randomKeyBase64() -> String {
+    package static func randomKeyBase64() -> String {
         SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
 
-    public func seal(_ plaintext: Data) throws -> Data {
+    package func seal(_ plaintext: Data) throws -> Data {
         guard let combined = try AES.GCM.seal(plaintext, using: key).combined else {
             throw Failure(description: "AES-GCM produced no combined representation")
         }
         return combined
     }
 
-    public func open(_ sealed: Data) throws -> Data {
+    package func open(_ sealed: Data) throws -> Data {
         do {
             return try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: key)
         } catch {
@@ -39,7 +39,7 @@ public struct SecretBox: Sendable {
 
     /// The secret key from settings: `PORTICO_SECRET_KEY`, else (development mode only) a key kept
     /// in `PORTICO_SECRET_KEY_FILE` (default `.data/secret.key`), created on first use.
-    public static func load(from source: SettingsSource, developmentMode: Bool) throws -> SecretBox {
+    package static func load(from source: SettingsSource, developmentMode: Bool) throws -> SecretBox {
         if let value = source.string("PORTICO_SECRET_KEY") {
             do {
                 return try SecretBox(base64: value)
@@ -76,7 +76,7 @@ public struct SecretBox: Sendable {
 
 extension Data {
     /// base64url without padding (RFC 7515 §2).
-    public var base64URLEncoded: String {
+    package var base64URLEncoded: String {
         base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
@@ -86,7 +86,7 @@ extension Data {
     /// has exactly one spelling (`+`, `/`, `=` and a changed last symbol are refused).
     /// Byte by byte: the gateway decodes three of these per handshake, and Foundation's string
     /// replacing on Linux cost more than the RSA verification (measured with `perf`).
-    public init?(base64URLEncoded string: some StringProtocol) {
+    package init?(base64URLEncoded string: some StringProtocol) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(string.utf8.count * 3 / 4)
         var accumulator: UInt32 = 0
@@ -114,7 +114,7 @@ extension Data {
     }
 
     /// `count` cryptographically random bytes.
-    public static func random(count: Int) -> Data {
+    package static func random(count: Int) -> Data {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }

@@ -6,21 +6,21 @@ import PostgresNIO
 
 /// The RS256 keys that sign access tokens. One is active; retired ones stay published in the JWKS
 /// until every token they signed has expired. Private halves are stored AES-GCM encrypted.
-public struct SigningKeyStore: Sendable {
-    public let database: Database
+package struct SigningKeyStore: Sendable {
+    package let database: Database
     let box: SecretBox
     /// The longest a token can live: a retired key stays published this long.
-    public let maxTokenLifetime: Duration
+    package let maxTokenLifetime: Duration
 
     /// Serialises key creation and rotation across processes ("portico:signing").
     static let lockKey: Int64 = 0x7369_676e
 
-    public struct PublishedKey: Sendable {
-        public let kid: String
-        public let publicKey: JWTKit.Insecure.RSA.PublicKey
+    package struct PublishedKey: Sendable {
+        package let kid: String
+        package let publicKey: JWTKit.Insecure.RSA.PublicKey
     }
 
-    public init(database: Database, box: SecretBox, maxTokenLifetime: Duration) {
+    package init(database: Database, box: SecretBox, maxTokenLifetime: Duration) {
         self.database = database
         self.box = box
         self.maxTokenLifetime = maxTokenLifetime
@@ -30,7 +30,7 @@ public struct SigningKeyStore: Sendable {
 
     /// Creates the first key when there is none; returns the active key id.
     @discardableResult
-    public func ensureActiveKey() async throws -> String {
+    package func ensureActiveKey() async throws -> String {
         try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             if let kid = try await activeKid(on: connection) { return kid }
@@ -39,7 +39,7 @@ public struct SigningKeyStore: Sendable {
     }
 
     /// Makes a new key active and retires the previous one; returns (new, retired) key ids.
-    public func rotate() async throws -> (active: String, retired: String?) {
+    package func rotate() async throws -> (active: String, retired: String?) {
         try await database.transaction { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
             let previous = try await activeKid(on: connection)
@@ -55,7 +55,7 @@ public struct SigningKeyStore: Sendable {
     }
 
     /// The active key, decrypted.
-    public func activeKey() async throws -> (kid: String, key: JWTKit.Insecure.RSA.PrivateKey) {
+    package func activeKey() async throws -> (kid: String, key: JWTKit.Insecure.RSA.PrivateKey) {
         let rows = try await database.client.query(
             "SELECT kid, private_key_encrypted FROM signing_keys WHERE retired_at IS NULL", logger: logger)
         for try await (kid, sealed) in rows.decode((String, ByteBuffer).self) {
@@ -66,7 +66,7 @@ public struct SigningKeyStore: Sendable {
     }
 
     /// Every key whose tokens may still be valid: the active one and recently retired ones.
-    public func publishedKeys() async throws -> [PublishedKey] {
+    package func publishedKeys() async throws -> [PublishedKey] {
         var keys: [PublishedKey] = []
         let rows = try await database.client.query(
             """
@@ -103,19 +103,19 @@ public struct SigningKeyStore: Sendable {
 }
 
 /// The JSON Web Key Set (RFC 7517) of the published signing keys.
-public struct JSONWebKeySet: Codable, Sendable, Equatable {
-    public struct Key: Codable, Sendable, Equatable {
-        public var kty = "RSA"
-        public var use = "sig"
-        public var alg = "RS256"
-        public var kid: String
-        public var n: String
-        public var e: String
+package struct JSONWebKeySet: Codable, Sendable, Equatable {
+    package struct Key: Codable, Sendable, Equatable {
+        package var kty = "RSA"
+        package var use = "sig"
+        package var alg = "RS256"
+        package var kid: String
+        package var n: String
+        package var e: String
     }
 
-    public var keys: [Key]
+    package var keys: [Key]
 
-    public init(_ published: [SigningKeyStore.PublishedKey]) throws {
+    package init(_ published: [SigningKeyStore.PublishedKey]) throws {
         keys = try published.map { key in
             let (modulus, exponent) = try key.publicKey.getKeyPrimitives()
             return Key(kid: key.kid, n: modulus.base64URLEncoded, e: exponent.base64URLEncoded)

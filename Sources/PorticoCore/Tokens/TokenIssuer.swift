@@ -2,15 +2,15 @@ import Foundation
 import JWTKit
 
 /// Signs access tokens with the active signing key and records them.
-public struct TokenIssuer: Sendable {
-    public let signingKeys: SigningKeyStore
-    public let tokens: TokenStore
+package struct TokenIssuer: Sendable {
+    package let signingKeys: SigningKeyStore
+    package let tokens: TokenStore
     /// `iss`: the devportal's public URL.
-    public let issuer: String
+    package let issuer: String
     /// `aud`: who the tokens are for (the gateways).
-    public let audience: String
+    package let audience: String
 
-    public init(signingKeys: SigningKeyStore, tokens: TokenStore, issuer: String, audience: String) {
+    package init(signingKeys: SigningKeyStore, tokens: TokenStore, issuer: String, audience: String) {
         self.signingKeys = signingKeys
         self.tokens = tokens
         self.issuer = issuer
@@ -18,7 +18,7 @@ public struct TokenIssuer: Sendable {
     }
 
     /// A token for `key`'s application that lives `validity` seconds.
-    public func issue(for key: ClientKey, application: AccessTokenClaims.ApplicationClaim, scope: String, validity: Int) async throws -> IssuedToken {
+    package func issue(for key: ClientKey, application: AccessTokenClaims.ApplicationClaim, scope: String, validity: Int) async throws -> IssuedToken {
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let jti = UUID().uuidString.lowercased()
         let claims = AccessTokenClaims(
@@ -36,7 +36,7 @@ public struct TokenIssuer: Sendable {
 
     /// The claims of `token` when its signature is one of the published keys' and it is within its
     /// lifetime; nil otherwise. (Revocation is the token store's to say.)
-    public func verify(_ token: String) async -> AccessTokenClaims? {
+    package func verify(_ token: String) async -> AccessTokenClaims? {
         // jwt-kit reads base64url more leniently than RFC 7515: the one spelling is checked first.
         guard CompactJWS(token) != nil, let published = try? await signingKeys.publishedKeys() else { return nil }
         let keys = JWTKeyCollection()

@@ -4,28 +4,28 @@ import PostgresNIO
 
 /// What Portico remembers of each access token it issued (never the token itself), and which
 /// token ids are revoked. Revocations are announced on `portico_changes` for the gateways.
-public struct TokenStore: Sendable {
-    public let database: Database
+package struct TokenStore: Sendable {
+    package let database: Database
 
-    public init(database: Database) {
+    package init(database: Database) {
         self.database = database
     }
 
     private var logger: Logger { database.logger }
 
-    public struct Record: Sendable, Equatable {
-        public let jti: String
-        public let applicationID: String
-        public let consumerKey: String
-        public let keyType: String
-        public let subject: String
-        public let scope: String
-        public let issuedAt: Date
-        public let expiresAt: Date
-        public let revoked: Bool
+    package struct Record: Sendable, Equatable {
+        package let jti: String
+        package let applicationID: String
+        package let consumerKey: String
+        package let keyType: String
+        package let subject: String
+        package let scope: String
+        package let issuedAt: Date
+        package let expiresAt: Date
+        package let revoked: Bool
     }
 
-    public func record(_ claims: AccessTokenClaims, keyID: String) async throws {
+    package func record(_ claims: AccessTokenClaims, keyID: String) async throws {
         try await database.client.query(
             """
             INSERT INTO access_tokens (jti, application_id, key_id, consumer_key, key_type, subject, scope, issued_at, expires_at)
@@ -34,7 +34,7 @@ public struct TokenStore: Sendable {
             """, logger: logger)
     }
 
-    public func find(jti: String) async throws -> Record? {
+    package func find(jti: String) async throws -> Record? {
         let rows = try await database.client.query(
             """
             SELECT t.jti, t.application_id::text, t.consumer_key, t.key_type, t.subject, t.scope, t.issued_at, t.expires_at,
@@ -52,7 +52,7 @@ public struct TokenStore: Sendable {
 
     /// Revokes one token id until its expiry; true when it was live and is revoked now.
     @discardableResult
-    public func revoke(jti: String) async throws -> Bool {
+    package func revoke(jti: String) async throws -> Bool {
         try await database.transaction { connection in
             try await revoke(where: "jti = $1", jti, on: connection) > 0
         }
@@ -60,7 +60,7 @@ public struct TokenStore: Sendable {
 
     /// Revokes every live token of an application (used when the application is deleted).
     @discardableResult
-    public func revokeAll(applicationID: String, on connection: PostgresConnection) async throws -> Int {
+    package func revokeAll(applicationID: String, on connection: PostgresConnection) async throws -> Int {
         try await revoke(where: "application_id = $1::uuid", applicationID, on: connection)
     }
 
@@ -84,7 +84,7 @@ public struct TokenStore: Sendable {
     }
 
     /// Forgets tokens and revocations that have expired.
-    public func pruneExpired() async throws {
+    package func pruneExpired() async throws {
         try await database.client.query("DELETE FROM revoked_tokens WHERE expires_at < now()", logger: logger)
         try await database.client.query("DELETE FROM access_tokens WHERE expires_at < now() - interval '1 day'", logger: logger)
     }
