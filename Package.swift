@@ -5,6 +5,43 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Dependency lists that several targets share, named once.
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let crypto: [Target.Dependency] = [
+    .product(name: "Crypto", package: "swift-crypto"),
+    .product(name: "CryptoExtras", package: "swift-crypto"),
+]
+/// SwiftNIO's WebSocket server and client pieces, TLS included.
+let nioWebSocket: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+    .product(name: "NIOWebSocket", package: "swift-nio"),
+    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+]
+/// The REST services' own: the shared core, their command line, Hummingbird.
+let restService: [Target.Dependency] = [
+    .byName(name: "PorticoCore"),
+    argumentParser,
+    .product(name: "Hummingbird", package: "hummingbird"),
+]
+/// What every test target uses: the core and the shared test support (PostgreSQL, clients, processes).
+let testBase: [Target.Dependency] = [
+    .byName(name: "PorticoCore"),
+    .byName(name: "PorticoTestSupport"),
+    .product(name: "PostgresNIO", package: "postgres-nio"),
+]
+/// Independent WebSocket clients and servers the tests compare Portico against.
+let webSocketPeers: [Target.Dependency] = [
+    .product(name: "WebSocketKit", package: "websocket-kit"),
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+    .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
+    .product(name: "WSClient", package: "swift-websocket"),
+    .product(name: "WSCompression", package: "swift-websocket"),
+    .product(name: "Logging", package: "swift-log"),
+]
+
 let package = Package(
     name: "portico",
     platforms: [.macOS(.v15)],
@@ -50,13 +87,11 @@ let package = Package(
         ),
         .target(
             name: "PorticoCore",
-            dependencies: [
+            dependencies: crypto + [
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -65,41 +100,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "publisher",
-            dependencies: [
-                .byName(name: "PorticoCore"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-            ],
-            resources: [.copy("openapi.json")],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "devportal",
-            dependencies: [
-                .byName(name: "PorticoCore"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-            ],
-            resources: [.copy("openapi.json")],
-            swiftSettings: swiftSettings
-        ),
+        .executableTarget(name: "publisher", dependencies: restService, resources: [.copy("openapi.json")], swiftSettings: swiftSettings),
+        .executableTarget(name: "devportal", dependencies: restService, resources: [.copy("openapi.json")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "gateway",
-            dependencies: [
-                .byName(name: "PorticoCore"),
+            dependencies: restService + nioWebSocket + crypto + [
                 .byName(name: "WebSocketWire"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -107,30 +114,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(
-            name: "EchoServer",
-            dependencies: [
-                .byName(name: "WebSocketWire"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .target(name: "EchoServer", dependencies: nioWebSocket + [.byName(name: "WebSocketWire")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "echo-backend",
-            dependencies: [
-                .byName(name: "EchoServer"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ],
+            dependencies: [.byName(name: "EchoServer"), argumentParser] + nioWebSocket,
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "portico-bench",
             dependencies: [
+                argumentParser,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -138,102 +131,45 @@ let package = Package(
         ),
         .target(
             name: "PorticoTestSupport",
-            dependencies: [
+            dependencies: nioWebSocket + [
                 .byName(name: "PorticoCore"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "WebSocketKit", package: "websocket-kit"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             path: "Tests/PorticoTestSupport",
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "PorticoCoreTests",
-            dependencies: [
-                .byName(name: "PorticoCore"),
-                .byName(name: "PorticoTestSupport"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .testTarget(name: "PorticoCoreTests", dependencies: testBase, swiftSettings: swiftSettings),
         .testTarget(
             name: "PublisherTests",
-            dependencies: [
-                .byName(name: "publisher"),
-                .byName(name: "PorticoCore"),
-                .byName(name: "PorticoTestSupport"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ],
+            dependencies: testBase + [.byName(name: "publisher"), .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "DevportalTests",
-            dependencies: [
-                .byName(name: "devportal"),
-                .byName(name: "PorticoCore"),
-                .byName(name: "PorticoTestSupport"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-            ],
+            dependencies: testBase + crypto + [.byName(name: "devportal"), .product(name: "HummingbirdTesting", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: [
+            dependencies: testBase + nioWebSocket + crypto + webSocketPeers + [
                 .byName(name: "gateway"),
                 .byName(name: "publisher"),
                 .byName(name: "devportal"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "WebSocketKit", package: "websocket-kit"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
                 .byName(name: "WebSocketWire"),
                 .byName(name: "EchoServer"),
-                .byName(name: "PorticoCore"),
-                .byName(name: "PorticoTestSupport"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "WSClient", package: "swift-websocket"),
-                .product(name: "WSCompression", package: "swift-websocket"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: [
-                .byName(name: "PorticoCore"),
-                .byName(name: "PorticoTestSupport"),
-                .product(name: "WebSocketKit", package: "websocket-kit"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "HummingbirdWSCompression", package: "hummingbird-websocket"),
-                .product(name: "WSClient", package: "swift-websocket"),
-                .product(name: "WSCompression", package: "swift-websocket"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOWebSocket", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ],
+            dependencies: testBase + nioWebSocket + crypto + webSocketPeers,
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,40 +1,33 @@
-import Foundation
+import ArgumentParser
 import EchoServer
+import Foundation
 import NIOCore
 import NIOSSL
 
 /// The sample WebSocket backend of the walk-through and the tests (`EchoServer` says what it
 /// does); every close it receives is printed (`close <code> <reason>`).
-///
-///   echo-backend [--host 127.0.0.1] [--port 9100] [--tls-cert FILE --tls-key FILE] [--permessage-deflate]
 @main
-struct EchoBackend {
-    static func main() async throws {
+struct EchoBackend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "echo-backend", abstract: "The sample WebSocket backend: echoes every message; prints every close it receives.")
+
+    @Option(help: "The address to listen on") var host = "127.0.0.1"
+    @Option(help: "The port to listen on") var port = 9100
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve wss (with --tls-key)") var certificate: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert") var key: String?
+    @Flag(name: .customLong("permessage-deflate"), help: "Accept permessage-deflate") var deflate = false
+
+    func validate() throws {
+        guard (certificate == nil) == (key == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    func run() async throws {
         // A parent may have spawned us with SIGTERM blocked; the default action (exit) is what we want.
         var signals = sigset_t()
         sigemptyset(&signals)
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
-        var host = "127.0.0.1"
-        var port = 9100
-        var certificate: String?
-        var key: String?
-        var deflate = false
-        var arguments = CommandLine.arguments.dropFirst().makeIterator()
-        while let argument = arguments.next() {
-            switch argument {
-            case "--host": host = arguments.next() ?? host
-            case "--port": port = arguments.next().flatMap(Int.init) ?? port
-            case "--tls-cert": certificate = arguments.next()
-            case "--tls-key": key = arguments.next()
-            case "--permessage-deflate": deflate = true
-            default:
-                FileHandle.standardError.write(Data(
-                    "usage: echo-backend [--host ADDRESS] [--port PORT] [--tls-cert FILE --tls-key FILE] [--permessage-deflate]\n".utf8))
-                exit(2)
-            }
-        }
         var tls: NIOSSLContext?
         if let certificate, let key {
             tls = try NIOSSLContext(configuration: .makeServerConfiguration(

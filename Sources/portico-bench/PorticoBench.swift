@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
@@ -5,73 +6,104 @@ import NIOPosix
 /// The benchmark's load generator: WebSocket clients on one event loop thread, speaking frames
 /// directly (no library in the measured path). Each run prints one JSON object with its figures
 /// and its own CPU use, so a reader can tell whether the generator was the bottleneck.
-///
-///   portico-bench echo --url URL [--connections 50] [--size 64] [--seconds 10] [--rate N] [--header 'Name: value']
-///   portico-bench handshakes --url URL [--count 2000] [--concurrency 50] [--header …]
-///   portico-bench idle --url URL [--connections 9000] [--header …]   (holds them until stdin closes)
-///   portico-bench rest --url http://host:port/path [--connections 16] [--seconds 10] [--header …]
-///                      [--noise-connections 16 --noise-header 'Authorization: Basic …']   (REST requests, closed loop)
 @main
-struct PorticoBench {
-    static func main() async throws {
-        var arguments = Array(CommandLine.arguments.dropFirst())
-        guard let mode = arguments.first else { usage() }
-        arguments.removeFirst()
-        var options: [String: String] = [:]
-        var headers: [(String, String)] = []
-        var noiseHeaders: [(String, String)] = []
-        while arguments.count >= 2 {
-            let (name, value) = (arguments.removeFirst(), arguments.removeFirst())
-            guard name.hasPrefix("--") else { usage() }
-            if name == "--header" || name == "--noise-header", let colon = value.firstIndex(of: ":") {
-                let header = (String(value[..<colon]), value[value.index(after: colon)...].trimmingCharacters(in: .whitespaces))
-                if name == "--header" { headers.append(header) } else { noiseHeaders.append(header) }
-            } else {
-                options[String(name.dropFirst(2))] = value
-            }
-        }
-        func int(_ key: String, _ fallback: Int) -> Int { options[key].flatMap(Int.init) ?? fallback }
+struct PorticoBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "portico-bench",
+        abstract: "Load generator of `make bench`: one run, one JSON line of figures.",
+        subcommands: [Echo.self, Handshakes.self, Idle.self, REST.self])
+
+    /// What every run names: where to connect and the headers to send.
+    struct Target: ParsableArguments {
+        @Option(help: "ws://host:port/path (http:// for rest)") var url: String
+        @Option(name: .customLong("header"), help: "A request header, 'Name: value'; repeatable", transform: PorticoBench.header)
+        var headers: [Header] = []
+    }
+
+    struct Header: Sendable {
+        let name: String
+        let value: String
+    }
+
+    static func header(_ raw: String) throws -> Header {
+        guard let colon = raw.firstIndex(of: ":") else { throw ValidationError("'\(raw)' is not 'Name: value'") }
+        return Header(name: String(raw[..<colon]), value: raw[raw.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+    }
+
+    /// Runs `body` on a one-thread event loop group and prints its figures with the generator's CPU use.
+    static func report(_ body: (MultiThreadedEventLoopGroup) async throws -> [String: Double]) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let cpu = CPUUsage()
-        var result: [String: Double]
-        if mode == "rest" {
-            guard arguments.isEmpty, let raw = options["url"],
-                  let run = RESTRun(url: raw, headers: headers, noiseHeaders: noiseHeaders, connections: int("connections", 16),
-                                    noiseConnections: int("noise-connections", 0), seconds: Double(int("seconds", 10)))
-            else { usage() }
-            result = try await run.run(on: group)
-            result["generatorCPUPercent"] = cpu.percentOfOneCore()
-            print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
-            try await group.shutdownGracefully()
-            return
-        }
-        guard arguments.isEmpty, let raw = options["url"], let url = Target(raw, headers: headers) else { usage() }
-        switch mode {
-        case "echo":
-            result = try await EchoRun(target: url, connections: int("connections", 50), size: int("size", 64),
-                                       seconds: Double(int("seconds", 10)), rate: options["rate"].flatMap(Int.init)).run(on: group)
-        case "handshakes":
-            result = try await HandshakeRun(target: url, count: int("count", 2000), concurrency: int("concurrency", 50)).run(on: group)
-        case "idle":
-            result = try await IdleRun(target: url, connections: int("connections", 9000)).run(on: group)
-        default:
-            usage()
-        }
+        var result = try await body(group)
         result["generatorCPUPercent"] = cpu.percentOfOneCore()
-        let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
-        print(String(decoding: data, as: UTF8.self))
+        print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
         try await group.shutdownGracefully()
     }
 
-    static func usage() -> Never {
-        FileHandle.standardError.write(Data("""
-            usage: portico-bench echo|handshakes|idle --url ws://host:port/path [--connections N] [--size BYTES] [--seconds S]
-                   [--rate MESSAGES_PER_SECOND] [--count N] [--concurrency N] [--header 'Name: value']
-                   portico-bench rest --url http://host:port/path [--connections N] [--seconds S] [--header 'Name: value']
-                   [--noise-connections N --noise-header 'Name: value']
+    static func websocket(_ target: Target) throws -> WebSocketTarget {
+        guard let url = WebSocketTarget(target.url, headers: target.headers.map { ($0.name, $0.value) }) else {
+            throw ValidationError("--url must be ws://host:port/path, not '\(target.url)'")
+        }
+        return url
+    }
 
-            """.utf8))
-        exit(2)
+    struct Echo: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Connections that each send a message and wait for its echo, in a loop.")
+        @OptionGroup var target: Target
+        @Option var connections = 50
+        @Option(help: "Message size in bytes") var size = 64
+        @Option var seconds = 10
+        @Option(help: "Messages per second per connection (fixed rate); closed loop when absent") var rate: Int?
+
+        func run() async throws {
+            let url = try PorticoBench.websocket(target)
+            try await PorticoBench.report { group in
+                try await EchoRun(target: url, connections: connections, size: size, seconds: Double(seconds), rate: rate).run(on: group)
+            }
+        }
+    }
+
+    struct Handshakes: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open and close connections, `concurrency` at a time.")
+        @OptionGroup var target: Target
+        @Option var count = 2000
+        @Option var concurrency = 50
+
+        func run() async throws {
+            let url = try PorticoBench.websocket(target)
+            try await PorticoBench.report { group in
+                try await HandshakeRun(target: url, count: count, concurrency: concurrency).run(on: group)
+            }
+        }
+    }
+
+    struct Idle: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Open connections and hold them until stdin closes.")
+        @OptionGroup var target: Target
+        @Option var connections = 9000
+
+        func run() async throws {
+            let url = try PorticoBench.websocket(target)
+            try await PorticoBench.report { group in try await IdleRun(target: url, connections: connections).run(on: group) }
+        }
+    }
+
+    struct REST: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rest", abstract: "REST requests in a closed loop, with optional noise.")
+        @OptionGroup var target: Target
+        @Option var connections = 16
+        @Option var seconds = 10
+        @Option(help: "Connections sending requests that fail authentication, beside the measured ones") var noiseConnections = 0
+        @Option(name: .customLong("noise-header"), help: "A header of the noise requests; repeatable", transform: PorticoBench.header)
+        var noiseHeaders: [Header] = []
+
+        func run() async throws {
+            guard let run = RESTRun(url: target.url, headers: target.headers.map { ($0.name, $0.value) },
+                                    noiseHeaders: noiseHeaders.map { ($0.name, $0.value) }, connections: connections,
+                                    noiseConnections: noiseConnections, seconds: Double(seconds))
+            else { throw ValidationError("--url must be http://host:port/path, not '\(target.url)'") }
+            try await PorticoBench.report { group in try await run.run(on: group) }
+        }
     }
 }
 
@@ -92,7 +124,7 @@ struct CPUUsage {
 }
 
 /// Where to connect and the upgrade request to send.
-struct Target: Sendable {
+struct WebSocketTarget: Sendable {
     let host: String
     let port: Int
     let request: String
@@ -251,7 +283,7 @@ struct Latencies {
 /// open loop at a fixed total rate, latency counted from when each message was due (so a stall
 /// is not hidden by messages that were never sent). Confined to its event loop.
 final class EchoRun: @unchecked Sendable {
-    let target: Target
+    let target: WebSocketTarget
     let connections: Int
     let payload: ByteBuffer
     let seconds: Double
@@ -265,7 +297,7 @@ final class EchoRun: @unchecked Sendable {
     private var due: [[NIODeadline]]
     private var head: [Int]
 
-    init(target: Target, connections: Int, size: Int, seconds: Double, rate: Int?) {
+    init(target: WebSocketTarget, connections: Int, size: Int, seconds: Double, rate: Int?) {
         self.target = target
         self.connections = connections
         payload = ByteBuffer(repeating: 0x61, count: size)
@@ -346,7 +378,7 @@ final class EchoRun: @unchecked Sendable {
 /// Authenticated handshakes, `concurrency` at a time: connect, upgrade, close. Confined to its
 /// event loop.
 final class HandshakeRun: @unchecked Sendable {
-    let target: Target
+    let target: WebSocketTarget
     let count: Int
     let concurrency: Int
     private var started = 0
@@ -355,7 +387,7 @@ final class HandshakeRun: @unchecked Sendable {
     private var latencies = Latencies()
     private var start = NIODeadline.now()
 
-    init(target: Target, count: Int, concurrency: Int) {
+    init(target: WebSocketTarget, count: Int, concurrency: Int) {
         self.target = target
         self.count = count
         self.concurrency = concurrency
@@ -398,11 +430,11 @@ final class HandshakeRun: @unchecked Sendable {
 /// Opens `connections` WebSocket connections, says so on standard output, and holds them until
 /// standard input closes (the benchmark script reads the proxy's memory meanwhile).
 final class IdleRun: @unchecked Sendable {
-    let target: Target
+    let target: WebSocketTarget
     let connections: Int
     private var opened: [WebSocketConnection] = []
 
-    init(target: Target, connections: Int) {
+    init(target: WebSocketTarget, connections: Int) {
         self.target = target
         self.connections = connections
     }
