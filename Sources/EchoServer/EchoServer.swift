@@ -18,9 +18,14 @@ import WebSocketWire
 /// ws://; with `deflate` it accepts a client's permessage-deflate offer (RFC 7692), so the
 /// conformance suite's compression cases have a backend to compare the gateway with.
 public enum EchoServer {
-    public static func start(host: String, port: Int, tls: NIOSSLContext? = nil, deflate: Bool = false,
-                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-                             onClose: @escaping @Sendable (String) -> Void) async throws -> any Channel {
+    public static func start(
+        host: String,
+        port: Int,
+        tls: NIOSSLContext? = nil,
+        deflate: Bool = false,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onClose: @escaping @Sendable (String) -> Void
+    ) async throws -> any Channel {
         let maxFrameSize = 64 * 1024 * 1024
         @Sendable func negotiated(_ head: HTTPRequestHead) -> (response: String, parameters: PerMessageDeflate.Parameters)? {
             deflate ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
@@ -47,15 +52,23 @@ public enum EchoServer {
                             // The frame rules the gateway holds clients and backends to (masking,
                             // opcodes, RSV bits, order, close codes), checked before any extension.
                             try channel.pipeline.syncOperations.addHandler(
-                                FrameCheckHandler(sender: .client, compressionNegotiated: deflate != nil))
+                                FrameCheckHandler(sender: .client, compressionNegotiated: deflate != nil)
+                            )
                             if let deflate {
                                 try channel.pipeline.syncOperations.addHandler(
-                                    PerMessageDeflateHandler(parameters: deflate.parameters, maxFrameBytes: maxFrameSize))
+                                    PerMessageDeflateHandler(parameters: deflate.parameters, maxFrameBytes: maxFrameSize)
+                                )
                             }
-                            try channel.pipeline.syncOperations.addHandler(EchoHandler(
-                                inspect: head.uri.hasPrefix("/inspect") ? head : nil, flood: head.uri.hasPrefix("/flood"), onClose: onClose))
+                            try channel.pipeline.syncOperations.addHandler(
+                                EchoHandler(
+                                    inspect: head.uri.hasPrefix("/inspect") ? head : nil,
+                                    flood: head.uri.hasPrefix("/flood"),
+                                    onClose: onClose
+                                )
+                            )
                         }
-                    })
+                    }
+                )
                 if let tls {
                     do {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
@@ -93,7 +106,8 @@ final class EchoHandler: ChannelInboundHandler {
         let uri = inspect.uri
         let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
         let query = uri.contains("?") ? String(uri.split(separator: "?", maxSplits: 1)[1]) : ""
-        let json = (try? JSONSerialization.data(withJSONObject: ["path": path, "query": query, "headers": headers], options: [.sortedKeys])) ?? Data()
+        let json =
+            (try? JSONSerialization.data(withJSONObject: ["path": path, "query": query, "headers": headers], options: [.sortedKeys])) ?? Data()
         var buffer = context.channel.allocator.buffer(capacity: json.count)
         buffer.writeBytes(json)
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)

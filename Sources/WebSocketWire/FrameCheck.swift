@@ -25,8 +25,15 @@ public struct FrameRules: Sendable {
 
     /// The violation a frame commits, or nil; `closePayload` (the unmasked payload) is read only
     /// for a close frame.
-    public mutating func check(fin: Bool, rsv1: Bool, rsv2: Bool, rsv3: Bool, opcode: WebSocketOpcode, masked: Bool,
-                               closePayload: @autoclosure () -> ByteBuffer) -> FrameViolation? {
+    public mutating func check(
+        fin: Bool,
+        rsv1: Bool,
+        rsv2: Bool,
+        rsv3: Bool,
+        opcode: WebSocketOpcode,
+        masked: Bool,
+        closePayload: @autoclosure () -> ByteBuffer
+    ) -> FrameViolation? {
         switch sender {
         case .client where !masked: return .protocolError("unmasked frame from a client")
         case .server where masked: return .protocolError("masked frame from a server")
@@ -100,8 +107,15 @@ public final class FrameCheckHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func check(_ frame: WebSocketFrame) -> FrameViolation? {
-        rules.check(fin: frame.fin, rsv1: frame.rsv1, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode,
-                    masked: frame.maskKey != nil, closePayload: frame.unmaskedData)
+        rules.check(
+            fin: frame.fin,
+            rsv1: frame.rsv1,
+            rsv2: frame.rsv2,
+            rsv3: frame.rsv3,
+            opcode: frame.opcode,
+            masked: frame.maskKey != nil,
+            closePayload: frame.unmaskedData
+        )
     }
 }
 

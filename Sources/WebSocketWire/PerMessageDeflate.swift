@@ -60,7 +60,8 @@ public enum PerMessageDeflate {
     /// A window size parameter's value: 8...15, digits only, no leading zero.
     public static func windowBits(_ value: String?) -> Int32? {
         guard let value, let first = value.first, first != "0", value.allSatisfy({ $0.isASCII && $0.isNumber }), let bits = Int32(value),
-              (8...15).contains(bits) else { return nil }
+            (8...15).contains(bits)
+        else { return nil }
         return bits
     }
 
@@ -164,8 +165,19 @@ public final class PerMessageDeflateHandler: ChannelDuplexHandler, RemovableChan
                     inflater = nil
                 }
             }
-            context.fireChannelRead(wrapInboundOut(WebSocketFrame(
-                fin: frame.fin, rsv1: false, rsv2: frame.rsv2, rsv3: frame.rsv3, opcode: frame.opcode, maskKey: nil, data: output)))
+            context.fireChannelRead(
+                wrapInboundOut(
+                    WebSocketFrame(
+                        fin: frame.fin,
+                        rsv1: false,
+                        rsv2: frame.rsv2,
+                        rsv3: frame.rsv3,
+                        opcode: frame.opcode,
+                        maskKey: nil,
+                        data: output
+                    )
+                )
+            )
         } catch {
             failed = true
             inflater = nil
@@ -208,9 +220,20 @@ public final class PerMessageDeflateHandler: ChannelDuplexHandler, RemovableChan
                 deflating = false
                 if parameters.compressNoContextTakeover { deflater = nil }
             }
-            context.write(wrapOutboundOut(WebSocketFrame(
-                fin: frame.fin, rsv1: frame.opcode != .continuation, rsv2: false, rsv3: false, opcode: frame.opcode,
-                maskKey: frame.maskKey, data: output)), promise: promise)
+            context.write(
+                wrapOutboundOut(
+                    WebSocketFrame(
+                        fin: frame.fin,
+                        rsv1: frame.opcode != .continuation,
+                        rsv2: false,
+                        rsv3: false,
+                        opcode: frame.opcode,
+                        maskKey: frame.maskKey,
+                        data: output
+                    )
+                ),
+                promise: promise
+            )
         } catch {
             promise?.fail(error)
             context.fireErrorCaught(error)

@@ -9,8 +9,13 @@ typealias Context = PorticoRequestContext
 func buildApplication(settings: DevportalSettings, logger: Logger = Logger(label: "portico.devportal")) async throws -> some ApplicationProtocol {
     let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
     return try RESTService.application(
-        name: "devportal", router: buildRouter(database: database, settings: settings), database: database,
-        settings: settings.core, port: settings.port, migrationsDirectory: settings.migrationsDirectory, logger: logger
+        name: "devportal",
+        router: buildRouter(database: database, settings: settings),
+        database: database,
+        settings: settings.core,
+        port: settings.port,
+        migrationsDirectory: settings.migrationsDirectory,
+        logger: logger
     ) {
         try await signingKeyStore(database, settings).ensureActiveKey()
         try await TokenStore(database: database).pruneExpired()
@@ -31,7 +36,11 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     let keys = ClientKeyStore(database: database, hasher: hasher)
     let tokens = TokenStore(database: database)
     let issuer = TokenIssuer(
-        signingKeys: signingKeyStore(database, settings), tokens: tokens, issuer: settings.publicURL, audience: settings.tokenAudience)
+        signingKeys: signingKeyStore(database, settings),
+        tokens: tokens,
+        issuer: settings.publicURL,
+        audience: settings.tokenAudience
+    )
 
     router.addRoutes(HealthController(database: database).endpoints, atPath: "health")
     router.addRoutes(OAuth2Controller(keys: keys, applications: applications, tokens: tokens, issuer: issuer, settings: settings).endpoints)

@@ -36,9 +36,13 @@ struct ApplicationsController {
         let createdTime: Date
 
         init(_ application: ClientApplication) {
-            applicationId = application.id; name = application.name; throttlingPolicy = application.plan
-            description = application.description; owner = application.owner
-            subscriptionCount = application.subscriptionCount; createdTime = application.createdAt
+            applicationId = application.id
+            name = application.name
+            throttlingPolicy = application.plan
+            description = application.description
+            owner = application.owner
+            subscriptionCount = application.subscriptionCount
+            createdTime = application.createdAt
         }
     }
 
@@ -64,9 +68,14 @@ struct ApplicationsController {
     @Sendable func applicationPlans(_ request: Request, context: Context) async throws -> Response {
         _ = try context.developer(to: "list application plans")
         let plans = try await applications.plans().map {
-            PlanRepresentation(name: $0.name, displayName: $0.displayName, description: $0.description,
-                               requestCount: $0.eventLimit?.eventCount, timeUnit: $0.eventLimit?.timeUnit.rawValue,
-                               unitTime: $0.eventLimit?.unitTime)
+            PlanRepresentation(
+                name: $0.name,
+                displayName: $0.displayName,
+                description: $0.description,
+                requestCount: $0.eventLimit?.eventCount,
+                timeUnit: $0.eventLimit?.timeUnit.rawValue,
+                unitTime: $0.eventLimit?.unitTime
+            )
         }
         return try jsonResponse(CountedList(plans))
     }
@@ -84,9 +93,16 @@ struct ApplicationsController {
         let body = try await request.decodeJSON(Body.self, context: context).checked()
         guard let name = body.name else { throw APIError.invalidField("name", "The field is required") }
         let application = try await applications.create(
-            name: name, description: body.description ?? "", plan: body.throttlingPolicy ?? "Unlimited", owner: user)
-        return try jsonResponse(Representation(application), status: .created,
-                                headers: [.location: "\(Self.basePath)/\(application.id)"])
+            name: name,
+            description: body.description ?? "",
+            plan: body.throttlingPolicy ?? "Unlimited",
+            owner: user
+        )
+        return try jsonResponse(
+            Representation(application),
+            status: .created,
+            headers: [.location: "\(Self.basePath)/\(application.id)"]
+        )
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {
@@ -99,7 +115,12 @@ struct ApplicationsController {
         let current = try await find(context, user)
         let body = try await request.decodeJSON(Body.self, context: context).checked()
         let updated = try await applications.update(
-            id: current.id, owner: user, name: body.name, description: body.description, plan: body.throttlingPolicy)
+            id: current.id,
+            owner: user,
+            name: body.name,
+            description: body.description,
+            plan: body.throttlingPolicy
+        )
         return try jsonResponse(Representation(updated))
     }
 

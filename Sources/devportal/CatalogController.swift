@@ -24,20 +24,32 @@ struct CatalogController {
         let isDefaultVersion: Bool
 
         init(_ api: WebSocketAPI) {
-            id = api.id; name = api.name; description = api.description; context = api.context; version = api.version
-            provider = api.provider; lifeCycleStatus = api.lifecycleState.rawValue; throttlingPolicies = api.plans
+            id = api.id
+            name = api.name
+            description = api.description
+            context = api.context
+            version = api.version
+            provider = api.provider
+            lifeCycleStatus = api.lifecycleState.rawValue
+            throttlingPolicies = api.plans
             isDefaultVersion = api.isDefaultVersion
         }
     }
 
-    struct URLs: Encodable { let ws: String?; let wss: String? }
+    struct URLs: Encodable {
+        let ws: String?
+        let wss: String?
+    }
     struct EndpointURL: Encodable {
         let environmentName = "Production and Sandbox"
         let environmentType = "hybrid"
         let URLs: URLs
         let defaultVersionURLs: URLs
     }
-    struct Tier: Encodable { let tierName: String; let tierPlan = "FREE" }
+    struct Tier: Encodable {
+        let tierName: String
+        let tierPlan = "FREE"
+    }
 
     /// WSO2 devportal v3 `API`, the fields a WebSocket API has.
     struct Detail: Encodable {
@@ -86,9 +98,12 @@ struct CatalogController {
     /// The gateway URLs of an API: its versioned path, and the bare context for the default version.
     func urls(for api: WebSocketAPI) -> (versioned: URLs, defaultVersion: URLs) {
         let host = settings.gatewayHost
-        let versioned = URLs(ws: "ws://\(host):\(settings.gatewayPort)\(api.context)/\(api.version)",
-                             wss: "wss://\(host):\(settings.gatewayTLSPort)\(api.context)/\(api.version)")
-        let defaultVersion = api.isDefaultVersion
+        let versioned = URLs(
+            ws: "ws://\(host):\(settings.gatewayPort)\(api.context)/\(api.version)",
+            wss: "wss://\(host):\(settings.gatewayTLSPort)\(api.context)/\(api.version)"
+        )
+        let defaultVersion =
+            api.isDefaultVersion
             ? URLs(ws: "ws://\(host):\(settings.gatewayPort)\(api.context)", wss: "wss://\(host):\(settings.gatewayTLSPort)\(api.context)")
             : URLs(ws: nil, wss: nil)
         return (versioned, defaultVersion)
@@ -97,18 +112,30 @@ struct CatalogController {
     func detail(_ api: WebSocketAPI) -> Detail {
         let (versioned, defaultVersion) = urls(for: api)
         return Detail(
-            id: api.id, name: api.name, description: api.description, context: api.context, version: api.version,
-            provider: api.provider, lifeCycleStatus: api.lifecycleState.rawValue, isDefaultVersion: api.isDefaultVersion,
+            id: api.id,
+            name: api.name,
+            description: api.description,
+            context: api.context,
+            version: api.version,
+            provider: api.provider,
+            lifeCycleStatus: api.lifecycleState.rawValue,
+            isDefaultVersion: api.isDefaultVersion,
             tiers: api.plans.map { Tier(tierName: $0) },
             endpointURLs: [EndpointURL(URLs: versioned, defaultVersionURLs: defaultVersion)],
-            createdTime: api.createdAt, lastUpdatedTime: api.updatedAt)
+            createdTime: api.createdAt,
+            lastUpdatedTime: api.updatedAt
+        )
     }
 }
 
 /// An AsyncAPI 2.6 document for one WebSocket API: its channel, the gateway's ws and wss servers,
 /// and how to present a token (bearer header or `access_token` query parameter).
 struct AsyncAPIDocument: Encodable {
-    struct Info: Encodable { let title: String; let version: String; let description: String }
+    struct Info: Encodable {
+        let title: String
+        let version: String
+        let description: String
+    }
     struct Server: Encodable {
         let url: String
         let `protocol`: String
@@ -154,15 +181,30 @@ struct AsyncAPIDocument: Encodable {
             servers["production-secure"] = Server(url: wss, protocol: "wss", description: "Gateway over TLS", security: security)
         }
         self.servers = servers
-        channels = ["/": Channel(
-            description: "The WebSocket connection to \(api.name) \(api.version); the gateway relays frames both ways unchanged.",
-            publish: Operation(summary: "Frames the client sends to the API", message: ["name": "clientMessage"]),
-            subscribe: Operation(summary: "Frames the API sends to the client", message: ["name": "serverMessage"]))]
+        channels = [
+            "/": Channel(
+                description: "The WebSocket connection to \(api.name) \(api.version); the gateway relays frames both ways unchanged.",
+                publish: Operation(summary: "Frames the client sends to the API", message: ["name": "clientMessage"]),
+                subscribe: Operation(summary: "Frames the API sends to the client", message: ["name": "serverMessage"])
+            )
+        ]
         components = Components(securitySchemes: [
-            "bearer": SecurityScheme(type: "http", scheme: "bearer", bearerFormat: "JWT", name: nil, in: nil,
-                                     description: "Authorization: Bearer <access token> on the handshake"),
-            "accessTokenQuery": SecurityScheme(type: "httpApiKey", scheme: nil, bearerFormat: nil, name: "access_token", in: "query",
-                                               description: "?access_token=<access token>, for clients that cannot set headers"),
+            "bearer": SecurityScheme(
+                type: "http",
+                scheme: "bearer",
+                bearerFormat: "JWT",
+                name: nil,
+                in: nil,
+                description: "Authorization: Bearer <access token> on the handshake"
+            ),
+            "accessTokenQuery": SecurityScheme(
+                type: "httpApiKey",
+                scheme: nil,
+                bearerFormat: nil,
+                name: "access_token",
+                in: "query",
+                description: "?access_token=<access token>, for clients that cannot set headers"
+            ),
         ])
     }
 }

@@ -11,7 +11,8 @@ struct DevportalCommand: AsyncParsableCommand {
         abstract: "Portico devportal: the catalog, applications, subscriptions, client keys and OAuth2 tokens.",
         discussion: "Settings come from the environment and the file named by PORTICO_CONFIG_FILE; see config/portico.env.example.",
         subcommands: [Serve.self, RotateSigningKey.self],
-        defaultSubcommand: Serve.self)
+        defaultSubcommand: Serve.self
+    )
 }
 
 func loadSettings() -> DevportalSettings {
@@ -20,7 +21,8 @@ func loadSettings() -> DevportalSettings {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply pending migrations, then serve the devportal REST API and OAuth2 endpoints (the default command).")
+        abstract: "Apply pending migrations, then serve the devportal REST API and OAuth2 endpoints (the default command)."
+    )
 
     func run() async throws {
         let settings = loadSettings()
@@ -33,7 +35,8 @@ struct Serve: AsyncParsableCommand {
 struct RotateSigningKey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-signing-key",
-        abstract: "Make a new token signing key active. The old one stays in the JWKS until its tokens have expired.")
+        abstract: "Make a new token signing key active. The old one stays in the JWKS until its tokens have expired."
+    )
 
     func run() async throws {
         let settings = loadSettings()
@@ -41,10 +44,16 @@ struct RotateSigningKey: AsyncParsableCommand {
             let logger = Logger(label: "portico.devportal")
             let database = Database(url: settings.core.database, poolSize: 2, logger: logger)
             try await database.withRunningClient {
-                try await Bootstrap.prepare(database: database, settings: settings.core,
-                                            migrationsDirectory: settings.migrationsDirectory, logger: logger)
+                try await Bootstrap.prepare(
+                    database: database,
+                    settings: settings.core,
+                    migrationsDirectory: settings.migrationsDirectory,
+                    logger: logger
+                )
                 let (active, retired) = try await signingKeyStore(database, settings).rotate()
-                print("active signing key: \(active)" + (retired.map { "; retired: \($0) (published for \(settings.maxTokenValidity) s more)" } ?? ""))
+                print(
+                    "active signing key: \(active)" + (retired.map { "; retired: \($0) (published for \(settings.maxTokenValidity) s more)" } ?? "")
+                )
             }
         }
     }

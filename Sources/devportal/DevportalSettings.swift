@@ -33,7 +33,7 @@ struct DevportalSettings: Sendable {
         signupEnabled = try source.bool("PORTICO_SIGNUP_ENABLED", default: true)
         publicURL = source.string("DEVPORTAL_PUBLIC_URL", default: "http://localhost:9081")
         guard let url = URLComponents(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false,
-              !publicURL.hasSuffix("/")
+            !publicURL.hasSuffix("/")
         else {
             throw InvalidSetting(key: "DEVPORTAL_PUBLIC_URL", reason: "'\(publicURL)' is not an http(s) URL with a host and no trailing '/'")
         }
@@ -41,7 +41,10 @@ struct DevportalSettings: Sendable {
         maxTokenValidity = try source.int("PORTICO_TOKEN_MAX_VALIDITY", default: 86_400, range: 60...31_536_000)
         defaultTokenValidity = try source.int("PORTICO_TOKEN_VALIDITY", default: 3600, range: 60...31_536_000)
         guard defaultTokenValidity <= maxTokenValidity else {
-            throw InvalidSetting(key: "PORTICO_TOKEN_VALIDITY", reason: "\(defaultTokenValidity) is above PORTICO_TOKEN_MAX_VALIDITY (\(maxTokenValidity))")
+            throw InvalidSetting(
+                key: "PORTICO_TOKEN_VALIDITY",
+                reason: "\(defaultTokenValidity) is above PORTICO_TOKEN_MAX_VALIDITY (\(maxTokenValidity))"
+            )
         }
         gatewayHost = source.string("GATEWAY_PUBLIC_HOST", default: "localhost")
         gatewayPort = try source.port("GATEWAY_PORT", default: 9099)

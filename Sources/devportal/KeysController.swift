@@ -38,7 +38,10 @@ struct KeysController {
         let token: TokenRepresentation?
     }
 
-    struct SecretRepresentation: Encodable { let consumerKey: String; let consumerSecret: String }
+    struct SecretRepresentation: Encodable {
+        let consumerKey: String
+        let consumerSecret: String
+    }
 
     var endpoints: RouteCollection<Context> {
         RouteCollection(context: Context.self)
@@ -63,17 +66,29 @@ struct KeysController {
         let scope = try OAuthScope.normalise(body.scopes?.joined(separator: " "), field: "scopes")
         let (key, secret) = try await keys.generate(applicationID: application.id, keyType: keyType, grantTypes: grants)
         let token = try await issuer.issue(for: key, application: claim(application), scope: scope, validity: validity)
-        return try jsonResponse(KeyRepresentation(
-            keyMappingId: key.id, keyType: key.keyType.rawValue, consumerKey: key.consumerKey, consumerSecret: secret,
-            supportedGrantTypes: key.grantTypes,
-            token: TokenRepresentation(accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn)))
+        return try jsonResponse(
+            KeyRepresentation(
+                keyMappingId: key.id,
+                keyType: key.keyType.rawValue,
+                consumerKey: key.consumerKey,
+                consumerSecret: secret,
+                supportedGrantTypes: key.grantTypes,
+                token: TokenRepresentation(accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn)
+            )
+        )
     }
 
     @Sendable func listKeys(_ request: Request, context: Context) async throws -> Response {
         let (application, _) = try await owned(context)
         let all = try await keys.list(applicationID: application.id).map {
-            KeyRepresentation(keyMappingId: $0.id, keyType: $0.keyType.rawValue, consumerKey: $0.consumerKey,
-                              consumerSecret: nil, supportedGrantTypes: $0.grantTypes, token: nil)
+            KeyRepresentation(
+                keyMappingId: $0.id,
+                keyType: $0.keyType.rawValue,
+                consumerKey: $0.consumerKey,
+                consumerSecret: nil,
+                supportedGrantTypes: $0.grantTypes,
+                token: nil
+            )
         }
         return try jsonResponse(CountedList(all))
     }
@@ -94,14 +109,22 @@ struct KeysController {
             throw APIError.invalidField("consumerSecret", "The consumer secret does not match these keys")
         }
         let token = try await issuer.issue(for: key, application: claim(application), scope: scope, validity: validity)
-        return try jsonResponse(TokenRepresentation(
-            accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn))
+        return try jsonResponse(
+            TokenRepresentation(
+                accessToken: token.accessToken,
+                tokenScopes: OAuthScope.list(token.scope),
+                validityTime: token.expiresIn
+            )
+        )
     }
 
     func owned(_ context: Context) async throws -> (ClientApplication, User) {
         let user = try context.developer(to: "manage application keys")
         let application = try await ApplicationsController.find(
-            try context.parameters.require("applicationId"), owner: user, in: applications)
+            try context.parameters.require("applicationId"),
+            owner: user,
+            in: applications
+        )
         return (application, user)
     }
 

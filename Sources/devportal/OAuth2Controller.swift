@@ -69,9 +69,15 @@ struct OAuth2Controller {
     /// RFC 8414: where each endpoint is and what it supports.
     @Sendable func metadata(_ request: Request, context: Context) async throws -> Response {
         let base = settings.publicURL
-        return try jsonResponse(Metadata(
-            issuer: base, token_endpoint: "\(base)/oauth2/token", revocation_endpoint: "\(base)/oauth2/revoke",
-            introspection_endpoint: "\(base)/oauth2/introspect", jwks_uri: "\(base)/oauth2/jwks"))
+        return try jsonResponse(
+            Metadata(
+                issuer: base,
+                token_endpoint: "\(base)/oauth2/token",
+                revocation_endpoint: "\(base)/oauth2/revoke",
+                introspection_endpoint: "\(base)/oauth2/introspect",
+                jwks_uri: "\(base)/oauth2/jwks"
+            )
+        )
     }
 
     @Sendable func token(_ request: Request, context: Context) async throws -> Response {
@@ -93,10 +99,15 @@ struct OAuth2Controller {
             throw OAuthError(.badRequest, "invalid_scope", "the scope is malformed")
         }
         let issued = try await issuer.issue(
-            for: key, application: .init(id: application.id, name: application.name, owner: application.owner, tier: application.plan),
-            scope: scope, validity: settings.defaultTokenValidity)
-        return try jsonResponse(TokenResponse(access_token: issued.accessToken, expires_in: issued.expiresIn, scope: issued.scope),
-                                headers: Self.noStore)
+            for: key,
+            application: .init(id: application.id, name: application.name, owner: application.owner, tier: application.plan),
+            scope: scope,
+            validity: settings.defaultTokenValidity
+        )
+        return try jsonResponse(
+            TokenResponse(access_token: issued.accessToken, expires_in: issued.expiresIn, scope: issued.scope),
+            headers: Self.noStore
+        )
     }
 
     /// RFC 7009: 200 whether or not the token was known; a token issued to another client is refused.
@@ -124,13 +135,26 @@ struct OAuth2Controller {
         }
         let inactive = Introspection(active: false)
         guard let claims = await issuer.verify(token), claims.client_id == key.consumerKey,
-              let record = try await tokens.find(jti: claims.jti.value), !record.revoked
+            let record = try await tokens.find(jti: claims.jti.value), !record.revoked
         else { return try jsonResponse(inactive, headers: Self.noStore) }
-        return try jsonResponse(Introspection(
-            active: true, scope: claims.scope, client_id: claims.client_id, username: claims.sub.value, token_type: "Bearer",
-            exp: Int(claims.exp.value.timeIntervalSince1970), iat: Int(claims.iat.value.timeIntervalSince1970),
-            nbf: Int(claims.nbf.value.timeIntervalSince1970), sub: claims.sub.value, aud: claims.aud.value.first,
-            iss: claims.iss.value, jti: claims.jti.value, keytype: claims.keytype), headers: Self.noStore)
+        return try jsonResponse(
+            Introspection(
+                active: true,
+                scope: claims.scope,
+                client_id: claims.client_id,
+                username: claims.sub.value,
+                token_type: "Bearer",
+                exp: Int(claims.exp.value.timeIntervalSince1970),
+                iat: Int(claims.iat.value.timeIntervalSince1970),
+                nbf: Int(claims.nbf.value.timeIntervalSince1970),
+                sub: claims.sub.value,
+                aud: claims.aud.value.first,
+                iss: claims.iss.value,
+                jti: claims.jti.value,
+                keytype: claims.keytype
+            ),
+            headers: Self.noStore
+        )
     }
 
     /// The `jti` of a JWT, read without verifying it (revocation only needs the id).
@@ -166,11 +190,15 @@ struct OAuth2Controller {
             throw OAuthError.invalidClient("unknown client or wrong secret")
         }
         if let retryAfter = await failures.retryAfter(clientID) {
-            throw OAuthError(.tooManyRequests, "slow_down", "too many failed attempts for this client; retry later",
-                             headers: [.retryAfter: "\(retryAfter)"])
+            throw OAuthError(
+                .tooManyRequests,
+                "slow_down",
+                "too many failed attempts for this client; retry later",
+                headers: [.retryAfter: "\(retryAfter)"]
+            )
         }
         guard let key = try await keys.authenticate(consumerKey: clientID, secret: secret),
-              let application = try await applications.owned(by: key)
+            let application = try await applications.owned(by: key)
         else {
             await failures.recordFailure(clientID)
             throw OAuthError.invalidClient("unknown client or wrong secret")

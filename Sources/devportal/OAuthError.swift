@@ -19,7 +19,10 @@ struct OAuthError: Error, OwnErrorVocabulary {
         OAuthError(.unauthorized, "invalid_client", description, headers: [.wwwAuthenticate: "Basic realm=\"portico\""])
     }
 
-    struct Body: Encodable { let error: String; let error_description: String }
+    struct Body: Encodable {
+        let error: String
+        let error_description: String
+    }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers

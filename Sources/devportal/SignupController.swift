@@ -7,8 +7,16 @@ struct SignupController {
     let users: UserStore
     let enabled: Bool
 
-    struct Body: Decodable { var username: String?; var password: String?; var email: String? }
-    struct Account: Encodable { let username: String; let email: String?; let roles: [String] }
+    struct Body: Decodable {
+        var username: String?
+        var password: String?
+        var email: String?
+    }
+    struct Account: Encodable {
+        let username: String
+        let email: String?
+        let roles: [String]
+    }
 
     var endpoints: RouteCollection<Context> {
         RouteCollection(context: Context.self)

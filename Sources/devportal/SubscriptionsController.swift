@@ -8,7 +8,11 @@ struct SubscriptionsController {
 
     static let basePath = "/api/am/devportal/v3/subscriptions"
 
-    struct Body: Decodable { var applicationId: String?; var apiId: String?; var throttlingPolicy: String? }
+    struct Body: Decodable {
+        var applicationId: String?
+        var apiId: String?
+        var throttlingPolicy: String?
+    }
 
     /// WSO2 devportal v3 `Subscription`.
     struct Representation: Encodable, Sendable {
@@ -18,10 +22,18 @@ struct SubscriptionsController {
         let createdTime: Date
 
         init(_ subscription: Subscription) {
-            subscriptionId = subscription.id; applicationId = subscription.applicationID; apiId = subscription.apiID
-            throttlingPolicy = subscription.plan; status = subscription.status.rawValue; createdTime = subscription.createdAt
-            apiInfo = APIInfo(id: subscription.apiID, name: subscription.apiName, context: subscription.apiContext,
-                              version: subscription.apiVersion)
+            subscriptionId = subscription.id
+            applicationId = subscription.applicationID
+            apiId = subscription.apiID
+            throttlingPolicy = subscription.plan
+            status = subscription.status.rawValue
+            createdTime = subscription.createdAt
+            apiInfo = APIInfo(
+                id: subscription.apiID,
+                name: subscription.apiName,
+                context: subscription.apiContext,
+                version: subscription.apiVersion
+            )
         }
     }
 
@@ -50,8 +62,11 @@ struct SubscriptionsController {
         guard let apiID = body.apiId else { throw APIError.invalidField("apiId", "The field is required") }
         guard let plan = body.throttlingPolicy else { throw APIError.invalidField("throttlingPolicy", "The field is required") }
         let subscription = try await subscriptions.create(applicationID: applicationID, apiID: apiID, plan: plan, owner: user)
-        return try jsonResponse(Representation(subscription), status: .created,
-                                headers: [.location: "\(Self.basePath)/\(subscription.id)"])
+        return try jsonResponse(
+            Representation(subscription),
+            status: .created,
+            headers: [.location: "\(Self.basePath)/\(subscription.id)"]
+        )
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Response {

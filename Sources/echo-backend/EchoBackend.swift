@@ -9,7 +9,9 @@ import NIOSSL
 @main
 struct EchoBackend: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "echo-backend", abstract: "The sample WebSocket backend: echoes every message; prints every close it receives.")
+        commandName: "echo-backend",
+        abstract: "The sample WebSocket backend: echoes every message; prints every close it receives."
+    )
 
     @Option(help: "The address to listen on") var host = "127.0.0.1"
     @Option(help: "The port to listen on") var port = 9100
@@ -30,9 +32,12 @@ struct EchoBackend: AsyncParsableCommand {
         pthread_sigmask(SIG_UNBLOCK, &signals, nil)
         var tls: NIOSSLContext?
         if let certificate, let key {
-            tls = try NIOSSLContext(configuration: .makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))))
+            tls = try NIOSSLContext(
+                configuration: .makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+                )
+            )
         }
         let channel = try await EchoServer.start(host: host, port: port, tls: tls, deflate: deflate) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))

@@ -20,25 +20,50 @@ enum AdminServer {
     static func build(gateway: Gateway) -> some ApplicationProtocol {
         let router = Router()
         router.add(middleware: MetricsMiddleware())
-        router.get("health/live") { _, _ in try jsonResponse(Health(status: "UP", database: "", snapshotLoadedAt: nil, snapshotGeneration: gateway.snapshot.generation,
-                                                                      activeConnections: gateway.connections.count)) }
+        router.get("health/live") { _, _ in
+            try jsonResponse(
+                Health(
+                    status: "UP",
+                    database: "",
+                    snapshotLoadedAt: nil,
+                    snapshotGeneration: gateway.snapshot.generation,
+                    activeConnections: gateway.connections.count
+                )
+            )
+        }
         router.get("health/ready") { _, _ in
             guard let table = gateway.snapshot.current else {
-                return try jsonResponse(Health(status: "DOWN", database: "UNKNOWN", snapshotLoadedAt: nil, snapshotGeneration: 0, activeConnections: 0),
-                                        status: .serviceUnavailable)
+                return try jsonResponse(
+                    Health(status: "DOWN", database: "UNKNOWN", snapshotLoadedAt: nil, snapshotGeneration: 0, activeConnections: 0),
+                    status: .serviceUnavailable
+                )
             }
             // Serving from the last snapshot while PostgreSQL is away is still serving: ready, but said.
             let listening = gateway.snapshot.isListening
-            return try jsonResponse(Health(status: listening ? "UP" : "DEGRADED", database: listening ? "UP" : "DOWN",
-                                           snapshotLoadedAt: table.loadedAt.formatted(Self.milliseconds), snapshotGeneration: gateway.snapshot.generation,
-                                           activeConnections: gateway.connections.count))
+            return try jsonResponse(
+                Health(
+                    status: listening ? "UP" : "DEGRADED",
+                    database: listening ? "UP" : "DOWN",
+                    snapshotLoadedAt: table.loadedAt.formatted(Self.milliseconds),
+                    snapshotGeneration: gateway.snapshot.generation,
+                    activeConnections: gateway.connections.count
+                )
+            )
         }
         router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: gateway.metrics.render()))
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: gateway.metrics.render())
+            )
         }
         return Application(
             router: router,
-            configuration: .init(address: .hostname(gateway.settings.adminAddress, port: gateway.settings.adminPort), serverName: "portico-gateway-admin"),
-            logger: gateway.logger)
+            configuration: .init(
+                address: .hostname(gateway.settings.adminAddress, port: gateway.settings.adminPort),
+                serverName: "portico-gateway-admin"
+            ),
+            logger: gateway.logger
+        )
     }
 }

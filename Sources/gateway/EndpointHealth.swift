@@ -28,9 +28,12 @@ final class EndpointHealth: Sendable {
     func check(_ endpoint: Endpoint, now: NIODeadline = .now()) throws(Refusal) {
         guard let state = states.withLockedValue({ $0[endpoint] }), let until = state.suspendedUntil, until > now else { return }
         let seconds = max(1, Int(((until - now).nanoseconds + 999_999_999) / 1_000_000_000))
-        throw Refusal(status: .serviceUnavailable, code: "endpoint_suspended",
-                      message: "The backend endpoint is suspended after \(state.failures) consecutive connect failure(s); retry in \(seconds) s",
-                      extraHeaders: [("Retry-After", "\(seconds)")])
+        throw Refusal(
+            status: .serviceUnavailable,
+            code: "endpoint_suspended",
+            message: "The backend endpoint is suspended after \(state.failures) consecutive connect failure(s); retry in \(seconds) s",
+            extraHeaders: [("Retry-After", "\(seconds)")]
+        )
     }
 
     /// A connect failure; suspends the endpoint when the policy says so.
@@ -40,7 +43,8 @@ final class EndpointHealth: Sendable {
             var state = states[endpoint] ?? State()
             state.failures += 1
             if state.failures >= resilience.effectiveSuspendAfterFailures {
-                let next = state.lastSuspensionMs == 0
+                let next =
+                    state.lastSuspensionMs == 0
                     ? resilience.effectiveSuspendInitialMs
                     : Int64(Double(state.lastSuspensionMs) * resilience.effectiveSuspendFactor)
                 let duration = min(max(next, 1), resilience.effectiveSuspendMaxMs)

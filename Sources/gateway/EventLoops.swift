@@ -19,8 +19,12 @@ enum EventLoops {
         for range in line.dropFirst("Cpus_allowed_list:".count).split(separator: ",") {
             let bounds = range.split(separator: "-").map { Int($0.trimmingCharacters(in: .whitespaces)) }
             switch bounds.count {
-            case 1: guard bounds[0] != nil else { return nil }; count += 1
-            case 2: guard let low = bounds[0], let high = bounds[1], high >= low else { return nil }; count += high - low + 1
+            case 1:
+                guard bounds[0] != nil else { return nil }
+                count += 1
+            case 2:
+                guard let low = bounds[0], let high = bounds[1], high >= low else { return nil }
+                count += high - low + 1
             default: return nil
             }
         }

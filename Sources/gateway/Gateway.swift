@@ -25,8 +25,11 @@ struct Gateway: Sendable {
     let log: ConnectionLog
     let usage: UsageRecorder
 
-    static func build(settings: GatewaySettings, logger: Logger = Logger(label: "portico.gateway"),
-                      group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) -> Gateway {
+    static func build(
+        settings: GatewaySettings,
+        logger: Logger = Logger(label: "portico.gateway"),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) -> Gateway {
         Gateway(settings: settings, database: Database(url: settings.core.database, poolSize: 3, logger: logger), logger: logger, group: group)
     }
 
@@ -36,8 +39,12 @@ struct Gateway: Sendable {
         self.logger = logger
         self.group = group
         snapshot = SnapshotHolder()
-        verifier = TokenVerifier(issuer: settings.tokenIssuer, audience: settings.tokenAudience, leeway: settings.tokenLeeway,
-                                 verified: VerifiedTokens(capacity: settings.tokenCacheSize))
+        verifier = TokenVerifier(
+            issuer: settings.tokenIssuer,
+            audience: settings.tokenAudience,
+            leeway: settings.tokenLeeway,
+            verified: VerifiedTokens(capacity: settings.tokenCacheSize)
+        )
         pending = PendingHandshakes(limit: settings.maxPendingHandshakes)
         metrics = GatewayMetrics(endpoints: endpoints)
         log = ConnectionLog(destination: settings.connectionLog, node: settings.nodeID, metrics: metrics)
@@ -47,10 +54,21 @@ struct Gateway: Sendable {
     /// The services, in start order; a service group shuts them down in reverse: the proxy drains
     /// first, then what records its connections (usage, log, traces), the database last.
     func services() throws -> [any Service] {
-        let snapshots = SnapshotService(store: GatewayCatalogStore(database: database), holder: snapshot, connections: connections,
-                                        settings: settings, logger: logger)
-        let cluster = ClusterSync(store: ClusterStateStore(database: database), limiter: limiter, counts: counts,
-                                  connections: connections, settings: settings, logger: logger)
+        let snapshots = SnapshotService(
+            store: GatewayCatalogStore(database: database),
+            holder: snapshot,
+            connections: connections,
+            settings: settings,
+            logger: logger
+        )
+        let cluster = ClusterSync(
+            store: ClusterStateStore(database: database),
+            limiter: limiter,
+            counts: counts,
+            connections: connections,
+            settings: settings,
+            logger: logger
+        )
         var services: [any Service] = [database.client]
         if let tracing = try PorticoTracing.bootstrap(service: "gateway", enabled: settings.core.tracing) { services.append(tracing) }
         services += [log, usage, snapshots, cluster, AdminServer.build(gateway: self), ProxyServer(gateway: self)]

@@ -12,7 +12,8 @@ struct GatewayCommand: AsyncParsableCommand {
         abstract: "Portico gateway: the authenticated WebSocket proxy.",
         discussion: "Settings come from the environment and the file named by PORTICO_CONFIG_FILE; see config/portico.env.example.",
         subcommands: [Serve.self],
-        defaultSubcommand: Serve.self)
+        defaultSubcommand: Serve.self
+    )
 }
 
 struct Serve: AsyncParsableCommand {
@@ -24,9 +25,13 @@ struct Serve: AsyncParsableCommand {
         NIOSingletons.groupLoopCountSuggestion = settings.eventLoops
         await ServiceStartup.run("gateway") {
             let gateway = Gateway.build(settings: settings)
-            let group = ServiceGroup(configuration: .init(
-                services: try gateway.services(),
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: gateway.logger))
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: try gateway.services(),
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: gateway.logger
+                )
+            )
             try await group.run()
         }
     }

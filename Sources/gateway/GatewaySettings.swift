@@ -85,8 +85,10 @@ struct GatewaySettings: Sendable {
         tlsCertificateFile = source.string("GATEWAY_TLS_CERT_FILE")
         tlsKeyFile = source.string("GATEWAY_TLS_KEY_FILE")
         if (tlsCertificateFile == nil) != (tlsKeyFile == nil) {
-            throw InvalidSetting(key: tlsCertificateFile == nil ? "GATEWAY_TLS_CERT_FILE" : "GATEWAY_TLS_KEY_FILE",
-                                 reason: "set both GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE, or neither")
+            throw InvalidSetting(
+                key: tlsCertificateFile == nil ? "GATEWAY_TLS_CERT_FILE" : "GATEWAY_TLS_KEY_FILE",
+                reason: "set both GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE, or neither"
+            )
         }
         for (key, path) in [("GATEWAY_TLS_CERT_FILE", tlsCertificateFile), ("GATEWAY_TLS_KEY_FILE", tlsKeyFile)] {
             if let path, !FileManager.default.isReadableFile(atPath: path) {
@@ -104,7 +106,8 @@ struct GatewaySettings: Sendable {
         handshakeTimeout = try source.int("GATEWAY_HANDSHAKE_TIMEOUT", default: 10, range: 1...300)
         maxPendingHandshakes = try source.int("GATEWAY_MAX_PENDING_HANDSHAKES", default: 1024, range: 1...1_000_000)
         maxHeaderBytes = try source.int("GATEWAY_MAX_HEADER_BYTES", default: 16_384, range: 1024...1_048_576)
-        let messageBytesKey = source.string("GATEWAY_MAX_MESSAGE_BYTES") == nil && source.string("GATEWAY_MAX_FRAME_BYTES") != nil
+        let messageBytesKey =
+            source.string("GATEWAY_MAX_MESSAGE_BYTES") == nil && source.string("GATEWAY_MAX_FRAME_BYTES") != nil
             ? "GATEWAY_MAX_FRAME_BYTES" : "GATEWAY_MAX_MESSAGE_BYTES"
         maxMessageBytes = try source.int(messageBytesKey, default: 1_048_576, range: BusinessPlan.messageBytesRange)
         idleTimeout = try source.int("GATEWAY_IDLE_TIMEOUT", default: 600, range: 0...APILimits.maxSeconds)

@@ -18,7 +18,9 @@ struct ProxyServer: Service {
         if let cert = settings.tlsCertificateFile, let key = settings.tlsKeyFile {
             let certificates = try NIOSSLCertificate.fromPEMFile(cert)
             let configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: certificates.map { .certificate($0) }, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                certificateChain: certificates.map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            )
             channels.append(try await bind(port: settings.tlsPort, tls: try NIOSSLContext(configuration: configuration)))
             gateway.logger.notice("gateway listening", metadata: ["wss": "\(settings.bindAddress):\(settings.tlsPort)"])
         }
@@ -42,8 +44,13 @@ struct ProxyServer: Service {
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.writeBufferWaterMark, value: .init(
-                low: gateway.settings.connectionBufferBytes / 2, high: gateway.settings.connectionBufferBytes))
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(
+                    low: gateway.settings.connectionBufferBytes / 2,
+                    high: gateway.settings.connectionBufferBytes
+                )
+            )
             .childChannelInitializer { channel in
                 do {
                     let sync = channel.pipeline.syncOperations
@@ -57,8 +64,15 @@ struct ProxyServer: Service {
                     // NIO's check that no response header carries what a header cannot (CR, LF, …).
                     let validator = NIOHTTPResponseHeadersValidator()
                     try sync.addHandlers([decoder, encoder, validator])
-                    try sync.addHandler(HandshakeHandler(gateway: gateway, secure: tls != nil, requestDecoder: decoder,
-                                                         responseEncoder: encoder, headerValidator: validator))
+                    try sync.addHandler(
+                        HandshakeHandler(
+                            gateway: gateway,
+                            secure: tls != nil,
+                            requestDecoder: decoder,
+                            responseEncoder: encoder,
+                            headerValidator: validator
+                        )
+                    )
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)

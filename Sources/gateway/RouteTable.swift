@@ -43,11 +43,17 @@ struct RouteTable: Sendable {
         applications = catalog.applicationIDs
         keys = Dictionary(catalog.keys.map { ($0.consumerKey, $0) }, uniquingKeysWith: { a, _ in a })
         revokedTokens = catalog.revokedTokens
-        signingKeys = Dictionary(catalog.signingKeys.compactMap { key in
-            (try? _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)).map { (key.kid, $0) }
-        }, uniquingKeysWith: { a, _ in a })
-        endpoints = Dictionary(catalog.apis.flatMap { [$0.productionEndpoint, $0.sandboxEndpoint] }.compactMap { $0 }
-            .map { ($0, Backend.Endpoint.parse($0)) }, uniquingKeysWith: { a, _ in a })
+        signingKeys = Dictionary(
+            catalog.signingKeys.compactMap { key in
+                (try? _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)).map { (key.kid, $0) }
+            },
+            uniquingKeysWith: { a, _ in a }
+        )
+        endpoints = Dictionary(
+            catalog.apis.flatMap { [$0.productionEndpoint, $0.sandboxEndpoint] }.compactMap { $0 }
+                .map { ($0, Backend.Endpoint.parse($0)) },
+            uniquingKeysWith: { a, _ in a }
+        )
         loadedAt = catalog.loadedAt
     }
 

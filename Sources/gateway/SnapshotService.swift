@@ -85,7 +85,7 @@ struct SnapshotService: Service {
             holder.replace(table)
             connections.enforce(table, settings: settings)
             return true
-        } catch where holder.current == nil && Database.isMissingSchema(error) {
+        } catch  where holder.current == nil && Database.isMissingSchema(error) {
             // A first start: the publisher or devportal is still migrating. Said once, quietly.
             if !waitingForSchema.exchange(true, ordering: .relaxed) {
                 logger.info("waiting for the database schema (the publisher and devportal migrate it at start)")

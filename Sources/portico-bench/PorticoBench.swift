@@ -11,7 +11,8 @@ struct PorticoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "portico-bench",
         abstract: "Load generator of `make bench`: one run, one JSON line of figures.",
-        subcommands: [Echo.self, Handshakes.self, Idle.self, REST.self])
+        subcommands: [Echo.self, Handshakes.self, Idle.self, REST.self]
+    )
 
     /// What every run names: where to connect and the headers to send.
     struct Target: ParsableArguments {
@@ -98,9 +99,15 @@ struct PorticoBench: AsyncParsableCommand {
         var noiseHeaders: [Header] = []
 
         func run() async throws {
-            guard let run = RESTRun(url: target.url, headers: target.headers.map { ($0.name, $0.value) },
-                                    noiseHeaders: noiseHeaders.map { ($0.name, $0.value) }, connections: connections,
-                                    noiseConnections: noiseConnections, seconds: Double(seconds))
+            guard
+                let run = RESTRun(
+                    url: target.url,
+                    headers: target.headers.map { ($0.name, $0.value) },
+                    noiseHeaders: noiseHeaders.map { ($0.name, $0.value) },
+                    connections: connections,
+                    noiseConnections: noiseConnections,
+                    seconds: Double(seconds)
+                )
             else { throw ValidationError("--url must be http://host:port/path, not '\(target.url)'") }
             try await PorticoBench.report { group in try await run.run(on: group) }
         }
@@ -134,7 +141,8 @@ struct WebSocketTarget: Sendable {
         self.host = host
         self.port = port
         let path = (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath) + (url.percentEncodedQuery.map { "?" + $0 } ?? "")
-        var request = "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        var request =
+            "GET \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
         for (name, value) in headers { request += "\(name): \(value)\r\n" }
         self.request = request + "\r\n"
@@ -207,7 +215,8 @@ final class WebSocketConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Consumes one whole frame if buffered: its payload length, FIN, and whether it carries data.
     private func nextFrame() -> (payload: Int, fin: Bool, data: Bool)? {
         guard inbound.readableBytes >= 2, let first = inbound.getInteger(at: inbound.readerIndex, as: UInt8.self),
-              let second = inbound.getInteger(at: inbound.readerIndex + 1, as: UInt8.self) else { return nil }
+            let second = inbound.getInteger(at: inbound.readerIndex + 1, as: UInt8.self)
+        else { return nil }
         var header = 2
         var length = Int(second & 0x7F)
         if length == 126 {
@@ -321,8 +330,12 @@ final class EchoRun: @unchecked Sendable {
             if let rate = self.rate {
                 let interval = Int64(1e9 * Double(self.connections) / Double(rate))
                 for index in 0..<self.connections {
-                    self.sendOpenLoop(index, at: self.start + .nanoseconds(interval * Int64(index) / Int64(self.connections)),
-                                      every: .nanoseconds(interval), on: loop)
+                    self.sendOpenLoop(
+                        index,
+                        at: self.start + .nanoseconds(interval * Int64(index) / Int64(self.connections)),
+                        every: .nanoseconds(interval),
+                        on: loop
+                    )
                 }
             } else {
                 for index in 0..<self.connections { self.sendClosedLoop(index) }
@@ -444,7 +457,7 @@ final class IdleRun: @unchecked Sendable {
         let count = try await loop.flatSubmit { self.wave(from: 0, on: loop) }.get()
         FileHandle.standardOutput.write(Data("open \(count)\n".utf8))
         while readLine() != nil {}
-        try await loop.submit { self.opened.forEach { $0.close() } }.get()
+        try await loop.submit { for connection in self.opened { connection.close() } }.get()
         return ["connections": Double(count)]
     }
 

@@ -19,8 +19,14 @@ final class RESTRun: @unchecked Sendable {
     private var noiseStatuses: [Int: Int] = [:]
     private var running = true
 
-    init?(url raw: String, headers: [(String, String)], noiseHeaders: [(String, String)], connections: Int, noiseConnections: Int,
-          seconds: Double) {
+    init?(
+        url raw: String,
+        headers: [(String, String)],
+        noiseHeaders: [(String, String)],
+        connections: Int,
+        noiseConnections: Int,
+        seconds: Double
+    ) {
         guard let url = URLComponents(string: raw), url.scheme == "http", let host = url.host, let port = url.port else { return nil }
         (self.host, self.port, self.connections, self.noiseConnections, self.seconds) = (host, port, connections, noiseConnections, seconds)
         let path = (url.percentEncodedPath.isEmpty ? "/" : url.percentEncodedPath) + (url.percentEncodedQuery.map { "?" + $0 } ?? "")
@@ -47,10 +53,13 @@ final class RESTRun: @unchecked Sendable {
                 }
                 return true
             }
-            channels.append(try await ClientBootstrap(group: loop)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) } }
-                .connect(host: host, port: port).get())
+            channels.append(
+                try await ClientBootstrap(group: loop)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                    }
+                    .connect(host: host, port: port).get()
+            )
         }
         try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
         let elapsed = Double((NIODeadline.now() - started).nanoseconds) / 1e9
@@ -110,7 +119,8 @@ final class HTTPCaller: ChannelInboundHandler, @unchecked Sendable {
         let view = inbound.readableBytesView
         guard let end = view.firstRange(of: [13, 10, 13, 10]) else { return nil }
         let head = String(decoding: view[view.startIndex..<end.lowerBound], as: UTF8.self)
-        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+        let length =
+            head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
             .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
         let total = view.distance(from: view.startIndex, to: end.upperBound) + length
         guard inbound.readableBytes >= total else { return nil }

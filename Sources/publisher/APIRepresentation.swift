@@ -39,8 +39,13 @@ struct EndpointSettings: Codable, Sendable {
         if let retryTimeOut, retryTimeOut < 0 {
             throw APIError.invalidField("endpointConfig.config.retryTimeOut", "Expected 0 or more retries before suspension")
         }
-        return EndpointResilience(connectTimeoutMs: actionDuration, suspendAfterFailures: retryTimeOut.map { $0 + 1 },
-                                  suspendInitialMs: suspendDuration, suspendMaxMs: suspendMaxDuration, suspendFactor: factor)
+        return EndpointResilience(
+            connectTimeoutMs: actionDuration,
+            suspendAfterFailures: retryTimeOut.map { $0 + 1 },
+            suspendInitialMs: suspendDuration,
+            suspendMaxMs: suspendMaxDuration,
+            suspendFactor: factor
+        )
     }
 }
 
@@ -63,8 +68,13 @@ struct LimitsBody: Codable, Sendable {
     }
 
     func limits() throws -> APILimits {
-        APILimits(eventCeiling: try eventCeiling?.limit(field: "limits.eventCeiling"), maxMessageBytes: maxMessageBytes,
-                  idleTimeoutSeconds: idleTimeoutSeconds, maxLifetimeSeconds: maxLifetimeSeconds, allowedOrigins: allowedOrigins ?? [])
+        APILimits(
+            eventCeiling: try eventCeiling?.limit(field: "limits.eventCeiling"),
+            maxMessageBytes: maxMessageBytes,
+            idleTimeoutSeconds: idleTimeoutSeconds,
+            maxLifetimeSeconds: maxLifetimeSeconds,
+            allowedOrigins: allowedOrigins ?? []
+        )
     }
 }
 
@@ -101,7 +111,9 @@ struct APIRepresentation: Encodable, Sendable {
             endpoint_type: "ws",
             production_endpoints: api.productionEndpoint.map { .init(url: $0) },
             sandbox_endpoints: api.sandboxEndpoint.map { .init(url: $0) },
-            ca_file: api.backendCAFile, config: EndpointSettings(api.resilience))
+            ca_file: api.backendCAFile,
+            config: EndpointSettings(api.resilience)
+        )
         limits = LimitsBody(api.limits)
         createdTime = api.createdAt
         lastUpdatedTime = api.updatedAt
@@ -128,7 +140,9 @@ struct APIRequestBody: Decodable, Sendable {
         }
         if let endpointType = endpointConfig?.endpoint_type, endpointType.lowercased() != "ws" {
             throw APIError.invalidField(
-                "endpointConfig.endpoint_type", "WebSocket APIs use endpoint_type \"ws\", not \"\(endpointType)\"")
+                "endpointConfig.endpoint_type",
+                "WebSocket APIs use endpoint_type \"ws\", not \"\(endpointType)\""
+            )
         }
     }
 
@@ -148,11 +162,19 @@ struct APIRequestBody: Decodable, Sendable {
         guard let context else { throw APIError.invalidField("context", "The field is required") }
         guard let version else { throw APIError.invalidField("version", "The field is required") }
         let spec = APISpec(
-            name: name, description: description ?? "", context: context, version: version,
-            isDefaultVersion: isDefaultVersion ?? false, visibility: try parsedVisibility() ?? .public,
-            plans: policies ?? [], productionEndpoint: endpointConfig?.production_endpoints?.url,
-            sandboxEndpoint: endpointConfig?.sandbox_endpoints?.url, backendCAFile: endpointConfig?.ca_file,
-            limits: try limits?.limits() ?? .init(), resilience: try endpointConfig?.config?.resilience() ?? .init())
+            name: name,
+            description: description ?? "",
+            context: context,
+            version: version,
+            isDefaultVersion: isDefaultVersion ?? false,
+            visibility: try parsedVisibility() ?? .public,
+            plans: policies ?? [],
+            productionEndpoint: endpointConfig?.production_endpoints?.url,
+            sandboxEndpoint: endpointConfig?.sandbox_endpoints?.url,
+            backendCAFile: endpointConfig?.ca_file,
+            limits: try limits?.limits() ?? .init(),
+            resilience: try endpointConfig?.config?.resilience() ?? .init()
+        )
         try spec.validate()
         return spec
     }

@@ -19,9 +19,13 @@ struct APIsController {
     }
 
     static func created(_ api: WebSocketAPI) throws -> Response {
-        try jsonResponse(APIRepresentation(api), status: .created, headers: [
-            .location: "\(basePath)/\(api.id)", .eTag: api.eTag,
-        ])
+        try jsonResponse(
+            APIRepresentation(api),
+            status: .created,
+            headers: [
+                .location: "\(basePath)/\(api.id)", .eTag: api.eTag,
+            ]
+        )
     }
 
     @Sendable func list(_ request: Request, context: Context) async throws -> Response {

@@ -9,8 +9,14 @@ typealias Context = PorticoRequestContext
 func buildApplication(settings: PublisherSettings, logger: Logger = Logger(label: "portico.publisher")) async throws -> some ApplicationProtocol {
     let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
     return try RESTService.application(
-        name: "publisher", router: buildRouter(database: database, settings: settings.core), database: database,
-        settings: settings.core, port: settings.port, migrationsDirectory: settings.migrationsDirectory, logger: logger)
+        name: "publisher",
+        router: buildRouter(database: database, settings: settings.core),
+        database: database,
+        settings: settings.core,
+        port: settings.port,
+        migrationsDirectory: settings.migrationsDirectory,
+        logger: logger
+    )
 }
 
 /// Every route of the publisher, grouped by resource. The OpenAPI document lists exactly these.
@@ -33,7 +39,8 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     publisher.addRoutes(LifecycleController(apis: apis).endpoints, atPath: "apis")
     publisher.addRoutes(
         UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database)).endpoints,
-        atPath: "apis")
+        atPath: "apis"
+    )
     publisher.addRoutes(PublisherPlansController(plans: plans).endpoints, atPath: "throttling-policies")
     publisher.addRoutes(SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).endpoints, atPath: "subscriptions")
 

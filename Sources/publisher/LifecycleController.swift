@@ -6,7 +6,10 @@ import PorticoCore
 struct LifecycleController {
     let apis: APIStore
 
-    struct Transition: Encodable { let event: String; let targetState: String }
+    struct Transition: Encodable {
+        let event: String
+        let targetState: String
+    }
 
     /// WSO2's `LifecycleState`: the state, where it may go, and (always empty here) check items.
     struct StateRepresentation: Encodable {
@@ -48,8 +51,10 @@ struct LifecycleController {
         guard let action = LifecycleAction.allCases.first(where: { $0.rawValue.caseInsensitiveCompare(name) == .orderedSame }) else {
             let current = try await APIsController.find(id, in: apis)
             throw APIError.invalidParameter(
-                "action", "'\(name)' is not a lifecycle action; allowed from \(current.lifecycleState.rawValue): "
-                    + current.lifecycleState.allowedActions)
+                "action",
+                "'\(name)' is not a lifecycle action; allowed from \(current.lifecycleState.rawValue): "
+                    + current.lifecycleState.allowedActions
+            )
         }
         let api = try await apis.changeLifecycle(id: id, action: action, user: user.username, ifMatch: request.headers[.ifMatch])
         return try jsonResponse(ChangeResult(lifecycleState: StateRepresentation(api.lifecycleState)), headers: [.eTag: api.eTag])
@@ -66,7 +71,13 @@ struct LifecycleController {
         let id = try context.parameters.require("apiId")
         guard let events = try await apis.history(id: id) else { throw APIError.notFound("No API with id '\(id)'") }
         let items = events.map {
-            HistoryItem(previousState: $0.previousState?.rawValue, postState: $0.postState.rawValue, action: $0.action, user: $0.user, updatedTime: $0.at)
+            HistoryItem(
+                previousState: $0.previousState?.rawValue,
+                postState: $0.postState.rawValue,
+                action: $0.action,
+                user: $0.user,
+                updatedTime: $0.at
+            )
         }
         return try jsonResponse(CountedList(items))
     }

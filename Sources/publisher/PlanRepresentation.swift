@@ -91,25 +91,35 @@ struct AdminPlan: Codable, Sendable {
         if let bytes = maxMessageBytes, !BusinessPlan.messageBytesRange.contains(bytes) {
             throw APIError.invalidField("maxMessageBytes", "Expected 1 to 67108864 bytes (or null for the API's limit), not \(bytes)")
         }
-        let action = try excessAction.map { name in
-            guard let action = BusinessPlan.ExcessAction(rawValue: name) else {
-                throw APIError.invalidField("excessAction", "'\(name)' is not one of drop, close")
-            }
-            return action
-        } ?? .drop
-        let directions = try countedDirections.map { name in
-            guard let directions = Directions.parse(name) else {
-                throw APIError.invalidField("countedDirections", "'\(name)' is not one of both, clientToBackend, backendToClient")
-            }
-            return directions
-        } ?? .both
+        let action =
+            try excessAction.map { name in
+                guard let action = BusinessPlan.ExcessAction(rawValue: name) else {
+                    throw APIError.invalidField("excessAction", "'\(name)' is not one of drop, close")
+                }
+                return action
+            } ?? .drop
+        let directions =
+            try countedDirections.map { name in
+                guard let directions = Directions.parse(name) else {
+                    throw APIError.invalidField("countedDirections", "'\(name)' is not one of both, clientToBackend, backendToClient")
+                }
+                return directions
+            } ?? .both
         let display = displayName ?? name
         guard !display.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw APIError.invalidField("displayName", "The display name must not be empty")
         }
         return BusinessPlan(
-            id: id, name: name, displayName: display, description: description ?? "", eventLimit: limit,
-            maxConnections: connections, maxMessageBytes: maxMessageBytes, excessAction: action, countedDirections: directions)
+            id: id,
+            name: name,
+            displayName: display,
+            description: description ?? "",
+            eventLimit: limit,
+            maxConnections: connections,
+            maxMessageBytes: maxMessageBytes,
+            excessAction: action,
+            countedDirections: directions
+        )
     }
 }
 

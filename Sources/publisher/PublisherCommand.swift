@@ -11,7 +11,8 @@ struct PublisherCommand: AsyncParsableCommand {
         abstract: "Portico publisher: design WebSocket APIs and run their lifecycle.",
         discussion: "Settings come from the environment and the file named by PORTICO_CONFIG_FILE; see config/portico.env.example.",
         subcommands: [Serve.self, Migrate.self],
-        defaultSubcommand: Serve.self)
+        defaultSubcommand: Serve.self
+    )
 }
 
 func loadSettings() -> PublisherSettings {
@@ -20,7 +21,8 @@ func loadSettings() -> PublisherSettings {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Apply pending migrations, then serve the publisher REST API (the default command).")
+        abstract: "Apply pending migrations, then serve the publisher REST API (the default command)."
+    )
 
     func run() async throws {
         let settings = loadSettings()

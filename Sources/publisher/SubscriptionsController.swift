@@ -9,7 +9,11 @@ struct SubscriptionsController {
 
     /// WSO2 publisher v4 `Subscription`.
     struct Representation: Encodable, Sendable {
-        struct ApplicationInfo: Encodable, Sendable { let applicationId: String; let name: String; let subscriber: String }
+        struct ApplicationInfo: Encodable, Sendable {
+            let applicationId: String
+            let name: String
+            let subscriber: String
+        }
         let subscriptionId: String
         let applicationInfo: ApplicationInfo
         let throttlingPolicy: String
@@ -18,8 +22,11 @@ struct SubscriptionsController {
 
         init(_ subscription: Subscription) {
             subscriptionId = subscription.id
-            applicationInfo = .init(applicationId: subscription.applicationID, name: subscription.applicationName,
-                                    subscriber: subscription.applicationOwner)
+            applicationInfo = .init(
+                applicationId: subscription.applicationID,
+                name: subscription.applicationName,
+                subscriber: subscription.applicationOwner
+            )
             throttlingPolicy = subscription.plan
             subscriptionStatus = subscription.status.rawValue
             createdTime = subscription.createdAt

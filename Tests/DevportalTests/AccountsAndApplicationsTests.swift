@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PorticoCore
 import Testing
+
 @testable import devportal
 
 @Suite struct AccountsAndApplicationsTests {
@@ -9,8 +10,14 @@ import Testing
         try await DevportalHarness.run { anonymous, _ in
             _ = try await anonymous.developer("dev")
             try await anonymous.send(.post, "signup", json: #"{"username":"DEV","password":"password-1"}"#).expectError(.conflict)
-            try await anonymous.send(.post, "signup", json: #"{"username":"x","password":"short"}"#).expectError(.badRequest, mentioning: "'password'")
-            try await anonymous.send(.post, "signup", json: #"{"username":"a b","password":"password-1"}"#).expectError(.badRequest, mentioning: "'username'")
+            try await anonymous.send(.post, "signup", json: #"{"username":"x","password":"short"}"#).expectError(
+                .badRequest,
+                mentioning: "'password'"
+            )
+            try await anonymous.send(.post, "signup", json: #"{"username":"a b","password":"password-1"}"#).expectError(
+                .badRequest,
+                mentioning: "'username'"
+            )
             #expect(try await anonymous.signedIn("dev").send(.get, "applications").status == .ok)
         }
     }
@@ -25,14 +32,21 @@ import Testing
     @Test func applicationsAreCreatedListedChangedAndDeleted() async throws {
         try await DevportalHarness.run { anonymous, _ in
             let dev = try await anonymous.developer("dev")
-            let created = try await dev.send(.post, "applications", json: #"{"name":"Chat","throttlingPolicy":"50PerMin","description":"d","tokenType":"JWT"}"#)
+            let created = try await dev.send(
+                .post,
+                "applications",
+                json: #"{"name":"Chat","throttlingPolicy":"50PerMin","description":"d","tokenType":"JWT"}"#
+            )
             #expect(created.status == .created, "\(created.text)")
             let id = try #require(created["applicationId"] as? String)
             #expect(created.headers[.location] == "/api/am/devportal/v3/applications/\(id)")
             #expect(created["owner"] as? String == "dev")
             #expect(created["status"] as? String == "APPROVED")
             #expect(created["subscriptionCount"] as? Int == 0)
-            try await dev.send(.post, "applications", json: #"{"name":"chat","throttlingPolicy":"Unlimited"}"#).expectError(.conflict, mentioning: "chat")
+            try await dev.send(.post, "applications", json: #"{"name":"chat","throttlingPolicy":"Unlimited"}"#).expectError(
+                .conflict,
+                mentioning: "chat"
+            )
             try await dev.send(.post, "applications", json: #"{"name":"X","throttlingPolicy":"Huge"}"#)
                 .expectError(.badRequest, mentioning: "'throttlingPolicy'", "50PerMin")
             try await dev.send(.post, "applications", json: #"{"name":"X","tokenType":"OPAQUE"}"#).expectError(.badRequest, mentioning: "'tokenType'")

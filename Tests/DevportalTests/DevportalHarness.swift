@@ -7,6 +7,7 @@ import PorticoCore
 import PorticoTestSupport
 import PostgresNIO
 import Testing
+
 @testable import devportal
 
 /// Runs the real devportal application against a fresh PostgreSQL database. `provider` gives the
@@ -15,18 +16,23 @@ enum DevportalHarness {
     static let secretKey = SecretBox.randomKeyBase64()
 
     static func settings(_ url: DatabaseURL, extra: [String: String] = [:]) throws -> DevportalSettings {
-        try DevportalSettings(source: SettingsSource(values: [
-            "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
-            "PORTICO_ADMIN_PASSWORD": "admin-secret",
-            "PORTICO_BCRYPT_COST": "4",
-            "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path,
-            "PORTICO_DB_POOL_SIZE": "6",
-            "PORTICO_SECRET_KEY": secretKey,
-        ].merging(extra) { _, new in new }))
+        try DevportalSettings(
+            source: SettingsSource(
+                values: [
+                    "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
+                    "PORTICO_ADMIN_PASSWORD": "admin-secret",
+                    "PORTICO_BCRYPT_COST": "4",
+                    "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path,
+                    "PORTICO_DB_POOL_SIZE": "6",
+                    "PORTICO_SECRET_KEY": secretKey,
+                ].merging(extra) { _, new in new }
+            )
+        )
     }
 
     static func run(
-        settings extra: [String: String] = [:], logger: Logger = TestDatabase.logger,
+        settings extra: [String: String] = [:],
+        logger: Logger = TestDatabase.logger,
         _ test: @escaping @Sendable (DevportalClient, Provider) async throws -> Void
     ) async throws {
         try await TestDatabase.withEmptyDatabase { url in
@@ -35,8 +41,10 @@ enum DevportalHarness {
             try await app.test(.router) { client in
                 let database = Database(url: url, poolSize: 2, logger: TestDatabase.logger)
                 try await database.withRunningClient {
-                    try await test(RESTClient(client: client, base: "/api/am/devportal/v3"),
-                                   Provider(database: database, settings: settings))
+                    try await test(
+                        RESTClient(client: client, base: "/api/am/devportal/v3"),
+                        Provider(database: database, settings: settings)
+                    )
                 }
             }
         }
@@ -51,13 +59,27 @@ struct Provider: Sendable {
     var apis: APIStore { APIStore(database: database) }
 
     @discardableResult
-    func api(_ name: String = "EchoWebSocket", context: String = "/echowebsocket", version: String = "1.0.0",
-             plans: [String] = ["Gold", "Silver"], visibility: WebSocketAPI.Visibility = .public,
-             actions: [LifecycleAction] = [.publish]) async throws -> WebSocketAPI {
+    func api(
+        _ name: String = "EchoWebSocket",
+        context: String = "/echowebsocket",
+        version: String = "1.0.0",
+        plans: [String] = ["Gold", "Silver"],
+        visibility: WebSocketAPI.Visibility = .public,
+        actions: [LifecycleAction] = [.publish]
+    ) async throws -> WebSocketAPI {
         var api = try await apis.create(
-            APISpec(name: name, context: context, version: version, isDefaultVersion: true, visibility: visibility, plans: plans,
-                    productionEndpoint: "ws://127.0.0.1:9100", sandboxEndpoint: "ws://127.0.0.1:9101"),
-            provider: "admin")
+            APISpec(
+                name: name,
+                context: context,
+                version: version,
+                isDefaultVersion: true,
+                visibility: visibility,
+                plans: plans,
+                productionEndpoint: "ws://127.0.0.1:9100",
+                sandboxEndpoint: "ws://127.0.0.1:9101"
+            ),
+            provider: "admin"
+        )
         for action in actions {
             api = try await apis.changeLifecycle(id: api.id, action: action, user: "admin", ifMatch: nil)
         }
@@ -78,13 +100,21 @@ typealias DevportalClient = RESTClient
 extension RESTClient {
     /// Signs up `name` (password `password-1`) and returns a client signed in as them.
     func developer(_ name: String) async throws -> RESTClient {
-        let reply = try await signedIn(nil).send(.post, "signup", json: #"{"username":"\#(name)","password":"password-1","email":"\#(name)@example.com"}"#)
+        let reply = try await signedIn(nil).send(
+            .post,
+            "signup",
+            json: #"{"username":"\#(name)","password":"password-1","email":"\#(name)@example.com"}"#
+        )
         #expect(reply.status == .created, "signing up \(name): \(reply.text)")
         return signedIn(name)
     }
 
     func createApplication(_ name: String = "EchoClient", plan: String = "Unlimited") async throws -> String {
-        let reply = try await send(.post, "applications", json: #"{"name":"\#(name)","throttlingPolicy":"\#(plan)","description":"d","tokenType":"JWT"}"#)
+        let reply = try await send(
+            .post,
+            "applications",
+            json: #"{"name":"\#(name)","throttlingPolicy":"\#(plan)","description":"d","tokenType":"JWT"}"#
+        )
         #expect(reply.status == .created, "\(reply.text)")
         return reply.json["applicationId"] as? String ?? ""
     }
@@ -95,17 +125,25 @@ extension RESTClient {
 
     /// Generates keys of `keyType` and returns the reply's JSON (consumer key, secret, token).
     func generateKeys(_ applicationID: String, keyType: String = "PRODUCTION") async throws -> [String: Any] {
-        let reply = try await send(.post, "applications/\(applicationID)/generate-keys",
-                                   json: #"{"keyType":"\#(keyType)","grantTypesToBeSupported":["client_credentials"],"validityTime":3600}"#)
+        let reply = try await send(
+            .post,
+            "applications/\(applicationID)/generate-keys",
+            json: #"{"keyType":"\#(keyType)","grantTypesToBeSupported":["client_credentials"],"validityTime":3600}"#
+        )
         #expect(reply.status == .ok, "\(reply.text)")
         return reply.json
     }
 
     /// `POST /oauth2/token` with HTTP Basic client authentication.
     func token(_ consumerKey: String, _ secret: String, form: String = "grant_type=client_credentials") async throws -> Reply {
-        try await signedIn(nil).send(.post, "/oauth2/token", form: form, headers: [
-            .authorization: "Basic " + Data("\(consumerKey):\(secret)".utf8).base64EncodedString(),
-        ])
+        try await signedIn(nil).send(
+            .post,
+            "/oauth2/token",
+            form: form,
+            headers: [
+                .authorization: "Basic " + Data("\(consumerKey):\(secret)".utf8).base64EncodedString()
+            ]
+        )
     }
 }
 

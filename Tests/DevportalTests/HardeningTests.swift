@@ -3,6 +3,7 @@ import Hummingbird
 import PorticoCore
 import PorticoTestSupport
 import Testing
+
 @testable import devportal
 
 /// What an outside security test found in the devportal, pinned on the real router and PostgreSQL.
@@ -16,10 +17,14 @@ import Testing
             _ = try await dev.createApplication()
             var generator = SystemRandomNumberGenerator()
             var pairs = ["9223372036854775807", "10000000", "10000001", "-1", "0"].flatMap { offset in ["1", "1000", "1001"].map { (offset, $0) } }
-            pairs += (0..<20).map { _ in (String(Int.random(in: Int.min...Int.max, using: &generator)), String(Int.random(in: 0...1500, using: &generator))) }
+            pairs += (0..<20).map { _ in
+                (String(Int.random(in: Int.min...Int.max, using: &generator)), String(Int.random(in: 0...1500, using: &generator)))
+            }
             for (offset, limit) in pairs {
-                for reply in [try await client.send(.get, "apis?offset=\(offset)&limit=\(limit)"),
-                              try await dev.send(.get, "applications?offset=\(offset)&limit=\(limit)")] {
+                for reply in [
+                    try await client.send(.get, "apis?offset=\(offset)&limit=\(limit)"),
+                    try await dev.send(.get, "applications?offset=\(offset)&limit=\(limit)"),
+                ] {
                     if reply.status != .ok { reply.expectError(.badRequest) }
                 }
             }
@@ -38,8 +43,10 @@ import Testing
             let reply = try await client.signedIn(nil).send(.post, "/oauth2/token", form: form)
             #expect(reply.status == .contentTooLarge)
             #expect(reply["error"] as? String == "invalid_request")
-            #expect(try await dev.send(.post, "applications", json: #"{"name":"App","throttlingPolicy":"Unlimited"}"#).status == .created,
-                    "a body under the limit passes")
+            #expect(
+                try await dev.send(.post, "applications", json: #"{"name":"App","throttlingPolicy":"Unlimited"}"#).status == .created,
+                "a body under the limit passes"
+            )
         }
     }
 
@@ -58,10 +65,14 @@ import Testing
                 (.post, "applications", application),
                 (.put, "applications/\(applicationID)", application),
                 (.post, "subscriptions", #"{"applicationId":"\#(applicationID)","apiId":"\#(api.id)","throttlingPolicy":"Gold"}"#),
-                (.post, "applications/\(applicationID)/generate-keys",
-                 #"{"keyType":"SANDBOX","grantTypesToBeSupported":["client_credentials"],"validityTime":3600,"scopes":["default"]}"#),
-                (.post, "applications/\(applicationID)/oauth-keys/\(keyMapping)/generate-token",
-                 #"{"consumerSecret":"\#(keys["consumerSecret"] as? String ?? "")","validityPeriod":3600,"scopes":["default"]}"#),
+                (
+                    .post, "applications/\(applicationID)/generate-keys",
+                    #"{"keyType":"SANDBOX","grantTypesToBeSupported":["client_credentials"],"validityTime":3600,"scopes":["default"]}"#
+                ),
+                (
+                    .post, "applications/\(applicationID)/oauth-keys/\(keyMapping)/generate-token",
+                    #"{"consumerSecret":"\#(keys["consumerSecret"] as? String ?? "")","validityPeriod":3600,"scopes":["default"]}"#
+                ),
             ]
             for (method, path, body) in bodies {
                 try await dev.expectControlCharactersRefused(method, path, body: body)
@@ -86,10 +97,18 @@ import Testing
                 try await client.signedIn("dev\(String(scalar))").send(.get, "applications").expectError(.unauthorized)
                 try await client.token("\(consumerKey)\(String(scalar))", "secret").expectOAuthError(.unauthorized, "invalid_client")
                 try await client.token("%00\(consumerKey)", "secret").expectOAuthError(.unauthorized, "invalid_client")
-                try await client.signedIn(nil).send(.post, "/oauth2/token", form: "grant_type=client_credentials&client_id=\(encoded)\(consumerKey)&client_secret=x")
-                    .expectOAuthError(.unauthorized, "invalid_client")
-                try await client.signedIn(nil).send(.post, "/oauth2/token", form: "grant_type=client_credentials\(encoded)&client_id=\(consumerKey)&client_secret=x")
-                    .expectOAuthError(.badRequest, "invalid_request")
+                try await client.signedIn(nil).send(
+                    .post,
+                    "/oauth2/token",
+                    form: "grant_type=client_credentials&client_id=\(encoded)\(consumerKey)&client_secret=x"
+                )
+                .expectOAuthError(.unauthorized, "invalid_client")
+                try await client.signedIn(nil).send(
+                    .post,
+                    "/oauth2/token",
+                    form: "grant_type=client_credentials\(encoded)&client_id=\(consumerKey)&client_secret=x"
+                )
+                .expectOAuthError(.badRequest, "invalid_request")
             }
         }
     }

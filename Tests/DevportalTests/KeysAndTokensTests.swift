@@ -4,6 +4,7 @@ import Logging
 import PorticoCore
 import PorticoTestSupport
 import Testing
+
 @testable import devportal
 
 @Suite struct KeysAndTokensTests {
@@ -11,7 +12,10 @@ import Testing
         try await DevportalHarness.run { anonymous, provider in
             let dev = try await anonymous.developer("dev")
             let app = try await dev.createApplication()
-            try await dev.send(.post, "applications/\(app)/generate-keys", json: #"{"keyType":"STAGING"}"#).expectError(.badRequest, mentioning: "'keyType'")
+            try await dev.send(.post, "applications/\(app)/generate-keys", json: #"{"keyType":"STAGING"}"#).expectError(
+                .badRequest,
+                mentioning: "'keyType'"
+            )
             try await dev.send(.post, "applications/\(app)/generate-keys", json: #"{"keyType":"PRODUCTION","grantTypesToBeSupported":["password"]}"#)
                 .expectError(.badRequest, mentioning: "'grantTypesToBeSupported'")
             try await dev.send(.post, "applications/\(app)/generate-keys", json: #"{"keyType":"PRODUCTION","validityTime":999999999}"#)
@@ -58,7 +62,10 @@ import Testing
             try await dev.token(id, secret, form: "grant_type=client_credentials&scope=%22bad%22").expectOAuthError(.badRequest, "invalid_scope")
             try await dev.token(id, secret, form: "grant_type=client_credentials&grant_type=client_credentials")
                 .expectOAuthError(.badRequest, "invalid_request")
-            try await dev.token(id, secret, form: "grant_type=client_credentials&client_secret=\(secret)").expectOAuthError(.badRequest, "invalid_request")
+            try await dev.token(id, secret, form: "grant_type=client_credentials&client_secret=\(secret)").expectOAuthError(
+                .badRequest,
+                "invalid_request"
+            )
             let json = try await dev.signedIn(nil).send(.post, "/oauth2/token", json: #"{"grant_type":"client_credentials"}"#)
             json.expectOAuthError(.badRequest, "invalid_request")
             let anonymousClient = try await dev.signedIn(nil).send(.post, "/oauth2/token", form: "grant_type=client_credentials")
@@ -105,7 +112,12 @@ import Testing
                 try await provider.database.client.withConnection { connection in
                     try await connection.listen(on: ChangeNotifier.channel) { notifications in
                         var iterator = notifications.makeAsyncIterator()
-                        let revoked = try await client.send(.post, "/oauth2/revoke", form: "token=\(token)&token_type_hint=access_token", headers: basic)
+                        let revoked = try await client.send(
+                            .post,
+                            "/oauth2/revoke",
+                            form: "token=\(token)&token_type_hint=access_token",
+                            headers: basic
+                        )
                         #expect(revoked.status == .ok)
                         #expect(revoked.body.isEmpty)
                         let change = try JSONDecoder().decode(Change.self, from: Data(try await iterator.next()!.payload.utf8))
@@ -117,18 +129,26 @@ import Testing
             }
             let inactive = try await client.send(.post, "/oauth2/introspect", form: "token=\(token)", headers: basic)
             #expect(inactive.json.count == 1 && inactive.json["active"] as? Bool == false, "\(inactive.text)")
-            #expect(try await client.send(.post, "/oauth2/revoke", form: "token=not-a-token", headers: basic).status == .ok,
-                    "an unknown token is 200 too (RFC 7009 §2.2)")
+            #expect(
+                try await client.send(.post, "/oauth2/revoke", form: "token=not-a-token", headers: basic).status == .ok,
+                "an unknown token is 200 too (RFC 7009 §2.2)"
+            )
             #expect(try await client.send(.post, "/oauth2/introspect", form: "token=garbage", headers: basic).json["active"] as? Bool == false)
 
             let other = try await anonymous.developer("other")
             let otherKeys = try await other.generateKeys(try await other.createApplication())
-            let otherToken = try #require(try await other.token(
-                otherKeys["consumerKey"] as! String, otherKeys["consumerSecret"] as! String)["access_token"] as? String)
+            let otherToken = try #require(
+                try await other.token(
+                    otherKeys["consumerKey"] as! String,
+                    otherKeys["consumerSecret"] as! String
+                )["access_token"] as? String
+            )
             try await client.send(.post, "/oauth2/revoke", form: "token=\(otherToken)", headers: basic)
                 .expectOAuthError(.badRequest, "unauthorized_client")
-            #expect(try await client.send(.post, "/oauth2/introspect", form: "token=\(otherToken)", headers: basic).json["active"] as? Bool == false,
-                    "a client cannot introspect another client's token")
+            #expect(
+                try await client.send(.post, "/oauth2/introspect", form: "token=\(otherToken)", headers: basic).json["active"] as? Bool == false,
+                "a client cannot introspect another client's token"
+            )
             try await client.send(.post, "/oauth2/introspect", form: "token=\(token)").expectOAuthError(.unauthorized, "invalid_client")
         }
     }
@@ -145,7 +165,9 @@ import Testing
             #expect(try await dev.token(id, secret).status == .ok)
             #expect(try await dev.send(.delete, "applications/\(app)").status == .noContent)
             let revoked = try await provider.query(
-                "SELECT count(*)::integer FROM revoked_tokens r JOIN access_tokens t USING (jti) WHERE t.application_id = '\(app)'", as: Int.self)
+                "SELECT count(*)::integer FROM revoked_tokens r JOIN access_tokens t USING (jti) WHERE t.application_id = '\(app)'",
+                as: Int.self
+            )
             #expect(revoked == [2], "the token from generate-keys and the one from /oauth2/token")
             #expect(try await provider.query("SELECT count(*)::integer FROM subscriptions", as: Int.self) == [0])
             #expect(try await provider.query("SELECT count(*)::integer FROM application_keys", as: Int.self) == [0])
@@ -173,7 +195,9 @@ import Testing
             let header = try JSONSerialization.jsonObject(with: Data(base64URLEncoded: String(after.split(separator: ".")[0]))!) as? [String: Any]
             #expect(header?["kid"] as? String == active)
             let basic: HTTPFields = [.authorization: "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()]
-            #expect(try await dev.signedIn(nil).send(.post, "/oauth2/introspect", form: "token=\(before)", headers: basic).json["active"] as? Bool == true)
+            #expect(
+                try await dev.signedIn(nil).send(.post, "/oauth2/introspect", form: "token=\(before)", headers: basic).json["active"] as? Bool == true
+            )
         }
     }
 
@@ -191,14 +215,17 @@ import Testing
             let token = try #require(try await dev.token(id, secret)["access_token"] as? String)
             _ = try await dev.token(id, "wrong-secret")
 
-            let dump = try await provider.query(
-                """
-                SELECT string_agg(t::text, ' ') FROM (
-                    SELECT row_to_json(k)::text AS t FROM application_keys k
-                    UNION ALL SELECT row_to_json(s)::text FROM signing_keys s
-                    UNION ALL SELECT row_to_json(a)::text FROM access_tokens a
-                    UNION ALL SELECT row_to_json(u)::text FROM users u) rows
-                """, as: String.self).first ?? ""
+            let dump =
+                try await provider.query(
+                    """
+                    SELECT string_agg(t::text, ' ') FROM (
+                        SELECT row_to_json(k)::text AS t FROM application_keys k
+                        UNION ALL SELECT row_to_json(s)::text FROM signing_keys s
+                        UNION ALL SELECT row_to_json(a)::text FROM access_tokens a
+                        UNION ALL SELECT row_to_json(u)::text FROM users u) rows
+                    """,
+                    as: String.self
+                ).first ?? ""
             #expect(!dump.isEmpty)
             for clear in [secret, token, firstToken, "password-1", "BEGIN RSA PRIVATE KEY", "BEGIN PRIVATE KEY"] {
                 #expect(!dump.contains(clear), "'\(clear.prefix(12))…' is stored in clear")

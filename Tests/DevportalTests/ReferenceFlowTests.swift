@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import PorticoCore
 import Testing
+
 @testable import devportal
 
 /// Step 3 of the reference flow: sign up, browse, create an application, subscribe with Gold,
@@ -48,12 +49,18 @@ import Testing
             let secondToken = try #require(fromEndpoint["access_token"] as? String)
 
             let viaForm = try await dev.signedIn(nil).send(
-                .post, "/oauth2/token", form: "grant_type=client_credentials&client_id=\(consumerKey)&client_secret=\(secret)&scope=chat%20read")
+                .post,
+                "/oauth2/token",
+                form: "grant_type=client_credentials&client_id=\(consumerKey)&client_secret=\(secret)&scope=chat%20read"
+            )
             #expect(viaForm.status == .ok, "\(viaForm.text)")
             #expect(viaForm["scope"] as? String == "chat read")
 
-            let generated = try await dev.send(.post, "applications/\(applicationID)/oauth-keys/\(keyMappingID)/generate-token",
-                                               json: #"{"consumerSecret":"\#(secret)","validityPeriod":600,"scopes":["default"]}"#)
+            let generated = try await dev.send(
+                .post,
+                "applications/\(applicationID)/oauth-keys/\(keyMappingID)/generate-token",
+                json: #"{"consumerSecret":"\#(secret)","validityPeriod":600,"scopes":["default"]}"#
+            )
             #expect(generated.status == .ok, "\(generated.text)")
             #expect(generated["validityTime"] as? Int == 600)
             #expect(generated["tokenScopes"] as? [String] == ["default"])
@@ -100,23 +107,27 @@ enum IndependentJWT {
     static func verify(_ token: String, jwks: Data) throws -> [String: Any] {
         let parts = token.split(separator: ".").map(String.init)
         guard parts.count == 3,
-              let headerData = Data(base64URLEncoded: parts[0]),
-              let header = try JSONSerialization.jsonObject(with: headerData) as? [String: Any],
-              let payloadData = Data(base64URLEncoded: parts[1]),
-              let payload = try JSONSerialization.jsonObject(with: payloadData) as? [String: Any],
-              let signature = Data(base64URLEncoded: parts[2])
+            let headerData = Data(base64URLEncoded: parts[0]),
+            let header = try JSONSerialization.jsonObject(with: headerData) as? [String: Any],
+            let payloadData = Data(base64URLEncoded: parts[1]),
+            let payload = try JSONSerialization.jsonObject(with: payloadData) as? [String: Any],
+            let signature = Data(base64URLEncoded: parts[2])
         else { throw Failure(description: "not a JWT") }
         guard header["alg"] as? String == "RS256" else { throw Failure(description: "alg is \(header["alg"] ?? "missing")") }
         guard let kid = header["kid"] as? String else { throw Failure(description: "no kid") }
         let set = try JSONSerialization.jsonObject(with: jwks) as? [String: Any]
         guard let key = (set?["keys"] as? [[String: Any]])?.first(where: { $0["kid"] as? String == kid }),
-              let n = (key["n"] as? String).flatMap({ Data(base64URLEncoded: $0) }),
-              let e = (key["e"] as? String).flatMap({ Data(base64URLEncoded: $0) })
+            let n = (key["n"] as? String).flatMap({ Data(base64URLEncoded: $0) }),
+            let e = (key["e"] as? String).flatMap({ Data(base64URLEncoded: $0) })
         else { throw Failure(description: "kid \(kid) is not in the JWKS") }
         let publicKey = try _RSA.Signing.PublicKey(n: n, e: e)
         let signed = Data("\(parts[0]).\(parts[1])".utf8)
-        guard publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: signed),
-                                         padding: .insecurePKCS1v1_5)
+        guard
+            publicKey.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: signature),
+                for: SHA256.hash(data: signed),
+                padding: .insecurePKCS1v1_5
+            )
         else { throw Failure(description: "bad signature") }
         return payload
     }

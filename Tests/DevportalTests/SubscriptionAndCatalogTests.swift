@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PorticoCore
 import Testing
+
 @testable import devportal
 
 @Suite struct SubscriptionAndCatalogTests {

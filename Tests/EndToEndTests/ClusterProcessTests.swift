@@ -24,8 +24,10 @@ import WebSocketKit
             try await stack.settle()
 
             // Each gateway's client sends 40 messages, 20 a second: alone, each gateway would admit 20.
-            let clients = [try await TestClient.connect("\(stack.gatewayURL)/shared/1?access_token=\(stack.token)"),
-                           try await TestClient.connect("\(secondURL)/shared/1?access_token=\(stack.token)")]
+            let clients = [
+                try await TestClient.connect("\(stack.gatewayURL)/shared/1?access_token=\(stack.token)"),
+                try await TestClient.connect("\(secondURL)/shared/1?access_token=\(stack.token)"),
+            ]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, client) in clients.enumerated() {
                     group.addTask {

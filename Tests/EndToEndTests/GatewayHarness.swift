@@ -56,7 +56,11 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
     }
 
     /// As `run`, on a database the caller provides (an empty one).
-    static func run(database url: DatabaseURL, extra: [String: String] = [:], _ body: @escaping @Sendable (GatewayStack) async throws -> Void) async throws {
+    static func run(
+        database url: DatabaseURL,
+        extra: [String: String] = [:],
+        _ body: @escaping @Sendable (GatewayStack) async throws -> Void
+    ) async throws {
         let stack = try GatewayStack(url: url, extra: extra)
         defer { stack.stop() }
         try await stack.publisher.waitUntilReady(stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: "/health/ready"))
@@ -72,9 +76,13 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
 
     /// A second gateway process on the same database, with its own ports: (process, ws URL, admin URL).
     func startAnotherGateway() async throws -> (ServiceProcess, String, String) {
-        let port = ServiceProcess.freePort(), adminPort = ServiceProcess.freePort()
-        let process = try ServiceProcess("gateway", environment: environment.merging(
-            ["GATEWAY_PORT": "\(port)", "GATEWAY_ADMIN_PORT": "\(adminPort)", "GATEWAY_NODE_ID": "second"]) { _, new in new })
+        let port = ServiceProcess.freePort()
+        let adminPort = ServiceProcess.freePort()
+        let process = try ServiceProcess(
+            "gateway",
+            environment: environment.merging(
+                ["GATEWAY_PORT": "\(port)", "GATEWAY_ADMIN_PORT": "\(adminPort)", "GATEWAY_NODE_ID": "second"]) { _, new in new }
+        )
         try await process.waitUntilReady("http://127.0.0.1:\(adminPort)/health/ready")
         return (process, "ws://127.0.0.1:\(port)", "http://127.0.0.1:\(adminPort)")
     }

@@ -20,8 +20,10 @@ import WebSocketKit
             stack.echo.process.terminate()
             kill(stack.echo.process.processIdentifier, SIGKILL)
             #expect(await client.closeCode(within: 3) == .unexpectedServerError)
-            #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)") == 502,
-                    "a backend that is down is 502 at once")
+            #expect(
+                await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)") == 502,
+                "a backend that is down is 502 at once"
+            )
         }
     }
 
@@ -62,11 +64,15 @@ import WebSocketKit
     @Test func aFirstStartAndAStopAreQuiet() async throws {
         try await TestDatabase.withEmptyDatabase { url in
             let ports = (0..<3).map { _ in ServiceProcess.freePort() }
-            let environment = PublisherProcessTests.environment(url, port: ports[0], extra: [
-                "PORTICO_ADMIN_PASSWORD": "e2e-admin-pw", "PORTICO_SECRET_KEY": ReferenceFlowProcessTests.secretKey, "PORTICO_LOG_LEVEL": "info",
-                "GATEWAY_PORT": "\(ports[1])", "GATEWAY_ADMIN_PORT": "\(ports[2])", "GATEWAY_BIND_ADDRESS": "127.0.0.1",
-                "GATEWAY_DRAIN_SECONDS": "0", "GATEWAY_USAGE_FLUSH_INTERVAL_MS": "200", "GATEWAY_CONNECTION_LOG": "off",
-            ])
+            let environment = PublisherProcessTests.environment(
+                url,
+                port: ports[0],
+                extra: [
+                    "PORTICO_ADMIN_PASSWORD": "e2e-admin-pw", "PORTICO_SECRET_KEY": ReferenceFlowProcessTests.secretKey, "PORTICO_LOG_LEVEL": "info",
+                    "GATEWAY_PORT": "\(ports[1])", "GATEWAY_ADMIN_PORT": "\(ports[2])", "GATEWAY_BIND_ADDRESS": "127.0.0.1",
+                    "GATEWAY_DRAIN_SECONDS": "0", "GATEWAY_USAGE_FLUSH_INTERVAL_MS": "200", "GATEWAY_CONNECTION_LOG": "off",
+                ]
+            )
             let gateway = try ServiceProcess("gateway", environment: environment)
             defer { gateway.terminate() }
             #expect(await eventually(within: 20) { gateway.output.contains("waiting for the database schema") }, "\(gateway.output)")
@@ -77,7 +83,9 @@ import WebSocketKit
             try await Task.sleep(for: .milliseconds(500))
             gateway.terminate()
             #expect(await gateway.waitForExit(seconds: 30) == 0)
-            let loud = gateway.output.split(separator: "\n").filter { $0.contains(" error ") || $0.contains(" warning ") || $0.contains(" critical ") }
+            let loud = gateway.output.split(separator: "\n").filter {
+                $0.contains(" error ") || $0.contains(" warning ") || $0.contains(" critical ")
+            }
             #expect(loud.isEmpty, "\(loud)")
             #expect(gateway.output.components(separatedBy: "waiting for the database schema").count == 2, "said once")
         }
@@ -139,9 +147,11 @@ import WebSocketKit
         defer { try? FileManager.default.removeItem(at: directory) }
         let openssl = Process()
         openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                             "-keyout", directory.appendingPathComponent("key.pem").path, "-out", directory.appendingPathComponent("cert.pem").path]
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", directory.appendingPathComponent("key.pem").path, "-out", directory.appendingPathComponent("cert.pem").path,
+        ]
         openssl.standardError = FileHandle.nullDevice
         try openssl.run()
         openssl.waitUntilExit()
@@ -176,10 +186,14 @@ import WebSocketKit
     @Test func wssBackendsAreVerified() async throws {
         try await Self.withCertificate { directory in
             let backendPort = ServiceProcess.freePort()
-            let backend = try ServiceProcess("echo-backend", [
-                "--host", "0.0.0.0", "--port", "\(backendPort)", "--tls-cert", directory.appendingPathComponent("cert.pem").path,
-                "--tls-key", directory.appendingPathComponent("key.pem").path,
-            ], environment: [:])
+            let backend = try ServiceProcess(
+                "echo-backend",
+                [
+                    "--host", "0.0.0.0", "--port", "\(backendPort)", "--tls-cert", directory.appendingPathComponent("cert.pem").path,
+                    "--tls-key", directory.appendingPathComponent("key.pem").path,
+                ],
+                environment: [:]
+            )
             defer { backend.terminate() }
             let caFile = directory.appendingPathComponent("cert.pem").path
             try await GatewayStack.run { stack in
@@ -188,8 +202,13 @@ import WebSocketKit
                     ("/byaddress", "wss://127.0.0.1:\(backendPort)", caFile), ("/otherhost", "wss://127.0.0.2:\(backendPort)", caFile),
                     ("/missing", "wss://localhost:\(backendPort)", "/nonexistent/ca.pem"),
                 ] {
-                    let id = try await stack.createAPI(name: String(context.dropFirst()), context: context, version: "1", endpoint: endpoint,
-                                                       caFile: ca)
+                    let id = try await stack.createAPI(
+                        name: String(context.dropFirst()),
+                        context: context,
+                        version: "1",
+                        endpoint: endpoint,
+                        caFile: ca
+                    )
                     try await stack.lifecycle(id, "Publish")
                     try await stack.subscribe(stack.applicationID, to: id)
                 }

@@ -51,11 +51,25 @@ import WebSocketKit
             #expect(try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(UUID())", headers: stack.admin).status == 404)
             let publisher = try await PrometheusScrape.read(publisherBase)
             let route = "/api/am/publisher/v4/apis/{apiId}"
-            #expect(publisher.value("http_server_requests_total", ["http_route": route, "http_request_method": "GET", "http_response_status_code": "200"]) == 1,
-                    "\(publisher.text)")
-            #expect(publisher.value("http_server_requests_total", ["http_route": route, "http_request_method": "GET", "http_response_status_code": "404"]) == 1)
-            #expect(publisher.value("http_server_request_duration_seconds_count",
-                                    ["http_route": route, "http_request_method": "GET", "http_response_status_code": "200"]) == 1)
+            #expect(
+                publisher.value(
+                    "http_server_requests_total",
+                    ["http_route": route, "http_request_method": "GET", "http_response_status_code": "200"]
+                ) == 1,
+                "\(publisher.text)"
+            )
+            #expect(
+                publisher.value(
+                    "http_server_requests_total",
+                    ["http_route": route, "http_request_method": "GET", "http_response_status_code": "404"]
+                ) == 1
+            )
+            #expect(
+                publisher.value(
+                    "http_server_request_duration_seconds_count",
+                    ["http_route": route, "http_request_method": "GET", "http_response_status_code": "200"]
+                ) == 1
+            )
             let devportal = try await PrometheusScrape.read(stack.devportalURL)
             #expect(devportal.text.contains("http_server_requests_total"))
         }
@@ -74,13 +88,17 @@ import WebSocketKit
     /// gateway's output, even at trace level where each handshake's URL and headers are logged.
     @Test func theConnectionLogHasEveryFieldAndNoSecret() async throws {
         try await GatewayStack.run(extra: ["PORTICO_LOG_LEVEL": "trace"]) { stack in
-            let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?x=1&access_token=\(stack.token)",
-                                                      headers: ["User-Agent": "portico-test/1"])
+            let client = try await TestClient.connect(
+                "\(stack.gatewayURL)/echowebsocket/1.0.0?x=1&access_token=\(stack.token)",
+                headers: ["User-Agent": "portico-test/1"]
+            )
             try await client.socket.send("hello")
             #expect(await client.waitFor { $0.texts == ["hello"] })
             try await client.socket.close(code: .normalClosure)
-            let second = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0",
-                                                      headers: ["Authorization": "Bearer \(stack.token)"])
+            let second = try await TestClient.connect(
+                "\(stack.gatewayURL)/echowebsocket/1.0.0",
+                headers: ["Authorization": "Bearer \(stack.token)"]
+            )
             try await second.socket.close(code: .normalClosure)
             #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=not-a-valid-token") == 401)
 
@@ -140,8 +158,10 @@ import WebSocketKit
                 return report["total"] as? [String: Any]
             }
             // Each flush takes what open connections counted so far: a gateway that dies loses at most one batch.
-            #expect(try await eventually(within: 10, every: .milliseconds(200)) { try await total()?["messagesIn"] as? Int == 7 },
-                    "counted while the connection is open: \(report)")
+            #expect(
+                try await eventually(within: 10, every: .milliseconds(200)) { try await total()?["messagesIn"] as? Int == 7 },
+                "counted while the connection is open: \(report)"
+            )
             try await client.socket.close(code: .normalClosure)
             #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=bogus") == 401)
 
@@ -161,7 +181,10 @@ import WebSocketKit
             #expect(mine["name"] as? String == "EchoClient" && (mine["usage"] as? [String: Any])?["messagesOut"] as? Int == 7)
 
             let (status, body) = try await HTTP.send(
-                "GET", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/usage?from=\(from)", headers: stack.dev)
+                "GET",
+                "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/usage?from=\(from)",
+                headers: stack.dev
+            )
             #expect(status == 200)
             let own = HTTP.json(body)
             #expect((own["total"] as? [String: Any])?["messagesIn"] as? Int == 7, "\(own)")
@@ -170,8 +193,11 @@ import WebSocketKit
 
             let (bad, problem) = try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(stack.apiID)/usage?granularity=week", headers: stack.admin)
             #expect(bad == 400 && HTTP.json(problem)["code"] as? Int == 400)
-            let (other, _) = try await HTTP.send("GET", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/usage",
-                                                 headers: stack.admin)
+            let (other, _) = try await HTTP.send(
+                "GET",
+                "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/usage",
+                headers: stack.admin
+            )
             #expect(other == 404, "another user's application")
         }
     }
@@ -181,10 +207,14 @@ import WebSocketKit
         try await GatewayStack.run { stack in
             let (second, secondURL, _) = try await stack.startAnotherGateway()
             defer { second.terminate() }
-            let here = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)",
-                                                    headers: ["User-Agent": "first-client"])
-            let there = try await TestClient.connect("\(secondURL)/echowebsocket/1.0.0?access_token=\(stack.token)",
-                                                     headers: ["User-Agent": "second-client"])
+            let here = try await TestClient.connect(
+                "\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)",
+                headers: ["User-Agent": "first-client"]
+            )
+            let there = try await TestClient.connect(
+                "\(secondURL)/echowebsocket/1.0.0?access_token=\(stack.token)",
+                headers: ["User-Agent": "second-client"]
+            )
             func list() async throws -> [[String: Any]] {
                 let body = try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(stack.apiID)/connections", headers: stack.admin).body
                 return HTTP.json(body)["list"] as? [[String: Any]] ?? []

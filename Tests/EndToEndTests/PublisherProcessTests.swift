@@ -32,10 +32,14 @@ import Testing
 
     @Test func anUnreachableDatabaseEndsStartUpWithAClearLine() async throws {
         let port = ServiceProcess.freePort()
-        let publisher = try ServiceProcess("publisher", ["migrate"], environment: [
-            "DATABASE_URL": "postgres://portico@127.0.0.1:\(port)/portico", "PORTICO_DB_STARTUP_TIMEOUT": "2",
-            "PORTICO_LOG_LEVEL": "error", "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path,
-        ])
+        let publisher = try ServiceProcess(
+            "publisher",
+            ["migrate"],
+            environment: [
+                "DATABASE_URL": "postgres://portico@127.0.0.1:\(port)/portico", "PORTICO_DB_STARTUP_TIMEOUT": "2",
+                "PORTICO_LOG_LEVEL": "error", "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path,
+            ]
+        )
         #expect(await publisher.waitForExit(seconds: 30) == 1)
         #expect(publisher.output.contains("PostgreSQL at postgres://portico@127.0.0.1:\(port)/portico did not answer within 2 s"))
     }
@@ -56,21 +60,31 @@ import Testing
         try await TestDatabase.withEmptyDatabase { url in
             let port = ServiceProcess.freePort()
             let publisher = try ServiceProcess(
-                "publisher", environment: Self.environment(url, port: port, extra: ["PORTICO_ADMIN_PASSWORD": "e2e-admin-pw"]))
+                "publisher",
+                environment: Self.environment(url, port: port, extra: ["PORTICO_ADMIN_PASSWORD": "e2e-admin-pw"])
+            )
             let base = "http://127.0.0.1:\(port)"
             try await publisher.waitUntilReady("\(base)/health/ready")
             let admin = HTTP.basic("admin", "e2e-admin-pw")
 
-            let (created, createdBody) = try await HTTP.send("POST", "\(base)/api/am/publisher/v4/apis", body: """
-                {"name":"EchoWebSocket","context":"/echowebsocket","version":"1.0.0","type":"WS",
-                 "policies":["Gold","Silver"],"isDefaultVersion":true,
-                 "endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:9100"}}}
-                """, headers: admin)
+            let (created, createdBody) = try await HTTP.send(
+                "POST",
+                "\(base)/api/am/publisher/v4/apis",
+                body: """
+                    {"name":"EchoWebSocket","context":"/echowebsocket","version":"1.0.0","type":"WS",
+                     "policies":["Gold","Silver"],"isDefaultVersion":true,
+                     "endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:9100"}}}
+                    """,
+                headers: admin
+            )
             #expect(created == 201, "\(String(decoding: createdBody, as: UTF8.self))")
             let id = try #require(HTTP.json(createdBody)["id"] as? String)
 
             let (published, publishedBody) = try await HTTP.send(
-                "POST", "\(base)/api/am/publisher/v4/apis/change-lifecycle?apiId=\(id)&action=Publish", headers: admin)
+                "POST",
+                "\(base)/api/am/publisher/v4/apis/change-lifecycle?apiId=\(id)&action=Publish",
+                headers: admin
+            )
             #expect(published == 200)
             #expect((HTTP.json(publishedBody)["lifecycleState"] as? [String: Any])?["state"] as? String == "PUBLISHED")
 

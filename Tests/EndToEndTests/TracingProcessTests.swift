@@ -30,8 +30,12 @@ enum TraceReceiver {
             received.append(Array(buffer.readableBytesView))
             return Response(status: .ok, headers: [.contentType: "application/x-protobuf"])
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) }, logger: logger)
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.set(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService(gracefulShutdownSignals: []) }
             let bound = try await port.wait()
@@ -53,13 +57,16 @@ enum TraceReceiver {
                 let traceID = "0af7651916cd43dd8448eb211c80319c"
                 let client = try await TestClient.connect(
                     "\(stack.gatewayURL)/echowebsocket/1.0.0/inspect?access_token=\(stack.token)",
-                    headers: HTTPHeaders([("traceparent", "00-\(traceID)-b7ad6b7169203331-01")]))
+                    headers: HTTPHeaders([("traceparent", "00-\(traceID)-b7ad6b7169203331-01")])
+                )
                 #expect(await client.waitFor { !$0.texts.isEmpty })
                 let first = try #require(client.texts.first)
                 let seen = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
                 let forwarded = try #require((seen["headers"] as? [String: String])?["traceparent"])
-                #expect(forwarded.hasPrefix("00-\(traceID)-") && !forwarded.contains("b7ad6b7169203331"),
-                        "the backend's parent is the gateway's span: \(forwarded)")
+                #expect(
+                    forwarded.hasPrefix("00-\(traceID)-") && !forwarded.contains("b7ad6b7169203331"),
+                    "the backend's parent is the gateway's span: \(forwarded)"
+                )
                 try await client.socket.close(code: .normalClosure)
 
                 let traceBytes = stride(from: 0, to: traceID.count, by: 2).map { offset -> UInt8 in
@@ -71,8 +78,10 @@ enum TraceReceiver {
                         && received.contains("portico-publisher") && received.contains("/api/am/publisher/v4/apis")
                         && received.contains(stack.apiID)
                 }
-                #expect(received.contains("websocket handshake") && received.contains(traceBytes) && received.contains(stack.apiID),
-                        "the gateway's handshake span, in the client's trace, naming the API")
+                #expect(
+                    received.contains("websocket handshake") && received.contains(traceBytes) && received.contains(stack.apiID),
+                    "the gateway's handshake span, in the client's trace, naming the API"
+                )
                 #expect(received.contains("portico-publisher") && received.contains("/api/am/publisher/v4/apis"), "the publisher's request spans")
                 #expect(received.contains("portico-devportal"))
             }
@@ -85,7 +94,9 @@ enum TraceReceiver {
             try await GatewayStack.run(extra: ["OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_BSP_SCHEDULE_DELAY": "100"]) { stack in
                 let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
                 let client = try await TestClient.connect(
-                    "\(stack.gatewayURL)/echowebsocket/1.0.0/inspect?access_token=\(stack.token)", headers: HTTPHeaders([("traceparent", traceparent)]))
+                    "\(stack.gatewayURL)/echowebsocket/1.0.0/inspect?access_token=\(stack.token)",
+                    headers: HTTPHeaders([("traceparent", traceparent)])
+                )
                 #expect(await client.waitFor { !$0.texts.isEmpty })
                 #expect(client.texts.first?.contains(traceparent) == true)
                 try await Task.sleep(for: .milliseconds(500))

@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+
 @testable import gateway
 
 /// Every transition of a connection's close handshake, without a socket: what happened in, what
@@ -34,10 +35,12 @@ import Testing
     @Test func theGatewaysCloseGoesToBothSidesOnceAndTheAnswersCloseThem() {
         var life = linked()
         let step6 = life.gatewayCloses(.forbidden, reason: "subscription blocked")
-        #expect(step6 == [
-            .sendClose(.client, .forbidden, reason: "subscription blocked", thenClose: false),
-            .sendClose(.backend, .goingAway, reason: "closed by the gateway", thenClose: false), .armGrace,
-        ])
+        #expect(
+            step6 == [
+                .sendClose(.client, .forbidden, reason: "subscription blocked", thenClose: false),
+                .sendClose(.backend, .goingAway, reason: "closed by the gateway", thenClose: false), .armGrace,
+            ]
+        )
         #expect(life.closingByGateway)
         #expect(life.end?.code == 4002 && life.end?.initiator == .gateway)
         let step7 = life.gatewayCloses(.goingAway, reason: "again")
@@ -87,11 +90,18 @@ import Testing
     @Test func aSideOverALimitGetsItsCodeAndTheOtherSide1001() {
         for side in RelaySide.allCases {
             var life = linked()
-            let step16 = life.failed(side, .messageTooBig, reason: "message larger than 10 bytes", otherSideReason: "peer sent a message larger than 10 bytes")
-            #expect(step16 == [
-                .sendClose(side, .messageTooBig, reason: "message larger than 10 bytes", thenClose: true),
-                .sendClose(side.other, .goingAway, reason: "peer sent a message larger than 10 bytes", thenClose: true),
-            ])
+            let step16 = life.failed(
+                side,
+                .messageTooBig,
+                reason: "message larger than 10 bytes",
+                otherSideReason: "peer sent a message larger than 10 bytes"
+            )
+            #expect(
+                step16 == [
+                    .sendClose(side, .messageTooBig, reason: "message larger than 10 bytes", thenClose: true),
+                    .sendClose(side.other, .goingAway, reason: "peer sent a message larger than 10 bytes", thenClose: true),
+                ]
+            )
             #expect(life.end?.code == 1009 && life.end?.initiator == .gateway)
             let step17 = life.gone(side)
             #expect(step17.isEmpty)
@@ -102,17 +112,27 @@ import Testing
 
     @Test func aClientsProtocolErrorWaitsForTheBackendsAnswer() {
         var life = linked()
-        let step19 = life.failed(.client, .protocolError, reason: "reserved bits", otherSideReason: "peer broke the WebSocket protocol", inOrder: true)
-        #expect(step19 == [
-            .sendClose(.backend, .goingAway, reason: "peer broke the WebSocket protocol", thenClose: false), .armGrace,
-        ])
+        let step19 = life.failed(
+            .client,
+            .protocolError,
+            reason: "reserved bits",
+            otherSideReason: "peer broke the WebSocket protocol",
+            inOrder: true
+        )
+        #expect(
+            step19 == [
+                .sendClose(.backend, .goingAway, reason: "peer broke the WebSocket protocol", thenClose: false), .armGrace,
+            ]
+        )
         #expect(life.client.writable, "the backend's last answers still reach the client")
         let step20 = life.failed(.client, .invalidPayload, reason: "again", otherSideReason: "x", inOrder: true)
         #expect(step20.isEmpty)
         let step21 = life.closeRead(from: .backend, code: 1001, reason: "")
-        #expect(step21 == [
-            .sendClose(.client, .protocolError, reason: "reserved bits", thenClose: true), .closeChannel(.backend),
-        ])
+        #expect(
+            step21 == [
+                .sendClose(.client, .protocolError, reason: "reserved bits", thenClose: true), .closeChannel(.backend),
+            ]
+        )
         #expect(life.end?.code == 1002 && life.end?.initiator == .gateway)
     }
 
@@ -127,9 +147,11 @@ import Testing
         var life = linked()
         _ = life.closeRead(from: .client, code: 1000, reason: "")
         let step23 = life.failed(.client, .protocolError, reason: "bad", otherSideReason: "broke", inOrder: true)
-        #expect(step23 == [
-            .sendClose(.client, .protocolError, reason: "bad", thenClose: true), .closeChannel(.backend),
-        ])
+        #expect(
+            step23 == [
+                .sendClose(.client, .protocolError, reason: "bad", thenClose: true), .closeChannel(.backend),
+            ]
+        )
     }
 
     /// Before the link only the backend's side exists: the client's close waits for it, and comes
@@ -137,9 +159,11 @@ import Testing
     @Test func whatTheClientIsToldBeforeTheLinkWaitsForIt() {
         var life = ConnectionLife()
         let step24 = life.failed(.backend, .protocolError, reason: "invalid control frame", otherSideReason: "peer broke the WebSocket protocol")
-        #expect(step24 == [
-            .sendClose(.backend, .protocolError, reason: "invalid control frame", thenClose: true),
-        ])
+        #expect(
+            step24 == [
+                .sendClose(.backend, .protocolError, reason: "invalid control frame", thenClose: true)
+            ]
+        )
         life.link()
         let step25 = life.settleLink()
         #expect(step25 == [.sendClose(.client, .goingAway, reason: "peer broke the WebSocket protocol", thenClose: true)])
@@ -191,14 +215,23 @@ import Testing
     @Test func aMessageOverTheRateIsDroppedWithAllItsFrames() {
         var fate = MessageFate()
         var asked = 0
-        let step37 = fate.read(startsMessage: true, length: 1, limit: 10) { asked += 1; return false }
+        let step37 = fate.read(startsMessage: true, length: 1, limit: 10) {
+            asked += 1
+            return false
+        }
         #expect(step37 == .drop)
-        let step38 = fate.read(startsMessage: false, length: 1, limit: 10) { asked += 1; return true }
+        let step38 = fate.read(startsMessage: false, length: 1, limit: 10) {
+            asked += 1
+            return true
+        }
         #expect(step38 == .drop)
         #expect(asked == 2, "every frame is activity")
         let step39 = fate.read(startsMessage: true, length: 1, limit: 10) { true }
         #expect(step39 == .relay)
-        let step40 = fate.read(startsMessage: true, length: 11, limit: 10) { Issue.record("not asked over the limit"); return true }
+        let step40 = fate.read(startsMessage: true, length: 11, limit: 10) {
+            Issue.record("not asked over the limit")
+            return true
+        }
         #expect(step40 == .tooBig)
     }
 

@@ -1,5 +1,6 @@
-@testable import PorticoCore
 import Testing
+
+@testable import PorticoCore
 @testable import gateway
 
 @Suite struct ConnectionUsageTests {

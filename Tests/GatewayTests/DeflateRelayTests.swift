@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
 import HummingbirdWSCompression
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -30,8 +30,11 @@ import WSCompression
         try await DeflatingBackend.run { backendPort in
             try await InProcessStack.run(extra: ["GATEWAY_BACKEND_PERMESSAGE_DEFLATE": "\(backendOffer)"]) { stack in
                 try await stack.deflatingAPI(backendPort)
-                let echoed = try await Self.exchange(url: "\(stack.gatewayURL)/deflating/1.0.0?access_token=\(stack.token)", deflate: client,
-                                                     greeting: true)
+                let echoed = try await Self.exchange(
+                    url: "\(stack.gatewayURL)/deflating/1.0.0?access_token=\(stack.token)",
+                    deflate: client,
+                    greeting: true
+                )
                 #expect(echoed.first == .text(backendOffer ? "extensions: permessage-deflate" : "extensions: "))
                 #expect(Array(echoed.dropFirst()) == Self.messages)
             }
@@ -88,8 +91,11 @@ import WSCompression
         // A fragmented message whose last fragment is empty, echoed frame by frame by the plain
         // echo backend: the gateway's last compressed frame must still end the DEFLATE data (00).
         try await InProcessStack.run { stack in
-            let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
-                                          extensions: "permessage-deflate")
+            let socket = try RawWebSocket(
+                gatewayURL: stack.gatewayURL,
+                path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
+                extensions: "permessage-deflate"
+            )
             try socket.send(opcode: 0x1, fin: false, rsv1: false, payload: Array(String(repeating: "xyz", count: 100).utf8))
             try socket.send(opcode: 0x0, rsv1: false, payload: [])
             let first = try socket.receive()
@@ -100,8 +106,11 @@ import WSCompression
             #expect(last.payload == [0x00])
         }
         try await InProcessStack.run(extra: ["GATEWAY_CLIENT_PERMESSAGE_DEFLATE": "false"]) { stack in
-            let socket = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
-                                          extensions: "permessage-deflate")
+            let socket = try RawWebSocket(
+                gatewayURL: stack.gatewayURL,
+                path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
+                extensions: "permessage-deflate"
+            )
             #expect(socket.status == 101)
             #expect(socket.responseHeaders["sec-websocket-extensions"] == nil)
         }
@@ -111,11 +120,14 @@ import WSCompression
     /// (after the backend's greeting, when it sends one).
     static func exchange(url: String, deflate: Bool, greeting: Bool = false) async throws -> [WebSocketMessage] {
         let received = NIOLockedValueBoxCompat<[WebSocketMessage]>([])
-        let extensions: [WebSocketExtensionFactory] = deflate
+        let extensions: [WebSocketExtensionFactory] =
+            deflate
             ? [.perMessageDeflate(maxDecompressedFrameSize: 1 << 22, minFrameSizeToCompress: 16)] : []
         let expected = messages.count + (greeting ? 1 : 0)
         try await WebSocketClient.connect(
-            url: url, configuration: .init(maxFrameSize: 1 << 22, extensions: extensions), logger: Logger(label: "test-client")
+            url: url,
+            configuration: .init(maxFrameSize: 1 << 22, extensions: extensions),
+            logger: Logger(label: "test-client")
         ) { inbound, outbound, _ in
             for message in messages {
                 switch message {
@@ -153,9 +165,15 @@ enum DeflatingBackend {
         logger.logLevel = .critical
         let app = Application(
             router: Router(),
-            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(
-                maxFrameSize: 1 << 22, extensions: [.perMessageDeflate(maxDecompressedFrameSize: 1 << 22, minFrameSizeToCompress: 16)],
-                autoPing: .disabled))) { request, _, _ in
+            server: .http1WebSocketUpgrade(
+                configuration: .init(
+                    ws: .init(
+                        maxFrameSize: 1 << 22,
+                        extensions: [.perMessageDeflate(maxDecompressedFrameSize: 1 << 22, minFrameSizeToCompress: 16)],
+                        autoPing: .disabled
+                    )
+                )
+            ) { request, _, _ in
                 let offered = request.headerFields[.secWebSocketExtensions] ?? ""
                 return .upgrade([:]) { inbound, outbound, _ in
                     try await outbound.write(.text("extensions: \(offered)"))

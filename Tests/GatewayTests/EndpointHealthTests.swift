@@ -1,6 +1,7 @@
 import NIOCore
 import PorticoCore
 import Testing
+
 @testable import gateway
 
 /// Endpoint suspension on its own, on a clock the test moves.

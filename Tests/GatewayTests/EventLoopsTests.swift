@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PorticoCore
 @testable import gateway
 

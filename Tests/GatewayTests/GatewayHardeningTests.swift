@@ -40,8 +40,10 @@ import Testing
         try await InProcessStack.run { stack in
             let injected = Self.token(header: Data(#"{"alg":"RS256\r\nSet-Cookie: session=attacker","kid":"k"}"#.utf8))
             let encoded = injected.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-            for request in [RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Authorization: Bearer \(injected)"]),
-                            RawConnection.upgradeRequest("/echowebsocket/1.0.0?access_token=\(encoded)")] {
+            for request in [
+                RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Authorization: Bearer \(injected)"]),
+                RawConnection.upgradeRequest("/echowebsocket/1.0.0?access_token=\(encoded)"),
+            ] {
                 let connection = try await Self.exchange(stack.gatewayURL, Array(request.utf8))
                 Self.expectCleanRefusal(connection.response.head, status: 401)
                 #expect(!connection.text.lowercased().contains("set-cookie"), "\(connection.text)")
@@ -51,7 +53,9 @@ import Testing
             for _ in 0..<30 {
                 let bytes = (0..<Int.random(in: 1...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
                 let field = String(decoding: bytes, as: UTF8.self)
-                let header = try JSONSerialization.data(withJSONObject: [["alg", "kid", "typ"].randomElement(using: &generator)!: field, "alg2": field])
+                let header = try JSONSerialization.data(withJSONObject: [
+                    ["alg", "kid", "typ"].randomElement(using: &generator)!: field, "alg2": field,
+                ])
                 let request = RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Authorization: Bearer \(Self.token(header: header))"])
                 let connection = try await Self.exchange(stack.gatewayURL, Array(request.utf8))
                 Self.expectCleanRefusal(connection.response.head, status: 401)
@@ -73,8 +77,14 @@ import Testing
                 let (head, body) = try await RawHandshake.performReadingBody(stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(encoded)")
                 #expect(head.status.code == 401 && body["code"] as? String == "malformed_token", "\(spelling): \(body)")
                 let (_, introspection) = try await HTTP.send(
-                    "POST", "\(stack.devportalURL)/oauth2/introspect", body: "token=\(encoded)",
-                    headers: HTTP.basic(stack.consumerKey, stack.consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })
+                    "POST",
+                    "\(stack.devportalURL)/oauth2/introspect",
+                    body: "token=\(encoded)",
+                    headers: HTTP.basic(stack.consumerKey, stack.consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) {
+                        a,
+                        _ in a
+                    }
+                )
                 #expect(HTTP.json(introspection)["active"] as? Bool == false, "\(spelling)")
             }
         }
@@ -85,13 +95,21 @@ import Testing
     @Test func malformedRequestsAreAnsweredAndClosed() async throws {
         try await InProcessStack.run { stack in
             let cases: [(String, [UInt8], Int, String)] = [
-                ("128 KB of headers", Array(("GET /echowebsocket/1.0.0 HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 131_072) + "\r\n\r\n").utf8),
-                 431, "headers_too_large"),
+                (
+                    "128 KB of headers",
+                    Array(("GET /echowebsocket/1.0.0 HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 131_072) + "\r\n\r\n").utf8),
+                    431, "headers_too_large"
+                ),
                 ("a garbage request line", [0x01, 0x02] + Array("garbage\r\n\r\n".utf8), 400, "malformed_request"),
-                ("a header line without a colon", Array("GET /echowebsocket/1.0.0 HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n".utf8), 400, "malformed_request"),
+                (
+                    "a header line without a colon", Array("GET /echowebsocket/1.0.0 HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n".utf8), 400,
+                    "malformed_request"
+                ),
                 ("HTTP/9.9", Array("GET /echowebsocket/1.0.0 HTTP/9.9\r\nHost: x\r\n\r\n".utf8), 400, "malformed_request"),
-                ("a body", Array((RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Content-Length: 5"]) + "hello").utf8),
-                 400, "unexpected_body"),
+                (
+                    "a body", Array((RawConnection.upgradeRequest("/echowebsocket/1.0.0", extra: ["Content-Length: 5"]) + "hello").utf8),
+                    400, "unexpected_body"
+                ),
             ]
             for (what, request, status, code) in cases {
                 let connection = try await Self.exchange(stack.gatewayURL, request)
@@ -101,19 +119,25 @@ import Testing
                 #expect(json["message"] is String, "\(what)")
             }
             // A REST body over the limit without a Content-Length (chunked) gets the JSON error too.
-            for (port, path, kind) in [(stack.publisherURL, "/api/am/publisher/v4/apis", "json"), (stack.devportalURL, "/api/am/devportal/v3/signup", "json"),
-                                       (stack.devportalURL, "/oauth2/token", "form")] {
+            for (port, path, kind) in [
+                (stack.publisherURL, "/api/am/publisher/v4/apis", "json"), (stack.devportalURL, "/api/am/devportal/v3/signup", "json"),
+                (stack.devportalURL, "/oauth2/token", "form"),
+            ] {
                 let url = URL(string: port)!
                 let connection = try await RawConnection("http://\(url.host!):\(url.port!)")
                 let type = kind == "json" ? "application/json" : "application/x-www-form-urlencoded"
-                try await connection.send("POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Data("admin:e2e-admin-pw".utf8).base64EncodedString())\r\n"
-                                          + "Content-Type: \(type)\r\nTransfer-Encoding: chunked\r\n\r\n")
+                try await connection.send(
+                    "POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Data("admin:e2e-admin-pw".utf8).base64EncodedString())\r\n"
+                        + "Content-Type: \(type)\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
                 let chunk = String(repeating: "a", count: 65_536)
                 for _ in 0..<40 where !connection.isClosed && !connection.text.contains("\r\n\r\n") {
                     try? await connection.send("10000\r\n\(chunk)\r\n")
                 }
-                #expect(await eventually(within: 5) { connection.response.head.hasPrefix("HTTP/1.1 413") && !connection.response.json.isEmpty },
-                        "\(path): \(connection.text.prefix(400))")
+                #expect(
+                    await eventually(within: 5) { connection.response.head.hasPrefix("HTTP/1.1 413") && !connection.response.json.isEmpty },
+                    "\(path): \(connection.text.prefix(400))"
+                )
                 let json = connection.response.json
                 #expect(kind == "json" ? json["code"] as? Int == 413 && json["description"] is String : json["error"] is String, "\(path): \(json)")
                 connection.close()
@@ -147,8 +171,10 @@ import Testing
                 #expect(connection.response.json["code"] as? String == "handshake_timeout")
             }
             slowWriter.cancel()
-            #expect(await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)") == 101,
-                    "the slots are given back")
+            #expect(
+                await TestClient.refusal("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)") == 101,
+                "the slots are given back"
+            )
         }
     }
 
@@ -161,7 +187,8 @@ import Testing
         #expect(await eventually(within: 5) { connection.text.contains("\r\n\r\n") })
         let head = connection.response.head
         #expect(head.hasPrefix("HTTP/1.1 101"), "\(head)")
-        let id = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("x-portico-connection-id:") }?
+        let id =
+            head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("x-portico-connection-id:") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? ""
         return (connection, id)
     }
@@ -203,8 +230,10 @@ import Testing
                 try await connection.send(frame)
                 #expect(await connection.closed(within: 5), "\(what)")
                 #expect(connection.closeCodes.first == code, "\(what): \(connection.closeCodes)")
-                #expect(await eventually(within: 5) { stack.echoOutput.components(separatedBy: "close 1001").count > before },
-                        "\(what): the backend is told 1001")
+                #expect(
+                    await eventually(within: 5) { stack.echoOutput.components(separatedBy: "close 1001").count > before },
+                    "\(what): the backend is told 1001"
+                )
                 let line = await Self.logLine(stack, id)
                 #expect(line["closeCode"] as? Int == Int(code) && line["closedBy"] as? String == "gateway", "\(what): \(line)")
             }

@@ -8,6 +8,7 @@ import PorticoCore
 import PorticoTestSupport
 import Testing
 import WebSocketKit
+
 @testable import gateway
 
 /// The gateway as users meet it, in process (`InProcessStack`): real sockets, real PostgreSQL, and
@@ -33,7 +34,8 @@ import WebSocketKit
         try await InProcessStack.run { stack in
             let client = try await TestClient.connect(
                 "\(stack.gatewayURL)/echowebsocket/1.0.0/inspect/deeper?room=7&access_token=\(stack.token)&x=a%20b",
-                headers: HTTPHeaders([("Sec-WebSocket-Protocol", "stomp, mqtt"), ("X-Portico-Subscriber", "forged"), ("X-Custom", "kept")]))
+                headers: HTTPHeaders([("Sec-WebSocket-Protocol", "stomp, mqtt"), ("X-Portico-Subscriber", "forged"), ("X-Custom", "kept")])
+            )
             #expect(await client.waitFor { !$0.texts.isEmpty })
             let first = try #require(client.texts.first)
             let seen = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
@@ -59,8 +61,10 @@ import WebSocketKit
     @Test func subprotocolChoiceComesBackAndTheConnectionIdIsReturned() async throws {
         try await InProcessStack.run { stack in
             let response = try await RawHandshake.perform(
-                stack.gatewayURL, path: "/echowebsocket/1.0.0",
-                headers: [("Authorization", "Bearer \(stack.token)"), ("Sec-WebSocket-Protocol", "stomp, mqtt")])
+                stack.gatewayURL,
+                path: "/echowebsocket/1.0.0",
+                headers: [("Authorization", "Bearer \(stack.token)"), ("Sec-WebSocket-Protocol", "stomp, mqtt")]
+            )
             #expect(response.status.code == 101)
             #expect(response.headers.first(name: "Sec-WebSocket-Protocol") == "stomp")
             #expect(response.headers.first(name: "X-Portico-Connection-Id")?.count == 36)
@@ -100,7 +104,11 @@ import WebSocketKit
             try await stack.settle()
             #expect(await TestClient.refusal("\(stack.gatewayURL)/draft/1", headers: bearer(stack.token)) == 404)
             // Not an upgrade.
-            let (status, body) = try await HTTP.send("GET", base.replacingOccurrences(of: "ws://", with: "http://"), headers: ["Authorization": "Bearer \(stack.token)"])
+            let (status, body) = try await HTTP.send(
+                "GET",
+                base.replacingOccurrences(of: "ws://", with: "http://"),
+                headers: ["Authorization": "Bearer \(stack.token)"]
+            )
             #expect(status == 426)
             #expect(HTTP.json(body)["code"] as? String == "upgrade_required")
         }
@@ -145,15 +153,26 @@ import WebSocketKit
             try await stack.revoke(stack.token)
             #expect(await revoked.closeCode(within: 1.5) == .unknown(4001))
 
-            let (status, body) = try await HTTP.send("POST", "\(stack.devportalURL)/oauth2/token", body: "grant_type=client_credentials",
-                headers: HTTP.basic(stack.consumerKey, stack.consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })
+            let (status, body) = try await HTTP.send(
+                "POST",
+                "\(stack.devportalURL)/oauth2/token",
+                body: "grant_type=client_credentials",
+                headers: HTTP.basic(stack.consumerKey, stack.consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in
+                    a
+                }
+            )
             #expect(status == 200)
             let fresh = try #require(HTTP.json(body)["access_token"] as? String)
             let blocked = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(fresh)")
             let (_, subscriptions) = try await HTTP.send("GET", "\(stack.publisherURL)/subscriptions?apiId=\(stack.apiID)", headers: stack.admin)
             let subscriptionID = try #require((HTTP.json(subscriptions)["list"] as? [[String: Any]])?.first?["subscriptionId"] as? String)
-            #expect(try await HTTP.send("POST", "\(stack.publisherURL)/subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=BLOCKED",
-                                        headers: stack.admin).status == 200)
+            #expect(
+                try await HTTP.send(
+                    "POST",
+                    "\(stack.publisherURL)/subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=BLOCKED",
+                    headers: stack.admin
+                ).status == 200
+            )
             #expect(await blocked.closeCode(within: 1.5) == .unknown(4002))
         }
     }
@@ -197,12 +216,18 @@ extension Data {
 @Suite(.serialized) struct GatewayLifetimeTests {
     @Test func aTokenReachingItsExpiryClosesTheConnectionWith4001() async throws {
         try await InProcessStack.run(extra: ["GATEWAY_TOKEN_LEEWAY": "0"]) { stack in
-            let keys = try await HTTP.send("GET", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/oauth-keys",
-                                           headers: stack.dev).body
+            let keys = try await HTTP.send(
+                "GET",
+                "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/oauth-keys",
+                headers: stack.dev
+            ).body
             let mapping = try #require((HTTP.json(keys)["list"] as? [[String: Any]])?.first?["keyMappingId"] as? String)
             let (_, body) = try await HTTP.send(
-                "POST", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/oauth-keys/\(mapping)/generate-token",
-                body: #"{"consumerSecret":"\#(stack.consumerSecret)","validityPeriod":2}"#, headers: stack.dev)
+                "POST",
+                "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/oauth-keys/\(mapping)/generate-token",
+                body: #"{"consumerSecret":"\#(stack.consumerSecret)","validityPeriod":2}"#,
+                headers: stack.dev
+            )
             let shortLived = try #require(HTTP.json(body)["accessToken"] as? String)
             let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(shortLived)")
             #expect(await client.closeCode(within: 5) == .unknown(4001))
@@ -238,11 +263,19 @@ extension Data {
 
             // The developer unsubscribes, then subscribes again.
             client = try await Self.open(stack)
-            let (_, list) = try await HTTP.send("GET", "\(stack.devportalURL)/api/am/devportal/v3/subscriptions?applicationId=\(stack.applicationID)",
-                                                headers: stack.dev)
+            let (_, list) = try await HTTP.send(
+                "GET",
+                "\(stack.devportalURL)/api/am/devportal/v3/subscriptions?applicationId=\(stack.applicationID)",
+                headers: stack.dev
+            )
             let subscription = try #require((HTTP.json(list)["list"] as? [[String: Any]])?.first?["subscriptionId"] as? String)
-            #expect(try await HTTP.send("DELETE", "\(stack.devportalURL)/api/am/devportal/v3/subscriptions/\(subscription)",
-                                        headers: stack.dev).status == 204)
+            #expect(
+                try await HTTP.send(
+                    "DELETE",
+                    "\(stack.devportalURL)/api/am/devportal/v3/subscriptions/\(subscription)",
+                    headers: stack.dev
+                ).status == 204
+            )
             #expect(await client.closeCode(within: 1.5) == .unknown(4002), "deleted subscription")
             try await stack.subscribe(stack.applicationID, to: stack.apiID)
             try await stack.settle()

@@ -2,8 +2,9 @@ import Crypto
 import CryptoExtras
 import Foundation
 import NIOHTTP1
-@testable import PorticoCore
 import Testing
+
+@testable import PorticoCore
 @testable import gateway
 
 /// The handshake's stages on their own, with tokens signed here by swift-crypto.
@@ -11,33 +12,60 @@ import Testing
     static let signingKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
     static let otherKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
 
-    static func api(_ id: String, context: String, version: String, state: LifecycleState = .published, isDefault: Bool = false,
-                    sandbox: String? = nil) -> GatewayCatalog.API {
-        GatewayCatalog.API(id: id, name: id, context: context, version: version, state: state, isDefaultVersion: isDefault,
-                           productionEndpoint: "ws://backend", sandboxEndpoint: sandbox)
+    static func api(
+        _ id: String,
+        context: String,
+        version: String,
+        state: LifecycleState = .published,
+        isDefault: Bool = false,
+        sandbox: String? = nil
+    ) -> GatewayCatalog.API {
+        GatewayCatalog.API(
+            id: id,
+            name: id,
+            context: context,
+            version: version,
+            state: state,
+            isDefaultVersion: isDefault,
+            productionEndpoint: "ws://backend",
+            sandboxEndpoint: sandbox
+        )
     }
 
-    static func table(subscriptionStatus: PorticoCore.Subscription.Status? = .unblocked, revoked: [String] = [],
-                      apis: [GatewayCatalog.API]? = nil, keyPublished: Bool = true) -> RouteTable {
-        RouteTable(GatewayCatalog(
-            apis: apis ?? [
-                api("echo1", context: "/echowebsocket", version: "1.0.0", isDefault: true),
-                api("echo2", context: "/echowebsocket", version: "2.0.0"),
-                api("deep", context: "/a/b", version: "v1", isDefault: true),
-                api("proto", context: "/proto", version: "1", state: .prototyped),
-                api("blocked", context: "/blocked", version: "1", state: .blocked),
-            ],
-            subscriptions: subscriptionStatus.map { [.init(id: "s", applicationID: "app", apiID: "echo1", status: $0)] } ?? [],
-            applicationIDs: ["app"],
-            keys: [.init(consumerKey: "ck", applicationID: "app", keyType: .production),
-                   .init(consumerKey: "sk", applicationID: "app", keyType: .sandbox)],
-            revokedTokens: Dictionary(uniqueKeysWithValues: revoked.map { ($0, Date().addingTimeInterval(600)) }),
-            signingKeys: keyPublished ? [.init(kid: "k1", publicKeyPEM: signingKey.publicKey.pemRepresentation)] : [],
-            loadedAt: Date()))
+    static func table(
+        subscriptionStatus: PorticoCore.Subscription.Status? = .unblocked,
+        revoked: [String] = [],
+        apis: [GatewayCatalog.API]? = nil,
+        keyPublished: Bool = true
+    ) -> RouteTable {
+        RouteTable(
+            GatewayCatalog(
+                apis: apis ?? [
+                    api("echo1", context: "/echowebsocket", version: "1.0.0", isDefault: true),
+                    api("echo2", context: "/echowebsocket", version: "2.0.0"),
+                    api("deep", context: "/a/b", version: "v1", isDefault: true),
+                    api("proto", context: "/proto", version: "1", state: .prototyped),
+                    api("blocked", context: "/blocked", version: "1", state: .blocked),
+                ],
+                subscriptions: subscriptionStatus.map { [.init(id: "s", applicationID: "app", apiID: "echo1", status: $0)] } ?? [],
+                applicationIDs: ["app"],
+                keys: [
+                    .init(consumerKey: "ck", applicationID: "app", keyType: .production),
+                    .init(consumerKey: "sk", applicationID: "app", keyType: .sandbox),
+                ],
+                revokedTokens: Dictionary(uniqueKeysWithValues: revoked.map { ($0, Date().addingTimeInterval(600)) }),
+                signingKeys: keyPublished ? [.init(kid: "k1", publicKeyPEM: signingKey.publicKey.pemRepresentation)] : [],
+                loadedAt: Date()
+            )
+        )
     }
 
-    static func token(alg: String = "RS256", kid: String = "k1", key: _RSA.Signing.PrivateKey = signingKey,
-                      claims overrides: [String: Any] = [:]) throws -> String {
+    static func token(
+        alg: String = "RS256",
+        kid: String = "k1",
+        key: _RSA.Signing.PrivateKey = signingKey,
+        claims overrides: [String: Any] = [:]
+    ) throws -> String {
         let now = Date().timeIntervalSince1970
         var claims: [String: Any] = [
             "iss": "http://localhost:9081", "aud": "portico-gateway", "sub": "dev", "iat": now, "nbf": now, "exp": now + 600,
@@ -57,7 +85,10 @@ import Testing
     @Test func routesVersionsDefaultVersionsAndTheRestOfThePath() {
         let table = Self.table()
         #expect(table.match(path: "/echowebsocket/1.0.0")?.api.id == "echo1")
-        #expect(table.match(path: "/echowebsocket/2.0.0/room/7") == .init(api: Self.api("echo2", context: "/echowebsocket", version: "2.0.0"), rest: "/room/7"))
+        #expect(
+            table.match(path: "/echowebsocket/2.0.0/room/7")
+                == .init(api: Self.api("echo2", context: "/echowebsocket", version: "2.0.0"), rest: "/room/7")
+        )
         #expect(table.match(path: "/echowebsocket")?.api.id == "echo1", "the default version")
         #expect(table.match(path: "/echowebsocket/chat")?.rest == "/chat", "not a version: the default version's path")
         #expect(table.match(path: "/a/b/v1/x")?.api.id == "deep")
@@ -131,8 +162,10 @@ import Testing
         #expect(try Access.check(sandbox, sandboxAPI, in: Self.table(subscriptionStatus: .prodOnlyBlocked)) == "ws://sandbox")
         let refusal = #expect(throws: Refusal.self) { try Access.check(sandbox, echo, in: Self.table()) }
         #expect(refusal?.code == "no_endpoint")
-        #expect(try Access.check(production, Self.api("proto", context: "/proto", version: "1", state: .prototyped), in: Self.table()) == "ws://backend",
-                "prototypes need no subscription")
+        #expect(
+            try Access.check(production, Self.api("proto", context: "/proto", version: "1", state: .prototyped), in: Self.table()) == "ws://backend",
+            "prototypes need no subscription"
+        )
         let blocked = #expect(throws: Refusal.self) {
             try Access.check(production, Self.api("b", context: "/b", version: "1", state: .blocked), in: Self.table())
         }

@@ -3,8 +3,9 @@ import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import NIOWebSocket
-@testable import PorticoCore
 import Testing
+
+@testable import PorticoCore
 @testable import WebSocketWire
 @testable import gateway
 
@@ -19,8 +20,10 @@ import Testing
         let pieces = ["\r\n", "\r", "\n", "\u{0}", "\"", "\\", "Set-Cookie: a=b", "é", "\u{7F}", "x", " ", "\u{2028}"]
         for _ in 0..<300 {
             let message = (0..<Int.random(in: 0...12, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
-            for refusal in [Refusal.unauthorized("bad_token", message),
-                            Refusal(status: .badRequest, code: "x", message: message, extraHeaders: [("X-Test", message)])] {
+            for refusal in [
+                Refusal.unauthorized("bad_token", message),
+                Refusal(status: .badRequest, code: "x", message: message, extraHeaders: [("X-Test", message)]),
+            ] {
                 let channel = EmbeddedChannel()
                 try channel.pipeline.syncOperations.addHandlers([HTTPResponseEncoder(), NIOHTTPResponseHeadersValidator()])
                 let (head, body) = refusal.response(allocator: channel.allocator)
@@ -58,8 +61,14 @@ import Testing
         }
     }
 
-    static func frame(_ opcode: WebSocketOpcode, fin: Bool = true, rsv1: Bool = false, rsv2: Bool = false, masked: Bool = true,
-                      payload: [UInt8] = []) -> WebSocketFrame {
+    static func frame(
+        _ opcode: WebSocketOpcode,
+        fin: Bool = true,
+        rsv1: Bool = false,
+        rsv2: Bool = false,
+        masked: Bool = true,
+        payload: [UInt8] = []
+    ) -> WebSocketFrame {
         WebSocketFrame(fin: fin, rsv1: rsv1, rsv2: rsv2, opcode: opcode, maskKey: masked ? .random() : nil, data: ByteBuffer(bytes: payload))
     }
 
@@ -82,8 +91,10 @@ import Testing
         let compressing = FrameCheckHandler(sender: .client, compressionNegotiated: true)
         #expect(compressing.check(Self.frame(.text, fin: false, rsv1: true)) == nil)
         #expect(compressing.check(Self.frame(.continuation, rsv1: true)) == .protocolError("RSV1 on a continuation frame"))
-        #expect(FrameCheckHandler(sender: .client, compressionNegotiated: true).check(Self.frame(.ping, rsv1: true))
-                == .protocolError("reserved bit set on a control frame"))
+        #expect(
+            FrameCheckHandler(sender: .client, compressionNegotiated: true).check(Self.frame(.ping, rsv1: true))
+                == .protocolError("reserved bit set on a control frame")
+        )
 
         let server = FrameCheckHandler(sender: .server, compressionNegotiated: false)
         #expect(server.check(Self.frame(.text)) == .protocolError("masked frame from a server"))

@@ -4,10 +4,11 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-@testable import PorticoCore
 import PorticoTestSupport
 import ServiceLifecycle
 import Testing
+
+@testable import PorticoCore
 @testable import devportal
 @testable import gateway
 @testable import publisher
@@ -35,8 +36,13 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
     var echoOutput: String { echoLines.withLockedValue { $0.joined(separator: "\n") } }
     var connectionLogOutput: String { (try? String(contentsOfFile: connectionLogFile, encoding: .utf8)) ?? "" }
 
-    private init(environment: [String: String], databaseURL: DatabaseURL, gateway: Gateway, echoPort: Int,
-                 echoLines: NIOLockedValueBox<[String]>) {
+    private init(
+        environment: [String: String],
+        databaseURL: DatabaseURL,
+        gateway: Gateway,
+        echoPort: Int,
+        echoLines: NIOLockedValueBox<[String]>
+    ) {
         self.databaseURL = databaseURL
         publisherURL = "http://127.0.0.1:\(environment["PUBLISHER_PORT"]!)/api/am/publisher/v4"
         devportalURL = "http://127.0.0.1:\(environment["DEVPORTAL_PORT"]!)"
@@ -72,16 +78,22 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
             var logger = Logger(label: "portico.test")
             logger.logLevel = .error
             let gateway = Gateway.build(settings: try GatewaySettings(source: source), logger: logger, group: gatewayLoops)
-            let services: [any Service] = [
-                try await publisher.buildApplication(settings: PublisherSettings(source: source), logger: logger),
-                try await devportal.buildApplication(settings: DevportalSettings(source: source), logger: logger),
-            ] + (try gateway.services())
+            let services: [any Service] =
+                [
+                    try await publisher.buildApplication(settings: PublisherSettings(source: source), logger: logger),
+                    try await devportal.buildApplication(settings: DevportalSettings(source: source), logger: logger),
+                ] + (try gateway.services())
             let group = ServiceGroup(configuration: .init(services: services, logger: logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 defer { tasks.cancelAll() }
-                let stack = InProcessStack(environment: environment, databaseURL: url, gateway: gateway, echoPort: echo.localAddress?.port ?? 0,
-                                           echoLines: echoLines)
+                let stack = InProcessStack(
+                    environment: environment,
+                    databaseURL: url,
+                    gateway: gateway,
+                    echoPort: echo.localAddress?.port ?? 0,
+                    echoLines: echoLines
+                )
                 do {
                     for ready in [stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: ""), stack.devportalURL, stack.adminURL] {
                         let up = await eventually(within: 30) { (try? await HTTP.send("GET", "\(ready)/health/ready").status) == 200 }

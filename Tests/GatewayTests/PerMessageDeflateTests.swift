@@ -1,7 +1,8 @@
 import NIOCore
 import Testing
-@testable import gateway
 import WebSocketWire
+
+@testable import gateway
 
 /// permessage-deflate (RFC 7692): what the gateway agrees to on each side, and its zlib streams
 /// checked against the RFC's own examples.
@@ -16,7 +17,7 @@ import WebSocketWire
         #expect(browser?.response == "permessage-deflate")
 
         let all = PerMessageDeflate.accept(offers: [
-            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9",
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=9"
         ])
         #expect(all?.response == "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10")
         #expect(all?.parameters == .init(compressNoContextTakeover: true, decompressNoContextTakeover: true, compressWindowBits: 10))
@@ -37,20 +38,27 @@ import WebSocketWire
         // zlib cannot compress with a 256-byte window, so that offer is declined...
         #expect(PerMessageDeflate.accept(offers: ["permessage-deflate; server_max_window_bits=8"]) == nil)
         // ...and the client's next offer taken instead.
-        #expect(PerMessageDeflate.accept(offers: ["permessage-deflate; server_max_window_bits=8, permessage-deflate"])?.response
-            == "permessage-deflate")
-        #expect(PerMessageDeflate.accept(offers: ["permessage-deflate; server_max_window_bits=8", "permessage-deflate; server_max_window_bits=9"])?
-            .parameters.compressWindowBits == 9)
+        #expect(
+            PerMessageDeflate.accept(offers: ["permessage-deflate; server_max_window_bits=8, permessage-deflate"])?.response
+                == "permessage-deflate"
+        )
+        #expect(
+            PerMessageDeflate.accept(offers: ["permessage-deflate; server_max_window_bits=8", "permessage-deflate; server_max_window_bits=9"])?
+                .parameters.compressWindowBits == 9
+        )
     }
 
     @Test func backendAnswers() throws {
         #expect(try PerMessageDeflate.accepted(response: [], offered: true).get() == nil)
         #expect(try PerMessageDeflate.accepted(response: ["permessage-deflate"], offered: true).get() == .init())
-        #expect(try PerMessageDeflate.accepted(
-            response: ["permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9"],
-            offered: true).get() == .init(compressNoContextTakeover: true, decompressNoContextTakeover: true))
+        #expect(
+            try PerMessageDeflate.accepted(
+                response: ["permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9"],
+                offered: true
+            ).get() == .init(compressNoContextTakeover: true, decompressNoContextTakeover: true)
+        )
         for invalid in [
-            ["permessage-deflate; client_max_window_bits=10"], // not offered
+            ["permessage-deflate; client_max_window_bits=10"],  // not offered
             ["permessage-deflate; bogus"], ["x-other"], ["permessage-deflate, permessage-deflate"],
             ["permessage-deflate; server_no_context_takeover; server_no_context_takeover"],
         ] {

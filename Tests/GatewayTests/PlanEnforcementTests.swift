@@ -65,8 +65,10 @@ import WebSocketKit
             #expect(!client.texts.contains("m4"))
             #expect(!client.socket.isClosed)
             let metrics = try await PrometheusScrape.read(stack.adminURL)
-            #expect(metrics.value("portico_gateway_rate_limited_total", ["api": api, "action": "drop"]) == Double(attempts),
-                    "the 4th message and every retry that came too early")
+            #expect(
+                metrics.value("portico_gateway_rate_limited_total", ["api": api, "action": "drop"]) == Double(attempts),
+                "the 4th message and every retry that came too early"
+            )
             try await client.socket.close()
         }
     }
@@ -136,7 +138,10 @@ import WebSocketKit
     @Test func anAPICeilingCountsAllItsSubscribersTogether() async throws {
         try await InProcessStack.run { stack in
             let api = try await stack.publishAPI(
-                "Ceiling", plans: ["Unlimited"], extra: #""limits":{"eventCeiling":{"eventCount":3,"timeUnit":"min","unitTime":1}}"#)
+                "Ceiling",
+                plans: ["Unlimited"],
+                extra: #""limits":{"eventCeiling":{"eventCount":3,"timeUnit":"min","unitTime":1}}"#
+            )
             try await stack.subscribe(stack.applicationID, to: api, plan: "Unlimited")
             let other = try await stack.createApplication("Other")
             try await stack.subscribe(other, to: api, plan: "Unlimited")
@@ -236,15 +241,20 @@ import WebSocketKit
     @Test func keepAlivePingsHoldLiveClientsAndDropDeadOnes() async throws {
         try await InProcessStack.run(extra: ["GATEWAY_PING_INTERVAL": "1"]) { stack in
             let live = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
-            let silent = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
-                                          extensions: "x")
+            let silent = try RawWebSocket(
+                gatewayURL: stack.gatewayURL,
+                path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
+                extensions: "x"
+            )
             #expect(silent.status == 101)
             try await Task.sleep(for: .milliseconds(3500))
             #expect(!live.socket.isClosed, "websocket-kit answers the pings")
             try await Self.roundTrip(live, "still here")
             #expect(live.texts == ["still here"])
-            #expect(await stack.echoPrinted("close 1001 client went away", within: 1),
-                    "a client that answers no ping is dropped and its backend told: \(stack.echoOutput)")
+            #expect(
+                await stack.echoPrinted("close 1001 client went away", within: 1),
+                "a client that answers no ping is dropped and its backend told: \(stack.echoOutput)"
+            )
             var frames: [RawWebSocket.Frame] = []
             while let frame = try? silent.receive() { frames.append(frame) }
             #expect(frames.contains { $0.opcode == 9 && $0.payload == Array("portico-keepalive".utf8) }, "the client was pinged")
@@ -256,7 +266,10 @@ import WebSocketKit
         let mute = try ServerSocket { Array(ServerSocket.switchingProtocols(to: $0).utf8) }
         try await InProcessStack.run(extra: ["GATEWAY_PING_INTERVAL": "1"]) { stack in
             let api = try await stack.publishAPI(
-                "Mute", plans: ["Gold"], endpointConfig: #"{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:\#(mute.port)"}}"#)
+                "Mute",
+                plans: ["Gold"],
+                endpointConfig: #"{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:\#(mute.port)"}}"#
+            )
             try await stack.subscribe(stack.applicationID, to: api)
             try await stack.settle()
             let client = try await TestClient.connect("\(stack.gatewayURL)/mute/1?access_token=\(stack.token)")
@@ -271,10 +284,18 @@ import WebSocketKit
         try await InProcessStack.run { stack in
             let port = ServiceProcess.freePort()
             let endpoint = #"{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:\#(port)"},"config":"#
-            let flaky = try await stack.publishAPI("Flaky", plans: ["Gold"], endpointConfig: endpoint
-                + #"{"actionDuration":2000,"retryTimeOut":0,"suspendDuration":1500,"suspendMaxDuration":10000,"factor":2}}"#)
-            let never = try await stack.publishAPI("Never", plans: ["Gold"], endpointConfig: endpoint
-                + #"{"retryTimeOut":0,"suspendDuration":0,"suspendMaxDuration":0}}"#)
+            let flaky = try await stack.publishAPI(
+                "Flaky",
+                plans: ["Gold"],
+                endpointConfig: endpoint
+                    + #"{"actionDuration":2000,"retryTimeOut":0,"suspendDuration":1500,"suspendMaxDuration":10000,"factor":2}}"#
+            )
+            let never = try await stack.publishAPI(
+                "Never",
+                plans: ["Gold"],
+                endpointConfig: endpoint
+                    + #"{"retryTimeOut":0,"suspendDuration":0,"suspendMaxDuration":0}}"#
+            )
             for api in [flaky, never] { try await stack.subscribe(stack.applicationID, to: api) }
             try await stack.settle()
             let path = "/flaky/1?access_token=\(stack.token)"
@@ -284,8 +305,11 @@ import WebSocketKit
             #expect(body["code"] as? String == "endpoint_suspended")
             #expect(["1", "2"].contains(suspended.headers.first(name: "Retry-After") ?? ""))
             for _ in 0..<2 {
-                #expect(try await RawHandshake.perform(stack.gatewayURL, path: "/never/1?access_token=\(stack.token)", headers: []).status
-                    == .badGateway, "0/0: never suspended")
+                #expect(
+                    try await RawHandshake.perform(stack.gatewayURL, path: "/never/1?access_token=\(stack.token)", headers: []).status
+                        == .badGateway,
+                    "0/0: never suspended"
+                )
             }
 
             let backend = try ServiceProcess("echo-backend", ["--port", "\(port)"], environment: [:])
@@ -293,8 +317,10 @@ import WebSocketKit
             #expect(await TestClient.refusal("\(stack.gatewayURL)\(path)") == 101, "the suspension ended and the backend answers")
             backend.terminate()
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try await RawHandshake.perform(stack.gatewayURL, path: path, headers: []).status == .badGateway,
-                    "the successful connect ended the suspension: the next failure tries the backend again")
+            #expect(
+                try await RawHandshake.perform(stack.gatewayURL, path: path, headers: []).status == .badGateway,
+                "the successful connect ended the suspension: the next failure tries the backend again"
+            )
         }
     }
 
@@ -304,11 +330,19 @@ import WebSocketKit
             try await stack.subscribe(stack.applicationID, to: api)
             try await stack.settle()
             let path = "/browser/1?access_token=\(stack.token)"
-            #expect(try await RawHandshake.perform(stack.gatewayURL, path: path, headers: [("Origin", "https://app.example.com")]).status
-                == .switchingProtocols)
-            #expect(try await RawHandshake.perform(stack.gatewayURL, path: path, headers: [("Origin", "HTTPS://App.Example.com")]).status
-                == .switchingProtocols)
-            let (refused, body) = try await RawHandshake.performReadingBody(stack.gatewayURL, path: path, headers: [("Origin", "https://evil.example")])
+            #expect(
+                try await RawHandshake.perform(stack.gatewayURL, path: path, headers: [("Origin", "https://app.example.com")]).status
+                    == .switchingProtocols
+            )
+            #expect(
+                try await RawHandshake.perform(stack.gatewayURL, path: path, headers: [("Origin", "HTTPS://App.Example.com")]).status
+                    == .switchingProtocols
+            )
+            let (refused, body) = try await RawHandshake.performReadingBody(
+                stack.gatewayURL,
+                path: path,
+                headers: [("Origin", "https://evil.example")]
+            )
             #expect(refused.status == .forbidden)
             #expect(body["code"] as? String == "origin_not_allowed")
             #expect(try await RawHandshake.perform(stack.gatewayURL, path: path, headers: []).status == .switchingProtocols, "no Origin")
@@ -325,8 +359,12 @@ import WebSocketKit
             for n in 1...3 { try await Self.roundTrip(client, "m\(n)") }
             #expect(client.texts.count == 3 && Self.isNotice(client.texts[2]))
 
-            let (status, _) = try await HTTP.send("PUT", "\(stack.adminAPIURL)/throttling-policies/subscription/\(planID)",
-                body: Self.plan("Live", events: 5, #","countedDirections":"clientToBackend","excessAction":"close""#), headers: stack.admin)
+            let (status, _) = try await HTTP.send(
+                "PUT",
+                "\(stack.adminAPIURL)/throttling-policies/subscription/\(planID)",
+                body: Self.plan("Live", events: 5, #","countedDirections":"clientToBackend","excessAction":"close""#),
+                headers: stack.admin
+            )
             #expect(status == 200)
             try await Task.sleep(for: .seconds(1))
             for n in 4...6 { try await Self.roundTrip(client, "m\(n)") }

@@ -1,5 +1,6 @@
 import PorticoCore
 import Testing
+
 @testable import gateway
 
 /// The local token bucket on its own: the arithmetic every rate limit rests on.

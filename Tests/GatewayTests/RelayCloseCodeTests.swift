@@ -2,11 +2,12 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-@testable import PorticoCore
 import PorticoTestSupport
 import Testing
 import WSClient
 import WSCompression
+
+@testable import PorticoCore
 @testable import gateway
 
 /// The close codes each side gets when the other side breaks a limit or the protocol, as
@@ -34,8 +35,10 @@ import WSCompression
             }
             #expect(await connection.closed(within: 5))
             #expect(connection.closeCodes == [1001], "\(connection.closeCodes)")
-            #expect(await eventually(within: 5) { closeCodes(backend.received).contains(1009) },
-                    "the backend is told 1009: \(closeCodes(backend.received))")
+            #expect(
+                await eventually(within: 5) { closeCodes(backend.received).contains(1009) },
+                "the backend is told 1009: \(closeCodes(backend.received))"
+            )
         }
     }
 
@@ -64,7 +67,10 @@ import WSCompression
             let echoed = NIOLockedValueBox<ByteBuffer?>(nil)
             try await WebSocketClient.connect(
                 url: "\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)",
-                configuration: .init(maxFrameSize: 1 << 22, extensions: [.perMessageDeflate(maxDecompressedFrameSize: 1 << 22, minFrameSizeToCompress: 16)]),
+                configuration: .init(
+                    maxFrameSize: 1 << 22,
+                    extensions: [.perMessageDeflate(maxDecompressedFrameSize: 1 << 22, minFrameSizeToCompress: 16)]
+                ),
                 logger: Logger(label: "test-client")
             ) { inbound, outbound, _ in
                 try await outbound.write(.binary(message))

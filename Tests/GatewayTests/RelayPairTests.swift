@@ -2,9 +2,10 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
-@testable import PorticoCore
 import PorticoTestSupport
 import Testing
+
+@testable import PorticoCore
 @testable import gateway
 
 /// The relay without sockets: two `EmbeddedChannel`s on one loop, each with the pipeline the
@@ -18,17 +19,37 @@ final class RelayPair {
     let clientReads = ReadCounter()
     let backendReads = ReadCounter()
 
-    init(policy: ConnectionPolicy = ConnectionPolicy(maxMessageBytes: 1 << 20), tokenLifetime: TimeInterval = 3600,
-         closeOnExpiry: Bool = false, pingInterval: Int = 0, started: Bool = true) throws {
-        let settings = try GatewaySettings(source: SettingsSource(values: [
-            "DATABASE_URL": "postgres://portico@127.0.0.1:1/portico", "GATEWAY_CONNECTION_LOG": "off",
-        ]))
+    init(
+        policy: ConnectionPolicy = ConnectionPolicy(maxMessageBytes: 1 << 20),
+        tokenLifetime: TimeInterval = 3600,
+        closeOnExpiry: Bool = false,
+        pingInterval: Int = 0,
+        started: Bool = true
+    ) throws {
+        let settings = try GatewaySettings(
+            source: SettingsSource(values: [
+                "DATABASE_URL": "postgres://portico@127.0.0.1:1/portico", "GATEWAY_CONNECTION_LOG": "off",
+            ])
+        )
         let gateway = Gateway.build(settings: settings)
-        let caller = Caller(jti: "jti", consumerKey: "key", applicationID: "app", applicationName: "App", subscriber: "dev",
-                            keyType: .production, expiresAt: Date().addingTimeInterval(tokenLifetime))
+        let caller = Caller(
+            jti: "jti",
+            consumerKey: "key",
+            applicationID: "app",
+            applicationName: "App",
+            subscriber: "dev",
+            keyType: .production,
+            expiresAt: Date().addingTimeInterval(tokenLifetime)
+        )
         connection = RelayedConnection(
             record: HandshakeRecord(connectionID: "c1", path: "/echo/1", clientAddress: "127.0.0.1", userAgent: nil),
-            caller: caller, apiID: "api", policy: policy, slot: nil, eventLoop: loop, gateway: gateway)
+            caller: caller,
+            apiID: "api",
+            policy: policy,
+            slot: nil,
+            eventLoop: loop,
+            gateway: gateway
+        )
         client = EmbeddedChannel(loop: loop)
         backend = EmbeddedChannel(loop: loop)
         let clientRelay = RelayHandler(side: .client, connection: connection)
@@ -36,11 +57,18 @@ final class RelayPair {
         for (channel, relay, reads) in [(client, clientRelay, clientReads), (backend, backendRelay, backendReads)] {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(reads)
-            let decoder: any RemovableChannelHandler = relay.side == .client
+            let decoder: any RemovableChannelHandler =
+                relay.side == .client
                 ? ByteToMessageHandler(HTTPRequestDecoder()) : ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
             try sync.addHandler(decoder)
-            try RelayPipeline.switchToWebSocket(sync, relay: relay, httpDecoder: decoder, replacing: [], deflate: nil,
-                                                maxMessageBytes: policy.maxMessageBytes)
+            try RelayPipeline.switchToWebSocket(
+                sync,
+                relay: relay,
+                httpDecoder: decoder,
+                replacing: [],
+                deflate: nil,
+                maxMessageBytes: policy.maxMessageBytes
+            )
             try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         }
         loop.run()
@@ -183,7 +211,8 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
             try pair.fromBackend(0x1, payload, fin: false)
             try pair.fromBackend(0x0, payload)
         }
-        let toClient = try RelayPair.written(pair.client), toBackend = try pair.toBackend()
+        let toClient = try RelayPair.written(pair.client)
+        let toBackend = try pair.toBackend()
         let (senderGot, otherGot) = sender == .client ? (toClient, toBackend) : (toBackend, toClient)
         #expect(closeCodes(senderGot) == [1009])
         #expect(closeCodes(otherGot) == [1001], "never 1011: the other side did not fail")

@@ -1,13 +1,18 @@
 import Foundation
-@testable import PorticoCore
 import Testing
+
+@testable import PorticoCore
 @testable import gateway
 
 /// The cache of verified tokens skips only the signature check and the claims' decoding: every
 /// check that can change after a token was issued still runs on every handshake.
 @Suite struct VerifiedTokensTests {
-    let verifier = TokenVerifier(issuer: "http://localhost:9081", audience: "portico-gateway", leeway: 30,
-                                 verified: VerifiedTokens(capacity: 3))
+    let verifier = TokenVerifier(
+        issuer: "http://localhost:9081",
+        audience: "portico-gateway",
+        leeway: 30,
+        verified: VerifiedTokens(capacity: 3)
+    )
 
     func refusal(_ token: String, _ table: RouteTable, now: Date = Date()) -> String? {
         do {
@@ -24,13 +29,17 @@ import Testing
         #expect(verifier.verified.count == 1, "verified once, remembered")
         #expect(refusal(token, HandshakeStageTests.table()) == nil)
         #expect(refusal(token, HandshakeStageTests.table(revoked: ["jti-1"])) == "revoked_token", "revocation acts at once")
-        #expect(refusal(token, HandshakeStageTests.table(keyPublished: false)) == "unknown_signing_key",
-                "a signing key no longer published is not trusted from the cache")
+        #expect(
+            refusal(token, HandshakeStageTests.table(keyPublished: false)) == "unknown_signing_key",
+            "a signing key no longer published is not trusted from the cache"
+        )
         #expect(refusal(token, HandshakeStageTests.table(), now: Date().addingTimeInterval(700)) == "expired_token")
         var tampered = Array(token.utf8)
         tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-        #expect(refusal(String(decoding: tampered, as: UTF8.self), HandshakeStageTests.table()) == "bad_signature",
-                "another spelling is another key: verified, and refused")
+        #expect(
+            refusal(String(decoding: tampered, as: UTF8.self), HandshakeStageTests.table()) == "bad_signature",
+            "another spelling is another key: verified, and refused"
+        )
     }
 
     @Test func theCacheIsBounded() throws {

@@ -3,6 +3,7 @@ import NIOEmbedded
 import NIOWebSocket
 import Testing
 import WebSocketWire
+
 @testable import gateway
 
 /// The relay's frame reading and writing, checked against NIO's own frame codec.
@@ -59,8 +60,14 @@ import WebSocketWire
         for (index, length) in [5, 130, 0, 70_000].enumerated() {
             let payload = Self.payload(length)
             expected.append(payload)
-            var frame = try Self.nioEncoded(WebSocketFrame(fin: index == 3, opcode: index == 0 ? .text : .continuation,
-                                                           maskKey: .random(), data: ByteBuffer(bytes: payload)))
+            var frame = try Self.nioEncoded(
+                WebSocketFrame(
+                    fin: index == 3,
+                    opcode: index == 0 ? .text : .continuation,
+                    maskKey: .random(),
+                    data: ByteBuffer(bytes: payload)
+                )
+            )
             stream.writeBuffer(&frame)
         }
         for chunk in [1, 2, 3, 7, 1000, stream.readableBytes] {

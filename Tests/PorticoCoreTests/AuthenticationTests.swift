@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import PorticoTestSupport
 import Testing
+
 @testable import PorticoCore
 
 /// Bounded bcrypt work: the pool's queue limit, the credential cache and the failure limits.
@@ -31,10 +32,12 @@ import Testing
     }
 
     static func settings(cacheSeconds: Int = 60, perUser: Int = 3, perAddress: Int = 5) throws -> CoreSettings {
-        try CoreSettings(source: SettingsSource(values: [
-            "PORTICO_AUTH_CACHE_SECONDS": "\(cacheSeconds)", "PORTICO_AUTH_MAX_FAILURES": "\(perUser)",
-            "PORTICO_AUTH_MAX_FAILURES_PER_ADDRESS": "\(perAddress)",
-        ]))
+        try CoreSettings(
+            source: SettingsSource(values: [
+                "PORTICO_AUTH_CACHE_SECONDS": "\(cacheSeconds)", "PORTICO_AUTH_MAX_FAILURES": "\(perUser)",
+                "PORTICO_AUTH_MAX_FAILURES_PER_ADDRESS": "\(perAddress)",
+            ])
+        )
     }
 
     /// A legitimate caller pays one bcrypt, then is answered from the cache; a wrong password is

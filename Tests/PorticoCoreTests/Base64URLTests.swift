@@ -1,6 +1,7 @@
 import Foundation
-@testable import PorticoCore
 import Testing
+
+@testable import PorticoCore
 
 /// base64url, decoded byte by byte, against Foundation's base64 on random data of every length:
 /// exactly one spelling per byte string (RFC 7515 §2).
@@ -19,7 +20,12 @@ import Testing
             let data = Data((0..<length).map { _ in UInt8.random(in: 0...255) })
             let canonical = data.base64URLEncoded
             let standard = data.base64EncodedString()
-            if standard.contains("=") { #expect(Data(base64URLEncoded: standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")) == nil, "padded") }
+            if standard.contains("=") {
+                #expect(
+                    Data(base64URLEncoded: standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")) == nil,
+                    "padded"
+                )
+            }
             if standard.contains("+") || standard.contains("/") { #expect(Data(base64URLEncoded: standard) == nil, "standard alphabet") }
             #expect(Data(base64URLEncoded: canonical + "=") == nil)
             #expect(Data(base64URLEncoded: canonical + " ") == nil)

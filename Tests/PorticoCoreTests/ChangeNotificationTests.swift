@@ -1,7 +1,8 @@
 import Foundation
-import PostgresNIO
 import PorticoTestSupport
+import PostgresNIO
 import Testing
+
 @testable import PorticoCore
 
 @Suite struct ChangeNotificationTests {
@@ -18,14 +19,17 @@ import Testing
                         }
                         let api = try await store.create(
                             APISpec(name: "Echo", context: "/echo", version: "1", plans: ["Gold"], productionEndpoint: "ws://h"),
-                            provider: "p")
+                            provider: "p"
+                        )
                         #expect(try await next() == Change(entity: .api, action: .created, id: api.id))
 
                         _ = try await store.update(id: api.id, ifMatch: nil) { $0.description = "changed" }
                         #expect(try await next() == Change(entity: .api, action: .updated, id: api.id))
 
-                        for (action, state) in [(LifecycleAction.publish, "PUBLISHED"), (.block, "BLOCKED"), (.republish, "PUBLISHED"),
-                                                (.deprecate, "DEPRECATED"), (.retire, "RETIRED")] {
+                        for (action, state) in [
+                            (LifecycleAction.publish, "PUBLISHED"), (.block, "BLOCKED"), (.republish, "PUBLISHED"),
+                            (.deprecate, "DEPRECATED"), (.retire, "RETIRED"),
+                        ] {
                             _ = try await store.changeLifecycle(id: api.id, action: action, user: "p", ifMatch: nil)
                             #expect(try await next() == Change(entity: .api, action: .lifecycle, id: api.id, state: state))
                         }
@@ -49,7 +53,10 @@ import Testing
                         let refused = await #expect(throws: StoreError.self) {
                             _ = try await store.create(APISpec(name: "A", context: "/a", version: "1", plans: ["Nope"]), provider: "p")
                         }
-                        guard case .invalidField(let field) = refused else { Issue.record("\(String(describing: refused))"); return }
+                        guard case .invalidField(let field) = refused else {
+                            Issue.record("\(String(describing: refused))")
+                            return
+                        }
                         #expect(field.field == "policies")
                         let created = try await store.create(APISpec(name: "B", context: "/b", version: "1"), provider: "p")
                         let first = try await iterator.next()

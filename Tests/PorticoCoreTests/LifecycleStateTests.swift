@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PorticoCore
 
 @Suite struct LifecycleStateTests {
@@ -21,9 +22,22 @@ import Testing
 
     @Test func readinessNamesWhatIsMissing() {
         var api = WebSocketAPI(
-            id: "x", name: "n", description: "", context: "/c", version: "1", provider: "p", lifecycleState: .created,
-            isDefaultVersion: false, visibility: .public, plans: [], productionEndpoint: nil, sandboxEndpoint: nil,
-            revision: 1, createdAt: .now, updatedAt: .now)
+            id: "x",
+            name: "n",
+            description: "",
+            context: "/c",
+            version: "1",
+            provider: "p",
+            lifecycleState: .created,
+            isDefaultVersion: false,
+            visibility: .public,
+            plans: [],
+            productionEndpoint: nil,
+            sandboxEndpoint: nil,
+            revision: 1,
+            createdAt: .now,
+            updatedAt: .now
+        )
         #expect(api.readinessProblem(for: .published)?.contains("business plan") == true)
         api.plans = ["Gold"]
         #expect(api.readinessProblem(for: .published)?.contains("production endpoint") == true)

@@ -1,7 +1,8 @@
 import Foundation
-import PostgresNIO
 import PorticoTestSupport
+import PostgresNIO
 import Testing
+
 @testable import PorticoCore
 
 @Suite struct MigratorTests {
@@ -52,7 +53,8 @@ import Testing
             #expect(applied == ["0001_create.sql", "0002_fill.sql", "0010_alter.sql"])
             var recorded: [String] = []
             for try await (name, checksum) in try await database.client.query(
-                "SELECT name, checksum FROM schema_migrations ORDER BY version", logger: TestDatabase.logger
+                "SELECT name, checksum FROM schema_migrations ORDER BY version",
+                logger: TestDatabase.logger
             ).decode((String, String).self) {
                 #expect(checksum == migrator.migrations.first { $0.name == name }?.checksum)
                 recorded.append(name)

@@ -1,6 +1,7 @@
 import Foundation
 import PorticoTestSupport
 import Testing
+
 @testable import PorticoCore
 
 @Suite struct UsageStoreTests {
@@ -63,8 +64,10 @@ import Testing
         try await TestDatabase.withMigratedDatabase { database in
             let store = UsageStore(database: database)
             let minute = UsageKey.minute(of: try Date("2026-11-22T10:00:00Z", strategy: .iso8601))
-            try await store.add([UsageKey(apiID: UsageStoreTests.api, applicationID: UsageStoreTests.app, minute: minute):
-                                    UsageStoreTests.counts(messages: 3, bytes: 30)])
+            try await store.add([
+                UsageKey(apiID: UsageStoreTests.api, applicationID: UsageStoreTests.app, minute: minute):
+                    UsageStoreTests.counts(messages: 3, bytes: 30)
+            ])
             for granularity in ["minute", "hour", "day"] {
                 let query = try UsageQuery(query: ["from": "2026-11-22T10:00:30Z", "to": "2026-11-22T10:02:10Z", "granularity": granularity])
                 let report = try await UsageReport.read(.api(UsageStoreTests.api), query: query, from: store)
@@ -78,9 +81,11 @@ import Testing
     }
 
     @Test func badParametersAreNamed() {
-        for (parameters, name) in [(["granularity": "week"], "granularity"), (["from": "yesterday"], "from"),
-                                   (["from": "2026-11-22T10:00:00Z", "to": "2026-11-22T09:00:00Z"], "from"),
-                                   (["from": "2000-01-01T00:00:00Z", "granularity": "minute"], "granularity")] {
+        for (parameters, name) in [
+            (["granularity": "week"], "granularity"), (["from": "yesterday"], "from"),
+            (["from": "2026-11-22T10:00:00Z", "to": "2026-11-22T09:00:00Z"], "from"),
+            (["from": "2000-01-01T00:00:00Z", "granularity": "minute"], "granularity"),
+        ] {
             #expect { try UsageQuery(query: parameters) } throws: { error in
                 (error as? APIError)?.message.contains("'\(name)'") == true
             }

@@ -65,8 +65,12 @@ package enum ControlCharacters {
 extension RESTClient {
     /// Sends every control-character variant of `body` and expects each to be a 400 that names the
     /// field (the member-name variants only the 400).
-    package func expectControlCharactersRefused(_ method: HTTPRequest.Method, _ path: String, body: String,
-                                               sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    package func expectControlCharactersRefused(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        body: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
         var generator = SystemRandomNumberGenerator()
         for variant in try ControlCharacters.variants(of: body, using: &generator) {
             let reply = try await send(method, path, json: variant.json)

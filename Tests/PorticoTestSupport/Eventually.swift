@@ -3,8 +3,11 @@ import Foundation
 /// Checks `condition` every `interval` until it holds or `seconds` have passed (it is checked once
 /// more at the end); returns whether it held. For what a test must see happen soon, but not at once.
 @discardableResult
-package func eventually(within seconds: Double, every interval: Duration = .milliseconds(50),
-                       _ condition: () async throws -> Bool) async rethrows -> Bool {
+package func eventually(
+    within seconds: Double,
+    every interval: Duration = .milliseconds(50),
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while true {
         if try await condition() { return true }

@@ -60,8 +60,13 @@ extension PorticoStack {
     package func prepare() async throws {
         apiID = try await createAPI(name: "EchoWebSocket", context: "/echowebsocket", version: "1.0.0", isDefault: true)
         try await lifecycle(apiID, "Publish")
-        #expect(try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/signup",
-                                    body: #"{"username":"dev","password":"dev-password"}"#).status == 201)
+        #expect(
+            try await HTTP.send(
+                "POST",
+                "\(devportalURL)/api/am/devportal/v3/signup",
+                body: #"{"username":"dev","password":"dev-password"}"#
+            ).status == 201
+        )
         applicationID = try await createApplication("EchoClient")
         try await subscribe(applicationID, to: apiID)
         (consumerKey, consumerSecret, token) = try await keys(for: applicationID, type: "PRODUCTION")
@@ -84,17 +89,31 @@ extension PorticoStack {
 
     /// Creates an API offering `plans`. `endpointConfig` (JSON) replaces the one made of `endpoint`,
     /// `sandbox` and `caFile`; `extra` adds top-level JSON members (`"limits":{…}`).
-    package func createAPI(name: String, context: String, version: String, isDefault: Bool = false, sandbox: Bool = false,
-                          endpoint: String? = nil, caFile: String? = nil, plans: [String] = ["Gold", "Silver"], extra: String = "",
-                          endpointConfig: String? = nil) async throws -> String {
+    package func createAPI(
+        name: String,
+        context: String,
+        version: String,
+        isDefault: Bool = false,
+        sandbox: Bool = false,
+        endpoint: String? = nil,
+        caFile: String? = nil,
+        plans: [String] = ["Gold", "Silver"],
+        extra: String = "",
+        endpointConfig: String? = nil
+    ) async throws -> String {
         let production = endpoint ?? "ws://127.0.0.1:\(echoPort)"
         let sandboxPart = (sandbox ? #","sandbox_endpoints":{"url":"\#(production)"}"# : "") + (caFile.map { #","ca_file":"\#($0)""# } ?? "")
         let endpoints = endpointConfig ?? #"{"endpoint_type":"ws","production_endpoints":{"url":"\#(production)"}\#(sandboxPart)}"#
         let policies = plans.map { "\"\($0)\"" }.joined(separator: ",")
-        let (status, body) = try await HTTP.send("POST", "\(publisherURL)/apis", body: """
-            {"name":"\(name)","context":"\(context)","version":"\(version)","policies":[\(policies)],"isDefaultVersion":\(isDefault),
-             "endpointConfig":\(endpoints)\(extra.isEmpty ? "" : "," + extra)}
-            """, headers: admin)
+        let (status, body) = try await HTTP.send(
+            "POST",
+            "\(publisherURL)/apis",
+            body: """
+                {"name":"\(name)","context":"\(context)","version":"\(version)","policies":[\(policies)],"isDefaultVersion":\(isDefault),
+                 "endpointConfig":\(endpoints)\(extra.isEmpty ? "" : "," + extra)}
+                """,
+            headers: admin
+        )
         #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
         return HTTP.json(body)["id"] as? String ?? ""
     }
@@ -106,8 +125,12 @@ extension PorticoStack {
     }
 
     package func createApplication(_ name: String, plan: String = "Unlimited") async throws -> String {
-        let (_, body) = try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/applications",
-                                            body: #"{"name":"\#(name)","throttlingPolicy":"\#(plan)"}"#, headers: dev)
+        let (_, body) = try await HTTP.send(
+            "POST",
+            "\(devportalURL)/api/am/devportal/v3/applications",
+            body: #"{"name":"\#(name)","throttlingPolicy":"\#(plan)"}"#,
+            headers: dev
+        )
         return HTTP.json(body)["applicationId"] as? String ?? ""
     }
 
@@ -124,8 +147,14 @@ extension PorticoStack {
 
     /// Creates and publishes `name` 1 at context `/<name in lower case>` (see `createAPI`).
     package func publishAPI(_ name: String, plans: [String], extra: String = "", endpointConfig: String? = nil) async throws -> String {
-        let id = try await createAPI(name: name, context: "/\(name.lowercased())", version: "1", plans: plans, extra: extra,
-                                     endpointConfig: endpointConfig)
+        let id = try await createAPI(
+            name: name,
+            context: "/\(name.lowercased())",
+            version: "1",
+            plans: plans,
+            extra: extra,
+            endpointConfig: endpointConfig
+        )
         try await lifecycle(id, "Publish")
         return id
     }
@@ -134,8 +163,14 @@ extension PorticoStack {
     /// subscribes the developer's application and waits until the gateway has it; returns its id.
     @discardableResult
     package func serve(_ name: String, endpoint: String, extra: String = "") async throws -> String {
-        let id = try await createAPI(name: name, context: "/\(name.lowercased())", version: "1", endpoint: endpoint, plans: ["Gold"],
-                                     extra: extra)
+        let id = try await createAPI(
+            name: name,
+            context: "/\(name.lowercased())",
+            version: "1",
+            endpoint: endpoint,
+            plans: ["Gold"],
+            extra: extra
+        )
         try await lifecycle(id, "Publish")
         try await subscribe(applicationID, to: id)
         try await settle()
@@ -158,19 +193,29 @@ extension PorticoStack {
 
     @discardableResult
     package func subscribe(_ applicationID: String, to apiID: String, plan: String = "Gold") async throws -> String {
-        let (status, body) = try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/subscriptions",
-            body: #"{"applicationId":"\#(applicationID)","apiId":"\#(apiID)","throttlingPolicy":"\#(plan)"}"#, headers: dev)
+        let (status, body) = try await HTTP.send(
+            "POST",
+            "\(devportalURL)/api/am/devportal/v3/subscriptions",
+            body: #"{"applicationId":"\#(applicationID)","apiId":"\#(apiID)","throttlingPolicy":"\#(plan)"}"#,
+            headers: dev
+        )
         #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
         return HTTP.json(body)["subscriptionId"] as? String ?? ""
     }
 
     /// Generates keys of `type` for the application: (consumer key, secret, first token).
     package func keys(for applicationID: String, type: String) async throws -> (String, String, String) {
-        let (_, body) = try await HTTP.send("POST", "\(devportalURL)/api/am/devportal/v3/applications/\(applicationID)/generate-keys",
-                                            body: #"{"keyType":"\#(type)"}"#, headers: dev)
+        let (_, body) = try await HTTP.send(
+            "POST",
+            "\(devportalURL)/api/am/devportal/v3/applications/\(applicationID)/generate-keys",
+            body: #"{"keyType":"\#(type)"}"#,
+            headers: dev
+        )
         let json = HTTP.json(body)
-        return (json["consumerKey"] as? String ?? "", json["consumerSecret"] as? String ?? "",
-                (json["token"] as? [String: Any])?["accessToken"] as? String ?? "")
+        return (
+            json["consumerKey"] as? String ?? "", json["consumerSecret"] as? String ?? "",
+            (json["token"] as? [String: Any])?["accessToken"] as? String ?? ""
+        )
     }
 
     /// Waits (at most 3 s) until the gateway counts `count` open connections.
@@ -182,15 +227,23 @@ extension PorticoStack {
 
     /// Another access token for the application's production keys (client credentials grant).
     package func newToken() async throws -> String {
-        let (status, body) = try await HTTP.send("POST", "\(devportalURL)/oauth2/token", body: "grant_type=client_credentials",
-            headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })
+        let (status, body) = try await HTTP.send(
+            "POST",
+            "\(devportalURL)/oauth2/token",
+            body: "grant_type=client_credentials",
+            headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a }
+        )
         #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
         return HTTP.json(body)["access_token"] as? String ?? ""
     }
 
     package func revoke(_ token: String) async throws {
-        let (status, _) = try await HTTP.send("POST", "\(devportalURL)/oauth2/revoke", body: "token=\(token)",
-            headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a })
+        let (status, _) = try await HTTP.send(
+            "POST",
+            "\(devportalURL)/oauth2/revoke",
+            body: "token=\(token)",
+            headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a }
+        )
         #expect(status == 200)
     }
 }

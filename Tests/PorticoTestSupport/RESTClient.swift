@@ -24,8 +24,13 @@ package struct RESTClient: Sendable {
     }
 
     @discardableResult
-    package func send(_ method: HTTPRequest.Method, _ path: String, json: String? = nil, form: String? = nil,
-                     headers: HTTPFields = [:]) async throws -> Reply {
+    package func send(
+        _ method: HTTPRequest.Method,
+        _ path: String,
+        json: String? = nil,
+        form: String? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> Reply {
         var headers = headers
         if let username, let password, headers[.authorization] == nil {
             headers[.authorization] = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
@@ -34,7 +39,11 @@ package struct RESTClient: Sendable {
         if form != nil, headers[.contentType] == nil { headers[.contentType] = "application/x-www-form-urlencoded" }
         let uri = path.hasPrefix("/") ? path : "\(base)/\(path)"
         let response = try await client.executeRequest(
-            uri: uri, method: method, headers: headers, body: (json ?? form).map { ByteBuffer(string: $0) })
+            uri: uri,
+            method: method,
+            headers: headers,
+            body: (json ?? form).map { ByteBuffer(string: $0) }
+        )
         return Reply(status: response.status, headers: response.headers, body: Data(response.body.readableBytesView))
     }
 }

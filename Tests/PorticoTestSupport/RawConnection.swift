@@ -48,8 +48,10 @@ package final class RawConnection: Sendable {
 
     /// A WebSocket handshake request for `path`, with `extra` header lines.
     package static func upgradeRequest(_ path: String, extra: [String] = []) -> String {
-        (["GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"] + extra).joined(separator: "\r\n") + "\r\n\r\n"
+        ([
+            "GET \(path) HTTP/1.1", "Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13",
+        ] + extra).joined(separator: "\r\n") + "\r\n\r\n"
     }
 
     /// One frame as a client writes it: `masked` (as RFC 6455 requires of clients) or not, with the

@@ -13,8 +13,13 @@ package enum RawHandshake {
     }
 
     /// As `perform`, with the response's body (a refusal's JSON) read to its end.
-    package static func performReadingBody(_ gatewayURL: String, path: String, headers: [(String, String)] = []) async throws
-        -> (head: HTTPResponseHead, body: [String: Any]) {
+    package static func performReadingBody(
+        _ gatewayURL: String,
+        path: String,
+        headers: [(String, String)] = []
+    ) async throws
+        -> (head: HTTPResponseHead, body: [String: Any])
+    {
         let url = URL(string: gatewayURL)!
         let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: (HTTPResponseHead, ByteBuffer).self)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -46,8 +51,10 @@ package enum RawHandshake {
             .channelOption(.autoRead, value: false)
             .channelOption(.socketOption(.so_rcvbuf), value: 16 * 1024)
             .connect(host: url.host!, port: url.port!).get()
-        var request = ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: \(url.host!)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        var request = ByteBuffer(
+            string: "GET \(path) HTTP/1.1\r\nHost: \(url.host!)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
         try await channel.writeAndFlush(request).get()
         request.clear()
         return channel

@@ -33,8 +33,13 @@ package final class RawWebSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        try write(Array(("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: \(extensions)\r\n\r\n").utf8))
+        try write(
+            Array(
+                ("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: \(extensions)\r\n\r\n")
+                    .utf8
+            )
+        )
         while !buffered.containsHeaderEnd { try fill() }
         let end = buffered.headerEnd
         let lines = String(decoding: buffered[..<end], as: UTF8.self).components(separatedBy: "\r\n")
@@ -72,8 +77,12 @@ package final class RawWebSocket {
             offset = 4
         }
         while buffered.count < offset + length { try fill() }
-        let frame = Frame(fin: buffered[0] & 0x80 != 0, rsv1: buffered[0] & 0x40 != 0, opcode: buffered[0] & 0x0F,
-                          payload: Array(buffered[offset..<(offset + length)]))
+        let frame = Frame(
+            fin: buffered[0] & 0x80 != 0,
+            rsv1: buffered[0] & 0x40 != 0,
+            opcode: buffered[0] & 0x0F,
+            payload: Array(buffered[offset..<(offset + length)])
+        )
         buffered.removeFirst(offset + length)
         return frame
     }
@@ -101,8 +110,8 @@ package final class RawWebSocket {
     }
 }
 
-private extension [UInt8] {
-    var headerEnd: Int {
+extension [UInt8] {
+    fileprivate var headerEnd: Int {
         guard count >= 4 else { return -1 }
         for index in 0...(count - 4) where self[index] == 13 && self[index + 1] == 10 && self[index + 2] == 13 && self[index + 3] == 10 {
             return index
@@ -110,5 +119,5 @@ private extension [UInt8] {
         return -1
     }
 
-    var containsHeaderEnd: Bool { headerEnd >= 0 }
+    fileprivate var containsHeaderEnd: Bool { headerEnd >= 0 }
 }

@@ -40,7 +40,8 @@ package final class ServerSocket: Sendable {
 
     /// The 101 that completes the WebSocket handshake `request` opens.
     package static func switchingProtocols(to request: String) -> String {
-        let key = request.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
+        let key =
+            request.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
             .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces) ?? ""
         let accept = Data(Insecure.SHA1.hash(data: Data((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
         return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: \(accept)\r\n\r\n"
@@ -80,7 +81,8 @@ package func smallFrames(_ bytes: some Collection<UInt8>) -> [(opcode: UInt8, pa
     var frames: [(opcode: UInt8, payload: [UInt8])] = []
     var offset = 0
     while offset + 2 <= bytes.count {
-        let length = Int(bytes[offset + 1] & 0x7F), masked = bytes[offset + 1] & 0x80 != 0
+        let length = Int(bytes[offset + 1] & 0x7F)
+        let masked = bytes[offset + 1] & 0x80 != 0
         let start = offset + 2 + (masked ? 4 : 0)
         guard length < 126, start + length <= bytes.count else { break }
         let key = masked ? Array(bytes[(offset + 2)..<start]) : [0, 0, 0, 0]

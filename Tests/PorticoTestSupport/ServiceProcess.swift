@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 import Synchronization
@@ -76,7 +77,7 @@ package final class ServiceProcess: @unchecked Sendable {
     /// The resident set size of a process in kB (`VmRSS` in `/proc/PID/status`).
     package static func residentKilobytes(of pid: Int32) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return nil }
         return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
@@ -113,7 +114,10 @@ package final class ServiceProcess: @unchecked Sendable {
 /// Foundation's URLSession async API hung on this toolchain under Swift Testing).
 package enum HTTP {
     package static func send(
-        _ method: String, _ url: String, body: String? = nil, headers: [String: String] = [:]
+        _ method: String,
+        _ url: String,
+        body: String? = nil,
+        headers: [String: String] = [:]
     ) async throws -> (status: Int, body: Data) {
         var request = HTTPClientRequest(url: url)
         request.method = .init(rawValue: method)

@@ -17,12 +17,20 @@ package final class TestClient: @unchecked Sendable {
     package var binary: [[UInt8]] { binaries.value }
 
     /// Connects; throws `WebSocketClient.Error.invalidResponseStatus` with the gateway's answer on refusal.
-    package static func connect(_ url: String, headers: HTTPHeaders = [:], maxFrameSize: Int = 1 << 24,
-                        tls: TLSConfiguration? = nil) async throws -> TestClient {
+    package static func connect(
+        _ url: String,
+        headers: HTTPHeaders = [:],
+        maxFrameSize: Int = 1 << 24,
+        tls: TLSConfiguration? = nil
+    ) async throws -> TestClient {
         let client = TestClient()
         let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
-        WebSocket.connect(to: url, headers: headers, configuration: .init(tlsConfiguration: tls, maxFrameSize: maxFrameSize),
-                          on: MultiThreadedEventLoopGroup.singleton) { socket in
+        WebSocket.connect(
+            to: url,
+            headers: headers,
+            configuration: .init(tlsConfiguration: tls, maxFrameSize: maxFrameSize),
+            on: MultiThreadedEventLoopGroup.singleton
+        ) { socket in
             // websocket-kit wants its callbacks set on the socket's event loop: here.
             socket.onText { _, text in client.received.mutate { $0.append(text) } }
             socket.onBinary { _, buffer in client.binaries.mutate { $0.append(Array(buffer.readableBytesView)) } }
@@ -63,6 +71,14 @@ package final class NIOLockedValueBoxCompat<Value>: @unchecked Sendable {
     private var stored: Value
     private let lock = NSLock()
     package init(_ value: Value) { stored = value }
-    package var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
-    package func mutate(_ body: (inout Value) -> Void) { lock.lock(); body(&stored); lock.unlock() }
+    package var value: Value {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
+    package func mutate(_ body: (inout Value) -> Void) {
+        lock.lock()
+        body(&stored)
+        lock.unlock()
+    }
 }

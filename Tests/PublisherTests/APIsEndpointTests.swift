@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Testing
+
 @testable import publisher
 
 @Suite struct APIsEndpointTests {
@@ -31,12 +32,14 @@ import Testing
 
     @Test func limitsAndEndpointSettingsAreKeptChangedAndCopied() async throws {
         try await PublisherHarness.run { client in
-            let created = try await client.createAPI(json: """
-                {"limits": {"eventCeiling": {"eventCount": 100, "timeUnit": "min"}, "maxMessageBytes": 4096, "idleTimeoutSeconds": 60,
-                            "maxLifetimeSeconds": 0, "allowedOrigins": ["https://app.example.com"]},
-                 "endpointConfig": {"production_endpoints": {"url": "ws://backend"},
-                                    "config": {"actionDuration": 3000, "retryTimeOut": 2, "suspendDuration": 1000, "suspendMaxDuration": 8000, "factor": 3}}}
-                """)
+            let created = try await client.createAPI(
+                json: """
+                    {"limits": {"eventCeiling": {"eventCount": 100, "timeUnit": "min"}, "maxMessageBytes": 4096, "idleTimeoutSeconds": 60,
+                                "maxLifetimeSeconds": 0, "allowedOrigins": ["https://app.example.com"]},
+                     "endpointConfig": {"production_endpoints": {"url": "ws://backend"},
+                                        "config": {"actionDuration": 3000, "retryTimeOut": 2, "suspendDuration": 1000, "suspendMaxDuration": 8000, "factor": 3}}}
+                    """
+            )
             #expect(created.status == .created, "\(created.text)")
             let limits = created["limits"] as? [String: Any]
             #expect((limits?["eventCeiling"] as? [String: Any])?["eventCount"] as? Int == 100)
@@ -60,20 +63,27 @@ import Testing
             #expect(changed.status == .ok, "\(changed.text)")
             #expect((changed.json["limits"] as? [String: Any])?["idleTimeoutSeconds"] as? Int == 5)
             #expect((changed.json["limits"] as? [String: Any])?["maxMessageBytes"] == nil, "limits are replaced as a whole")
-            #expect(((changed.json["endpointConfig"] as? [String: Any])?["config"] as? [String: Any])?["actionDuration"] as? Int == 3000,
-                    "endpointConfig was not given: kept")
+            #expect(
+                ((changed.json["endpointConfig"] as? [String: Any])?["config"] as? [String: Any])?["actionDuration"] as? Int == 3000,
+                "endpointConfig was not given: kept"
+            )
         }
     }
 
     @Test func caFileIsKeptChangedAndCopied() async throws {
         try await PublisherHarness.run { client in
-            let created = try await client.createAPI(json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}, "ca_file": "/etc/portico/ca.pem"}}"#)
+            let created = try await client.createAPI(
+                json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}, "ca_file": "/etc/portico/ca.pem"}}"#
+            )
             #expect(created.status == .created, "\(created.text)")
             #expect((created["endpointConfig"] as? [String: Any])?["ca_file"] as? String == "/etc/portico/ca.pem")
             let copy = try await client.send(.post, "apis/copy-api?apiId=\(created.id)&newVersion=2.0.0")
             #expect((copy.json["endpointConfig"] as? [String: Any])?["ca_file"] as? String == "/etc/portico/ca.pem")
-            let changed = try await client.send(.put, "apis/\(created.id)",
-                                                json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}}}"#)
+            let changed = try await client.send(
+                .put,
+                "apis/\(created.id)",
+                json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}}}"#
+            )
             #expect(changed.status == .ok, "\(changed.text)")
             #expect((changed.json["endpointConfig"] as? [String: Any])?["ca_file"] == nil, "the PUT left it out, so it is gone")
         }
@@ -98,13 +108,20 @@ import Testing
         (#"{"endpointConfig": {"production_endpoints": {"url": "ws://"}}}"#, "endpointConfig.production_endpoints.url"),
         (#"{"endpointConfig": {"sandbox_endpoints": {"url": "tcp://h:1"}}}"#, "endpointConfig.sandbox_endpoints.url"),
         (#"{"endpointConfig": {"production_endpoints": {"url": "wss://h"}, "ca_file": "certs/ca.pem"}}"#, "endpointConfig.ca_file"),
-        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"actionDuration": 0}}}"#, "endpointConfig.config.actionDuration"),
+        (
+            #"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"actionDuration": 0}}}"#,
+            "endpointConfig.config.actionDuration"
+        ),
         (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"retryTimeOut": -1}}}"#, "endpointConfig.config.retryTimeOut"),
         (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"factor": 0.5}}}"#, "endpointConfig.config.factor"),
-        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"suspendDuration": 0}}}"#,
-         "endpointConfig.config.suspendMaxDuration"),
-        (#"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"suspendDuration": 5000, "suspendMaxDuration": 10}}}"#,
-         "endpointConfig.config.suspendMaxDuration"),
+        (
+            #"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"suspendDuration": 0}}}"#,
+            "endpointConfig.config.suspendMaxDuration"
+        ),
+        (
+            #"{"endpointConfig": {"production_endpoints": {"url": "ws://h"}, "config": {"suspendDuration": 5000, "suspendMaxDuration": 10}}}"#,
+            "endpointConfig.config.suspendMaxDuration"
+        ),
         (#"{"limits": {"maxMessageBytes": 0}}"#, "limits.maxMessageBytes"),
         (#"{"limits": {"idleTimeoutSeconds": -1}}"#, "limits.idleTimeoutSeconds"),
         (#"{"limits": {"maxLifetimeSeconds": 99999999}}"#, "limits.maxLifetimeSeconds"),
@@ -255,8 +272,10 @@ import Testing
             #expect(copy["lifeCycleStatus"] as? String == "CREATED")
             #expect(copy["policies"] as? [String] == ["Gold", "Silver"])
             #expect(copy["isDefaultVersion"] as? Bool == true)
-            #expect(try await client.send(.get, "apis/\(original.id)")["isDefaultVersion"] as? Bool == false,
-                    "at most one default version per context")
+            #expect(
+                try await client.send(.get, "apis/\(original.id)")["isDefaultVersion"] as? Bool == false,
+                "at most one default version per context"
+            )
             try await client.send(.post, "apis/copy-api?apiId=\(original.id)&newVersion=2.0.0").expectError(.conflict)
             try await client.send(.post, "apis/copy-api?apiId=\(original.id)").expectError(.badRequest, mentioning: "'newVersion'")
             try await client.send(.post, "apis/copy-api?newVersion=3").expectError(.badRequest, mentioning: "'apiId'")

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Testing
+
 @testable import publisher
 
 @Suite struct AuthorizationTests {
@@ -51,8 +52,11 @@ import Testing
 
     @Test func adminCreatesUsers() async throws {
         try await PublisherHarness.run { admin in
-            let created = try await admin.send(.post, "/api/am/admin/v4/users",
-                                               json: #"{"username":"dana","password":"long-enough","email":"d@example.com","roles":["creator","publisher"]}"#)
+            let created = try await admin.send(
+                .post,
+                "/api/am/admin/v4/users",
+                json: #"{"username":"dana","password":"long-enough","email":"d@example.com","roles":["creator","publisher"]}"#
+            )
             #expect(created.status == .created, "\(created.text)")
             #expect(created["roles"] as? [String] == ["creator", "publisher"])
             #expect(created["password"] == nil)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Testing
+
 @testable import publisher
 
 @Suite struct BusinessPlanEndpointTests {
@@ -21,7 +22,8 @@ import Testing
 
     @Test func adminManagesPlans() async throws {
         try await PublisherHarness.run { admin in
-            let body = #"{"policyName":"Platinum","displayName":"Platinum","description":"Big","defaultLimit":{"type":"EVENTCOUNTLIMIT","eventCount":{"timeUnit":"min","unitTime":1,"eventCount":1000}},"subscriberCount":5}"#
+            let body =
+                #"{"policyName":"Platinum","displayName":"Platinum","description":"Big","defaultLimit":{"type":"EVENTCOUNTLIMIT","eventCount":{"timeUnit":"min","unitTime":1,"eventCount":1000}},"subscriberCount":5}"#
             let created = try await admin.send(.post, Self.path, json: body)
             #expect(created.status == .created, "\(created.text)")
             let id = try #require(created["policyId"] as? String)
@@ -29,14 +31,21 @@ import Testing
             try await admin.send(.post, Self.path, json: body).expectError(.conflict, mentioning: "Platinum")
             #expect(try await admin.createAPI(["policies": ["Platinum"]]).status == .created, "a new plan is usable at once")
 
-            let updated = try await admin.send(.put, "\(Self.path)/\(id)", json: #"{"displayName":"Platinum+","subscriberCount":9,"defaultLimit":null}"#)
+            let updated = try await admin.send(
+                .put,
+                "\(Self.path)/\(id)",
+                json: #"{"displayName":"Platinum+","subscriberCount":9,"defaultLimit":null}"#
+            )
             #expect(updated.status == .ok, "\(updated.text)")
             #expect(updated["subscriberCount"] as? Int == 9)
             #expect(updated["defaultLimit"] == nil)
             #expect(updated["excessAction"] as? String == "drop", "the default action")
             #expect(updated["countedDirections"] as? String == "both", "both directions count by default")
-            let enforced = try await admin.send(.put, "\(Self.path)/\(id)",
-                                                json: #"{"displayName":"Platinum+","maxMessageBytes":65536,"excessAction":"close","countedDirections":"clientToBackend"}"#)
+            let enforced = try await admin.send(
+                .put,
+                "\(Self.path)/\(id)",
+                json: #"{"displayName":"Platinum+","maxMessageBytes":65536,"excessAction":"close","countedDirections":"clientToBackend"}"#
+            )
             #expect(enforced["maxMessageBytes"] as? Int == 65536)
             #expect(enforced["excessAction"] as? String == "close")
             #expect(enforced["countedDirections"] as? String == "clientToBackend")

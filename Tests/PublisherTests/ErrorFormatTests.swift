@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Testing
+
 @testable import publisher
 
 @Suite struct ErrorFormatTests {
@@ -16,8 +17,10 @@ import Testing
         try await PublisherHarness.run { client in
             try await client.send(.post, "apis", json: "name=x", headers: [.contentType: "application/x-www-form-urlencoded"])
                 .expectError(.unsupportedMediaType, mentioning: "application/json")
-            #expect(try await client.send(.post, "apis", json: "{}", headers: [.contentType: "application/json; charset=utf-8"]).status == .badRequest,
-                    "JSON with a charset is JSON")
+            #expect(
+                try await client.send(.post, "apis", json: "{}", headers: [.contentType: "application/json; charset=utf-8"]).status == .badRequest,
+                "JSON with a charset is JSON"
+            )
         }
     }
 

@@ -3,6 +3,7 @@ import Hummingbird
 import PorticoCore
 import PorticoTestSupport
 import Testing
+
 @testable import publisher
 
 /// What an outside security test found in the publisher, pinned on the real router and PostgreSQL.
@@ -12,11 +13,15 @@ import Testing
     @Test func pagesCannotOverflow() async throws {
         try await PublisherHarness.run { client in
             #expect(try await client.createAPI().status == .created)
-            let extremes = ["0", "1", "999", "1000", "1001", "10000000", "10000001", "9223372036854775807", "9223372036854775808",
-                            "-1", "-9223372036854775808", "1e3", "", "%00"]
+            let extremes = [
+                "0", "1", "999", "1000", "1001", "10000000", "10000001", "9223372036854775807", "9223372036854775808",
+                "-1", "-9223372036854775808", "1e3", "", "%00",
+            ]
             var generator = SystemRandomNumberGenerator()
             var pairs = extremes.flatMap { offset in ["25", "1000", "1"].map { (offset, $0) } } + extremes.map { ("0", $0) }
-            pairs += (0..<40).map { _ in (String(Int.random(in: Int.min...Int.max, using: &generator)), String(Int.random(in: -5...2000, using: &generator))) }
+            pairs += (0..<40).map { _ in
+                (String(Int.random(in: Int.min...Int.max, using: &generator)), String(Int.random(in: -5...2000, using: &generator)))
+            }
             for (offset, limit) in pairs {
                 let reply = try await client.send(.get, "apis?offset=\(offset)&limit=\(limit)")
                 if reply.status == .ok {
@@ -38,13 +43,18 @@ import Testing
         try await PublisherHarness.run { client in
             let created = try await client.createAPI(json: #"{"description":"An echo"}"#)
             let apiID = created.id
-            let plan = #"{"policyName":"Platinum","displayName":"Platinum","description":"Big","defaultLimit":{"type":"EVENTCOUNTLIMIT","eventCount":{"timeUnit":"min","unitTime":1,"eventCount":1000}},"subscriberCount":5,"excessAction":"drop","countedDirections":"both"}"#
+            let plan =
+                #"{"policyName":"Platinum","displayName":"Platinum","description":"Big","defaultLimit":{"type":"EVENTCOUNTLIMIT","eventCount":{"timeUnit":"min","unitTime":1,"eventCount":1000}},"subscriberCount":5,"excessAction":"drop","countedDirections":"both"}"#
             let planID = try #require(try await client.send(.post, BusinessPlanEndpointTests.path, json: plan)["policyId"] as? String)
-            let api = #"{"name":"EchoWebSocket","context":"/echowebsocket","version":"1.0.0","type":"WS","description":"An echo","policies":["Gold","Silver"],"endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:9100"},"sandbox_endpoints":{"url":"ws://127.0.0.1:9100"}},"limits":{"allowedOrigins":["https://app.example.com"]},"isDefaultVersion":true,"visibility":"PUBLIC"}"#
+            let api =
+                #"{"name":"EchoWebSocket","context":"/echowebsocket","version":"1.0.0","type":"WS","description":"An echo","policies":["Gold","Silver"],"endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:9100"},"sandbox_endpoints":{"url":"ws://127.0.0.1:9100"}},"limits":{"allowedOrigins":["https://app.example.com"]},"isDefaultVersion":true,"visibility":"PUBLIC"}"#
             let bodies: [(HTTPRequest.Method, String, String)] = [
                 (.post, "apis", api),
                 (.put, "apis/\(apiID)", api),
-                (.post, "/api/am/admin/v4/users", #"{"username":"carol","password":"a-long-password","email":"carol@example.com","roles":["creator"]}"#),
+                (
+                    .post, "/api/am/admin/v4/users",
+                    #"{"username":"carol","password":"a-long-password","email":"carol@example.com","roles":["creator"]}"#
+                ),
                 (.post, BusinessPlanEndpointTests.path, plan),
                 (.put, "\(BusinessPlanEndpointTests.path)/\(planID)", plan),
             ]
@@ -52,9 +62,11 @@ import Testing
                 try await client.expectControlCharactersRefused(method, path, body: body)
             }
             // A repeated member: decoders keep different ones, the check reads every one.
-            for repeated in [#"{"name":"Echo\u0000","name":"EchoWebSocket2","context":"/echo2","version":"1"}"#,
-                             #"{"name":"EchoWebSocket2","name":"Echo\u0000","context":"/echo2","version":"1"}"#,
-                             #"{"description":"ok","description":"a\u007Fb","name":"E3","context":"/e3","version":"1"}"#] {
+            for repeated in [
+                #"{"name":"Echo\u0000","name":"EchoWebSocket2","context":"/echo2","version":"1"}"#,
+                #"{"name":"EchoWebSocket2","name":"Echo\u0000","context":"/echo2","version":"1"}"#,
+                #"{"description":"ok","description":"a\u007Fb","name":"E3","context":"/e3","version":"1"}"#,
+            ] {
                 try await client.send(.post, "apis", json: repeated).expectError(.badRequest, mentioning: "control character")
             }
             #expect(try await client.send(.get, "apis/\(apiID)")["description"] as? String == "An echo", "nothing was changed")

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import PorticoCore
 import Testing
+
 @testable import publisher
 
 @Suite struct LifecycleEndpointTests {

@@ -3,6 +3,7 @@ import Hummingbird
 import PorticoCore
 import PorticoTestSupport
 import Testing
+
 @testable import publisher
 
 @Suite struct OpenAPIDocumentTests {
@@ -10,7 +11,9 @@ import Testing
         let database = Database(url: try DatabaseURL(parsing: "postgres://u@127.0.0.1/unused"), logger: TestDatabase.logger)
         let router = buildRouter(database: database, settings: try CoreSettings(source: SettingsSource(values: [:])))
         let (undocumented, unserved) = try undocumentedAndUnserved(
-            routes: router.routes.map { "\($0.method.rawValue) \($0.path.description)" }, document: PublisherOpenAPI.document)
+            routes: router.routes.map { "\($0.method.rawValue) \($0.path.description)" },
+            document: PublisherOpenAPI.document
+        )
         #expect(undocumented.isEmpty, "served but not documented: \(undocumented)")
         #expect(unserved.isEmpty, "documented but not served: \(unserved)")
     }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import PorticoCore
 import PorticoTestSupport
 import Testing
+
 @testable import publisher
 
 /// Runs the real publisher application (router, middleware, stores) against a fresh PostgreSQL
@@ -13,14 +14,16 @@ enum PublisherHarness {
     static let maxBodyBytes = 4096
 
     static func settings(_ url: DatabaseURL) throws -> PublisherSettings {
-        try PublisherSettings(source: SettingsSource(values: [
-            "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
-            "PORTICO_ADMIN_PASSWORD": adminPassword,
-            "PORTICO_BCRYPT_COST": "4",
-            "PORTICO_MAX_BODY_BYTES": "\(maxBodyBytes)",
-            "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path,
-            "PORTICO_DB_POOL_SIZE": "6",
-        ]))
+        try PublisherSettings(
+            source: SettingsSource(values: [
+                "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
+                "PORTICO_ADMIN_PASSWORD": adminPassword,
+                "PORTICO_BCRYPT_COST": "4",
+                "PORTICO_MAX_BODY_BYTES": "\(maxBodyBytes)",
+                "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path,
+                "PORTICO_DB_POOL_SIZE": "6",
+            ])
+        )
     }
 
     static func run(_ test: @escaping @Sendable (PublisherClient) async throws -> Void) async throws {
@@ -49,7 +52,10 @@ extension RESTClient {
     /// Creates a user with the given roles (as admin) and returns a client signed in as them.
     func user(_ name: String, roles: [String]) async throws -> RESTClient {
         let reply = try await self.signedIn("admin", PublisherHarness.adminPassword).send(
-            .post, "\(Self.admin)/users", json: #"{"username":"\#(name)","password":"password-1","roles":\#(jsonArray(roles))}"#)
+            .post,
+            "\(Self.admin)/users",
+            json: #"{"username":"\#(name)","password":"password-1","roles":\#(jsonArray(roles))}"#
+        )
         #expect(reply.status == .created, "creating user \(name): \(reply.text)")
         return self.signedIn(name)
     }

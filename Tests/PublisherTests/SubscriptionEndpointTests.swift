@@ -3,6 +3,7 @@ import Hummingbird
 import PorticoCore
 import PorticoTestSupport
 import Testing
+
 @testable import publisher
 
 /// The publisher's view of subscriptions: list them per API, block and unblock them, and refuse to
@@ -21,13 +22,22 @@ import Testing
             #expect(entry["subscriptionStatus"] as? String == "UNBLOCKED")
             #expect((entry["applicationInfo"] as? [String: Any])?["subscriber"] as? String == "dev")
 
-            let blocked = try await admin.send(.post, "subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=PROD_ONLY_BLOCKED")
+            let blocked = try await admin.send(
+                .post,
+                "subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=PROD_ONLY_BLOCKED"
+            )
             #expect(blocked.status == .ok, "\(blocked.text)")
             #expect(blocked["subscriptionStatus"] as? String == "PROD_ONLY_BLOCKED")
-            #expect(try await admin.send(.post, "subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=BLOCKED")["subscriptionStatus"]
-                    as? String == "BLOCKED")
-            #expect(try await admin.send(.post, "subscriptions/unblock-subscription?subscriptionId=\(subscriptionID)")["subscriptionStatus"]
-                    as? String == "UNBLOCKED")
+            #expect(
+                try await admin.send(.post, "subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=BLOCKED")[
+                    "subscriptionStatus"
+                ]
+                    as? String == "BLOCKED"
+            )
+            #expect(
+                try await admin.send(.post, "subscriptions/unblock-subscription?subscriptionId=\(subscriptionID)")["subscriptionStatus"]
+                    as? String == "UNBLOCKED"
+            )
             try await admin.send(.post, "subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=MAYBE")
                 .expectError(.badRequest, mentioning: "'blockState'")
             try await admin.send(.post, "subscriptions/block-subscription?subscriptionId=\(UUID())&blockState=BLOCKED").expectError(.notFound)

@@ -39,14 +39,16 @@ package final class Authenticator: Sendable {
         let name = username.lowercased()
         let key = Data(HMAC<SHA256>.authenticationCode(for: Data("\(name)\u{0}\(password)".utf8), using: cacheKey))
         let now = ContinuousClock.now
-        if cacheDuration > .zero, let user = cache.withLock({ cache -> User? in
-            guard let entry = cache[key] else { return nil }
-            guard entry.until > now else {
-                cache[key] = nil
-                return nil
-            }
-            return entry.user
-        }) {
+        if cacheDuration > .zero,
+            let user = cache.withLock({ cache -> User? in
+                guard let entry = cache[key] else { return nil }
+                guard entry.until > now else {
+                    cache[key] = nil
+                    return nil
+                }
+                return entry.user
+            })
+        {
             return user
         }
         if let wait = await byName.retryAfter(name) { throw Self.tooMany(wait, "this user name") }
@@ -70,7 +72,11 @@ package final class Authenticator: Sendable {
     }
 
     static func tooMany(_ seconds: Int, _ what: String) -> APIError {
-        APIError(.tooManyRequests, "Too Many Requests",
-                 "Too many failed sign-ins for \(what); retry in \(seconds) s", headers: [.retryAfter: "\(seconds)"])
+        APIError(
+            .tooManyRequests,
+            "Too Many Requests",
+            "Too many failed sign-ins for \(what); retry in \(seconds) s",
+            headers: [.retryAfter: "\(seconds)"]
+        )
     }
 }

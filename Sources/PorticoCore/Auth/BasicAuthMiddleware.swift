@@ -35,10 +35,10 @@ package struct BasicAuthMiddleware: RouterMiddleware {
     package static func parse(_ header: String) -> (String, String)? {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "basic",
-              let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
-              let decoded = String(data: data, encoding: .utf8),
-              TextInput.firstControlCharacter(in: decoded) == nil,
-              let colon = decoded.firstIndex(of: ":")
+            let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+            let decoded = String(data: data, encoding: .utf8),
+            TextInput.firstControlCharacter(in: decoded) == nil,
+            let colon = decoded.firstIndex(of: ":")
         else { return nil }
         return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]))
     }

@@ -26,8 +26,11 @@ package final class BcryptPool: Sendable {
 
     /// The error a full pool answers with.
     package static let busy = APIError(
-        .serviceUnavailable, "Service Unavailable",
-        "Too many password checks are waiting; retry in a second", headers: [.retryAfter: "1"])
+        .serviceUnavailable,
+        "Service Unavailable",
+        "Too many password checks are waiting; retry in a second",
+        headers: [.retryAfter: "1"]
+    )
 
     /// Runs `work` on the thread pool when a worker is free; throws `busy` when the queue is full.
     package func run<T: Sendable>(_ work: @escaping @Sendable () -> T) async throws -> T {

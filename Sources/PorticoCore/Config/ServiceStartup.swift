@@ -5,7 +5,9 @@ import Logging
 /// the bad one (exit 2), bootstrap logging, and turn any start-up error into one line (exit 1).
 package enum ServiceStartup {
     package static func settings<Settings>(
-        for service: String, _ make: (SettingsSource) throws -> Settings, logLevel: (Settings) -> Logger.Level
+        for service: String,
+        _ make: (SettingsSource) throws -> Settings,
+        logLevel: (Settings) -> Logger.Level
     ) -> Settings {
         do {
             let settings = try make(try SettingsSource.load())

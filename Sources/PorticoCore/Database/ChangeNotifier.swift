@@ -1,6 +1,6 @@
 import Foundation
-import PostgresNIO
 import Logging
+import PostgresNIO
 
 /// A change that running gateways must see, announced on the `portico_changes` channel.
 ///
@@ -9,8 +9,12 @@ import Logging
 /// changes, and hear of them in commit order.
 package struct Change: Codable, Sendable, Equatable {
     package enum Entity: String, Codable, Sendable {
-        case api, businessPlan = "business_plan", application, subscription
-        case applicationKey = "application_key", token, signingKey = "signing_key"
+        case api
+        case businessPlan = "business_plan"
+        case application, subscription
+        case applicationKey = "application_key"
+        case token
+        case signingKey = "signing_key"
     }
 
     package enum Action: String, Codable, Sendable {

@@ -13,8 +13,10 @@ package struct Database: Sendable {
     }
 
     package init(url: DatabaseURL, poolSize: Int = 10, logger: Logger) {
-        self.init(client: PostgresClient(configuration: url.clientConfiguration(poolSize: poolSize), backgroundLogger: logger),
-                  logger: logger)
+        self.init(
+            client: PostgresClient(configuration: url.clientConfiguration(poolSize: poolSize), backgroundLogger: logger),
+            logger: logger
+        )
     }
 
     /// Runs `body` in one transaction; the body's error is rethrown as it was (not wrapped).

@@ -21,7 +21,7 @@ package struct DatabaseURL: Sendable, Equatable {
 
     package init(parsing string: String) throws {
         guard let components = URLComponents(string: string),
-              let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
+            let scheme = components.scheme, scheme == "postgres" || scheme == "postgresql"
         else {
             throw ParseError(reason: "expected a URL of the form postgres://user:password@host:port/database")
         }
@@ -75,11 +75,20 @@ package struct DatabaseURL: Sendable, Equatable {
         var configuration: PostgresClient.Configuration
         if let directory = unixSocketDirectory {
             configuration = .init(
-                unixSocketPath: "\(directory)/.s.PGSQL.\(port)", username: username, password: password,
-                database: database)
+                unixSocketPath: "\(directory)/.s.PGSQL.\(port)",
+                username: username,
+                password: password,
+                database: database
+            )
         } else {
             configuration = .init(
-                host: host, port: port, username: username, password: password, database: database, tls: tlsSetting)
+                host: host,
+                port: port,
+                username: username,
+                password: password,
+                database: database,
+                tls: tlsSetting
+            )
         }
         configuration.options.maximumConnections = poolSize
         return configuration

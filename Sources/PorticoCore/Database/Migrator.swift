@@ -126,10 +126,13 @@ package struct Migrator: Sendable {
                 checksum text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var recorded: [Int: (name: String, checksum: String)] = [:]
         for try await (version, name, checksum) in try await connection.query(
-            "SELECT version, name, checksum FROM schema_migrations", logger: logger
+            "SELECT version, name, checksum FROM schema_migrations",
+            logger: logger
         ).decode((Int, String, String).self) {
             recorded[version] = (name, checksum)
         }
@@ -154,7 +157,9 @@ package struct Migrator: Sendable {
                         """
                         INSERT INTO schema_migrations (version, name, checksum)
                         VALUES (\(migration.version), \(migration.name), \(migration.checksum))
-                        """, logger: logger)
+                        """,
+                        logger: logger
+                    )
                 }
             } catch let error as PostgresTransactionError {
                 let cause = error.closureError ?? error.commitError ?? error.beginError ?? error

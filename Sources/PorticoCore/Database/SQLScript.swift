@@ -134,8 +134,8 @@ package enum SQLScript {
     }
 }
 
-private extension String {
-    var trimmed: String {
+extension String {
+    fileprivate var trimmed: String {
         var scalars = Substring(self)
         while let first = scalars.unicodeScalars.first, first.properties.isWhitespace { scalars = scalars.dropFirst() }
         while let last = scalars.unicodeScalars.last, last.properties.isWhitespace { scalars = scalars.dropLast() }

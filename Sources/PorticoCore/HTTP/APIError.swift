@@ -44,8 +44,12 @@ package struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     }
 
     package static func unauthorized(_ detail: String) -> APIError {
-        APIError(.unauthorized, "Unauthorized", detail,
-                 headers: [.wwwAuthenticate: "Basic realm=\"portico\", charset=\"UTF-8\""])
+        APIError(
+            .unauthorized,
+            "Unauthorized",
+            detail,
+            headers: [.wwwAuthenticate: "Basic realm=\"portico\", charset=\"UTF-8\""]
+        )
     }
 
     package static func forbidden(_ detail: String) -> APIError {

@@ -49,8 +49,10 @@ package struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         default:
             context.logger.error("unhandled error", metadata: ["error": "\(error)"])
             return APIError(
-                .internalServerError, "Internal Server Error",
-                "The server could not complete the request; it is logged under request id \(context.id)")
+                .internalServerError,
+                "Internal Server Error",
+                "The server could not complete the request; it is logged under request id \(context.id)"
+            )
         }
     }
 }

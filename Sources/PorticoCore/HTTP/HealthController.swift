@@ -8,7 +8,10 @@ package struct HealthController: Sendable {
         self.database = database
     }
 
-    struct Status: Encodable { let status: String; let database: String? }
+    struct Status: Encodable {
+        let status: String
+        let database: String?
+    }
 
     package var endpoints: RouteCollection<PorticoRequestContext> {
         RouteCollection(context: PorticoRequestContext.self)

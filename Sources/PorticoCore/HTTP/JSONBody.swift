@@ -11,8 +11,11 @@ extension Request {
         let limit = context.maxUploadSize
         let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
         guard let contentType, contentType == "application/json" || contentType.hasSuffix("+json") else {
-            throw APIError(.unsupportedMediaType, "Unsupported Media Type",
-                           "The request body must be JSON; send Content-Type: application/json")
+            throw APIError(
+                .unsupportedMediaType,
+                "Unsupported Media Type",
+                "The request body must be JSON; send Content-Type: application/json"
+            )
         }
         let tooLarge = APIError(.contentTooLarge, "Payload Too Large", "The request body is larger than \(limit) bytes")
         if let length = headers[.contentLength].flatMap(Int.init), length > limit {

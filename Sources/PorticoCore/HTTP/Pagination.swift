@@ -68,9 +68,12 @@ package struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
         // Saturating: a page built by hand (not from a query) cannot overflow either.
         let (end, overflow) = page.offset.addingReportingOverflow(page.limit)
         self.pagination = Pagination(
-            offset: page.offset, limit: page.limit, total: total,
+            offset: page.offset,
+            limit: page.limit,
+            total: total,
             next: !overflow && end < total ? link(end) : "",
-            previous: page.offset > 0 ? link(max(0, page.offset - page.limit)) : "")
+            previous: page.offset > 0 ? link(max(0, page.offset - page.limit)) : ""
+        )
     }
 }
 

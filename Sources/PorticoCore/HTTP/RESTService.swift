@@ -7,8 +7,14 @@ import ServiceLifecycle
 /// database bootstrap (migrations, first admin) plus the service's own preparation.
 package enum RESTService {
     package static func application(
-        name: String, router: Router<PorticoRequestContext>, database: Database, settings: CoreSettings, port: Int,
-        migrationsDirectory: String?, logger: Logger, prepare: @escaping @Sendable () async throws -> Void = {}
+        name: String,
+        router: Router<PorticoRequestContext>,
+        database: Database,
+        settings: CoreSettings,
+        port: Int,
+        migrationsDirectory: String?,
+        logger: Logger,
+        prepare: @escaping @Sendable () async throws -> Void = {}
     ) throws -> some ApplicationProtocol {
         var services: [any Service] = [database.client]
         if let tracing = try PorticoTracing.bootstrap(service: name, enabled: settings.tracing) { services.append(tracing) }
@@ -16,13 +22,17 @@ package enum RESTService {
             router: router,
             configuration: .init(address: .hostname(settings.bindAddress, port: port), serverName: "portico-\(name)"),
             services: services,
-            logger: logger)
+            logger: logger
+        )
         app.beforeServerStarts {
             try await Bootstrap.prepare(database: database, settings: settings, migrationsDirectory: migrationsDirectory, logger: logger)
             try await prepare()
-            logger.notice("\(name) listening", metadata: [
-                "address": "\(settings.bindAddress):\(port)", "database": "\(settings.database.redacted)",
-            ])
+            logger.notice(
+                "\(name) listening",
+                metadata: [
+                    "address": "\(settings.bindAddress):\(port)", "database": "\(settings.database.redacted)",
+                ]
+            )
         }
         return app
     }

@@ -10,19 +10,22 @@ extension APIError {
             self = .conflict(Self.describe(conflict))
         case .stale(let ifMatch, let current):
             self = .preconditionFailed(
-                "The API changed since you read it (If-Match \(ifMatch), current ETag \(current)); GET it again and retry")
+                "The API changed since you read it (If-Match \(ifMatch), current ETag \(current)); GET it again and retry"
+            )
         case .invalidField(let error):
             self = .invalidField(error.field, error.reason)
         case .lifecycle(.actionNotAllowed(let action, let state)):
             self = .badRequest(
                 "'\(action.rawValue)' is not allowed from \(state.rawValue); allowed: \(state.allowedActions)",
-                message: "Invalid lifecycle action")
+                message: "Invalid lifecycle action"
+            )
         case .lifecycle(.notReady(let target, let problem)):
             self = .badRequest(problem, message: "The API cannot be moved to \(target.rawValue)")
         case .lifecycle(.closedToSubscriptions(let api, let version, let state)):
             self = .badRequest(
                 "API '\(api)' \(version) is \(state.rawValue); only PUBLISHED or PROTOTYPED APIs take new subscriptions",
-                message: "API not open for subscription")
+                message: "API not open for subscription"
+            )
         }
     }
 

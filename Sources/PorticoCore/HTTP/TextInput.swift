@@ -90,7 +90,9 @@ package enum TextInput {
             for (key, value) in object {
                 let field = path.isEmpty ? key : "\(path).\(key)"
                 // The member name itself is not quoted back: it is what holds the character.
-                if let bad = firstControlCharacter(in: key) { throw .invalidField(path.isEmpty ? "(a member name)" : "\(path) (a member name)", problem(bad)) }
+                if let bad = firstControlCharacter(in: key) {
+                    throw .invalidField(path.isEmpty ? "(a member name)" : "\(path) (a member name)", problem(bad))
+                }
                 try check(json: value, path: field)
             }
         case let array as [Any]:

@@ -35,7 +35,10 @@ package struct UsageQuery: Sendable {
         let to = Date(timeIntervalSince1970: (asked.timeIntervalSince1970 / step).rounded(.up) * step)
         let points = Int((to.timeIntervalSince(from) / Double(granularity.seconds)).rounded(.up)) + 1
         guard points <= Self.maxPoints else {
-            throw APIError.invalidParameter("granularity", "\(points) \(granularity.rawValue) intervals are more than \(Self.maxPoints): choose a coarser granularity or a shorter range")
+            throw APIError.invalidParameter(
+                "granularity",
+                "\(points) \(granularity.rawValue) intervals are more than \(Self.maxPoints): choose a coarser granularity or a shorter range"
+            )
         }
         (self.from, self.to, self.granularity) = (from, to, granularity)
     }

@@ -15,8 +15,13 @@ package struct APILimits: Sendable, Equatable {
     /// A handshake without `Origin` (not from a browser) is always allowed.
     package var allowedOrigins: [String]
 
-    package init(eventCeiling: BusinessPlan.EventLimit? = nil, maxMessageBytes: Int? = nil, idleTimeoutSeconds: Int? = nil,
-                maxLifetimeSeconds: Int? = nil, allowedOrigins: [String] = []) {
+    package init(
+        eventCeiling: BusinessPlan.EventLimit? = nil,
+        maxMessageBytes: Int? = nil,
+        idleTimeoutSeconds: Int? = nil,
+        maxLifetimeSeconds: Int? = nil,
+        allowedOrigins: [String] = []
+    ) {
         self.eventCeiling = eventCeiling
         self.maxMessageBytes = maxMessageBytes
         self.idleTimeoutSeconds = idleTimeoutSeconds
@@ -30,8 +35,8 @@ package struct APILimits: Sendable, Equatable {
     /// An origin as browsers send it, lower-cased: `scheme://host[:port]`, no path.
     package static func normalizedOrigin(_ origin: String) -> String? {
         guard let url = URLComponents(string: origin), let scheme = url.scheme?.lowercased(), ["http", "https"].contains(scheme),
-              let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil,
-              url.user == nil
+            let host = url.host, !host.isEmpty, url.path.isEmpty || url.path == "/", url.query == nil, url.fragment == nil,
+            url.user == nil
         else { return nil }
         return "\(scheme)://\(host.lowercased())" + (url.port.map { ":\($0)" } ?? "")
     }
@@ -46,8 +51,10 @@ package struct APILimits: Sendable, Equatable {
             }
         }
         for origin in allowedOrigins where Self.normalizedOrigin(origin) == nil {
-            throw FieldError(field: "limits.allowedOrigins",
-                                     reason: "'\(origin)' is not an origin: use scheme://host[:port], such as https://app.example.com")
+            throw FieldError(
+                field: "limits.allowedOrigins",
+                reason: "'\(origin)' is not an origin: use scheme://host[:port], such as https://app.example.com"
+            )
         }
     }
 }
@@ -67,8 +74,13 @@ package struct EndpointResilience: Sendable, Equatable {
     /// Each further failure multiplies the suspension by this (`factor`).
     package var suspendFactor: Double?
 
-    package init(connectTimeoutMs: Int? = nil, suspendAfterFailures: Int? = nil, suspendInitialMs: Int64? = nil,
-                suspendMaxMs: Int64? = nil, suspendFactor: Double? = nil) {
+    package init(
+        connectTimeoutMs: Int? = nil,
+        suspendAfterFailures: Int? = nil,
+        suspendInitialMs: Int64? = nil,
+        suspendMaxMs: Int64? = nil,
+        suspendFactor: Double? = nil
+    ) {
         self.connectTimeoutMs = connectTimeoutMs
         self.suspendAfterFailures = suspendAfterFailures
         self.suspendInitialMs = suspendInitialMs
@@ -99,13 +111,15 @@ package struct EndpointResilience: Sendable, Equatable {
         if let factor = suspendFactor, !(1...100).contains(factor) {
             throw FieldError(field: prefix + "factor", reason: "Expected a factor from 1 to 100, not \(factor)")
         }
-        let initial = effectiveSuspendInitialMs, maximum = effectiveSuspendMaxMs
+        let initial = effectiveSuspendInitialMs
+        let maximum = effectiveSuspendMaxMs
         let day: Int64 = 86_400_000
         guard (initial == 0 && maximum == 0) || (initial > 0 && maximum >= initial && maximum <= day) else {
             throw FieldError(
                 field: prefix + "suspendMaxDuration",
                 reason: "suspendDuration (\(initial) ms) and suspendMaxDuration (\(maximum) ms) must both be 0 (never suspend), "
-                    + "or 0 < suspendDuration <= suspendMaxDuration <= \(day)")
+                    + "or 0 < suspendDuration <= suspendMaxDuration <= \(day)"
+            )
         }
     }
 }

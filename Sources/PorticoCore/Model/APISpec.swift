@@ -17,9 +17,17 @@ package struct APISpec: Sendable, Equatable {
     package var resilience: EndpointResilience
 
     package init(
-        name: String, description: String = "", context: String, version: String, isDefaultVersion: Bool = false,
-        visibility: WebSocketAPI.Visibility = .public, plans: [String] = [], productionEndpoint: String? = nil,
-        sandboxEndpoint: String? = nil, backendCAFile: String? = nil, limits: APILimits = .init(),
+        name: String,
+        description: String = "",
+        context: String,
+        version: String,
+        isDefaultVersion: Bool = false,
+        visibility: WebSocketAPI.Visibility = .public,
+        plans: [String] = [],
+        productionEndpoint: String? = nil,
+        sandboxEndpoint: String? = nil,
+        backendCAFile: String? = nil,
+        limits: APILimits = .init(),
         resilience: EndpointResilience = .init()
     ) {
         self.name = name
@@ -39,10 +47,19 @@ package struct APISpec: Sendable, Equatable {
     /// The spec an existing API was made from.
     package init(of api: WebSocketAPI) {
         self.init(
-            name: api.name, description: api.description, context: api.context, version: api.version,
-            isDefaultVersion: api.isDefaultVersion, visibility: api.visibility, plans: api.plans,
-            productionEndpoint: api.productionEndpoint, sandboxEndpoint: api.sandboxEndpoint, backendCAFile: api.backendCAFile,
-            limits: api.limits, resilience: api.resilience)
+            name: api.name,
+            description: api.description,
+            context: api.context,
+            version: api.version,
+            isDefaultVersion: api.isDefaultVersion,
+            visibility: api.visibility,
+            plans: api.plans,
+            productionEndpoint: api.productionEndpoint,
+            sandboxEndpoint: api.sandboxEndpoint,
+            backendCAFile: api.backendCAFile,
+            limits: api.limits,
+            resilience: api.resilience
+        )
     }
 
     package static let maxNameLength = 100
@@ -124,7 +141,10 @@ package struct APISpec: Sendable, Equatable {
         }
         if let backendCAFile {
             guard backendCAFile.hasPrefix("/"), !backendCAFile.contains("\0"), backendCAFile.count <= 1024 else {
-                throw FieldError(field: "endpointConfig.ca_file", reason: "'\(backendCAFile)' must be an absolute path to a PEM file on the gateway hosts")
+                throw FieldError(
+                    field: "endpointConfig.ca_file",
+                    reason: "'\(backendCAFile)' must be an absolute path to a PEM file on the gateway hosts"
+                )
             }
         }
         try limits.validate()

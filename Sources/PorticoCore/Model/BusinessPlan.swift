@@ -4,7 +4,9 @@ import Foundation
 package struct BusinessPlan: Sendable, Equatable {
     /// The unit of the plan's event window.
     package enum TimeUnit: String, Codable, Sendable, CaseIterable {
-        case second = "sec", minute = "min", hour, day
+        case second = "sec"
+        case minute = "min"
+        case hour, day
     }
 
     /// Events (frames, either direction) allowed per `unitTime` × `timeUnit`.
@@ -27,12 +29,13 @@ package struct BusinessPlan: Sendable, Equatable {
 
         /// The window's length in seconds.
         package var seconds: Double {
-            let unit: Double = switch timeUnit {
-            case .second: 1
-            case .minute: 60
-            case .hour: 3600
-            case .day: 86_400
-            }
+            let unit: Double =
+                switch timeUnit {
+                case .second: 1
+                case .minute: 60
+                case .hour: 3600
+                case .day: 86_400
+                }
             return unit * Double(unitTime)
         }
     }
@@ -69,8 +72,17 @@ package struct BusinessPlan: Sendable, Equatable {
     package var excessAction: ExcessAction
     package var countedDirections: CountedDirections
 
-    package init(id: String, name: String, displayName: String, description: String, eventLimit: EventLimit?, maxConnections: Int,
-                maxMessageBytes: Int? = nil, excessAction: ExcessAction = .drop, countedDirections: CountedDirections = .both) {
+    package init(
+        id: String,
+        name: String,
+        displayName: String,
+        description: String,
+        eventLimit: EventLimit?,
+        maxConnections: Int,
+        maxMessageBytes: Int? = nil,
+        excessAction: ExcessAction = .drop,
+        countedDirections: CountedDirections = .both
+    ) {
         self.id = id
         self.name = name
         self.displayName = displayName

@@ -30,8 +30,17 @@ package struct ClientApplication: Sendable, Equatable {
     package var createdAt: Date
     package var updatedAt: Date
 
-    package init(id: String, name: String, description: String, ownerID: String, owner: String, plan: String,
-                subscriptionCount: Int, createdAt: Date, updatedAt: Date) {
+    package init(
+        id: String,
+        name: String,
+        description: String,
+        ownerID: String,
+        owner: String,
+        plan: String,
+        subscriptionCount: Int,
+        createdAt: Date,
+        updatedAt: Date
+    ) {
         self.id = id
         self.name = name
         self.description = description
@@ -76,8 +85,19 @@ package struct Subscription: Sendable, Equatable {
     package var status: Status
     package var createdAt: Date
 
-    package init(id: String, applicationID: String, applicationName: String, applicationOwner: String, apiID: String,
-                apiName: String, apiContext: String, apiVersion: String, plan: String, status: Status, createdAt: Date) {
+    package init(
+        id: String,
+        applicationID: String,
+        applicationName: String,
+        applicationOwner: String,
+        apiID: String,
+        apiName: String,
+        apiContext: String,
+        apiVersion: String,
+        plan: String,
+        status: Status,
+        createdAt: Date
+    ) {
         self.id = id
         self.applicationID = applicationID
         self.applicationName = applicationName

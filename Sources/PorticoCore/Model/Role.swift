@@ -36,7 +36,7 @@ package struct User: Sendable, Equatable {
     package static func validatedCredentials(username: String?, password: String?) throws(FieldError) -> (username: String, password: String) {
         guard let username else { throw FieldError(field: "username", reason: "The field is required") }
         guard (1...64).contains(username.count),
-              username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) })
+            username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-@".contains($0)) })
         else {
             throw FieldError(field: "username", reason: "'\(username)' must be 1 to 64 characters: letters, digits, '.', '_', '-' or '@'")
         }

@@ -123,8 +123,17 @@ package struct LiveConnection: Sendable, Codable, Equatable {
     package let clientAddress: String
     package let userAgent: String?
 
-    package init(id: String, apiID: String, applicationID: String, applicationName: String? = nil, node: String,
-                connectedAt: Date, lastActiveAt: Date, clientAddress: String, userAgent: String?) {
+    package init(
+        id: String,
+        apiID: String,
+        applicationID: String,
+        applicationName: String? = nil,
+        node: String,
+        connectedAt: Date,
+        lastActiveAt: Date,
+        clientAddress: String,
+        userAgent: String?
+    ) {
         self.id = id
         self.apiID = apiID
         self.applicationID = applicationID
@@ -137,6 +146,9 @@ package struct LiveConnection: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, apiID = "apiId", applicationID = "applicationId", applicationName, node, connectedAt, lastActiveAt, clientAddress, userAgent
+        case id
+        case apiID = "apiId"
+        case applicationID = "applicationId"
+        case applicationName, node, connectedAt, lastActiveAt, clientAddress, userAgent
     }
 }

@@ -36,10 +36,24 @@ package struct WebSocketAPI: Sendable, Equatable {
     package var updatedAt: Date
 
     package init(
-        id: String, name: String, description: String, context: String, version: String, provider: String,
-        lifecycleState: LifecycleState, isDefaultVersion: Bool, visibility: Visibility, plans: [String],
-        productionEndpoint: String?, sandboxEndpoint: String?, backendCAFile: String? = nil, limits: APILimits = .init(),
-        resilience: EndpointResilience = .init(), revision: Int, createdAt: Date, updatedAt: Date
+        id: String,
+        name: String,
+        description: String,
+        context: String,
+        version: String,
+        provider: String,
+        lifecycleState: LifecycleState,
+        isDefaultVersion: Bool,
+        visibility: Visibility,
+        plans: [String],
+        productionEndpoint: String?,
+        sandboxEndpoint: String?,
+        backendCAFile: String? = nil,
+        limits: APILimits = .init(),
+        resilience: EndpointResilience = .init(),
+        revision: Int,
+        createdAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.name = name

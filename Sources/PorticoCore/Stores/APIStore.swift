@@ -33,23 +33,52 @@ package struct APIStore: Sendable {
     static func decode(_ rows: PostgresRowSequence) async throws -> [WebSocketAPI] {
         var apis: [WebSocketAPI] = []
         for try await row in rows {
-            let (id, name, description, context, version, provider, state, isDefault, visibility, production, sandbox, caFile,
-                 revision, created, updated, ceilingCount, ceilingUnit, ceilingUnitTime, maxMessageBytes, idleTimeout, lifetime,
-                 origins, connectTimeout, suspendAfter, suspendInitial, suspendMax, suspendFactor, plans) = try row.decode(
-                    (String, String, String, String, String, String, String, Bool, String, String?, String?, String?, Int, Date, Date,
-                     Int64?, String?, Int?, Int?, Int?, Int?, [String], Int?, Int?, Int64?, Int64?, Double?, [String]).self)
+            let (
+                id, name, description, context, version, provider, state, isDefault, visibility, production, sandbox, caFile,
+                revision, created, updated, ceilingCount, ceilingUnit, ceilingUnitTime, maxMessageBytes, idleTimeout, lifetime,
+                origins, connectTimeout, suspendAfter, suspendInitial, suspendMax, suspendFactor, plans
+            ) = try row.decode(
+                (
+                    String, String, String, String, String, String, String, Bool, String, String?, String?, String?, Int, Date, Date,
+                    Int64?, String?, Int?, Int?, Int?, Int?, [String], Int?, Int?, Int64?, Int64?, Double?, [String]
+                ).self
+            )
             let limits = APILimits(
                 eventCeiling: BusinessPlan.EventLimit(eventCount: ceilingCount, timeUnit: ceilingUnit, unitTime: ceilingUnitTime),
-                maxMessageBytes: maxMessageBytes, idleTimeoutSeconds: idleTimeout, maxLifetimeSeconds: lifetime, allowedOrigins: origins)
+                maxMessageBytes: maxMessageBytes,
+                idleTimeoutSeconds: idleTimeout,
+                maxLifetimeSeconds: lifetime,
+                allowedOrigins: origins
+            )
             let resilience = EndpointResilience(
-                connectTimeoutMs: connectTimeout, suspendAfterFailures: suspendAfter, suspendInitialMs: suspendInitial,
-                suspendMaxMs: suspendMax, suspendFactor: suspendFactor)
-            apis.append(WebSocketAPI(
-                id: id, name: name, description: description, context: context, version: version, provider: provider,
-                lifecycleState: LifecycleState(rawValue: state) ?? .created, isDefaultVersion: isDefault,
-                visibility: WebSocketAPI.Visibility(rawValue: visibility) ?? .public, plans: plans,
-                productionEndpoint: production, sandboxEndpoint: sandbox, backendCAFile: caFile, limits: limits, resilience: resilience, revision: revision, createdAt: created,
-                updatedAt: updated))
+                connectTimeoutMs: connectTimeout,
+                suspendAfterFailures: suspendAfter,
+                suspendInitialMs: suspendInitial,
+                suspendMaxMs: suspendMax,
+                suspendFactor: suspendFactor
+            )
+            apis.append(
+                WebSocketAPI(
+                    id: id,
+                    name: name,
+                    description: description,
+                    context: context,
+                    version: version,
+                    provider: provider,
+                    lifecycleState: LifecycleState(rawValue: state) ?? .created,
+                    isDefaultVersion: isDefault,
+                    visibility: WebSocketAPI.Visibility(rawValue: visibility) ?? .public,
+                    plans: plans,
+                    productionEndpoint: production,
+                    sandboxEndpoint: sandbox,
+                    backendCAFile: caFile,
+                    limits: limits,
+                    resilience: resilience,
+                    revision: revision,
+                    createdAt: created,
+                    updatedAt: updated
+                )
+            )
         }
         return apis
     }
@@ -63,11 +92,12 @@ package struct APIStore: Sendable {
 
     static func fetch(id: String, on connection: PostgresConnection?, database: Database, forUpdate: Bool = false) async throws -> WebSocketAPI? {
         let query: PostgresQuery = "\(unescaped: selectColumns) WHERE a.id = \(id)::uuid \(unescaped: forUpdate ? "FOR UPDATE OF a" : "")"
-        let rows = if let connection {
-            try await connection.query(query, logger: database.logger)
-        } else {
-            try await database.client.query(query, logger: database.logger)
-        }
+        let rows =
+            if let connection {
+                try await connection.query(query, logger: database.logger)
+            } else {
+                try await database.client.query(query, logger: database.logger)
+            }
         return try await decode(rows).first
     }
 
@@ -92,13 +122,19 @@ package struct APIStore: Sendable {
 
     private func listPage(_ page: PageRequest, nameContains: String?, _ listing: Listing) async throws -> (apis: [WebSocketAPI], total: Int) {
         let pattern = Database.containsPattern(nameContains)
-        let apis = try await Self.decode(try await database.client.query("""
-            \(unescaped: Self.selectColumns) WHERE \(apisIn: listing) AND a.name ILIKE \(pattern)
-            ORDER BY a.created_at DESC, a.id LIMIT \(page.limit) OFFSET \(page.offset)
-            """, logger: logger))
+        let apis = try await Self.decode(
+            try await database.client.query(
+                """
+                \(unescaped: Self.selectColumns) WHERE \(apisIn: listing) AND a.name ILIKE \(pattern)
+                ORDER BY a.created_at DESC, a.id LIMIT \(page.limit) OFFSET \(page.offset)
+                """,
+                logger: logger
+            )
+        )
         var total = 0
         for try await count in try await database.client.query(
-            "SELECT count(*)::integer FROM apis a WHERE \(apisIn: listing) AND a.name ILIKE \(pattern)", logger: logger
+            "SELECT count(*)::integer FROM apis a WHERE \(apisIn: listing) AND a.name ILIKE \(pattern)",
+            logger: logger
         ).decode(Int.self) {
             total = count
         }
@@ -120,11 +156,19 @@ package struct APIStore: Sendable {
             """
             SELECT previous_state, post_state, action, username, changed_at
             FROM api_lifecycle_history WHERE api_id = \(id)::uuid ORDER BY id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (previous, post, action, user, at) in rows.decode((String?, String, String, String, Date).self) {
-            events.append(LifecycleEvent(
-                previousState: previous.flatMap(LifecycleState.init(rawValue:)),
-                postState: LifecycleState(rawValue: post) ?? .created, action: action, user: user, at: at))
+            events.append(
+                LifecycleEvent(
+                    previousState: previous.flatMap(LifecycleState.init(rawValue:)),
+                    postState: LifecycleState(rawValue: post) ?? .created,
+                    action: action,
+                    user: user,
+                    at: at
+                )
+            )
         }
         return events
     }
@@ -150,7 +194,9 @@ package struct APIStore: Sendable {
                         \(spec.isDefaultVersion), \(spec.visibility.rawValue), \(spec.productionEndpoint), \(spec.sandboxEndpoint),
                         \(spec.backendCAFile))
                 RETURNING id::text
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             for try await value in rows.decode(String.self) { id = value }
             try await writeLimits(of: id, spec, on: connection)
             try await replacePlans(of: id, with: planIDs, on: connection)
@@ -177,7 +223,9 @@ package struct APIStore: Sendable {
                     visibility = \(spec.visibility.rawValue), production_endpoint = \(spec.productionEndpoint),
                     sandbox_endpoint = \(spec.sandboxEndpoint), backend_ca_file = \(spec.backendCAFile), revision = revision + 1, updated_at = now()
                 WHERE id = \(id)::uuid
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             try await writeLimits(of: id, spec, on: connection)
             try await replacePlans(of: id, with: planIDs, on: connection)
             try await ChangeNotifier.announce(Change(entity: .api, action: .updated, id: id), on: connection, logger: logger)
@@ -213,10 +261,15 @@ package struct APIStore: Sendable {
                 """
                 UPDATE apis SET lifecycle_state = \(target.rawValue), revision = revision + 1, updated_at = now()
                 WHERE id = \(id)::uuid
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             try await recordHistory(id: id, from: current.lifecycleState, to: target, action: action.rawValue, user: user, on: connection)
             try await ChangeNotifier.announce(
-                Change(entity: .api, action: .lifecycle, id: id, state: target.rawValue), on: connection, logger: logger)
+                Change(entity: .api, action: .lifecycle, id: id, state: target.rawValue),
+                on: connection,
+                logger: logger
+            )
             return try await Self.fetch(id: id, on: connection, database: database)!
         }
     }
@@ -230,7 +283,7 @@ package struct APIStore: Sendable {
     /// The API locked for this transaction; 404 when missing, 412 when `ifMatch` names another revision.
     private func lockedAPI(id: String, ifMatch: String?, on connection: PostgresConnection) async throws -> WebSocketAPI {
         guard UUID(uuidString: id) != nil,
-              let current = try await Self.fetch(id: id, on: connection, database: database, forUpdate: true)
+            let current = try await Self.fetch(id: id, on: connection, database: database, forUpdate: true)
         else { throw StoreError.notFound(.api, id: id) }
         if let ifMatch, !ETag.matches(ifMatch, current.eTag) {
             throw StoreError.stale(ifMatch: ifMatch, current: current.eTag)
@@ -248,7 +301,9 @@ package struct APIStore: Sendable {
                    OR starts_with(context, \(spec.context + "/")) OR starts_with(\(spec.context), context || '/')))
                OR (name = \(spec.name) AND context <> \(spec.context))
             LIMIT 1
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (name, context, version) in rows.decode((String, String, String).self) {
             if context == spec.context && version == spec.version {
                 throw StoreError.conflict(.contextAndVersionTaken(context: context, version: version, by: name))
@@ -269,14 +324,17 @@ package struct APIStore: Sendable {
             UPDATE apis SET is_default_version = false, revision = revision + 1, updated_at = now()
             WHERE context = \(context) AND is_default_version AND id::text IS DISTINCT FROM \(id)
             RETURNING id::text
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await previous in rows.decode(String.self) {
             try await ChangeNotifier.announce(Change(entity: .api, action: .updated, id: previous), on: connection, logger: logger)
         }
     }
 
     private func writeLimits(of id: String, _ spec: APISpec, on connection: PostgresConnection) async throws {
-        let limits = spec.limits, resilience = spec.resilience
+        let limits = spec.limits
+        let resilience = spec.resilience
         try await connection.query(
             """
             UPDATE apis SET event_ceiling_count = \(limits.eventCeiling?.eventCount),
@@ -287,7 +345,9 @@ package struct APIStore: Sendable {
                 suspend_initial_ms = \(resilience.suspendInitialMs), suspend_max_ms = \(resilience.suspendMaxMs),
                 suspend_factor = \(resilience.suspendFactor)
             WHERE id = \(id)::uuid
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 
     private func replacePlans(of id: String, with planIDs: [String], on connection: PostgresConnection) async throws {
@@ -295,17 +355,26 @@ package struct APIStore: Sendable {
         for (position, planID) in planIDs.enumerated() {
             try await connection.query(
                 "INSERT INTO api_business_plans (api_id, plan_id, position) VALUES (\(id)::uuid, \(planID)::uuid, \(position))",
-                logger: logger)
+                logger: logger
+            )
         }
     }
 
-    private func recordHistory(id: String, from: LifecycleState?, to: LifecycleState, action: String, user: String,
-                               on connection: PostgresConnection) async throws {
+    private func recordHistory(
+        id: String,
+        from: LifecycleState?,
+        to: LifecycleState,
+        action: String,
+        user: String,
+        on connection: PostgresConnection
+    ) async throws {
         try await connection.query(
             """
             INSERT INTO api_lifecycle_history (api_id, previous_state, post_state, action, username)
             VALUES (\(id)::uuid, \(from?.rawValue), \(to.rawValue), \(action), \(user))
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 }
 
@@ -322,9 +391,11 @@ extension PostgresQuery.StringInterpolation {
             let viewerID = viewer?.id
             appendLiteral("((a.lifecycle_state IN ('PUBLISHED', 'PROTOTYPED') AND (a.visibility = 'PUBLIC' OR ")
             appendInterpolation(viewerID)
-            appendLiteral("::uuid IS NOT NULL)) OR (a.lifecycle_state = 'DEPRECATED' AND EXISTS ("
-                + "SELECT 1 FROM subscriptions s JOIN applications app ON app.id = s.application_id "
-                + "WHERE s.api_id = a.id AND app.owner_id = ")
+            appendLiteral(
+                "::uuid IS NOT NULL)) OR (a.lifecycle_state = 'DEPRECATED' AND EXISTS ("
+                    + "SELECT 1 FROM subscriptions s JOIN applications app ON app.id = s.application_id "
+                    + "WHERE s.api_id = a.id AND app.owner_id = "
+            )
             appendInterpolation(viewerID)
             appendLiteral("::uuid)))")
         }

@@ -27,9 +27,19 @@ package struct ApplicationStore: Sendable {
         for try await (id, name, description, ownerID, owner, plan, subscriptions, created, updated) in rows.decode(
             (String, String, String, String, String, String, Int, Date, Date).self
         ) {
-            applications.append(ClientApplication(
-                id: id, name: name, description: description, ownerID: ownerID, owner: owner, plan: plan,
-                subscriptionCount: subscriptions, createdAt: created, updatedAt: updated))
+            applications.append(
+                ClientApplication(
+                    id: id,
+                    name: name,
+                    description: description,
+                    ownerID: ownerID,
+                    owner: owner,
+                    plan: plan,
+                    subscriptionCount: subscriptions,
+                    createdAt: created,
+                    updatedAt: updated
+                )
+            )
         }
         return applications
     }
@@ -40,7 +50,9 @@ package struct ApplicationStore: Sendable {
             """
             SELECT id::text, name, display_name, description, event_count, time_unit, unit_time
             FROM application_plans ORDER BY event_count DESC NULLS FIRST, name
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (id, name, display, description, count, unit, unitTime) in rows.decode(
             (String, String, String, String, Int64?, String?, Int?).self
         ) {
@@ -52,23 +64,35 @@ package struct ApplicationStore: Sendable {
 
     package func get(id: String, owner: User) async throws -> ClientApplication? {
         guard UUID(uuidString: id) != nil else { return nil }
-        return try await Self.decode(try await database.client.query(
-            "\(unescaped: Self.selectColumns) WHERE a.id = \(id)::uuid AND a.owner_id = \(owner.id)::uuid", logger: logger)).first
+        return try await Self.decode(
+            try await database.client.query(
+                "\(unescaped: Self.selectColumns) WHERE a.id = \(id)::uuid AND a.owner_id = \(owner.id)::uuid",
+                logger: logger
+            )
+        ).first
     }
 
     /// The application a client key belongs to, whoever owns it.
     package func owned(by key: ClientKey) async throws -> ClientApplication? {
-        try await Self.decode(try await database.client.query(
-            "\(unescaped: Self.selectColumns) WHERE a.id = \(key.applicationID)::uuid", logger: logger)).first
+        try await Self.decode(
+            try await database.client.query(
+                "\(unescaped: Self.selectColumns) WHERE a.id = \(key.applicationID)::uuid",
+                logger: logger
+            )
+        ).first
     }
 
     package func list(owner: User, page: PageRequest, nameContains: String?) async throws -> (applications: [ClientApplication], total: Int) {
         let pattern = Database.containsPattern(nameContains)
-        let applications = try await Self.decode(try await database.client.query(
-            """
-            \(unescaped: Self.selectColumns) WHERE a.owner_id = \(owner.id)::uuid AND a.name ILIKE \(pattern)
-            ORDER BY lower(a.name) LIMIT \(page.limit) OFFSET \(page.offset)
-            """, logger: logger))
+        let applications = try await Self.decode(
+            try await database.client.query(
+                """
+                \(unescaped: Self.selectColumns) WHERE a.owner_id = \(owner.id)::uuid AND a.name ILIKE \(pattern)
+                ORDER BY lower(a.name) LIMIT \(page.limit) OFFSET \(page.offset)
+                """,
+                logger: logger
+            )
+        )
         var total = 0
         for try await count in try await database.client.query(
             "SELECT count(*)::integer FROM applications a WHERE a.owner_id = \(owner.id)::uuid AND a.name ILIKE \(pattern)",
@@ -88,16 +112,21 @@ package struct ApplicationStore: Sendable {
                     """
                     INSERT INTO applications (name, owner_id, description, plan_id)
                     VALUES (\(name), \(owner.id)::uuid, \(description), \(planID)::uuid) RETURNING id::text
-                    """, logger: logger
+                    """,
+                    logger: logger
                 ).decode(String.self) {
                     id = value
                 }
-            } catch where Database.isUniqueViolation(error) {
+            } catch  where Database.isUniqueViolation(error) {
                 throw StoreError.conflict(.applicationName(name))
             }
             try await ChangeNotifier.announce(Change(entity: .application, action: .created, id: id), on: connection, logger: logger)
-            return try await Self.decode(try await connection.query(
-                "\(unescaped: Self.selectColumns) WHERE a.id = \(id)::uuid", logger: logger)).first!
+            return try await Self.decode(
+                try await connection.query(
+                    "\(unescaped: Self.selectColumns) WHERE a.id = \(id)::uuid",
+                    logger: logger
+                )
+            ).first!
         }
     }
 
@@ -112,13 +141,19 @@ package struct ApplicationStore: Sendable {
                     UPDATE applications SET name = COALESCE(\(name), name), description = COALESCE(\(description), description),
                         plan_id = COALESCE(\(planID)::uuid, plan_id), updated_at = now()
                     WHERE id = \(id)::uuid
-                    """, logger: logger)
-            } catch where Database.isUniqueViolation(error) {
+                    """,
+                    logger: logger
+                )
+            } catch  where Database.isUniqueViolation(error) {
                 throw StoreError.conflict(.applicationName(name ?? ""))
             }
             try await ChangeNotifier.announce(Change(entity: .application, action: .updated, id: id), on: connection, logger: logger)
-            return try await Self.decode(try await connection.query(
-                "\(unescaped: Self.selectColumns) WHERE a.id = \(id)::uuid", logger: logger)).first!
+            return try await Self.decode(
+                try await connection.query(
+                    "\(unescaped: Self.selectColumns) WHERE a.id = \(id)::uuid",
+                    logger: logger
+                )
+            ).first!
         }
     }
 
@@ -135,13 +170,18 @@ package struct ApplicationStore: Sendable {
     static func planID(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> String {
         var all: [(String, String)] = []
         for try await row in try await connection.query(
-            "SELECT id::text, name FROM application_plans ORDER BY name", logger: logger
+            "SELECT id::text, name FROM application_plans ORDER BY name",
+            logger: logger
         ).decode((String, String).self) {
             all.append(row)
         }
         guard let match = all.first(where: { $0.1 == name }) else {
-            throw StoreError.invalidField(FieldError(
-                field: "throttlingPolicy", reason: "'\(name)' is not an application plan; available: \(all.map(\.1).joined(separator: ", "))"))
+            throw StoreError.invalidField(
+                FieldError(
+                    field: "throttlingPolicy",
+                    reason: "'\(name)' is not an application plan; available: \(all.map(\.1).joined(separator: ", "))"
+                )
+            )
         }
         return match.0
     }

@@ -21,26 +21,43 @@ package struct BusinessPlanStore: Sendable {
     static func decode(_ rows: PostgresRowSequence) async throws -> [BusinessPlan] {
         var plans: [BusinessPlan] = []
         for try await (id, name, displayName, description, count, unit, unitTime, maxConnections, maxMessageBytes, action, directions)
-            in rows.decode((String, String, String, String, Int64?, String?, Int?, Int, Int?, String, String).self) {
+            in rows.decode((String, String, String, String, Int64?, String?, Int?, Int, Int?, String, String).self)
+        {
             let limit = BusinessPlan.EventLimit(eventCount: count, timeUnit: unit, unitTime: unitTime)
-            plans.append(BusinessPlan(
-                id: id, name: name, displayName: displayName, description: description, eventLimit: limit,
-                maxConnections: maxConnections, maxMessageBytes: maxMessageBytes,
-                excessAction: BusinessPlan.ExcessAction(rawValue: action) ?? .close,
-                countedDirections: BusinessPlan.CountedDirections(rawValue: directions) ?? .both))
+            plans.append(
+                BusinessPlan(
+                    id: id,
+                    name: name,
+                    displayName: displayName,
+                    description: description,
+                    eventLimit: limit,
+                    maxConnections: maxConnections,
+                    maxMessageBytes: maxMessageBytes,
+                    excessAction: BusinessPlan.ExcessAction(rawValue: action) ?? .close,
+                    countedDirections: BusinessPlan.CountedDirections(rawValue: directions) ?? .both
+                )
+            )
         }
         return plans
     }
 
     package func list() async throws -> [BusinessPlan] {
-        try await Self.decode(try await database.client.query(
-            "\(unescaped: Self.selectColumns) ORDER BY event_count DESC NULLS FIRST, name", logger: logger))
+        try await Self.decode(
+            try await database.client.query(
+                "\(unescaped: Self.selectColumns) ORDER BY event_count DESC NULLS FIRST, name",
+                logger: logger
+            )
+        )
     }
 
     package func get(id: String) async throws -> BusinessPlan? {
         guard UUID(uuidString: id) != nil else { return nil }
-        return try await Self.decode(try await database.client.query(
-            "\(unescaped: Self.selectColumns) WHERE id = \(id)::uuid", logger: logger)).first
+        return try await Self.decode(
+            try await database.client.query(
+                "\(unescaped: Self.selectColumns) WHERE id = \(id)::uuid",
+                logger: logger
+            )
+        ).first
     }
 
     package func create(_ plan: BusinessPlan) async throws -> BusinessPlan {
@@ -54,14 +71,19 @@ package struct BusinessPlanStore: Sendable {
                             \(plan.eventLimit?.timeUnit.rawValue), \(plan.eventLimit?.unitTime), \(plan.maxConnections),
                             \(plan.maxMessageBytes), \(plan.excessAction.rawValue), \(plan.countedDirections.rawValue))
                     RETURNING id::text
-                    """, logger: logger)
+                    """,
+                    logger: logger
+                )
                 var created = plan
                 for try await id in rows.decode(String.self) { created.id = id }
                 try await ChangeNotifier.announce(
-                    Change(entity: .businessPlan, action: .created, id: created.id), on: connection, logger: logger)
+                    Change(entity: .businessPlan, action: .created, id: created.id),
+                    on: connection,
+                    logger: logger
+                )
                 return created
             }
-        } catch where Database.isUniqueViolation(error) {
+        } catch  where Database.isUniqueViolation(error) {
             throw StoreError.conflict(.planName(plan.name))
         }
     }
@@ -77,12 +99,17 @@ package struct BusinessPlanStore: Sendable {
                     max_message_bytes = \(plan.maxMessageBytes), excess_action = \(plan.excessAction.rawValue),
                     counted_directions = \(plan.countedDirections.rawValue), updated_at = now()
                 WHERE id = \(plan.id)::uuid RETURNING id
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             var found = false
             for try await _ in rows { found = true }
             guard found else { throw StoreError.notFound(.businessPlan, id: plan.id) }
             try await ChangeNotifier.announce(
-                Change(entity: .businessPlan, action: .updated, id: plan.id), on: connection, logger: logger)
+                Change(entity: .businessPlan, action: .updated, id: plan.id),
+                on: connection,
+                logger: logger
+            )
             return plan
         }
     }
@@ -96,7 +123,9 @@ package struct BusinessPlanStore: Sendable {
                 """
                 SELECT a.name || ' ' || a.version FROM api_business_plans ap JOIN apis a ON a.id = ap.api_id
                 WHERE ap.plan_id = \(id)::uuid ORDER BY a.name, a.version
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             for try await name in rows.decode(String.self) { users.append(name) }
             guard users.isEmpty else {
                 throw StoreError.conflict(.planInUse(plan: plan.name, by: users))
@@ -111,7 +140,8 @@ package struct BusinessPlanStore: Sendable {
         var known: [String: String] = [:]
         var all: [String] = []
         for try await (id, name) in try await connection.query(
-            "SELECT id::text, name FROM business_plans ORDER BY name", logger: logger
+            "SELECT id::text, name FROM business_plans ORDER BY name",
+            logger: logger
         ).decode((String, String).self) {
             known[name] = id
             all.append(name)
@@ -120,8 +150,12 @@ package struct BusinessPlanStore: Sendable {
         let unique = names.filter { seen.insert($0).inserted }
         let unknown = unique.filter { known[$0] == nil }
         guard unknown.isEmpty else {
-            throw StoreError.invalidField(FieldError(
-                field: "policies", reason: "Unknown business plan(s): \(unknown.joined(separator: ", ")); available: \(all.joined(separator: ", "))"))
+            throw StoreError.invalidField(
+                FieldError(
+                    field: "policies",
+                    reason: "Unknown business plan(s): \(unknown.joined(separator: ", ")); available: \(all.joined(separator: ", "))"
+                )
+            )
         }
         return unique.map { known[$0]! }
     }

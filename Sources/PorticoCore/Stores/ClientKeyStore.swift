@@ -20,8 +20,16 @@ package struct ClientKeyStore: Sendable {
     static func decode(_ rows: PostgresRowSequence) async throws -> [ClientKey] {
         var keys: [ClientKey] = []
         for try await (id, app, type, consumerKey, hash, grants) in rows.decode((String, String, String, String, String, [String]).self) {
-            keys.append(ClientKey(id: id, applicationID: app, keyType: KeyType(rawValue: type) ?? .sandbox,
-                                  consumerKey: consumerKey, secretHash: hash, grantTypes: grants))
+            keys.append(
+                ClientKey(
+                    id: id,
+                    applicationID: app,
+                    keyType: KeyType(rawValue: type) ?? .sandbox,
+                    consumerKey: consumerKey,
+                    secretHash: hash,
+                    grantTypes: grants
+                )
+            )
         }
         return keys
     }
@@ -39,35 +47,51 @@ package struct ClientKeyStore: Sendable {
         let consumerKey = Self.newConsumerKey()
         do {
             return try await database.transaction { connection in
-                let key = try await Self.decode(try await connection.query(
-                    """
-                    INSERT INTO application_keys (application_id, key_type, consumer_key, secret_hash, grant_types)
-                    VALUES (\(applicationID)::uuid, \(keyType.rawValue), \(consumerKey), \(hash), \(grantTypes))
-                    RETURNING id::text, application_id::text, key_type, consumer_key, secret_hash, grant_types
-                    """, logger: logger)).first!
+                let key = try await Self.decode(
+                    try await connection.query(
+                        """
+                        INSERT INTO application_keys (application_id, key_type, consumer_key, secret_hash, grant_types)
+                        VALUES (\(applicationID)::uuid, \(keyType.rawValue), \(consumerKey), \(hash), \(grantTypes))
+                        RETURNING id::text, application_id::text, key_type, consumer_key, secret_hash, grant_types
+                        """,
+                        logger: logger
+                    )
+                ).first!
                 try await ChangeNotifier.announce(Change(entity: .applicationKey, action: .created, id: key.id), on: connection, logger: logger)
                 return (key, secret)
             }
-        } catch where Database.isUniqueViolation(error) {
+        } catch  where Database.isUniqueViolation(error) {
             throw StoreError.conflict(.keysExist(keyType))
         }
     }
 
     package func list(applicationID: String) async throws -> [ClientKey] {
-        try await Self.decode(try await database.client.query(
-            "\(unescaped: Self.selectColumns) WHERE application_id = \(applicationID)::uuid ORDER BY key_type", logger: logger))
+        try await Self.decode(
+            try await database.client.query(
+                "\(unescaped: Self.selectColumns) WHERE application_id = \(applicationID)::uuid ORDER BY key_type",
+                logger: logger
+            )
+        )
     }
 
     package func get(id: String, applicationID: String) async throws -> ClientKey? {
         guard UUID(uuidString: id) != nil else { return nil }
-        return try await Self.decode(try await database.client.query(
-            "\(unescaped: Self.selectColumns) WHERE id = \(id)::uuid AND application_id = \(applicationID)::uuid", logger: logger)).first
+        return try await Self.decode(
+            try await database.client.query(
+                "\(unescaped: Self.selectColumns) WHERE id = \(id)::uuid AND application_id = \(applicationID)::uuid",
+                logger: logger
+            )
+        ).first
     }
 
     /// The key with this consumer key, when `secret` is its secret (constant work either way).
     package func authenticate(consumerKey: String, secret: String) async throws -> ClientKey? {
-        let key = try await Self.decode(try await database.client.query(
-            "\(unescaped: Self.selectColumns) WHERE consumer_key = \(consumerKey)", logger: logger)).first
+        let key = try await Self.decode(
+            try await database.client.query(
+                "\(unescaped: Self.selectColumns) WHERE consumer_key = \(consumerKey)",
+                logger: logger
+            )
+        ).first
         let matches = try await hasher.verify(secret, against: key?.secretHash ?? SecretHasher.decoyHash)
         return matches ? key : nil
     }
@@ -82,7 +106,9 @@ package struct ClientKeyStore: Sendable {
         let hash = try await hasher.hash(secret)
         try await database.transaction { connection in
             try await connection.query(
-                "UPDATE application_keys SET secret_hash = \(hash), updated_at = now() WHERE id = \(key.id)::uuid", logger: logger)
+                "UPDATE application_keys SET secret_hash = \(hash), updated_at = now() WHERE id = \(key.id)::uuid",
+                logger: logger
+            )
             try await ChangeNotifier.announce(Change(entity: .applicationKey, action: .updated, id: key.id), on: connection, logger: logger)
         }
         return secret

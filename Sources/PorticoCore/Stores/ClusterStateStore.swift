@@ -55,7 +55,9 @@ package struct ClusterStateStore: Sendable {
                 capacity = EXCLUDED.capacity, rate_per_second = EXCLUDED.rate_per_second, refilled_at = now(),
                 last_reported = EXCLUDED.last_reported
             RETURNING key, tokens
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var tokens: [String: Double] = [:]
         for try await (key, left) in rows.decode((String, Double).self) { tokens[key] = left }
         return tokens
@@ -80,13 +82,17 @@ package struct ClusterStateStore: Sendable {
                 """
                 INSERT INTO gateway_nodes (node, heartbeat_at) VALUES (\(node), now())
                 ON CONFLICT (node) DO UPDATE SET heartbeat_at = now()
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             try await connection.query("DELETE FROM gateway_connection_counts WHERE node = \(node)", logger: logger)
             try await connection.query(
                 """
                 INSERT INTO gateway_connection_counts (node, subscription_id, connections)
                 SELECT \(node), s::uuid, c FROM unnest(\(subscriptions)::text[], \(connections)::integer[]) AS t(s, c)
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             let opened = live.opened
             if !opened.isEmpty {
                 try await connection.query(
@@ -97,16 +103,21 @@ package struct ClusterStateStore: Sendable {
                                 \(opened.map(\.connectedAt))::timestamptz[], \(opened.map(\.clientAddress))::text[],
                                 \(opened.map { $0.userAgent ?? "" })::text[]) AS t(id, api, app, at, address, agent)
                     ON CONFLICT (id) DO NOTHING
-                    """, logger: logger)
+                    """,
+                    logger: logger
+                )
             }
             if !live.active.isEmpty {
                 try await connection.query(
                     "UPDATE gateway_connections SET last_active_at = now() WHERE id = ANY(\(live.active)::uuid[]) AND node = \(node)",
-                    logger: logger)
+                    logger: logger
+                )
             }
             if !live.closed.isEmpty {
                 try await connection.query(
-                    "DELETE FROM gateway_connections WHERE id = ANY(\(live.closed)::uuid[]) AND node = \(node)", logger: logger)
+                    "DELETE FROM gateway_connections WHERE id = ANY(\(live.closed)::uuid[]) AND node = \(node)",
+                    logger: logger
+                )
             }
         }
     }
@@ -127,13 +138,26 @@ package struct ClusterStateStore: Sendable {
             LEFT JOIN applications a ON a.id = c.application_id
             WHERE c.api_id = \(apiID)::uuid AND n.heartbeat_at > now() - make_interval(secs => \(freshness))
             ORDER BY c.connected_at, c.id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var list: [LiveConnection] = []
         for try await (id, api, app, name, node, connected, active, address, agent) in rows.decode(
             (String, String, String, String?, String, Date, Date, String, String?).self
         ) {
-            list.append(LiveConnection(id: id, apiID: api, applicationID: app, applicationName: name, node: node,
-                                       connectedAt: connected, lastActiveAt: active, clientAddress: address, userAgent: agent))
+            list.append(
+                LiveConnection(
+                    id: id,
+                    apiID: api,
+                    applicationID: app,
+                    applicationName: name,
+                    node: node,
+                    connectedAt: connected,
+                    lastActiveAt: active,
+                    clientAddress: address,
+                    userAgent: agent
+                )
+            )
         }
         return list
     }
@@ -147,7 +171,9 @@ package struct ClusterStateStore: Sendable {
             FROM gateway_connection_counts c JOIN gateway_nodes n ON n.node = c.node
             WHERE c.node <> \(node) AND n.heartbeat_at > now() - make_interval(secs => \(freshness))
             GROUP BY c.subscription_id
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (subscription, open) in rows.decode((String, Int).self) { counts[subscription] = open }
         return counts
     }
@@ -159,11 +185,15 @@ package struct ClusterStateStore: Sendable {
             """
             DELETE FROM gateway_nodes
             WHERE node = \(node) OR heartbeat_at < now() - make_interval(secs => \(staleAfter))
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         try await database.client.query(
             """
             DELETE FROM rate_buckets
             WHERE tokens + rate_per_second * EXTRACT(EPOCH FROM now() - refilled_at)::float8 >= capacity
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 }

@@ -28,10 +28,21 @@ package struct SubscriptionStore: Sendable {
         for try await (id, appID, appName, owner, apiID, apiName, context, version, plan, status, created) in rows.decode(
             (String, String, String, String, String, String, String, String, String, String, Date).self
         ) {
-            subscriptions.append(Subscription(
-                id: id, applicationID: appID, applicationName: appName, applicationOwner: owner, apiID: apiID,
-                apiName: apiName, apiContext: context, apiVersion: version, plan: plan,
-                status: Subscription.Status(rawValue: status) ?? .blocked, createdAt: created))
+            subscriptions.append(
+                Subscription(
+                    id: id,
+                    applicationID: appID,
+                    applicationName: appName,
+                    applicationOwner: owner,
+                    apiID: apiID,
+                    apiName: apiName,
+                    apiContext: context,
+                    apiVersion: version,
+                    plan: plan,
+                    status: Subscription.Status(rawValue: status) ?? .blocked,
+                    createdAt: created
+                )
+            )
         }
         return subscriptions
     }
@@ -39,15 +50,19 @@ package struct SubscriptionStore: Sendable {
     /// Subscribes the owner's application to an API under one of the API's plans.
     package func create(applicationID: String, apiID: String, plan: String, owner: User) async throws -> Subscription {
         guard UUID(uuidString: applicationID) != nil,
-              try await ApplicationStore(database: database).get(id: applicationID, owner: owner) != nil
+            try await ApplicationStore(database: database).get(id: applicationID, owner: owner) != nil
         else { throw StoreError.notFound(.application, id: applicationID) }
         guard let api = try await APIStore(database: database).get(id: apiID) else { throw StoreError.notFound(.api, id: apiID) }
         guard api.lifecycleState == .published || api.lifecycleState == .prototyped else {
             throw StoreError.lifecycle(.closedToSubscriptions(api: api.name, version: api.version, state: api.lifecycleState))
         }
         guard api.plans.contains(plan) else {
-            throw StoreError.invalidField(FieldError(
-                field: "throttlingPolicy", reason: "'\(plan)' is not one of the plans of '\(api.name)': \(api.plans.joined(separator: ", "))"))
+            throw StoreError.invalidField(
+                FieldError(
+                    field: "throttlingPolicy",
+                    reason: "'\(plan)' is not one of the plans of '\(api.name)': \(api.plans.joined(separator: ", "))"
+                )
+            )
         }
         return try await database.transaction { connection in
             var id = ""
@@ -57,18 +72,25 @@ package struct SubscriptionStore: Sendable {
                     INSERT INTO subscriptions (application_id, api_id, plan_id)
                     SELECT \(applicationID)::uuid, \(apiID)::uuid, id FROM business_plans WHERE name = \(plan)
                     RETURNING id::text
-                    """, logger: logger
+                    """,
+                    logger: logger
                 ).decode(String.self) {
                     id = value
                 }
-            } catch where Database.isUniqueViolation(error) {
+            } catch  where Database.isUniqueViolation(error) {
                 throw StoreError.conflict(.alreadySubscribed(api: api.name, version: api.version))
             }
             try await ChangeNotifier.announce(
                 Change(entity: .subscription, action: .created, id: id, state: Subscription.Status.unblocked.rawValue),
-                on: connection, logger: logger)
-            return try await Self.decode(try await connection.query(
-                "\(unescaped: Self.selectColumns) WHERE s.id = \(id)::uuid", logger: logger)).first!
+                on: connection,
+                logger: logger
+            )
+            return try await Self.decode(
+                try await connection.query(
+                    "\(unescaped: Self.selectColumns) WHERE s.id = \(id)::uuid",
+                    logger: logger
+                )
+            ).first!
         }
     }
 
@@ -76,30 +98,42 @@ package struct SubscriptionStore: Sendable {
     package func list(owner: User, applicationID: String?, apiID: String?) async throws -> [Subscription] {
         if let applicationID, UUID(uuidString: applicationID) == nil { return [] }
         if let apiID, UUID(uuidString: apiID) == nil { return [] }
-        return try await Self.decode(try await database.client.query(
-            """
-            \(unescaped: Self.selectColumns)
-            WHERE a.owner_id = \(owner.id)::uuid
-              AND (\(applicationID)::uuid IS NULL OR s.application_id = \(applicationID)::uuid)
-              AND (\(apiID)::uuid IS NULL OR s.api_id = \(apiID)::uuid)
-            ORDER BY s.created_at
-            """, logger: logger))
+        return try await Self.decode(
+            try await database.client.query(
+                """
+                \(unescaped: Self.selectColumns)
+                WHERE a.owner_id = \(owner.id)::uuid
+                  AND (\(applicationID)::uuid IS NULL OR s.application_id = \(applicationID)::uuid)
+                  AND (\(apiID)::uuid IS NULL OR s.api_id = \(apiID)::uuid)
+                ORDER BY s.created_at
+                """,
+                logger: logger
+            )
+        )
     }
 
     /// Every subscription to an API (for its provider).
     package func list(apiID: String) async throws -> [Subscription] {
         guard UUID(uuidString: apiID) != nil else { return [] }
-        return try await Self.decode(try await database.client.query(
-            "\(unescaped: Self.selectColumns) WHERE s.api_id = \(apiID)::uuid ORDER BY s.created_at", logger: logger))
+        return try await Self.decode(
+            try await database.client.query(
+                "\(unescaped: Self.selectColumns) WHERE s.api_id = \(apiID)::uuid ORDER BY s.created_at",
+                logger: logger
+            )
+        )
     }
 
     package func get(id: String, owner: User?) async throws -> Subscription? {
         guard UUID(uuidString: id) != nil else { return nil }
-        return try await Self.decode(try await database.client.query(
-            """
-            \(unescaped: Self.selectColumns)
-            WHERE s.id = \(id)::uuid AND (\(owner?.id)::uuid IS NULL OR a.owner_id = \(owner?.id)::uuid)
-            """, logger: logger)).first
+        return try await Self.decode(
+            try await database.client.query(
+                """
+                \(unescaped: Self.selectColumns)
+                WHERE s.id = \(id)::uuid AND (\(owner?.id)::uuid IS NULL OR a.owner_id = \(owner?.id)::uuid)
+                """,
+                logger: logger
+            )
+        ).first
     }
 
     package func delete(id: String, owner: User) async throws {
@@ -115,11 +149,20 @@ package struct SubscriptionStore: Sendable {
         guard try await get(id: id, owner: nil) != nil else { throw StoreError.notFound(.subscription, id: id) }
         return try await database.transaction { connection in
             try await connection.query(
-                "UPDATE subscriptions SET status = \(status.rawValue), updated_at = now() WHERE id = \(id)::uuid", logger: logger)
+                "UPDATE subscriptions SET status = \(status.rawValue), updated_at = now() WHERE id = \(id)::uuid",
+                logger: logger
+            )
             try await ChangeNotifier.announce(
-                Change(entity: .subscription, action: .updated, id: id, state: status.rawValue), on: connection, logger: logger)
-            return try await Self.decode(try await connection.query(
-                "\(unescaped: Self.selectColumns) WHERE s.id = \(id)::uuid", logger: logger)).first!
+                Change(entity: .subscription, action: .updated, id: id, state: status.rawValue),
+                on: connection,
+                logger: logger
+            )
+            return try await Self.decode(
+                try await connection.query(
+                    "\(unescaped: Self.selectColumns) WHERE s.id = \(id)::uuid",
+                    logger: logger
+                )
+            ).first!
         }
     }
 
@@ -127,7 +170,8 @@ package struct SubscriptionStore: Sendable {
     package func count(apiID: String, on connection: PostgresConnection) async throws -> Int {
         var total = 0
         for try await n in try await connection.query(
-            "SELECT count(*)::integer FROM subscriptions WHERE api_id = \(apiID)::uuid", logger: logger
+            "SELECT count(*)::integer FROM subscriptions WHERE api_id = \(apiID)::uuid",
+            logger: logger
         ).decode(Int.self) {
             total = n
         }

@@ -35,7 +35,9 @@ package struct UsageStore: Sendable {
                 bytes_in = u.bytes_in + EXCLUDED.bytes_in, bytes_out = u.bytes_out + EXCLUDED.bytes_out,
                 errors_auth = u.errors_auth + EXCLUDED.errors_auth, errors_throttled = u.errors_throttled + EXCLUDED.errors_throttled,
                 errors_backend = u.errors_backend + EXCLUDED.errors_backend, errors_other = u.errors_other + EXCLUDED.errors_other
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 
     /// Deletes the minutes older than `days` days; returns how many rows went.
@@ -45,7 +47,9 @@ package struct UsageStore: Sendable {
             """
             WITH gone AS (DELETE FROM usage_minutes WHERE minute < now() - make_interval(days => \(days)::integer) RETURNING 1)
             SELECT count(*)::bigint FROM gone
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await count in rows.decode(Int.self) { return count }
         return 0
     }
@@ -82,12 +86,18 @@ package struct UsageStore: Sendable {
               AND (\(application)::uuid IS NULL OR u.application_id = \(application)::uuid)
               AND u.minute >= \(from) AND u.minute < \(to)
             GROUP BY 1 ORDER BY 1
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         var points: [UsagePoint] = []
         for try await row in rows {
             let (start, c, mi, mo, bi, bo, ea, et, eb, eo) = try row.decode((Int, Int, Int, Int, Int, Int, Int, Int, Int, Int).self)
-            points.append(UsagePoint(start: Date(timeIntervalSince1970: TimeInterval(start)),
-                                     usage: Self.counts((c, mi, mo, bi, bo, ea, et, eb, eo))))
+            points.append(
+                UsagePoint(
+                    start: Date(timeIntervalSince1970: TimeInterval(start)),
+                    usage: Self.counts((c, mi, mo, bi, bo, ea, et, eb, eo))
+                )
+            )
         }
         return points
     }
@@ -111,7 +121,9 @@ package struct UsageStore: Sendable {
                 FROM usage_minutes u LEFT JOIN applications a ON a.id = u.application_id
                 WHERE u.api_id = \(id)::uuid AND u.minute >= \(from) AND u.minute < \(to)
                 GROUP BY 1, 2 ORDER BY 1
-                """, logger: logger)
+                """,
+                logger: logger
+            )
         case .application(let id):
             rows = try await database.client.query(
                 """
@@ -119,12 +131,15 @@ package struct UsageStore: Sendable {
                 FROM usage_minutes u LEFT JOIN apis a ON a.id = u.api_id
                 WHERE u.application_id = \(id)::uuid AND u.minute >= \(from) AND u.minute < \(to)
                 GROUP BY 1, 2, 3 ORDER BY 1
-                """, logger: logger)
+                """,
+                logger: logger
+            )
         }
         var shares: [Share] = []
         for try await row in rows {
             let (id, name, version, c, mi, mo, bi, bo, ea, et, eb, eo) = try row.decode(
-                (String, String?, String?, Int, Int, Int, Int, Int, Int, Int, Int, Int).self)
+                (String, String?, String?, Int, Int, Int, Int, Int, Int, Int, Int, Int).self
+            )
             shares.append(Share(id: id, name: name, version: version, usage: Self.counts((c, mi, mo, bi, bo, ea, et, eb, eo))))
         }
         return shares

@@ -16,7 +16,8 @@ package struct UserStore: Sendable {
     package func authenticate(username: String, password: String) async throws -> User? {
         let rows = try await database.client.query(
             "SELECT id::text, username, email, roles, password_hash FROM users WHERE lower(username) = lower(\(username))",
-            logger: database.logger)
+            logger: database.logger
+        )
         var found: (User, String)?
         for try await (id, name, email, roles, hash) in rows.decode((String, String, String?, [String], String).self) {
             found = (User(id: id, username: name, email: email, roles: Set(roles.compactMap(Role.init(rawValue:)))), hash)
@@ -34,12 +35,14 @@ package struct UserStore: Sendable {
                 """
                 INSERT INTO users (username, password_hash, email, roles)
                 VALUES (\(username), \(hash), \(email), \(roleNames)) RETURNING id::text
-                """, logger: database.logger)
+                """,
+                logger: database.logger
+            )
             var id: String?
             for try await row in rows.decode(String.self) { id = row }
             // INSERT … RETURNING answers one row or throws; nothing else reaches here.
             return User(id: id ?? "", username: username, email: email, roles: roles)
-        } catch where Database.isUniqueViolation(error) {
+        } catch  where Database.isUniqueViolation(error) {
             throw StoreError.conflict(.username(username))
         }
     }
@@ -47,7 +50,9 @@ package struct UserStore: Sendable {
     package func exists(username: String) async throws -> Bool {
         var found = false
         for try await _ in try await database.client.query(
-            "SELECT 1 FROM users WHERE lower(username) = lower(\(username))", logger: database.logger) {
+            "SELECT 1 FROM users WHERE lower(username) = lower(\(username))",
+            logger: database.logger
+        ) {
             found = true
         }
         return found
@@ -56,7 +61,9 @@ package struct UserStore: Sendable {
     package func list() async throws -> [User] {
         var users: [User] = []
         let rows = try await database.client.query(
-            "SELECT id::text, username, email, roles FROM users ORDER BY lower(username)", logger: database.logger)
+            "SELECT id::text, username, email, roles FROM users ORDER BY lower(username)",
+            logger: database.logger
+        )
         for try await (id, name, email, roles) in rows.decode((String, String, String?, [String]).self) {
             users.append(User(id: id, username: name, email: email, roles: Set(roles.compactMap(Role.init(rawValue:)))))
         }
@@ -74,7 +81,9 @@ package struct UserStore: Sendable {
             VALUES ('admin', \(hash), ARRAY['admin']::text[])
             ON CONFLICT ((lower(username))) DO NOTHING
             RETURNING id
-            """, logger: database.logger)
+            """,
+            logger: database.logger
+        )
         var created = false
         for try await _ in result { created = true }
         return created

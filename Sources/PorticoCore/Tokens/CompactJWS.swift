@@ -14,9 +14,9 @@ package struct CompactJWS: Sendable {
     package init?(_ token: String) {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3,
-              let header = Data(base64URLEncoded: parts[0]),
-              let payload = Data(base64URLEncoded: parts[1]),
-              let signature = Data(base64URLEncoded: parts[2])
+            let header = Data(base64URLEncoded: parts[0]),
+            let payload = Data(base64URLEncoded: parts[1]),
+            let signature = Data(base64URLEncoded: parts[2])
         else { return nil }
         self.header = header
         self.payload = payload

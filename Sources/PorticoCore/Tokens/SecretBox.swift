@@ -50,7 +50,8 @@ package struct SecretBox: Sendable {
         guard developmentMode else {
             throw InvalidSetting(
                 key: "PORTICO_SECRET_KEY",
-                reason: "not set; it encrypts the token signing keys (make one with: openssl rand -base64 32)")
+                reason: "not set; it encrypts the token signing keys (make one with: openssl rand -base64 32)"
+            )
         }
         let path = source.string("PORTICO_SECRET_KEY_FILE", default: ".data/secret.key")
         let url = URL(fileURLWithPath: path)

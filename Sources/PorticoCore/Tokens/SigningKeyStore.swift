@@ -48,7 +48,9 @@ package struct SigningKeyStore: Sendable {
                 """
                 UPDATE signing_keys SET retired_at = now(), publish_until = now() + make_interval(secs => \(seconds))
                 WHERE retired_at IS NULL
-                """, logger: logger)
+                """,
+                logger: logger
+            )
             let kid = try await insertNewKey(on: connection)
             return (kid, previous)
         }
@@ -57,7 +59,9 @@ package struct SigningKeyStore: Sendable {
     /// The active key, decrypted.
     package func activeKey() async throws -> (kid: String, key: JWTKit.Insecure.RSA.PrivateKey) {
         let rows = try await database.client.query(
-            "SELECT kid, private_key_encrypted FROM signing_keys WHERE retired_at IS NULL", logger: logger)
+            "SELECT kid, private_key_encrypted FROM signing_keys WHERE retired_at IS NULL",
+            logger: logger
+        )
         for try await (kid, sealed) in rows.decode((String, ByteBuffer).self) {
             let pem = try box.open(Data(sealed.readableBytesView))
             return (kid, try JWTKit.Insecure.RSA.PrivateKey(pem: pem))
@@ -72,7 +76,9 @@ package struct SigningKeyStore: Sendable {
             """
             SELECT kid, public_key_pem FROM signing_keys
             WHERE retired_at IS NULL OR publish_until > now() ORDER BY created_at DESC
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (kid, pem) in rows.decode((String, String).self) {
             keys.append(PublishedKey(kid: kid, publicKey: try JWTKit.Insecure.RSA.PublicKey(pem: pem)))
         }
@@ -81,7 +87,8 @@ package struct SigningKeyStore: Sendable {
 
     private func activeKid(on connection: PostgresConnection) async throws -> String? {
         for try await kid in try await connection.query(
-            "SELECT kid FROM signing_keys WHERE retired_at IS NULL", logger: logger
+            "SELECT kid FROM signing_keys WHERE retired_at IS NULL",
+            logger: logger
         ).decode(String.self) {
             return kid
         }
@@ -96,7 +103,9 @@ package struct SigningKeyStore: Sendable {
             """
             INSERT INTO signing_keys (kid, public_key_pem, private_key_encrypted)
             VALUES (\(kid), \(backing.publicKey.pemRepresentation), \(ByteBuffer(bytes: sealed)))
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         try await ChangeNotifier.announce(Change(entity: .signingKey, action: .created, id: kid), on: connection, logger: logger)
         return kid
     }

@@ -18,14 +18,23 @@ package struct TokenIssuer: Sendable {
     }
 
     /// A token for `key`'s application that lives `validity` seconds.
-    package func issue(for key: ClientKey, application: AccessTokenClaims.ApplicationClaim, scope: String, validity: Int) async throws -> IssuedToken {
+    package func issue(for key: ClientKey, application: AccessTokenClaims.ApplicationClaim, scope: String, validity: Int) async throws -> IssuedToken
+    {
         let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let jti = UUID().uuidString.lowercased()
         let claims = AccessTokenClaims(
-            iss: .init(value: issuer), sub: .init(value: application.owner), aud: .init(value: [audience]),
-            iat: .init(value: now), nbf: .init(value: now), exp: .init(value: now.addingTimeInterval(TimeInterval(validity))),
-            jti: .init(value: jti), client_id: key.consumerKey, scope: scope, keytype: key.keyType.rawValue,
-            application: application)
+            iss: .init(value: issuer),
+            sub: .init(value: application.owner),
+            aud: .init(value: [audience]),
+            iat: .init(value: now),
+            nbf: .init(value: now),
+            exp: .init(value: now.addingTimeInterval(TimeInterval(validity))),
+            jti: .init(value: jti),
+            client_id: key.consumerKey,
+            scope: scope,
+            keytype: key.keyType.rawValue,
+            application: application
+        )
         let (kid, privateKey) = try await signingKeys.activeKey()
         let keys = JWTKeyCollection()
         await keys.add(rsa: privateKey, digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
@@ -44,7 +53,7 @@ package struct TokenIssuer: Sendable {
             await keys.add(rsa: key.publicKey, digestAlgorithm: .sha256, kid: JWKIdentifier(string: key.kid))
         }
         guard let claims = try? await keys.verify(token, as: AccessTokenClaims.self),
-              claims.iss.value == issuer, claims.aud.value.contains(audience)
+            claims.iss.value == issuer, claims.aud.value.contains(audience)
         else { return nil }
         return claims
     }

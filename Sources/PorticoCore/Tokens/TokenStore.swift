@@ -31,7 +31,9 @@ package struct TokenStore: Sendable {
             INSERT INTO access_tokens (jti, application_id, key_id, consumer_key, key_type, subject, scope, issued_at, expires_at)
             VALUES (\(claims.jti.value), \(claims.application.id)::uuid, \(keyID)::uuid, \(claims.client_id), \(claims.keytype),
                     \(claims.sub.value), \(claims.scope), \(claims.iat.value), \(claims.exp.value))
-            """, logger: logger)
+            """,
+            logger: logger
+        )
     }
 
     package func find(jti: String) async throws -> Record? {
@@ -40,12 +42,23 @@ package struct TokenStore: Sendable {
             SELECT t.jti, t.application_id::text, t.consumer_key, t.key_type, t.subject, t.scope, t.issued_at, t.expires_at,
                    EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = t.jti)
             FROM access_tokens t WHERE t.jti = \(jti)
-            """, logger: logger)
+            """,
+            logger: logger
+        )
         for try await (jti, app, consumerKey, keyType, subject, scope, issued, expires, revoked) in rows.decode(
             (String, String, String, String, String, String, Date, Date, Bool).self
         ) {
-            return Record(jti: jti, applicationID: app, consumerKey: consumerKey, keyType: keyType, subject: subject,
-                          scope: scope, issuedAt: issued, expiresAt: expires, revoked: revoked)
+            return Record(
+                jti: jti,
+                applicationID: app,
+                consumerKey: consumerKey,
+                keyType: keyType,
+                subject: subject,
+                scope: scope,
+                issuedAt: issued,
+                expiresAt: expires,
+                revoked: revoked
+            )
         }
         return nil
     }
@@ -67,17 +80,22 @@ package struct TokenStore: Sendable {
     private func revoke(where condition: String, _ value: String, on connection: PostgresConnection) async throws -> Int {
         var binds = PostgresBindings()
         binds.append(value)
-        let query = PostgresQuery(unsafeSQL: """
-            INSERT INTO revoked_tokens (jti, expires_at)
-            SELECT jti, expires_at FROM access_tokens WHERE \(condition) AND expires_at > now()
-            ON CONFLICT (jti) DO NOTHING
-            RETURNING jti, expires_at
-            """, binds: binds)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                INSERT INTO revoked_tokens (jti, expires_at)
+                SELECT jti, expires_at FROM access_tokens WHERE \(condition) AND expires_at > now()
+                ON CONFLICT (jti) DO NOTHING
+                RETURNING jti, expires_at
+                """,
+            binds: binds
+        )
         var count = 0
         for try await (jti, expires) in try await connection.query(query, logger: logger).decode((String, Date).self) {
             try await ChangeNotifier.announce(
                 Change(entity: .token, action: .revoked, id: jti, expiresAt: ISO8601DateFormatter().string(from: expires)),
-                on: connection, logger: logger)
+                on: connection,
+                logger: logger
+            )
             count += 1
         }
         return count

@@ -35,7 +35,11 @@ enum Backend {
             case .unreachable(let why):
                 Refusal(status: .badGateway, code: "backend_unreachable", message: "The backend could not be reached: \(why)")
             case .rejected(let status, let reason):
-                Refusal(status: .badGateway, code: "backend_rejected", message: "The backend refused the WebSocket handshake with \(status) \(reason)")
+                Refusal(
+                    status: .badGateway,
+                    code: "backend_rejected",
+                    message: "The backend refused the WebSocket handshake with \(status) \(reason)"
+                )
             case .protocolViolation(let why):
                 Refusal(status: .badGateway, code: "backend_protocol_error", message: "The backend's handshake was invalid: \(why)")
             }

@@ -20,8 +20,14 @@ extension Backend {
     /// Connects on `eventLoop` (the client's, so the relay pair shares one loop) and returns the
     /// backend's relay handler, reading paused, with the subprotocol the backend chose.
     static func connect(
-        to target: Target, headers: HTTPHeaders, offeredProtocols: [String], on eventLoop: any EventLoop,
-        settings: GatewaySettings, timeout seconds: TimeInterval, maxFrameBytes: Int, connection: RelayedConnection
+        to target: Target,
+        headers: HTTPHeaders,
+        offeredProtocols: [String],
+        on eventLoop: any EventLoop,
+        settings: GatewaySettings,
+        timeout seconds: TimeInterval,
+        maxFrameBytes: Int,
+        connection: RelayedConnection
     ) -> EventLoopFuture<(RelayHandler, String?)> {
         // RFC 6455 §4.1: a random 16-byte nonce, from the same pooled CSPRNG bytes as the masking
         // keys (sixteen `UInt8.random` calls were sixteen `getrandom` system calls).
@@ -61,7 +67,9 @@ extension Backend {
                 do {
                     let sync = channel.pipeline.syncOperations
                     if let tls {
-                        try sync.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: target.host.first?.isNumber == true ? nil : target.host))
+                        try sync.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: target.host.first?.isNumber == true ? nil : target.host)
+                        )
                     }
                     try sync.addHandler(HTTPRequestEncoder())
                     try sync.addHandler(NIOHTTPRequestHeadersValidator())
@@ -97,21 +105,29 @@ extension Backend {
                 channel.close(promise: nil)
                 throw Failure.protocolViolation("subprotocol '\(chosen)' was not offered")
             }
-            let deflate = try PerMessageDeflate.accepted(response: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init),
-                                                         offered: settings.backendDeflate)
-                .mapError { failure -> Failure in
-                    channel.close(promise: nil)
-                    return failure
-                }.get()
+            let deflate = try PerMessageDeflate.accepted(
+                response: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init),
+                offered: settings.backendDeflate
+            )
+            .mapError { failure -> Failure in
+                channel.close(promise: nil)
+                return failure
+            }.get()
             let sync = channel.pipeline.syncOperations
             let relay = RelayHandler(side: .backend, connection: connection)
             // Known to the connection at once: what the backend does wrong before the link is acted on.
             connection.backend = relay
             try RelayPipeline.switchToWebSocket(
-                sync, relay: relay, httpDecoder: try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self),
-                replacing: [try sync.handler(type: BackendHandshakeHandler.self), try sync.handler(type: NIOHTTPRequestHeadersValidator.self),
-                            try sync.handler(type: HTTPRequestEncoder.self)],
-                deflate: deflate, maxMessageBytes: maxFrameBytes)
+                sync,
+                relay: relay,
+                httpDecoder: try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self),
+                replacing: [
+                    try sync.handler(type: BackendHandshakeHandler.self), try sync.handler(type: NIOHTTPRequestHeadersValidator.self),
+                    try sync.handler(type: HTTPRequestEncoder.self),
+                ],
+                deflate: deflate,
+                maxMessageBytes: maxFrameBytes
+            )
             _ = channel.setOption(.autoRead, value: false)
             return (relay, chosen)
         }.flatMapErrorThrowing { error in

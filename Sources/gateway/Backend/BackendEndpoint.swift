@@ -46,17 +46,31 @@ extension Backend {
             var path = url.percentEncodedPath
             if path.hasSuffix("/") { path.removeLast() }
             let literal = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-            return .success(Endpoint(secure: secure, host: host, port: port, address: try? SocketAddress(ipAddress: literal, port: port),
-                                     path: path, query: url.percentEncodedQuery, hostHeader: port == defaultPort ? host : "\(host):\(port)"))
+            return .success(
+                Endpoint(
+                    secure: secure,
+                    host: host,
+                    port: port,
+                    address: try? SocketAddress(ipAddress: literal, port: port),
+                    path: path,
+                    query: url.percentEncodedQuery,
+                    hostHeader: port == defaultPort ? host : "\(host):\(port)"
+                )
+            )
         }
 
         /// This endpoint + the remaining path + the client's query (without `access_token`).
         func target(rest: String, clientQuery: String?) -> Target {
             let path = path + rest
             let query = [self.query, clientQuery.map(withoutAccessToken)].compactMap { $0 }.filter { !$0.isEmpty }
-            return Target(secure: secure, host: host, port: port, address: address,
-                          pathAndQuery: (path.isEmpty ? "/" : path) + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
-                          hostHeader: hostHeader)
+            return Target(
+                secure: secure,
+                host: host,
+                port: port,
+                address: address,
+                pathAndQuery: (path.isEmpty ? "/" : path) + (query.isEmpty ? "" : "?" + query.joined(separator: "&")),
+                hostHeader: hostHeader
+            )
         }
     }
 

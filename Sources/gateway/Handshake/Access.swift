@@ -14,10 +14,12 @@ enum Access {
             break
         case .published, .deprecated:
             guard let subscription = table.subscription(application: caller.applicationID, api: api.id) else {
-                throw .forbidden(api.state == .deprecated ? "api_deprecated" : "not_subscribed",
-                                 api.state == .deprecated
-                                    ? "The API is deprecated and takes no new subscribers"
-                                    : "The application is not subscribed to this API")
+                throw .forbidden(
+                    api.state == .deprecated ? "api_deprecated" : "not_subscribed",
+                    api.state == .deprecated
+                        ? "The API is deprecated and takes no new subscribers"
+                        : "The application is not subscribed to this API"
+                )
             }
             switch subscription.status {
             case .unblocked: break

@@ -27,8 +27,13 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var holdsSlot = false
     private var deadline: Scheduled<Void>?
 
-    init(gateway: Gateway, secure: Bool, requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>,
-         responseEncoder: HTTPResponseEncoder, headerValidator: NIOHTTPResponseHeadersValidator) {
+    init(
+        gateway: Gateway,
+        secure: Bool,
+        requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>,
+        responseEncoder: HTTPResponseEncoder,
+        headerValidator: NIOHTTPResponseHeadersValidator
+    ) {
         self.gateway = gateway
         self.secure = secure
         self.requestDecoder = requestDecoder
@@ -107,61 +112,88 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The log record of this handshake, with what is known of its request so far.
     private func record(context: ChannelHandlerContext) -> HandshakeRecord {
-        HandshakeRecord(connectionID: UUID().uuidString.lowercased(), path: head.map { LogRedaction.url($0.uri) } ?? "",
-                        clientAddress: context.channel.remoteAddress?.ipAddress ?? "unknown",
-                        userAgent: head?.headers.first(name: "User-Agent"))
+        HandshakeRecord(
+            connectionID: UUID().uuidString.lowercased(),
+            path: head.map { LogRedaction.url($0.uri) } ?? "",
+            clientAddress: context.channel.remoteAddress?.ipAddress ?? "unknown",
+            userAgent: head?.headers.first(name: "User-Agent")
+        )
     }
 
     private func handle(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         var record = record(context: context)
         if gateway.logger.logLevel <= .trace {
-            gateway.logger.trace("handshake", metadata: [
-                "connection": "\(record.connectionID)", "uri": "\(record.path)",
-                "headers": "\(LogRedaction.headers(head.headers.map { ($0.name, $0.value) }).map { "\($0): \($1)" })",
-            ])
+            gateway.logger.trace(
+                "handshake",
+                metadata: [
+                    "connection": "\(record.connectionID)", "uri": "\(record.path)",
+                    "headers": "\(LogRedaction.headers(head.headers.map { ($0.name, $0.value) }).map { "\($0): \($1)" })",
+                ]
+            )
         }
         if gateway.settings.core.tracing { span = HandshakeSpan(head, record: record) }
         do throws(Refusal) {
             let admitted = try HandshakeStages.run(head, gateway: gateway, record: &record)
             let connection = RelayedConnection(
-                record: record, caller: admitted.caller, apiID: admitted.api.id, policy: admitted.policy, slot: admitted.slot,
-                eventLoop: context.eventLoop, gateway: gateway)
-            let endpointKey = admitted.endpoint, policy = admitted.policy
+                record: record,
+                caller: admitted.caller,
+                apiID: admitted.api.id,
+                policy: admitted.policy,
+                slot: admitted.slot,
+                eventLoop: context.eventLoop,
+                gateway: gateway
+            )
+            let endpointKey = admitted.endpoint
+            let policy = admitted.policy
             let resilience = admitted.api.resilience
             let timeout = resilience.connectTimeoutMs.map { Double($0) / 1000 } ?? gateway.settings.backendConnectTimeout
             let endpoints = gateway.endpoints
             let metrics = gateway.metrics
             let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
-            let deflate = gateway.settings.clientDeflate
+            let deflate =
+                gateway.settings.clientDeflate
                 ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
             let forwarded = forwardedHeaders(head, caller: admitted.caller, connectionID: record.connectionID, context: context)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            Backend.connect(to: admitted.target, headers: forwarded, offeredProtocols: offered, on: context.eventLoop,
-                             settings: gateway.settings, timeout: timeout, maxFrameBytes: policy.maxMessageBytes, connection: connection)
-                .whenComplete { result in
-                    let (handler, context) = loopBound.value
-                    switch result {
-                    case .success(let (backend, chosen)):
-                        endpoints.succeeded(endpointKey)
-                        handler.accept(head, backend: backend, subprotocol: chosen, deflate: deflate, connection: connection, context: context)
-                    case .failure(let error):
-                        let failure = error as? Backend.Failure ?? .unreachable("\(error)")
-                        let refusal = failure.refusal
-                        if failure.isConnectFailure { endpoints.failed(endpointKey, resilience) }
-                        metrics.backendConnectFailed(apiID: connection.apiID, reason: refusal.code)
-                        connection.abandon()
-                        handler.refuse(refusal, record: connection.record, context: context)
-                    }
+            Backend.connect(
+                to: admitted.target,
+                headers: forwarded,
+                offeredProtocols: offered,
+                on: context.eventLoop,
+                settings: gateway.settings,
+                timeout: timeout,
+                maxFrameBytes: policy.maxMessageBytes,
+                connection: connection
+            )
+            .whenComplete { result in
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success(let (backend, chosen)):
+                    endpoints.succeeded(endpointKey)
+                    handler.accept(head, backend: backend, subprotocol: chosen, deflate: deflate, connection: connection, context: context)
+                case .failure(let error):
+                    let failure = error as? Backend.Failure ?? .unreachable("\(error)")
+                    let refusal = failure.refusal
+                    if failure.isConnectFailure { endpoints.failed(endpointKey, resilience) }
+                    metrics.backendConnectFailed(apiID: connection.apiID, reason: refusal.code)
+                    connection.abandon()
+                    handler.refuse(refusal, record: connection.record, context: context)
                 }
+            }
         } catch {
             refuse(error, record: record, context: context)
         }
     }
 
     /// Answers 101, turns this channel into a WebSocket relay and links it with the backend's.
-    private func accept(_ head: HTTPRequestHead, backend: RelayHandler, subprotocol: String?,
-                        deflate: (response: String, parameters: PerMessageDeflate.Parameters)?, connection: RelayedConnection,
-                        context: ChannelHandlerContext) {
+    private func accept(
+        _ head: HTTPRequestHead,
+        backend: RelayHandler,
+        subprotocol: String?,
+        deflate: (response: String, parameters: PerMessageDeflate.Parameters)?,
+        connection: RelayedConnection,
+        context: ChannelHandlerContext
+    ) {
         span?.end(connection.record, refusal: nil)
         span = nil
         guard context.channel.isActive, let key = head.headers.first(name: "Sec-WebSocket-Key") else {
@@ -183,9 +215,13 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         connection.client = client
         do {
             try RelayPipeline.switchToWebSocket(
-                context.pipeline.syncOperations, relay: client, httpDecoder: requestDecoder,
-                replacing: [headerValidator, responseEncoder, self], deflate: deflate?.parameters,
-                maxMessageBytes: connection.policy.maxMessageBytes)
+                context.pipeline.syncOperations,
+                relay: client,
+                httpDecoder: requestDecoder,
+                replacing: [headerValidator, responseEncoder, self],
+                deflate: deflate?.parameters,
+                maxMessageBytes: connection.policy.maxMessageBytes
+            )
         } catch {
             gateway.logger.error("cannot switch the connection to WebSocket", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -193,8 +229,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             connection.abandon()
             return
         }
-        connection.start(closeOnExpiry: gateway.settings.closeOnTokenExpiry, leeway: gateway.settings.tokenLeeway,
-                         pingInterval: gateway.settings.pingInterval)
+        connection.start(
+            closeOnExpiry: gateway.settings.closeOnTokenExpiry,
+            leeway: gateway.settings.tokenLeeway,
+            pingInterval: gateway.settings.pingInterval
+        )
         RelayHandler.link(client: client, backend: backend)
     }
 
@@ -238,7 +277,10 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         var forwardedFor: String?
         for (name, value) in head.headers {
             let lower = name.lowercased()
-            if lower == "x-forwarded-for" { forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value; continue }
+            if lower == "x-forwarded-for" {
+                forwardedFor = forwardedFor.map { "\($0), \(value)" } ?? value
+                continue
+            }
             if Self.notForwarded.contains(lower) || lower.hasPrefix("x-portico-") { continue }
             headers.add(name: name, value: value)
         }

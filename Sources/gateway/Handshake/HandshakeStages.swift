@@ -29,9 +29,12 @@ enum HandshakeStages {
         guard let match = table.match(path: path) else { throw Refusal.notFound }
         record.api = .init(id: match.api.id, name: match.api.name, version: match.api.version)
         guard isWebSocketUpgrade(head) else {
-            throw Refusal(status: .upgradeRequired, code: "upgrade_required",
-                          message: "This is a WebSocket API: send a WebSocket upgrade request",
-                          extraHeaders: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")])
+            throw Refusal(
+                status: .upgradeRequired,
+                code: "upgrade_required",
+                message: "This is a WebSocket API: send a WebSocket upgrade request",
+                extraHeaders: [("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")]
+            )
         }
         if match.api.state == .blocked {
             throw Refusal(status: .serviceUnavailable, code: "api_blocked", message: "The API is blocked by its provider")

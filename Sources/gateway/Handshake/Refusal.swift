@@ -15,9 +15,14 @@ struct Refusal: Error, Sendable, Equatable {
     static func == (a: Refusal, b: Refusal) -> Bool { a.status == b.status && a.code == b.code && a.message == b.message }
 
     static func unauthorized(_ code: String, _ message: String) -> Refusal {
-        Refusal(status: .unauthorized, code: code, message: message, extraHeaders: [
-            ("WWW-Authenticate", "Bearer realm=\"portico\", error=\"invalid_token\", error_description=\(quoted(message))"),
-        ])
+        Refusal(
+            status: .unauthorized,
+            code: code,
+            message: message,
+            extraHeaders: [
+                ("WWW-Authenticate", "Bearer realm=\"portico\", error=\"invalid_token\", error_description=\(quoted(message))")
+            ]
+        )
     }
 
     static func forbidden(_ code: String, _ message: String) -> Refusal {
@@ -29,8 +34,11 @@ struct Refusal: Error, Sendable, Equatable {
     /// A request the HTTP parser refused: 431 for a header block over the limit, else 400.
     static func malformed(_ error: HTTPParserError, maxHeaderBytes: Int) -> Refusal {
         if error == .headerOverflow {
-            return Refusal(status: .requestHeaderFieldsTooLarge, code: "headers_too_large",
-                           message: "The request line and headers are larger than \(maxHeaderBytes) bytes")
+            return Refusal(
+                status: .requestHeaderFieldsTooLarge,
+                code: "headers_too_large",
+                message: "The request line and headers are larger than \(maxHeaderBytes) bytes"
+            )
         }
         return Refusal(status: .badRequest, code: "malformed_request", message: "The request is not valid HTTP/1.1 (\(error))")
     }
@@ -38,13 +46,19 @@ struct Refusal: Error, Sendable, Equatable {
     static let unexpectedBody = Refusal(status: .badRequest, code: "unexpected_body", message: "A WebSocket handshake has no body")
 
     static func timedOut(after seconds: Int) -> Refusal {
-        Refusal(status: .requestTimeout, code: "handshake_timeout",
-                message: "The handshake request was not complete within \(seconds) s")
+        Refusal(
+            status: .requestTimeout,
+            code: "handshake_timeout",
+            message: "The handshake request was not complete within \(seconds) s"
+        )
     }
 
     static let tooManyHandshakes = Refusal(
-        status: .serviceUnavailable, code: "too_many_handshakes",
-        message: "Too many handshakes are in progress; retry in a second", extraHeaders: [("Retry-After", "1")])
+        status: .serviceUnavailable,
+        code: "too_many_handshakes",
+        message: "Too many handshakes are in progress; retry in a second",
+        extraHeaders: [("Retry-After", "1")]
+    )
 
     /// The refusal as an HTTP response: the head (with `Connection: close`) and the JSON body.
     func response(allocator: ByteBufferAllocator) -> (HTTPResponseHead, ByteBuffer) {

@@ -54,8 +54,12 @@ struct TokenVerifier: Sendable {
         guard let kid = header.kid, let key = table.signingKeys[kid] else {
             throw .unauthorized("unknown_signing_key", "The token is not signed by a key this gateway knows")
         }
-        guard key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: jws.signature), for: SHA256.hash(data: Data(jws.signingInput)),
-                                   padding: .insecurePKCS1v1_5)
+        guard
+            key.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: jws.signature),
+                for: SHA256.hash(data: Data(jws.signingInput)),
+                padding: .insecurePKCS1v1_5
+            )
         else { throw .unauthorized("bad_signature", "The token's signature does not verify") }
         do {
             // Signed, so read: the claims the devportal signs, read with the type it signs them from.
@@ -83,9 +87,14 @@ struct TokenVerifier: Sendable {
             throw .unauthorized("unknown_application", "The token's application or keys no longer exist")
         }
         return Caller(
-            jti: jti, consumerKey: claims.client_id, applicationID: clientKey.applicationID,
-            applicationName: claims.application.name, subscriber: claims.sub.value,
-            keyType: clientKey.keyType, expiresAt: claims.exp.value)
+            jti: jti,
+            consumerKey: claims.client_id,
+            applicationID: clientKey.applicationID,
+            applicationName: claims.application.name,
+            subscriber: claims.sub.value,
+            keyType: clientKey.keyType,
+            expiresAt: claims.exp.value
+        )
     }
 
     /// Which claim is missing or wrong, from a decoding error.

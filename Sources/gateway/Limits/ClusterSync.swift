@@ -61,12 +61,14 @@ struct ClusterSync: Service {
                         logger.notice("cluster sync restored")
                         failing = false
                     }
-                } catch where Database.isMissingSchema(error) {
+                } catch  where Database.isMissingSchema(error) {
                     // A first start before the schema is migrated: the snapshot service says so, once.
                 } catch {
                     if !failing && !Task.isCancelled {
-                        logger.error("cluster sync failed; enforcing from this gateway's own counts",
-                                     metadata: ["error": "\(Database.describe(error))"])
+                        logger.error(
+                            "cluster sync failed; enforcing from this gateway's own counts",
+                            metadata: ["error": "\(Database.describe(error))"]
+                        )
                     }
                     failing = true
                 }
@@ -84,8 +86,15 @@ struct ClusterSync: Service {
             let due = bucket.withState { $0.unreported > 0 || ($0.users > 0 && now &- $0.syncedAt >= Self.refreshNanoseconds) }
             guard due else { continue }
             let (used, tokens, limit) = bucket.takeReport(now: now)
-            reports.append(.init(key: bucket.key, capacity: Double(limit.eventCount),
-                                 ratePerSecond: Double(limit.eventCount) / limit.seconds, used: Double(used), tokens: tokens))
+            reports.append(
+                .init(
+                    key: bucket.key,
+                    capacity: Double(limit.eventCount),
+                    ratePerSecond: Double(limit.eventCount) / limit.seconds,
+                    used: Double(used),
+                    tokens: tokens
+                )
+            )
             buckets[bucket.key] = (bucket, used, limit)
         }
         guard !reports.isEmpty else { return }

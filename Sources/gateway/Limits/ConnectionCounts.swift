@@ -27,9 +27,12 @@ final class ConnectionCounts: Sendable {
             return nil
         }
         if let open {
-            throw Refusal(status: .tooManyRequests, code: "connection_limit",
-                          message: "The subscription has \(open) open connection(s), the most its plan allows (\(cap))",
-                          extraHeaders: [("Retry-After", "\(Self.retryAfterSeconds)")])
+            throw Refusal(
+                status: .tooManyRequests,
+                code: "connection_limit",
+                message: "The subscription has \(open) open connection(s), the most its plan allows (\(cap))",
+                extraHeaders: [("Retry-After", "\(Self.retryAfterSeconds)")]
+            )
         }
     }
 

@@ -123,8 +123,13 @@ struct ConnectionLife {
     /// client's frame that breaks RFC 6455), the backend is closed first and what it still sends is
     /// relayed; the client's code follows the backend's answer, or the grace period's end. Once a
     /// side was sent a close, what it does wrong changes nothing: the close is on its way.
-    mutating func failed(_ side: RelaySide, _ code: GatewayCloseCode, reason: String, otherSideReason: String,
-                         inOrder: Bool = false) -> [Action] {
+    mutating func failed(
+        _ side: RelaySide,
+        _ code: GatewayCloseCode,
+        reason: String,
+        otherSideReason: String,
+        inOrder: Bool = false
+    ) -> [Action] {
         guard !self[side].closeSent, !(side == .client && failing != nil) else { return [] }
         if inOrder, side == .client, backend.writable {
             failing = (code, reason)
@@ -160,8 +165,12 @@ struct ConnectionLife {
         }
         let other = side.other
         guard !self[other].gone, !self[side].closedByGateway, !(self[side].closeReceived && self[side].closeSent) else { return [] }
-        return send(other, backendGone ? .backendFailed : .goingAway, reason: backendGone ? "backend went away" : "client went away",
-                    thenClose: true)
+        return send(
+            other,
+            backendGone ? .backendFailed : .goingAway,
+            reason: backendGone ? "backend went away" : "client went away",
+            thenClose: true
+        )
     }
 
     private mutating func finish() -> [Action] {

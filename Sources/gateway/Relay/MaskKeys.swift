@@ -1,7 +1,8 @@
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import NIOPosix
 
 /// The masking keys of frames to backends. RFC 6455 §5.3: each frame's key is fresh and comes from a
 /// strong source of entropy — here the kernel's CSPRNG (/dev/urandom), read 4 KiB at a time per

@@ -174,11 +174,23 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
             let undecompressable = "peer sent a message the gateway could not decompress"
             switch failure {
             case .invalidData:
-                connection.run(connection.life.failed(side, .invalidPayload, reason: "compressed message is not valid DEFLATE data",
-                                                      otherSideReason: undecompressable))
+                connection.run(
+                    connection.life.failed(
+                        side,
+                        .invalidPayload,
+                        reason: "compressed message is not valid DEFLATE data",
+                        otherSideReason: undecompressable
+                    )
+                )
             case .tooBig:
-                connection.run(connection.life.failed(side, .messageTooBig, reason: "frame decompresses to more than the gateway accepts",
-                                                      otherSideReason: undecompressable))
+                connection.run(
+                    connection.life.failed(
+                        side,
+                        .messageTooBig,
+                        reason: "frame decompresses to more than the gateway accepts",
+                        otherSideReason: undecompressable
+                    )
+                )
             }
         } else {
             switch error as? NIOWebSocketError {
@@ -217,8 +229,9 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
             let code = payload.readInteger(as: UInt16.self)
             let reason = payload.readString(length: payload.readableBytes) ?? ""
             connection.run(connection.life.closeRead(from: side, code: code, reason: reason), relaying: frame)
-        case .pong where frame.length == Self.keepAlivePayload.count
-                && frame.unmaskedPayload.readableBytesView.elementsEqual(Self.keepAlivePayload):
+        case .pong
+        where frame.length == Self.keepAlivePayload.count
+            && frame.unmaskedPayload.readableBytesView.elementsEqual(Self.keepAlivePayload):
             return  // the answer to the gateway's own ping
         case .ping, .pong:
             peer.relay(frame)
@@ -258,8 +271,12 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
     /// A message or frame from this side over the connection's limit: 1009 to this side, 1001 to the other.
     private func oversized(limit: Int?) -> [ConnectionLife.Action] {
         let size = limit.map { "\($0) bytes" } ?? "the gateway accepts"
-        return connection.life.failed(side, .messageTooBig, reason: "message larger than \(size)",
-                                      otherSideReason: "peer sent a message larger than \(size)")
+        return connection.life.failed(
+            side,
+            .messageTooBig,
+            reason: "message larger than \(size)",
+            otherSideReason: "peer sent a message larger than \(size)"
+        )
     }
 
     /// Writes a frame read from the other side to this one.

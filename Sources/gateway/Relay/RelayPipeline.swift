@@ -11,8 +11,12 @@ import WebSocketWire
 /// its 101) to what follows it; the relay handler holds what it writes until then.
 enum RelayPipeline {
     static func switchToWebSocket(
-        _ pipeline: ChannelPipeline.SynchronousOperations, relay: RelayHandler, httpDecoder: any RemovableChannelHandler,
-        replacing handshakeHandlers: [any RemovableChannelHandler], deflate: PerMessageDeflate.Parameters?, maxMessageBytes: Int
+        _ pipeline: ChannelPipeline.SynchronousOperations,
+        relay: RelayHandler,
+        httpDecoder: any RemovableChannelHandler,
+        replacing handshakeHandlers: [any RemovableChannelHandler],
+        deflate: PerMessageDeflate.Parameters?,
+        maxMessageBytes: Int
     ) throws {
         let sender: FrameRules.Sender = relay.side == .client ? .client : .server
         try pipeline.addHandler(relay)
@@ -20,12 +24,17 @@ enum RelayPipeline {
         // A control frame may always be 125 bytes.
         if let deflate {
             try pipeline.addHandlers(
-                [ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: max(125, PerMessageDeflate.maxFrameBytes(forMessageLimit: maxMessageBytes)))),
-                 FrameCheckHandler(sender: sender, compressionNegotiated: true),
-                 WebSocketFrameEncoder(),
-                 PerMessageDeflateHandler(parameters: deflate, maxFrameBytes: maxMessageBytes),
-                 DecodedFrames(relay)],
-                position: .after(httpDecoder))
+                [
+                    ByteToMessageHandler(
+                        WebSocketFrameDecoder(maxFrameSize: max(125, PerMessageDeflate.maxFrameBytes(forMessageLimit: maxMessageBytes)))
+                    ),
+                    FrameCheckHandler(sender: sender, compressionNegotiated: true),
+                    WebSocketFrameEncoder(),
+                    PerMessageDeflateHandler(parameters: deflate, maxFrameBytes: maxMessageBytes),
+                    DecodedFrames(relay),
+                ],
+                position: .after(httpDecoder)
+            )
         } else {
             relay.reader = FrameReader(sender: sender, maxFrameBytes: max(125, maxMessageBytes))
         }

@@ -48,8 +48,15 @@ final class RelayedConnection: @unchecked Sendable {
     /// How long a close handshake may take before the gateway drops both sockets.
     static let closeGrace: TimeAmount = .seconds(5)
 
-    init(record: HandshakeRecord, caller: Caller, apiID: String, policy: ConnectionPolicy, slot: String?, eventLoop: any EventLoop,
-         gateway: Gateway) {
+    init(
+        record: HandshakeRecord,
+        caller: Caller,
+        apiID: String,
+        policy: ConnectionPolicy,
+        slot: String?,
+        eventLoop: any EventLoop,
+        gateway: Gateway
+    ) {
         self.record = record
         self.slot = slot
         self.caller = caller
@@ -287,7 +294,15 @@ final class RelayedConnection: @unchecked Sendable {
     /// What the live-connection list shows of this connection (the store records the reporting node
     /// and starts `lastActiveAt` at `connectedAt`).
     var live: LiveConnection {
-        LiveConnection(id: id, apiID: apiID, applicationID: caller.applicationID, node: "", connectedAt: record.startedAt,
-                       lastActiveAt: record.startedAt, clientAddress: record.clientAddress, userAgent: record.userAgent)
+        LiveConnection(
+            id: id,
+            apiID: apiID,
+            applicationID: caller.applicationID,
+            node: "",
+            connectedAt: record.startedAt,
+            lastActiveAt: record.startedAt,
+            clientAddress: record.clientAddress,
+            userAgent: record.userAgent
+        )
     }
 }

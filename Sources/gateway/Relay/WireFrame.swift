@@ -99,8 +99,10 @@ enum WireMask {
     }
 
     static func key(_ word: UInt32) -> WebSocketMaskingKey {
-        WebSocketMaskingKey([UInt8(truncatingIfNeeded: word >> 24), UInt8(truncatingIfNeeded: word >> 16),
-                             UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)])!
+        WebSocketMaskingKey([
+            UInt8(truncatingIfNeeded: word >> 24), UInt8(truncatingIfNeeded: word >> 16),
+            UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word),
+        ])!
     }
 }
 
@@ -129,7 +131,8 @@ struct FrameReader {
         let start = buffer.readerIndex
         let available = buffer.readableBytes
         guard available >= 2, let first = buffer.getInteger(at: start, as: UInt8.self),
-              let second = buffer.getInteger(at: start + 1, as: UInt8.self) else { return nil }
+            let second = buffer.getInteger(at: start + 1, as: UInt8.self)
+        else { return nil }
         let opcode = WebSocketOpcode(encodedWebSocketOpcode: first & 0x0F)!
         let fin = first & 0x80 != 0
         var length = Int(second & 0x7F)
@@ -150,10 +153,21 @@ struct FrameReader {
         if masked { headerLength += 4 }
         guard available >= headerLength + length else { return nil }
         let frame = WireFrame(
-            fin: fin, opcode: opcode, mask: masked ? buffer.getInteger(at: start + headerLength - 4, as: UInt32.self) : nil,
-            payload: buffer.getSlice(at: start + headerLength, length: length)!, wire: buffer.readSlice(length: headerLength + length))
-        if let violation = rules.check(fin: fin, rsv1: first & 0x40 != 0, rsv2: first & 0x20 != 0, rsv3: first & 0x10 != 0,
-                                       opcode: opcode, masked: masked, closePayload: frame.unmaskedPayload) {
+            fin: fin,
+            opcode: opcode,
+            mask: masked ? buffer.getInteger(at: start + headerLength - 4, as: UInt32.self) : nil,
+            payload: buffer.getSlice(at: start + headerLength, length: length)!,
+            wire: buffer.readSlice(length: headerLength + length)
+        )
+        if let violation = rules.check(
+            fin: fin,
+            rsv1: first & 0x40 != 0,
+            rsv2: first & 0x20 != 0,
+            rsv3: first & 0x10 != 0,
+            opcode: opcode,
+            masked: masked,
+            closePayload: frame.unmaskedPayload
+        ) {
             throw .violation(violation)
         }
         return frame
