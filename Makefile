@@ -1,5 +1,5 @@
 # Portico — the two commands are `make run` and `make test`.
-.PHONY: run test build migrate install conformance bench profile clean-data help
+.PHONY: run test lint format build migrate install conformance bench profile clean-data help
 
 PREFIX ?= /opt/portico
 CONFIG ?= release
@@ -7,6 +7,8 @@ CONFIG ?= release
 help:
 	@echo "make run    build and start everything (private PostgreSQL under .data/ unless DATABASE_URL is set)"
 	@echo "make test   build and run every test against a throwaway PostgreSQL cluster"
+	@echo "make lint   check the formatting of every Swift file (.swift-format; CI runs it)"
+	@echo "make format format every Swift file in place"
 	@echo "make build  build the services"
 	@echo "make migrate apply pending migrations to DATABASE_URL"
 	@echo "make install PREFIX=/opt/portico   install release binaries and migrations"
@@ -19,6 +21,12 @@ run:
 
 test:
 	@scripts/test.sh
+
+lint:
+	swift format lint --strict --recursive --parallel Package.swift Sources Tests
+
+format:
+	swift format format --in-place --recursive --parallel Package.swift Sources Tests
 
 conformance:
 	@scripts/conformance.sh
