@@ -14,10 +14,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+started=$SECONDS
 scripts/prerequisites.sh zlib1g-dev openssl
 swift build --build-tests
+built=$SECONDS
 url=$(scripts/postgres.sh start "$cluster" "$port" --throwaway)
 export PORTICO_TEST_DATABASE_URL="$url"
 PORTICO_BIN_DIR="$(swift build --show-bin-path)"
 export PORTICO_BIN_DIR
-swift test --skip-build "$@"
+status=0
+swift test --skip-build "$@" || status=$?
+# The phases' times, so that a change that slows the tests (not the build) shows.
+echo "make test: build $((built - started)) s, tests $((SECONDS - built)) s"
+exit "$status"
