@@ -38,11 +38,11 @@ import Testing
                 json: #"{"name":"Chat","throttlingPolicy":"50PerMin","description":"d","tokenType":"JWT"}"#
             )
             #expect(created.status == .created, "\(created.text)")
-            let id = try #require(created["applicationId"] as? String)
+            let id = try #require(created["applicationId"].string)
             #expect(created.headers[.location] == "/api/am/devportal/v3/applications/\(id)")
-            #expect(created["owner"] as? String == "dev")
-            #expect(created["status"] as? String == "APPROVED")
-            #expect(created["subscriptionCount"] as? Int == 0)
+            #expect(created["owner"].string == "dev")
+            #expect(created["status"].string == "APPROVED")
+            #expect(created["subscriptionCount"].int == 0)
             try await dev.send(.post, "applications", json: #"{"name":"chat","throttlingPolicy":"Unlimited"}"#).expectError(
                 .conflict,
                 mentioning: "chat"
@@ -54,14 +54,14 @@ import Testing
 
             let changed = try await dev.send(.put, "applications/\(id)", json: #"{"name":"Chat2","throttlingPolicy":"10PerMin"}"#)
             #expect(changed.status == .ok, "\(changed.text)")
-            #expect(changed["name"] as? String == "Chat2")
-            #expect(changed["throttlingPolicy"] as? String == "10PerMin")
-            #expect(changed["description"] as? String == "d")
+            #expect(changed["name"].string == "Chat2")
+            #expect(changed["throttlingPolicy"].string == "10PerMin")
+            #expect(changed["description"].string == "d")
             let list = try await dev.send(.get, "applications").json
-            #expect(list["count"] as? Int == 1)
+            #expect(list["count"].int == 1)
 
             let plans = try await dev.send(.get, "throttling-policies/application").json
-            #expect((plans["list"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["Unlimited", "50PerMin", "20PerMin", "10PerMin"])
+            #expect(plans["list"].array.compactMap { $0["name"].string } == ["Unlimited", "50PerMin", "20PerMin", "10PerMin"])
 
             #expect(try await dev.send(.delete, "applications/\(id)").status == .noContent)
             try await dev.send(.get, "applications/\(id)").expectError(.notFound)
@@ -75,9 +75,9 @@ import Testing
             let mallory = try await anonymous.developer("mallory")
             let app = try await alice.createApplication()
             let subscription = try await alice.subscribe(app, to: api.id)
-            let subscriptionID = try #require(subscription["subscriptionId"] as? String)
+            let subscriptionID = try #require(subscription["subscriptionId"].string)
             let keys = try await alice.generateKeys(app)
-            let keyMapping = try #require(keys["keyMappingId"] as? String)
+            let keyMapping = keys.keyMappingId
 
             try await mallory.send(.get, "applications/\(app)").expectError(.notFound)
             try await mallory.send(.put, "applications/\(app)", json: #"{"name":"mine"}"#).expectError(.notFound)
@@ -90,10 +90,10 @@ import Testing
             try await mallory.subscribe(app, to: api.id).expectError(.notFound, mentioning: app)
             try await mallory.send(.get, "subscriptions/\(subscriptionID)").expectError(.notFound)
             try await mallory.send(.delete, "subscriptions/\(subscriptionID)").expectError(.notFound)
-            #expect(try await mallory.send(.get, "subscriptions?applicationId=\(app)").json["count"] as? Int == 0)
-            #expect(try await mallory.send(.get, "applications").json["count"] as? Int == 0)
+            #expect(try await mallory.send(.get, "subscriptions?applicationId=\(app)").json["count"].int == 0)
+            #expect(try await mallory.send(.get, "applications").json["count"].int == 0)
             #expect(try await alice.send(.get, "applications/\(app)").status == .ok, "alice still has it all")
-            #expect(try await alice.send(.get, "subscriptions?applicationId=\(app)").json["count"] as? Int == 1)
+            #expect(try await alice.send(.get, "subscriptions?applicationId=\(app)").json["count"].int == 1)
         }
     }
 

@@ -13,27 +13,16 @@ import Testing
 /// Runs the real devportal application against a fresh PostgreSQL database. `provider` gives the
 /// test direct access to the same database (to publish APIs as the publisher would).
 enum DevportalHarness {
-    static let secretKey = SecretBox.randomKeyBase64()
-
     static func settings(_ url: DatabaseURL, extra: [String: String] = [:]) throws -> DevportalSettings {
         try DevportalSettings(
-            source: SettingsSource(
-                values: [
-                    "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
-                    "PORTICO_ADMIN_PASSWORD": "admin-secret",
-                    "PORTICO_BCRYPT_COST": "4",
-                    "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path,
-                    "PORTICO_DB_POOL_SIZE": "6",
-                    "PORTICO_SECRET_KEY": secretKey,
-                ].merging(extra) { _, new in new }
-            )
+            source: SettingsSource(values: TestSettings.values(url, extra: ["PORTICO_DB_POOL_SIZE": "6"].merging(extra) { _, new in new }))
         )
     }
 
     static func run(
         settings extra: [String: String] = [:],
         logger: Logger = TestDatabase.logger,
-        _ test: @escaping @Sendable (DevportalClient, Provider) async throws -> Void
+        _ test: @escaping @Sendable (RESTClient, Provider) async throws -> Void
     ) async throws {
         try await TestDatabase.withEmptyDatabase { url in
             let settings = try settings(url, extra: extra)
@@ -42,7 +31,7 @@ enum DevportalHarness {
                 let database = Database(url: url, poolSize: 2, logger: TestDatabase.logger)
                 try await database.withRunningClient {
                     try await test(
-                        RESTClient(client: client, base: "/api/am/devportal/v3"),
+                        RESTClient(RouterTransport(client), base: RESTClient.devportalBase),
                         Provider(database: database, settings: settings)
                     )
                 }
@@ -92,58 +81,6 @@ struct Provider: Sendable {
             values.append(value)
         }
         return values
-    }
-}
-
-typealias DevportalClient = RESTClient
-
-extension RESTClient {
-    /// Signs up `name` (password `password-1`) and returns a client signed in as them.
-    func developer(_ name: String) async throws -> RESTClient {
-        let reply = try await signedIn(nil).send(
-            .post,
-            "signup",
-            json: #"{"username":"\#(name)","password":"password-1","email":"\#(name)@example.com"}"#
-        )
-        #expect(reply.status == .created, "signing up \(name): \(reply.text)")
-        return signedIn(name)
-    }
-
-    func createApplication(_ name: String = "EchoClient", plan: String = "Unlimited") async throws -> String {
-        let reply = try await send(
-            .post,
-            "applications",
-            json: #"{"name":"\#(name)","throttlingPolicy":"\#(plan)","description":"d","tokenType":"JWT"}"#
-        )
-        #expect(reply.status == .created, "\(reply.text)")
-        return reply.json["applicationId"] as? String ?? ""
-    }
-
-    func subscribe(_ applicationID: String, to apiID: String, plan: String = "Gold") async throws -> Reply {
-        try await send(.post, "subscriptions", json: #"{"applicationId":"\#(applicationID)","apiId":"\#(apiID)","throttlingPolicy":"\#(plan)"}"#)
-    }
-
-    /// Generates keys of `keyType` and returns the reply's JSON (consumer key, secret, token).
-    func generateKeys(_ applicationID: String, keyType: String = "PRODUCTION") async throws -> [String: Any] {
-        let reply = try await send(
-            .post,
-            "applications/\(applicationID)/generate-keys",
-            json: #"{"keyType":"\#(keyType)","grantTypesToBeSupported":["client_credentials"],"validityTime":3600}"#
-        )
-        #expect(reply.status == .ok, "\(reply.text)")
-        return reply.json
-    }
-
-    /// `POST /oauth2/token` with HTTP Basic client authentication.
-    func token(_ consumerKey: String, _ secret: String, form: String = "grant_type=client_credentials") async throws -> Reply {
-        try await signedIn(nil).send(
-            .post,
-            "/oauth2/token",
-            form: form,
-            headers: [
-                .authorization: "Basic " + Data("\(consumerKey):\(secret)".utf8).base64EncodedString()
-            ]
-        )
     }
 }
 

@@ -28,7 +28,7 @@ import Testing
                     if reply.status != .ok { reply.expectError(.badRequest) }
                 }
             }
-            #expect(try await client.send(.get, "apis?offset=\(PageRequest.maxOffset)&limit=1000")["count"] as? Int == 0)
+            #expect(try await client.send(.get, "apis?offset=\(PageRequest.maxOffset)&limit=1000")["count"].int == 0)
         }
     }
 
@@ -42,7 +42,7 @@ import Testing
             let form = "grant_type=client_credentials&scope=" + String(repeating: "a", count: 2048)
             let reply = try await client.signedIn(nil).send(.post, "/oauth2/token", form: form)
             #expect(reply.status == .contentTooLarge)
-            #expect(reply["error"] as? String == "invalid_request")
+            #expect(reply["error"].string == "invalid_request")
             #expect(
                 try await dev.send(.post, "applications", json: #"{"name":"App","throttlingPolicy":"Unlimited"}"#).status == .created,
                 "a body under the limit passes"
@@ -58,7 +58,7 @@ import Testing
             let dev = try await client.developer("dev")
             let applicationID = try await dev.createApplication()
             let keys = try await dev.generateKeys(applicationID)
-            let keyMapping = try #require(keys["keyMappingId"] as? String)
+            let keyMapping = keys.keyMappingId
             let application = #"{"name":"EchoClient2","throttlingPolicy":"Unlimited","description":"wscat","tokenType":"JWT"}"#
             let bodies: [(HTTPRequest.Method, String, String)] = [
                 (.post, "signup", #"{"username":"eve","password":"eve-password","email":"eve@example.com"}"#),
@@ -71,7 +71,7 @@ import Testing
                 ),
                 (
                     .post, "applications/\(applicationID)/oauth-keys/\(keyMapping)/generate-token",
-                    #"{"consumerSecret":"\#(keys["consumerSecret"] as? String ?? "")","validityPeriod":3600,"scopes":["default"]}"#
+                    #"{"consumerSecret":"\#(keys.consumerSecret)","validityPeriod":3600,"scopes":["default"]}"#
                 ),
             ]
             for (method, path, body) in bodies {
@@ -89,7 +89,7 @@ import Testing
             let dev = try await client.developer("dev")
             let applicationID = try await dev.createApplication()
             let keys = try await dev.generateKeys(applicationID)
-            let consumerKey = try #require(keys["consumerKey"] as? String)
+            let consumerKey = keys.consumerKey
             for scalar in ControlCharacters.refused {
                 let encoded = String(scalar).addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 try await client.send(.get, "apis?query=Echo\(encoded)").expectError(.badRequest, mentioning: "'query'")

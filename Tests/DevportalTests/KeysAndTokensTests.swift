@@ -23,14 +23,14 @@ import Testing
             let keys = try await dev.generateKeys(app)
             try await dev.send(.post, "applications/\(app)/generate-keys", json: #"{"keyType":"PRODUCTION"}"#).expectError(.conflict)
             let sandbox = try await dev.generateKeys(app, keyType: "SANDBOX")
-            #expect(sandbox["keyType"] as? String == "SANDBOX")
+            #expect(sandbox.keyType == "SANDBOX")
 
             let listed = try await dev.send(.get, "applications/\(app)/oauth-keys")
-            #expect(listed.json["count"] as? Int == 2)
+            #expect(listed.json["count"].int == 2)
             #expect(!listed.text.contains("consumerSecret"), "the secret is shown only once")
-            let secret = try #require(keys["consumerSecret"] as? String)
-            let mapping = try #require(keys["keyMappingId"] as? String)
-            let consumerKey = try #require(keys["consumerKey"] as? String)
+            let secret = keys.consumerSecret
+            let mapping = keys.keyMappingId
+            let consumerKey = keys.consumerKey
 
             let hashes = try await provider.query("SELECT secret_hash FROM application_keys", as: String.self)
             #expect(hashes.count == 2)
@@ -43,7 +43,7 @@ import Testing
                 .expectError(.badRequest, mentioning: "'consumerSecret'")
             let regenerated = try await dev.send(.post, "applications/\(app)/oauth-keys/\(mapping)/regenerate-secret")
             #expect(regenerated.status == .ok)
-            let newSecret = try #require(regenerated["consumerSecret"] as? String)
+            let newSecret = try #require(regenerated["consumerSecret"].string)
             #expect(newSecret != secret)
             try await dev.token(consumerKey, secret).expectOAuthError(.unauthorized, "invalid_client")
             #expect(try await dev.token(consumerKey, newSecret).status == .ok)
@@ -54,8 +54,8 @@ import Testing
         try await DevportalHarness.run { anonymous, _ in
             let dev = try await anonymous.developer("dev")
             let keys = try await dev.generateKeys(try await dev.createApplication())
-            let id = try #require(keys["consumerKey"] as? String)
-            let secret = try #require(keys["consumerSecret"] as? String)
+            let id = keys.consumerKey
+            let secret = keys.consumerSecret
 
             try await dev.token(id, secret, form: "grant_type=password&username=a&password=b").expectOAuthError(.badRequest, "unsupported_grant_type")
             try await dev.token(id, secret, form: "scope=x").expectOAuthError(.badRequest, "invalid_request")
@@ -79,8 +79,8 @@ import Testing
         try await DevportalHarness.run { anonymous, _ in
             let dev = try await anonymous.developer("dev")
             let keys = try await dev.generateKeys(try await dev.createApplication())
-            let id = try #require(keys["consumerKey"] as? String)
-            let secret = try #require(keys["consumerSecret"] as? String)
+            let id = keys.consumerKey
+            let secret = keys.consumerSecret
             for _ in 0..<5 {
                 try await dev.token(id, "guess").expectOAuthError(.unauthorized, "invalid_client")
             }
@@ -95,18 +95,18 @@ import Testing
         try await DevportalHarness.run { anonymous, provider in
             let dev = try await anonymous.developer("dev")
             let keys = try await dev.generateKeys(try await dev.createApplication())
-            let id = try #require(keys["consumerKey"] as? String)
-            let secret = try #require(keys["consumerSecret"] as? String)
-            let token = try #require(try await dev.token(id, secret)["access_token"] as? String)
+            let id = keys.consumerKey
+            let secret = keys.consumerSecret
+            let token = try #require(try await dev.token(id, secret)["access_token"].string)
             let basic: HTTPFields = [.authorization: "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()]
             let client = dev.signedIn(nil)
 
             let active = try await client.send(.post, "/oauth2/introspect", form: "token=\(token)", headers: basic).json
-            #expect(active["active"] as? Bool == true)
-            #expect(active["client_id"] as? String == id)
-            #expect(active["username"] as? String == "dev")
-            #expect(active["token_type"] as? String == "Bearer")
-            #expect(active["exp"] is Int)
+            #expect(active["active"].bool == true)
+            #expect(active["client_id"].string == id)
+            #expect(active["username"].string == "dev")
+            #expect(active["token_type"].string == "Bearer")
+            #expect(active["exp"].int != nil)
 
             try await withTimeout(seconds: 20, "the revocation notice") {
                 try await provider.database.client.withConnection { connection in
@@ -128,25 +128,25 @@ import Testing
                 }
             }
             let inactive = try await client.send(.post, "/oauth2/introspect", form: "token=\(token)", headers: basic)
-            #expect(inactive.json.count == 1 && inactive.json["active"] as? Bool == false, "\(inactive.text)")
+            #expect(inactive.json == ["active": false], "\(inactive.text)")
             #expect(
                 try await client.send(.post, "/oauth2/revoke", form: "token=not-a-token", headers: basic).status == .ok,
                 "an unknown token is 200 too (RFC 7009 §2.2)"
             )
-            #expect(try await client.send(.post, "/oauth2/introspect", form: "token=garbage", headers: basic).json["active"] as? Bool == false)
+            #expect(try await client.send(.post, "/oauth2/introspect", form: "token=garbage", headers: basic).json["active"].bool == false)
 
             let other = try await anonymous.developer("other")
             let otherKeys = try await other.generateKeys(try await other.createApplication())
             let otherToken = try #require(
                 try await other.token(
-                    otherKeys["consumerKey"] as! String,
-                    otherKeys["consumerSecret"] as! String
-                )["access_token"] as? String
+                    otherKeys.consumerKey,
+                    otherKeys.consumerSecret
+                )["access_token"].string
             )
             try await client.send(.post, "/oauth2/revoke", form: "token=\(otherToken)", headers: basic)
                 .expectOAuthError(.badRequest, "unauthorized_client")
             #expect(
-                try await client.send(.post, "/oauth2/introspect", form: "token=\(otherToken)", headers: basic).json["active"] as? Bool == false,
+                try await client.send(.post, "/oauth2/introspect", form: "token=\(otherToken)", headers: basic).json["active"].bool == false,
                 "a client cannot introspect another client's token"
             )
             try await client.send(.post, "/oauth2/introspect", form: "token=\(token)").expectOAuthError(.unauthorized, "invalid_client")
@@ -160,8 +160,8 @@ import Testing
             let app = try await dev.createApplication()
             _ = try await dev.subscribe(app, to: api.id)
             let keys = try await dev.generateKeys(app)
-            let id = try #require(keys["consumerKey"] as? String)
-            let secret = try #require(keys["consumerSecret"] as? String)
+            let id = keys.consumerKey
+            let secret = keys.consumerSecret
             #expect(try await dev.token(id, secret).status == .ok)
             #expect(try await dev.send(.delete, "applications/\(app)").status == .noContent)
             let revoked = try await provider.query(
@@ -179,24 +179,24 @@ import Testing
         try await DevportalHarness.run { anonymous, provider in
             let dev = try await anonymous.developer("dev")
             let keys = try await dev.generateKeys(try await dev.createApplication())
-            let id = try #require(keys["consumerKey"] as? String)
-            let secret = try #require(keys["consumerSecret"] as? String)
-            let before = try #require(try await dev.token(id, secret)["access_token"] as? String)
+            let id = keys.consumerKey
+            let secret = keys.consumerSecret
+            let before = try #require(try await dev.token(id, secret)["access_token"].string)
 
             let (active, retired) = try await signingKeyStore(provider.database, provider.settings).rotate()
             #expect(retired != nil)
-            let after = try #require(try await dev.token(id, secret)["access_token"] as? String)
+            let after = try #require(try await dev.token(id, secret)["access_token"].string)
 
             let jwks = try await anonymous.send(.get, "/oauth2/jwks")
-            let kids = (jwks.json["keys"] as? [[String: Any]])?.compactMap { $0["kid"] as? String } ?? []
+            let kids = jwks.json["keys"].array.compactMap { $0["kid"].string }
             #expect(Set(kids) == Set([active, retired!]))
-            #expect(try IndependentJWT.verify(before, jwks: jwks.body)["client_id"] as? String == id)
-            #expect(try IndependentJWT.verify(after, jwks: jwks.body)["client_id"] as? String == id)
-            let header = try JSONSerialization.jsonObject(with: Data(base64URLEncoded: String(after.split(separator: ".")[0]))!) as? [String: Any]
-            #expect(header?["kid"] as? String == active)
+            #expect(try IndependentJWT.verify(before, jwks: jwks.body)["client_id"].string == id)
+            #expect(try IndependentJWT.verify(after, jwks: jwks.body)["client_id"].string == id)
+            let header = JSON(parsing: try #require(Data(base64URLEncoded: String(after.split(separator: ".")[0]))))
+            #expect(header["kid"].string == active)
             let basic: HTTPFields = [.authorization: "Basic " + Data("\(id):\(secret)".utf8).base64EncodedString()]
             #expect(
-                try await dev.signedIn(nil).send(.post, "/oauth2/introspect", form: "token=\(before)", headers: basic).json["active"] as? Bool == true
+                try await dev.signedIn(nil).send(.post, "/oauth2/introspect", form: "token=\(before)", headers: basic).json["active"].bool == true
             )
         }
     }
@@ -209,10 +209,10 @@ import Testing
             let dev = try await anonymous.developer("dev")
             let app = try await dev.createApplication()
             let keys = try await dev.generateKeys(app)
-            let id = try #require(keys["consumerKey"] as? String)
-            let secret = try #require(keys["consumerSecret"] as? String)
-            let firstToken = try #require((keys["token"] as? [String: Any])?["accessToken"] as? String)
-            let token = try #require(try await dev.token(id, secret)["access_token"] as? String)
+            let id = keys.consumerKey
+            let secret = keys.consumerSecret
+            let firstToken = keys.token.accessToken
+            let token = try #require(try await dev.token(id, secret)["access_token"].string)
             _ = try await dev.token(id, "wrong-secret")
 
             let dump =

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import PorticoCore
+import PorticoTestSupport
 import Testing
 
 @testable import devportal
@@ -24,11 +25,11 @@ import Testing
             try await dev.send(.get, "subscriptions").expectError(.badRequest)
 
             let mine = try await dev.send(.get, "subscriptions?apiId=\(api.id)").json
-            let entry = try #require((mine["list"] as? [[String: Any]])?.first)
-            #expect((entry["apiInfo"] as? [String: Any])?["name"] as? String == "EchoWebSocket")
-            let id = try #require(entry["subscriptionId"] as? String)
+            let entry = try #require(mine["list"].array.first)
+            #expect(entry["apiInfo"]["name"].string == "EchoWebSocket")
+            let id = try #require(entry["subscriptionId"].string)
             #expect(try await dev.send(.delete, "subscriptions/\(id)").status == .noContent)
-            #expect(try await dev.send(.get, "subscriptions?apiId=\(api.id)").json["count"] as? Int == 0)
+            #expect(try await dev.send(.get, "subscriptions?apiId=\(api.id)").json["count"].int == 0)
         }
     }
 
@@ -47,9 +48,9 @@ import Testing
             _ = try await provider.apis.changeLifecycle(id: deprecated.id, action: .deprecate, user: "admin", ifMatch: nil)
             let other = try await anonymous.developer("other")
 
-            func names(_ client: DevportalClient) async throws -> Set<String> {
-                let list = try await client.send(.get, "apis").json["list"] as? [[String: Any]] ?? []
-                return Set(list.compactMap { $0["name"] as? String })
+            func names(_ client: RESTClient) async throws -> Set<String> {
+                let list = try await client.send(.get, "apis").json["list"].array
+                return Set(list.compactMap { $0["name"].string })
             }
             #expect(try await names(anonymous) == ["EchoWebSocket"])
             #expect(try await names(other) == ["EchoWebSocket", "Secret"])
@@ -61,13 +62,13 @@ import Testing
                 try await subscriber.send(.get, "apis/\(hidden.id)").expectError(.notFound)
             }
             try await other.send(.get, "apis/\(deprecated.id)").expectError(.notFound)
-            #expect(try await subscriber.send(.get, "apis/\(deprecated.id)")["lifeCycleStatus"] as? String == "DEPRECATED")
+            #expect(try await subscriber.send(.get, "apis/\(deprecated.id)")["lifeCycleStatus"].string == "DEPRECATED")
             let newApp = try await subscriber.createApplication("Second")
             try await subscriber.subscribe(newApp, to: deprecated.id).expectError(.badRequest, mentioning: "DEPRECATED")
 
             let page = try await anonymous.send(.get, "apis?limit=1&query=echo").json
-            #expect(page["count"] as? Int == 1)
-            #expect((page["pagination"] as? [String: Any])?["total"] as? Int == 1)
+            #expect(page["count"].int == 1)
+            #expect(page["pagination"]["total"].int == 1)
             _ = published
         }
     }
@@ -76,17 +77,17 @@ import Testing
         try await DevportalHarness.run { anonymous, provider in
             let api = try await provider.api()
             let document = try await anonymous.send(.get, "apis/\(api.id)/asyncapi").json
-            #expect(document["asyncapi"] as? String == "2.6.0")
-            #expect((document["info"] as? [String: Any])?["title"] as? String == "EchoWebSocket")
-            let servers = try #require(document["servers"] as? [String: [String: Any]])
-            #expect(servers["production"]?["url"] as? String == "ws://localhost:9099/echowebsocket/1.0.0")
-            #expect(servers["production"]?["protocol"] as? String == "ws")
-            #expect(servers["production-secure"]?["protocol"] as? String == "wss")
-            #expect((document["channels"] as? [String: Any])?.isEmpty == false)
-            let schemes = ((document["components"] as? [String: Any])?["securitySchemes"] as? [String: [String: Any]]) ?? [:]
-            #expect(schemes["bearer"]?["scheme"] as? String == "bearer")
-            #expect(schemes["accessTokenQuery"]?["name"] as? String == "access_token")
-            #expect(schemes["accessTokenQuery"]?["in"] as? String == "query")
+            #expect(document["asyncapi"].string == "2.6.0")
+            #expect(document["info"]["title"].string == "EchoWebSocket")
+            let servers = document["servers"]
+            #expect(servers["production"]["url"] == "ws://localhost:9099/echowebsocket/1.0.0")
+            #expect(servers["production"]["protocol"] == "ws")
+            #expect(servers["production-secure"]["protocol"] == "wss")
+            #expect(document["channels"].object?.isEmpty == false)
+            let schemes = document["components"]["securitySchemes"]
+            #expect(schemes["bearer"]["scheme"] == "bearer")
+            #expect(schemes["accessTokenQuery"]["name"] == "access_token")
+            #expect(schemes["accessTokenQuery"]["in"] == "query")
         }
     }
 }

@@ -35,7 +35,7 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
 
     init(url: DatabaseURL, extra: [String: String]) throws {
         self.url = url
-        environment = StackCredentials.environment(url, extra: extra)
+        environment = TestSettings.stack(url, extra: extra)
         echoPort = ServiceProcess.freePort()
         publisherURL = "http://127.0.0.1:\(environment["PUBLISHER_PORT"]!)/api/am/publisher/v4"
         devportalURL = "http://127.0.0.1:\(environment["DEVPORTAL_PORT"]!)"

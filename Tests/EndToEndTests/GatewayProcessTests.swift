@@ -64,11 +64,10 @@ import WebSocketKit
     @Test func aFirstStartAndAStopAreQuiet() async throws {
         try await TestDatabase.withEmptyDatabase { url in
             let ports = (0..<3).map { _ in ServiceProcess.freePort() }
-            let environment = PublisherProcessTests.environment(
+            let environment = TestSettings.values(
                 url,
-                port: ports[0],
                 extra: [
-                    "PORTICO_ADMIN_PASSWORD": "e2e-admin-pw", "PORTICO_SECRET_KEY": ReferenceFlowProcessTests.secretKey, "PORTICO_LOG_LEVEL": "info",
+                    "PUBLISHER_PORT": "\(ports[0])", "PORTICO_LOG_LEVEL": "info",
                     "GATEWAY_PORT": "\(ports[1])", "GATEWAY_ADMIN_PORT": "\(ports[2])", "GATEWAY_BIND_ADDRESS": "127.0.0.1",
                     "GATEWAY_DRAIN_SECONDS": "0", "GATEWAY_USAGE_FLUSH_INTERVAL_MS": "200", "GATEWAY_CONNECTION_LOG": "off",
                 ]
@@ -110,11 +109,10 @@ import WebSocketKit
         let url = try DatabaseURL(parsing: try await cluster.start())
         try await GatewayStack.run(database: url) { stack in
             func readiness() async throws -> String? {
-                HTTP.json(try await HTTP.send("GET", "\(stack.adminURL)/health/ready").body)["status"] as? String
+                HTTP.json(try await HTTP.send("GET", "\(stack.adminURL)/health/ready").body)["status"].string
             }
             func until(_ status: String) async throws -> Bool {
-                for _ in 0..<150 where try await readiness() != status { try await Task.sleep(for: .milliseconds(100)) }
-                return try await readiness() == status
+                try await eventually(within: 15, every: .milliseconds(100)) { try await readiness() == status }
             }
             let open = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
             #expect(try await readiness() == "UP")
@@ -222,8 +220,8 @@ import WebSocketKit
                 for context in ["/untrusted", "/otherhost", "/missing"] {
                     let (head, body) = try await RawHandshake.performReadingBody(stack.gatewayURL, path: "\(context)/1?access_token=\(stack.token)")
                     #expect(head.status.code == 502, "\(context)")
-                    let message = body["message"] as? String ?? ""
-                    #expect(body["code"] as? String == "backend_unreachable", "\(context): \(message)")
+                    let message = body["message"].string ?? ""
+                    #expect(body["code"].string == "backend_unreachable", "\(context): \(message)")
                     if context == "/missing" { #expect(message.contains("/nonexistent/ca.pem")) }
                 }
             }

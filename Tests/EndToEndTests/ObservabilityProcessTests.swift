@@ -76,11 +76,11 @@ import WebSocketKit
     }
 
     /// The JSON lines of the gateway's connection log so far.
-    static func connectionLog(_ stack: GatewayStack) -> [[String: Any]] {
+    static func connectionLog(_ stack: GatewayStack) -> [JSON] {
         stack.gateway.output.split(separator: "\n").compactMap { line in
             guard line.hasPrefix("{") else { return nil }
             let json = HTTP.json(Data(line.utf8))
-            return json["event"] as? String == "connection" ? json : nil
+            return json["event"].string == "connection" ? json : nil
         }
     }
 
@@ -105,23 +105,23 @@ import WebSocketKit
             await eventually(within: 5) { Self.connectionLog(stack).count >= 3 }
             let lines = Self.connectionLog(stack)
             try #require(lines.count == 3, "\(stack.gateway.output)")
-            let first = try #require(lines.first { ($0["path"] as? String)?.contains("x=1") == true })
-            #expect(first["path"] as? String == "/echowebsocket/1.0.0?x=1&access_token=REDACTED")
-            #expect(first["handshake"] as? String == "accepted" && first["status"] as? Int == 101)
-            #expect(first["apiId"] as? String == stack.apiID && first["apiName"] as? String == "EchoWebSocket")
-            #expect(first["apiVersion"] as? String == "1.0.0")
-            #expect(first["applicationId"] as? String == stack.applicationID && first["applicationName"] as? String == "EchoClient")
-            #expect(first["subscriber"] as? String == "dev" && first["keyType"] as? String == "PRODUCTION")
-            #expect(first["clientAddress"] as? String == "127.0.0.1" && first["userAgent"] as? String == "portico-test/1")
-            #expect((first["connectionId"] as? String)?.count == 36 && first["node"] as? String != nil)
-            #expect((first["start"] as? String)?.hasPrefix("20") == true && (first["durationMs"] as? Int).map { $0 >= 0 } == true)
-            #expect(first["messagesIn"] as? Int == 1 && first["messagesOut"] as? Int == 1)
-            #expect(first["bytesIn"] as? Int == 5 && first["bytesOut"] as? Int == 5)
-            #expect(first["closeCode"] as? Int == 1000 && first["closedBy"] as? String == "client")
-            let refused = try #require(lines.first { $0["handshake"] as? String == "refused" })
-            #expect(refused["status"] as? Int == 401 && refused["refusalReason"] as? String != nil)
-            #expect(refused["apiId"] as? String == stack.apiID && refused["applicationId"] == nil)
-            #expect(refused["path"] as? String == "/echowebsocket/1.0.0?access_token=REDACTED")
+            let first = try #require(lines.first { $0["path"].string?.contains("x=1") == true })
+            #expect(first["path"].string == "/echowebsocket/1.0.0?x=1&access_token=REDACTED")
+            #expect(first["handshake"].string == "accepted" && first["status"].int == 101)
+            #expect(first["apiId"].string == stack.apiID && first["apiName"].string == "EchoWebSocket")
+            #expect(first["apiVersion"].string == "1.0.0")
+            #expect(first["applicationId"].string == stack.applicationID && first["applicationName"].string == "EchoClient")
+            #expect(first["subscriber"].string == "dev" && first["keyType"].string == "PRODUCTION")
+            #expect(first["clientAddress"].string == "127.0.0.1" && first["userAgent"].string == "portico-test/1")
+            #expect(first["connectionId"].string?.count == 36 && first["node"].string != nil)
+            #expect(first["start"].string?.hasPrefix("20") == true && first["durationMs"].int.map { $0 >= 0 } == true)
+            #expect(first["messagesIn"].int == 1 && first["messagesOut"].int == 1)
+            #expect(first["bytesIn"].int == 5 && first["bytesOut"].int == 5)
+            #expect(first["closeCode"].int == 1000 && first["closedBy"].string == "client")
+            let refused = try #require(lines.first { $0["handshake"].string == "refused" })
+            #expect(refused["status"].int == 401 && refused["refusalReason"].string != nil)
+            #expect(refused["apiId"].string == stack.apiID && refused["applicationId"] == nil)
+            #expect(refused["path"].string == "/echowebsocket/1.0.0?access_token=REDACTED")
 
             let output = stack.gateway.output
             #expect(output.contains("Authorization: REDACTED"), "the trace line of the handshake with the header")
@@ -152,14 +152,14 @@ import WebSocketKit
             for message in messages { try await client.socket.send(message) }
             #expect(await client.waitFor { $0.texts == messages })
             let url = "\(stack.publisherURL)/apis/\(stack.apiID)/usage?from=\(from)&granularity=minute"
-            var report: [String: Any] = [:]
-            func total() async throws -> [String: Any]? {
+            var report = JSON.null
+            func total() async throws -> JSON {
                 report = HTTP.json(try await HTTP.send("GET", url, headers: stack.admin).body)
-                return report["total"] as? [String: Any]
+                return report["total"]
             }
             // Each flush takes what open connections counted so far: a gateway that dies loses at most one batch.
             #expect(
-                try await eventually(within: 10, every: .milliseconds(200)) { try await total()?["messagesIn"] as? Int == 7 },
+                try await eventually(within: 10, every: .milliseconds(200)) { try await total()["messagesIn"].int == 7 },
                 "counted while the connection is open: \(report)"
             )
             try await client.socket.close(code: .normalClosure)
@@ -167,18 +167,18 @@ import WebSocketKit
 
             try await eventually(within: 10, every: .milliseconds(200)) {
                 let total = try await total()
-                return total?["messagesIn"] as? Int == 7 && (total?["errors"] as? [String: Any])?["auth"] as? Int == 1
+                return total["messagesIn"].int == 7 && total["errors"]["auth"].int == 1
             }
-            let total = try #require(report["total"] as? [String: Any], "\(report)")
-            #expect(total["connections"] as? Int == 1 && total["messagesIn"] as? Int == 7 && total["messagesOut"] as? Int == 7, "\(total)")
-            #expect(total["bytesIn"] as? Int == 63 && total["bytesOut"] as? Int == 63)
-            #expect(total["errors"] as? [String: Int] == ["auth": 1, "throttled": 0, "backend": 0, "other": 0])
-            let series = try #require(report["series"] as? [[String: Any]])
+            let total = try #require(report["total"].orNil, "\(report)")
+            #expect(total["connections"].int == 1 && total["messagesIn"].int == 7 && total["messagesOut"].int == 7, "\(total)")
+            #expect(total["bytesIn"].int == 63 && total["bytesOut"].int == 63)
+            #expect(total["errors"] == ["auth": 1, "throttled": 0, "backend": 0, "other": 0])
+            let series = report["series"].array
             #expect(series.count >= 2, "every minute of the range, zeros included")
-            #expect(series.compactMap { ($0["usage"] as? [String: Any])?["messagesIn"] as? Int }.reduce(0, +) == 7)
-            let applications = try #require(report["applications"] as? [[String: Any]])
-            let mine = try #require(applications.first { $0["id"] as? String == stack.applicationID })
-            #expect(mine["name"] as? String == "EchoClient" && (mine["usage"] as? [String: Any])?["messagesOut"] as? Int == 7)
+            #expect(series.compactMap { $0["usage"]["messagesIn"].int }.reduce(0, +) == 7)
+            let applications = report["applications"].array
+            let mine = try #require(applications.first { $0["id"].string == stack.applicationID })
+            #expect(mine["name"].string == "EchoClient" && mine["usage"]["messagesOut"].int == 7)
 
             let (status, body) = try await HTTP.send(
                 "GET",
@@ -187,12 +187,12 @@ import WebSocketKit
             )
             #expect(status == 200)
             let own = HTTP.json(body)
-            #expect((own["total"] as? [String: Any])?["messagesIn"] as? Int == 7, "\(own)")
-            #expect(((own["total"] as? [String: Any])?["errors"] as? [String: Int])?["auth"] == 0, "the refusal named no application")
-            #expect((own["apis"] as? [[String: Any]])?.first?["id"] as? String == stack.apiID)
+            #expect(own["total"]["messagesIn"].int == 7, "\(own)")
+            #expect(own["total"]["errors"]["auth"] == 0, "the refusal named no application")
+            #expect(own["apis"].array.first?["id"].string == stack.apiID)
 
             let (bad, problem) = try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(stack.apiID)/usage?granularity=week", headers: stack.admin)
-            #expect(bad == 400 && HTTP.json(problem)["code"] as? Int == 400)
+            #expect(bad == 400 && HTTP.json(problem)["code"].int == 400)
             let (other, _) = try await HTTP.send(
                 "GET",
                 "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/usage",
@@ -215,24 +215,24 @@ import WebSocketKit
                 "\(secondURL)/echowebsocket/1.0.0?access_token=\(stack.token)",
                 headers: ["User-Agent": "second-client"]
             )
-            func list() async throws -> [[String: Any]] {
+            func list() async throws -> [JSON] {
                 let body = try await HTTP.send("GET", "\(stack.publisherURL)/apis/\(stack.apiID)/connections", headers: stack.admin).body
-                return HTTP.json(body)["list"] as? [[String: Any]] ?? []
+                return HTTP.json(body)["list"].array
             }
-            var connections: [[String: Any]] = []
+            var connections: [JSON] = []
             try await eventually(within: 5, every: .milliseconds(100)) {
                 connections = try await list()
                 return connections.count == 2
             }
             try #require(connections.count == 2, "\(connections)")
-            #expect(Set(connections.compactMap { $0["userAgent"] as? String }) == ["first-client", "second-client"])
-            #expect(Set(connections.compactMap { $0["node"] as? String }).count == 2)
-            #expect(connections.contains { $0["node"] as? String == "second" })
+            #expect(Set(connections.compactMap { $0["userAgent"].string }) == ["first-client", "second-client"])
+            #expect(Set(connections.compactMap { $0["node"].string }).count == 2)
+            #expect(connections.contains { $0["node"].string == "second" })
             for connection in connections {
-                #expect(connection["applicationId"] as? String == stack.applicationID && connection["applicationName"] as? String == "EchoClient")
-                #expect(connection["clientAddress"] as? String == "127.0.0.1")
-                #expect(connection["connectedAt"] as? String != nil && connection["lastActiveAt"] as? String != nil)
-                #expect((connection["id"] as? String)?.count == 36)
+                #expect(connection["applicationId"].string == stack.applicationID && connection["applicationName"].string == "EchoClient")
+                #expect(connection["clientAddress"].string == "127.0.0.1")
+                #expect(connection["connectedAt"].string != nil && connection["lastActiveAt"].string != nil)
+                #expect(connection["id"].string?.count == 36)
             }
 
             try await there.socket.close(code: .normalClosure)
@@ -240,7 +240,7 @@ import WebSocketKit
                 connections = try await list()
                 return connections.count == 1
             }
-            #expect(connections.map { $0["userAgent"] as? String } == ["first-client"])
+            #expect(connections.map { $0["userAgent"].string } == ["first-client"])
             _ = here
         }
     }

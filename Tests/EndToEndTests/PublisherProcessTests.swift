@@ -5,14 +5,10 @@ import Testing
 
 /// The built `publisher` binary, started as a user starts it.
 @Suite struct PublisherProcessTests {
-    static func environment(_ url: DatabaseURL, port: Int = ServiceProcess.freePort(), extra: [String: String] = [:]) -> [String: String] {
-        [
-            "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
-            "PUBLISHER_PORT": "\(port)",
-            "PORTICO_BCRYPT_COST": "4",
-            "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path,
-            "PORTICO_LOG_LEVEL": "warning",
-        ].merging(extra) { _, new in new }
+    /// The test settings on a port of its own, without the admin's password: a first start as a
+    /// user makes it, who has not chosen one yet.
+    static func firstStart(_ url: DatabaseURL) -> [String: String] {
+        TestSettings.values(url, extra: ["PUBLISHER_PORT": "\(ServiceProcess.freePort())"]).filter { $0.key != "PORTICO_ADMIN_PASSWORD" }
     }
 
     @Test func anInvalidSettingStopsStartUpWithOneLineNamingIt() async throws {
@@ -24,7 +20,7 @@ import Testing
 
     @Test func firstStartWithoutAnAdminPasswordIsRefused() async throws {
         try await TestDatabase.withEmptyDatabase { url in
-            let publisher = try ServiceProcess("publisher", ["serve"], environment: Self.environment(url))
+            let publisher = try ServiceProcess("publisher", ["serve"], environment: Self.firstStart(url))
             #expect(await publisher.waitForExit(seconds: 60) == 1)
             #expect(publisher.output.contains("invalid setting PORTICO_ADMIN_PASSWORD: not set"), "\(publisher.output)")
         }
@@ -46,7 +42,7 @@ import Testing
 
     @Test func concurrentMigrateCommandsApplyEachMigrationOnce() async throws {
         try await TestDatabase.withEmptyDatabase { url in
-            let runs = try (0..<3).map { _ in try ServiceProcess("publisher", ["migrate"], environment: Self.environment(url)) }
+            let runs = try (0..<3).map { _ in try ServiceProcess("publisher", ["migrate"], environment: TestSettings.values(url)) }
             for run in runs {
                 #expect(await run.waitForExit(seconds: 60) == 0, "\(run.output)")
             }
@@ -59,38 +55,18 @@ import Testing
     @Test func referenceFlowOverRealSocketsThenAGracefulStop() async throws {
         try await TestDatabase.withEmptyDatabase { url in
             let port = ServiceProcess.freePort()
-            let publisher = try ServiceProcess(
-                "publisher",
-                environment: Self.environment(url, port: port, extra: ["PORTICO_ADMIN_PASSWORD": "e2e-admin-pw"])
-            )
+            let publisher = try ServiceProcess("publisher", environment: TestSettings.values(url, extra: ["PUBLISHER_PORT": "\(port)"]))
             let base = "http://127.0.0.1:\(port)"
             try await publisher.waitUntilReady("\(base)/health/ready")
-            let admin = HTTP.basic("admin", "e2e-admin-pw")
+            let admin = RESTClient(SocketTransport(base), base: RESTClient.publisherBase, username: "admin", password: TestSettings.adminPassword)
 
-            let (created, createdBody) = try await HTTP.send(
-                "POST",
-                "\(base)/api/am/publisher/v4/apis",
-                body: """
-                    {"name":"EchoWebSocket","context":"/echowebsocket","version":"1.0.0","type":"WS",
-                     "policies":["Gold","Silver"],"isDefaultVersion":true,
-                     "endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:9100"}}}
-                    """,
-                headers: admin
-            )
-            #expect(created == 201, "\(String(decoding: createdBody, as: UTF8.self))")
-            let id = try #require(HTTP.json(createdBody)["id"] as? String)
+            let created = try await admin.createAPI()
+            #expect(created.status == .created, "\(created.text)")
+            let published = try await admin.lifecycle(created.id, "Publish")
+            #expect(published.status == .ok)
+            #expect(published["lifecycleState"]["state"] == "PUBLISHED")
 
-            let (published, publishedBody) = try await HTTP.send(
-                "POST",
-                "\(base)/api/am/publisher/v4/apis/change-lifecycle?apiId=\(id)&action=Publish",
-                headers: admin
-            )
-            #expect(published == 200)
-            #expect((HTTP.json(publishedBody)["lifecycleState"] as? [String: Any])?["state"] as? String == "PUBLISHED")
-
-            let (anonymous, anonymousBody) = try await HTTP.send("GET", "\(base)/api/am/publisher/v4/apis")
-            #expect(anonymous == 401)
-            #expect(HTTP.json(anonymousBody)["code"] as? Int == 401)
+            try await admin.signedIn(nil).send(.get, "apis").expectError(.unauthorized)
 
             publisher.terminate()
             #expect(await publisher.waitForExit(seconds: 30) == 0, "SIGTERM ends the publisher cleanly")

@@ -61,8 +61,7 @@ enum TraceReceiver {
                 )
                 #expect(await client.waitFor { !$0.texts.isEmpty })
                 let first = try #require(client.texts.first)
-                let seen = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
-                let forwarded = try #require((seen["headers"] as? [String: String])?["traceparent"])
+                let forwarded = try #require(JSON(parsing: first)["headers"]["traceparent"].string)
                 #expect(
                     forwarded.hasPrefix("00-\(traceID)-") && !forwarded.contains("b7ad6b7169203331"),
                     "the backend's parent is the gateway's span: \(forwarded)"

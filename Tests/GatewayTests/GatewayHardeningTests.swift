@@ -75,7 +75,7 @@ import Testing
             for spelling in spellings {
                 let encoded = spelling.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
                 let (head, body) = try await RawHandshake.performReadingBody(stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(encoded)")
-                #expect(head.status.code == 401 && body["code"] as? String == "malformed_token", "\(spelling): \(body)")
+                #expect(head.status.code == 401 && body["code"].string == "malformed_token", "\(spelling): \(body)")
                 let (_, introspection) = try await HTTP.send(
                     "POST",
                     "\(stack.devportalURL)/oauth2/introspect",
@@ -85,7 +85,7 @@ import Testing
                         _ in a
                     }
                 )
-                #expect(HTTP.json(introspection)["active"] as? Bool == false, "\(spelling)")
+                #expect(HTTP.json(introspection)["active"].bool == false, "\(spelling)")
             }
         }
     }
@@ -115,8 +115,8 @@ import Testing
                 let connection = try await Self.exchange(stack.gatewayURL, request)
                 let (head, json) = connection.response
                 Self.expectCleanRefusal(head, status: status)
-                #expect(json["code"] as? String == code, "\(what): \(connection.text.prefix(300))")
-                #expect(json["message"] is String, "\(what)")
+                #expect(json["code"].string == code, "\(what): \(connection.text.prefix(300))")
+                #expect(json["message"].string != nil, "\(what)")
             }
             // A REST body over the limit without a Content-Length (chunked) gets the JSON error too.
             for (port, path, kind) in [
@@ -127,7 +127,7 @@ import Testing
                 let connection = try await RawConnection("http://\(url.host!):\(url.port!)")
                 let type = kind == "json" ? "application/json" : "application/x-www-form-urlencoded"
                 try await connection.send(
-                    "POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Data("admin:e2e-admin-pw".utf8).base64EncodedString())\r\n"
+                    "POST \(path) HTTP/1.1\r\nHost: x\r\nAuthorization: Basic \(Data("admin:\(TestSettings.adminPassword)".utf8).base64EncodedString())\r\n"
                         + "Content-Type: \(type)\r\nTransfer-Encoding: chunked\r\n\r\n"
                 )
                 let chunk = String(repeating: "a", count: 65_536)
@@ -135,11 +135,14 @@ import Testing
                     try? await connection.send("10000\r\n\(chunk)\r\n")
                 }
                 #expect(
-                    await eventually(within: 5) { connection.response.head.hasPrefix("HTTP/1.1 413") && !connection.response.json.isEmpty },
+                    await eventually(within: 5) { connection.response.head.hasPrefix("HTTP/1.1 413") && !connection.response.json.isNull },
                     "\(path): \(connection.text.prefix(400))"
                 )
                 let json = connection.response.json
-                #expect(kind == "json" ? json["code"] as? Int == 413 && json["description"] is String : json["error"] is String, "\(path): \(json)")
+                #expect(
+                    kind == "json" ? json["code"].int == 413 && json["description"].string != nil : json["error"].string != nil,
+                    "\(path): \(json)"
+                )
                 connection.close()
             }
         }
@@ -163,12 +166,12 @@ import Testing
             let refused = try await RawConnection(stack.gatewayURL)
             #expect(await refused.closed(within: 3))
             Self.expectCleanRefusal(refused.response.head, status: 503)
-            #expect(refused.response.json["code"] as? String == "too_many_handshakes")
+            #expect(refused.response.json["code"].string == "too_many_handshakes")
             #expect(refused.text.contains("Retry-After: 1"))
             for connection in [silent, slow, third] {
                 #expect(await connection.closed(within: 4), "closed at the deadline")
                 Self.expectCleanRefusal(connection.response.head, status: 408)
-                #expect(connection.response.json["code"] as? String == "handshake_timeout")
+                #expect(connection.response.json["code"].string == "handshake_timeout")
             }
             slowWriter.cancel()
             #expect(
@@ -194,13 +197,13 @@ import Testing
     }
 
     /// The connection log's line for connection `id`.
-    static func logLine(_ stack: InProcessStack, _ id: String) async -> [String: Any] {
-        var found: [String: Any] = [:]
+    static func logLine(_ stack: InProcessStack, _ id: String) async -> JSON {
+        var found = JSON.null
         _ = await eventually(within: 5) {
             for line in stack.connectionLogOutput.split(separator: "\n") where line.contains(id) && line.hasPrefix("{") {
-                found = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+                found = JSON(parsing: String(line))
             }
-            return !found.isEmpty
+            return !found.isNull
         }
         return found
     }
@@ -235,14 +238,14 @@ import Testing
                     "\(what): the backend is told 1001"
                 )
                 let line = await Self.logLine(stack, id)
-                #expect(line["closeCode"] as? Int == Int(code) && line["closedBy"] as? String == "gateway", "\(what): \(line)")
+                #expect(line["closeCode"].int == Int(code) && line["closedBy"].string == "gateway", "\(what): \(line)")
             }
             // A close without a code: relayed as it is, logged without a code.
             let (connection, id) = try await Self.open(stack)
             try await connection.send(RawConnection.frame(firstByte: 0x88, payload: []))
             #expect(await connection.closed(within: 5))
             let line = await Self.logLine(stack, id)
-            #expect(line["closedBy"] as? String == "client" && line["closeCode"] == nil, "\(line)")
+            #expect(line["closedBy"].string == "client" && line["closeCode"] == nil, "\(line)")
             #expect(!stack.connectionLogOutput.contains(#""closeCode":1005"#) && !stack.connectionLogOutput.contains(#""closeCode":1006"#))
         }
     }

@@ -38,10 +38,10 @@ import WebSocketKit
             )
             #expect(await client.waitFor { !$0.texts.isEmpty })
             let first = try #require(client.texts.first)
-            let seen = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
-            let headers = try #require(seen["headers"] as? [String: String])
-            #expect(seen["path"] as? String == "/inspect/deeper")
-            #expect(seen["query"] as? String == "room=7&x=a%20b")
+            let seen = JSON(parsing: first)
+            let headers = try #require(seen["headers"].object).compactMapValues(\.string)
+            #expect(seen["path"].string == "/inspect/deeper")
+            #expect(seen["query"].string == "room=7&x=a%20b")
             #expect(headers["authorization"] == nil)
             #expect(!first.contains(stack.token))
             #expect(headers["x-custom"] == "kept")
@@ -92,11 +92,11 @@ import WebSocketKit
 
             // Not subscribed: a second application of the same developer.
             let other = try await stack.createApplication("Unsubscribed")
-            let (_, _, otherToken) = try await stack.keys(for: other, type: "PRODUCTION")
+            let otherToken = try await stack.devportalAPI.generateKeys(other, keyType: "PRODUCTION").token.accessToken
             try await stack.settle()
             #expect(await TestClient.refusal(base, headers: bearer(otherToken)) == 403)
             // A sandbox token, but the API has no sandbox endpoint.
-            let (_, _, sandboxToken) = try await stack.keys(for: stack.applicationID, type: "SANDBOX")
+            let sandboxToken = try await stack.devportalAPI.generateKeys(stack.applicationID, keyType: "SANDBOX").token.accessToken
             try await stack.settle()
             #expect(await TestClient.refusal(base, headers: bearer(sandboxToken)) == 403)
             // A CREATED API is not served.
@@ -110,7 +110,7 @@ import WebSocketKit
                 headers: ["Authorization": "Bearer \(stack.token)"]
             )
             #expect(status == 426)
-            #expect(HTTP.json(body)["code"] as? String == "upgrade_required")
+            #expect(HTTP.json(body)["code"].string == "upgrade_required")
         }
     }
 
@@ -162,10 +162,10 @@ import WebSocketKit
                 }
             )
             #expect(status == 200)
-            let fresh = try #require(HTTP.json(body)["access_token"] as? String)
+            let fresh = try #require(HTTP.json(body)["access_token"].string)
             let blocked = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(fresh)")
             let (_, subscriptions) = try await HTTP.send("GET", "\(stack.publisherURL)/subscriptions?apiId=\(stack.apiID)", headers: stack.admin)
-            let subscriptionID = try #require((HTTP.json(subscriptions)["list"] as? [[String: Any]])?.first?["subscriptionId"] as? String)
+            let subscriptionID = try #require(HTTP.json(subscriptions)["list"][0]["subscriptionId"].string)
             #expect(
                 try await HTTP.send(
                     "POST",
@@ -221,14 +221,14 @@ extension Data {
                 "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/oauth-keys",
                 headers: stack.dev
             ).body
-            let mapping = try #require((HTTP.json(keys)["list"] as? [[String: Any]])?.first?["keyMappingId"] as? String)
+            let mapping = try #require(HTTP.json(keys)["list"][0]["keyMappingId"].string)
             let (_, body) = try await HTTP.send(
                 "POST",
                 "\(stack.devportalURL)/api/am/devportal/v3/applications/\(stack.applicationID)/oauth-keys/\(mapping)/generate-token",
                 body: #"{"consumerSecret":"\#(stack.consumerSecret)","validityPeriod":2}"#,
                 headers: stack.dev
             )
-            let shortLived = try #require(HTTP.json(body)["accessToken"] as? String)
+            let shortLived = try #require(HTTP.json(body)["accessToken"].string)
             let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(shortLived)")
             #expect(await client.closeCode(within: 5) == .unknown(4001))
         }
@@ -268,7 +268,7 @@ extension Data {
                 "\(stack.devportalURL)/api/am/devportal/v3/subscriptions?applicationId=\(stack.applicationID)",
                 headers: stack.dev
             )
-            let subscription = try #require((HTTP.json(list)["list"] as? [[String: Any]])?.first?["subscriptionId"] as? String)
+            let subscription = try #require(HTTP.json(list)["list"][0]["subscriptionId"].string)
             #expect(
                 try await HTTP.send(
                     "DELETE",
@@ -294,7 +294,7 @@ extension Data {
             try await stack.lifecycle(api, "Publish")
             let app = try await stack.createApplication("Doomed")
             try await stack.subscribe(app, to: api)
-            let (_, _, token) = try await stack.keys(for: app, type: "PRODUCTION")
+            let token = try await stack.devportalAPI.generateKeys(app, keyType: "PRODUCTION").token.accessToken
             try await stack.settle()
             client = try await Self.open(stack, token: token, path: "/second/1")
             #expect(try await HTTP.send("DELETE", "\(stack.devportalURL)/api/am/devportal/v3/applications/\(app)", headers: stack.dev).status == 204)

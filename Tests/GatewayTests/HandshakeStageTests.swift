@@ -9,85 +9,14 @@ import Testing
 
 /// The handshake's stages on their own, with tokens signed here by swift-crypto.
 @Suite struct HandshakeStageTests {
-    static let signingKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
-    static let otherKey = try! _RSA.Signing.PrivateKey(keySize: .bits2048)
-
-    static func api(
-        _ id: String,
-        context: String,
-        version: String,
-        state: LifecycleState = .published,
-        isDefault: Bool = false,
-        sandbox: String? = nil
-    ) -> GatewayCatalog.API {
-        GatewayCatalog.API(
-            id: id,
-            name: id,
-            context: context,
-            version: version,
-            state: state,
-            isDefaultVersion: isDefault,
-            productionEndpoint: "ws://backend",
-            sandboxEndpoint: sandbox
-        )
-    }
-
-    static func table(
-        subscriptionStatus: PorticoCore.Subscription.Status? = .unblocked,
-        revoked: [String] = [],
-        apis: [GatewayCatalog.API]? = nil,
-        keyPublished: Bool = true
-    ) -> RouteTable {
-        RouteTable(
-            GatewayCatalog(
-                apis: apis ?? [
-                    api("echo1", context: "/echowebsocket", version: "1.0.0", isDefault: true),
-                    api("echo2", context: "/echowebsocket", version: "2.0.0"),
-                    api("deep", context: "/a/b", version: "v1", isDefault: true),
-                    api("proto", context: "/proto", version: "1", state: .prototyped),
-                    api("blocked", context: "/blocked", version: "1", state: .blocked),
-                ],
-                subscriptions: subscriptionStatus.map { [.init(id: "s", applicationID: "app", apiID: "echo1", status: $0)] } ?? [],
-                applicationIDs: ["app"],
-                keys: [
-                    .init(consumerKey: "ck", applicationID: "app", keyType: .production),
-                    .init(consumerKey: "sk", applicationID: "app", keyType: .sandbox),
-                ],
-                revokedTokens: Dictionary(uniqueKeysWithValues: revoked.map { ($0, Date().addingTimeInterval(600)) }),
-                signingKeys: keyPublished ? [.init(kid: "k1", publicKeyPEM: signingKey.publicKey.pemRepresentation)] : [],
-                loadedAt: Date()
-            )
-        )
-    }
-
-    static func token(
-        alg: String = "RS256",
-        kid: String = "k1",
-        key: _RSA.Signing.PrivateKey = signingKey,
-        claims overrides: [String: Any] = [:]
-    ) throws -> String {
-        let now = Date().timeIntervalSince1970
-        var claims: [String: Any] = [
-            "iss": "http://localhost:9081", "aud": "portico-gateway", "sub": "dev", "iat": now, "nbf": now, "exp": now + 600,
-            "jti": "jti-1", "client_id": "ck", "keytype": "PRODUCTION", "scope": "default",
-            "application": ["id": "app", "name": "App", "owner": "dev", "tier": "Unlimited"],
-        ]
-        claims.merge(overrides) { _, new in new }
-        let header = try JSONSerialization.data(withJSONObject: ["alg": alg, "typ": "JWT", "kid": kid])
-        let payload = try JSONSerialization.data(withJSONObject: claims)
-        let signingInput = "\(header.base64URLEncoded).\(payload.base64URLEncoded)"
-        let signature = try key.signature(for: SHA256.hash(data: Data(signingInput.utf8)), padding: .insecurePKCS1v1_5)
-        return "\(signingInput).\(signature.rawRepresentation.base64URLEncoded)"
-    }
-
     let verifier = TokenVerifier(issuer: "http://localhost:9081", audience: "portico-gateway", leeway: 30)
 
     @Test func routesVersionsDefaultVersionsAndTheRestOfThePath() {
-        let table = Self.table()
+        let table = CatalogFixtures.table()
         #expect(table.match(path: "/echowebsocket/1.0.0")?.api.id == "echo1")
         #expect(
             table.match(path: "/echowebsocket/2.0.0/room/7")
-                == .init(api: Self.api("echo2", context: "/echowebsocket", version: "2.0.0"), rest: "/room/7")
+                == .init(api: CatalogFixtures.api("echo2", context: "/echowebsocket", version: "2.0.0"), rest: "/room/7")
         )
         #expect(table.match(path: "/echowebsocket")?.api.id == "echo1", "the default version")
         #expect(table.match(path: "/echowebsocket/chat")?.rest == "/chat", "not a version: the default version's path")
@@ -115,7 +44,7 @@ import Testing
     }
 
     @Test func aGoodTokenNamesItsCaller() throws {
-        let caller = try verifier.verify(try Self.token(), in: Self.table())
+        let caller = try verifier.verify(try CatalogFixtures.token(), in: CatalogFixtures.table())
         #expect(caller.applicationID == "app")
         #expect(caller.keyType == .production)
         #expect(caller.subscriber == "dev")
@@ -126,53 +55,59 @@ import Testing
         let now = Date().timeIntervalSince1970
         let cases: [(String, String)] = [
             ("not-a-jwt", "malformed_token"),
-            (try Self.token(alg: "HS256"), "unsupported_algorithm"),
-            (try Self.token(alg: "none"), "unsupported_algorithm"),
-            (try Self.token(kid: "k9"), "unknown_signing_key"),
-            (try Self.token(key: Self.otherKey), "bad_signature"),
-            (try Self.token(claims: ["iss": "https://elsewhere"]), "wrong_issuer"),
-            (try Self.token(claims: ["aud": "someone-else"]), "wrong_audience"),
-            (try Self.token(claims: ["exp": now - 120]), "expired_token"),
-            (try Self.token(claims: ["nbf": now + 120]), "token_not_yet_valid"),
-            (try Self.token(claims: ["client_id": "deleted"]), "unknown_application"),
-            (try Self.token(claims: ["client_id": NSNull()]), "malformed_token"),
+            (try CatalogFixtures.token(alg: "HS256"), "unsupported_algorithm"),
+            (try CatalogFixtures.token(alg: "none"), "unsupported_algorithm"),
+            (try CatalogFixtures.token(kid: "k9"), "unknown_signing_key"),
+            (try CatalogFixtures.token(key: CatalogFixtures.otherKey), "bad_signature"),
+            (try CatalogFixtures.token(claims: ["iss": "https://elsewhere"]), "wrong_issuer"),
+            (try CatalogFixtures.token(claims: ["aud": "someone-else"]), "wrong_audience"),
+            (try CatalogFixtures.token(claims: ["exp": now - 120]), "expired_token"),
+            (try CatalogFixtures.token(claims: ["nbf": now + 120]), "token_not_yet_valid"),
+            (try CatalogFixtures.token(claims: ["client_id": "deleted"]), "unknown_application"),
+            (try CatalogFixtures.token(claims: ["client_id": NSNull()]), "malformed_token"),
         ]
         for (token, code) in cases {
-            let refusal = #expect(throws: Refusal.self) { try verifier.verify(token, in: Self.table()) }
+            let refusal = #expect(throws: Refusal.self) { try verifier.verify(token, in: CatalogFixtures.table()) }
             #expect(refusal?.code == code, "\(code)")
             #expect(refusal?.status == .unauthorized)
         }
-        let revoked = #expect(throws: Refusal.self) { try verifier.verify(try Self.token(), in: Self.table(revoked: ["jti-1"])) }
+        let revoked = #expect(throws: Refusal.self) {
+            try verifier.verify(try CatalogFixtures.token(), in: CatalogFixtures.table(revoked: ["jti-1"]))
+        }
         #expect(revoked?.code == "revoked_token")
         // Within the leeway, a just-expired token still passes.
-        #expect(try verifier.verify(try Self.token(claims: ["exp": now - 5]), in: Self.table()).jti == "jti-1")
+        #expect(try verifier.verify(try CatalogFixtures.token(claims: ["exp": now - 5]), in: CatalogFixtures.table()).jti == "jti-1")
     }
 
     @Test func accessFollowsStateSubscriptionAndKeyType() throws {
-        let production = try verifier.verify(try Self.token(), in: Self.table())
-        let sandbox = try verifier.verify(try Self.token(claims: ["client_id": "sk"]), in: Self.table())
-        let echo = Self.api("echo1", context: "/echowebsocket", version: "1.0.0")
-        #expect(try Access.check(production, echo, in: Self.table()) == "ws://backend")
+        let production = try verifier.verify(try CatalogFixtures.token(), in: CatalogFixtures.table())
+        let sandbox = try verifier.verify(try CatalogFixtures.token(claims: ["client_id": "sk"]), in: CatalogFixtures.table())
+        let echo = CatalogFixtures.api("echo1", context: "/echowebsocket", version: "1.0.0")
+        #expect(try Access.check(production, echo, in: CatalogFixtures.table()) == "ws://backend")
         #expect(throws: Refusal.forbidden("not_subscribed", "The application is not subscribed to this API")) {
-            try Access.check(production, echo, in: Self.table(subscriptionStatus: nil))
+            try Access.check(production, echo, in: CatalogFixtures.table(subscriptionStatus: nil))
         }
-        #expect((try? Access.check(production, echo, in: Self.table(subscriptionStatus: .blocked))) == nil)
-        #expect((try? Access.check(production, echo, in: Self.table(subscriptionStatus: .prodOnlyBlocked))) == nil)
-        let sandboxAPI = Self.api("echo1", context: "/echowebsocket", version: "1.0.0", sandbox: "ws://sandbox")
-        #expect(try Access.check(sandbox, sandboxAPI, in: Self.table(subscriptionStatus: .prodOnlyBlocked)) == "ws://sandbox")
-        let refusal = #expect(throws: Refusal.self) { try Access.check(sandbox, echo, in: Self.table()) }
+        #expect((try? Access.check(production, echo, in: CatalogFixtures.table(subscriptionStatus: .blocked))) == nil)
+        #expect((try? Access.check(production, echo, in: CatalogFixtures.table(subscriptionStatus: .prodOnlyBlocked))) == nil)
+        let sandboxAPI = CatalogFixtures.api("echo1", context: "/echowebsocket", version: "1.0.0", sandbox: "ws://sandbox")
+        #expect(try Access.check(sandbox, sandboxAPI, in: CatalogFixtures.table(subscriptionStatus: .prodOnlyBlocked)) == "ws://sandbox")
+        let refusal = #expect(throws: Refusal.self) { try Access.check(sandbox, echo, in: CatalogFixtures.table()) }
         #expect(refusal?.code == "no_endpoint")
         #expect(
-            try Access.check(production, Self.api("proto", context: "/proto", version: "1", state: .prototyped), in: Self.table()) == "ws://backend",
+            try Access.check(
+                production,
+                CatalogFixtures.api("proto", context: "/proto", version: "1", state: .prototyped),
+                in: CatalogFixtures.table()
+            ) == "ws://backend",
             "prototypes need no subscription"
         )
         let blocked = #expect(throws: Refusal.self) {
-            try Access.check(production, Self.api("b", context: "/b", version: "1", state: .blocked), in: Self.table())
+            try Access.check(production, CatalogFixtures.api("b", context: "/b", version: "1", state: .blocked), in: CatalogFixtures.table())
         }
         #expect(blocked?.status == .serviceUnavailable)
-        let deprecated = Self.api("echo1", context: "/echowebsocket", version: "1.0.0", state: .deprecated)
-        #expect(try Access.check(production, deprecated, in: Self.table()) == "ws://backend", "existing subscribers keep a deprecated API")
-        #expect((try? Access.check(production, deprecated, in: Self.table(subscriptionStatus: nil))) == nil)
+        let deprecated = CatalogFixtures.api("echo1", context: "/echowebsocket", version: "1.0.0", state: .deprecated)
+        #expect(try Access.check(production, deprecated, in: CatalogFixtures.table()) == "ws://backend", "existing subscribers keep a deprecated API")
+        #expect((try? Access.check(production, deprecated, in: CatalogFixtures.table(subscriptionStatus: nil))) == nil)
     }
 
     @Test func theBackendGetsThePathAndTheQueryWithoutTheToken() throws {

@@ -55,7 +55,7 @@ import Testing
             header[["alg", "kid", "typ", "crit"].randomElement(using: &generator)!] = field
             let data = try JSONSerialization.data(withJSONObject: header)
             let token = Data(data).base64URLEncoded + "." + Data("{}".utf8).base64URLEncoded + "." + Data([1, 2, 3]).base64URLEncoded
-            let refusal = #expect(throws: Refusal.self) { try verifier.verify(token, in: HandshakeStageTests.table()) }
+            let refusal = #expect(throws: Refusal.self) { try verifier.verify(token, in: CatalogFixtures.table()) }
             #expect(refusal?.status == .unauthorized)
             #expect(refusal.map { !$0.message.contains("zq") } == true, "\(refusal?.message ?? "")")
         }

@@ -72,7 +72,7 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
             defer { echo.close(promise: nil) }
             let logFile = FileManager.default.temporaryDirectory.appendingPathComponent("portico-connections-\(UUID().uuidString).log").path
             defer { try? FileManager.default.removeItem(atPath: logFile) }
-            var environment = StackCredentials.environment(url, extra: ["GATEWAY_CONNECTION_LOG": logFile])
+            var environment = TestSettings.stack(url, extra: ["GATEWAY_CONNECTION_LOG": logFile])
             environment.merge(extra) { _, new in new }
             let source = SettingsSource(values: environment)
             var logger = Logger(label: "portico.test")

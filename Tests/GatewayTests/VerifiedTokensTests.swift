@@ -24,31 +24,31 @@ import Testing
     }
 
     @Test func aCachedTokenIsStillCheckedAgainstTheSnapshotAndTheClock() throws {
-        let token = try HandshakeStageTests.token()
-        #expect(refusal(token, HandshakeStageTests.table()) == nil)
+        let token = try CatalogFixtures.token()
+        #expect(refusal(token, CatalogFixtures.table()) == nil)
         #expect(verifier.verified.count == 1, "verified once, remembered")
-        #expect(refusal(token, HandshakeStageTests.table()) == nil)
-        #expect(refusal(token, HandshakeStageTests.table(revoked: ["jti-1"])) == "revoked_token", "revocation acts at once")
+        #expect(refusal(token, CatalogFixtures.table()) == nil)
+        #expect(refusal(token, CatalogFixtures.table(revoked: ["jti-1"])) == "revoked_token", "revocation acts at once")
         #expect(
-            refusal(token, HandshakeStageTests.table(keyPublished: false)) == "unknown_signing_key",
+            refusal(token, CatalogFixtures.table(keyPublished: false)) == "unknown_signing_key",
             "a signing key no longer published is not trusted from the cache"
         )
-        #expect(refusal(token, HandshakeStageTests.table(), now: Date().addingTimeInterval(700)) == "expired_token")
+        #expect(refusal(token, CatalogFixtures.table(), now: Date().addingTimeInterval(700)) == "expired_token")
         var tampered = Array(token.utf8)
         tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         #expect(
-            refusal(String(decoding: tampered, as: UTF8.self), HandshakeStageTests.table()) == "bad_signature",
+            refusal(String(decoding: tampered, as: UTF8.self), CatalogFixtures.table()) == "bad_signature",
             "another spelling is another key: verified, and refused"
         )
     }
 
     @Test func theCacheIsBounded() throws {
         for index in 0..<7 {
-            #expect(refusal(try HandshakeStageTests.token(claims: ["jti": "jti-\(index)"]), HandshakeStageTests.table()) == nil)
+            #expect(refusal(try CatalogFixtures.token(claims: ["jti": "jti-\(index)"]), CatalogFixtures.table()) == nil)
             #expect(verifier.verified.count <= 3)
         }
         let off = TokenVerifier(issuer: "http://localhost:9081", audience: "portico-gateway", leeway: 30)
-        _ = try off.verify(try HandshakeStageTests.token(), in: HandshakeStageTests.table())
+        _ = try off.verify(try CatalogFixtures.token(), in: CatalogFixtures.table())
         #expect(off.verified.count == 0, "capacity 0: off")
     }
 }

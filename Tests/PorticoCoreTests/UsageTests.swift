@@ -4,7 +4,8 @@ import Testing
 
 @testable import PorticoCore
 
-@Suite struct UsageStoreTests {
+/// The API, application and counts the usage tests record.
+private enum UsageFixture {
     static let api = "11111111-1111-1111-1111-111111111111"
     static let app = "22222222-2222-2222-2222-222222222222"
 
@@ -14,6 +15,9 @@ import Testing
         counts.errors.auth = auth
         return counts
     }
+}
+
+@Suite struct UsageStoreTests {
 
     /// Batches add up (two gateways, two flushes), series group by interval, and pruning keeps the retention.
     @Test func batchesAddUpAndOldMinutesArePruned() async throws {
@@ -21,28 +25,38 @@ import Testing
             let store = UsageStore(database: database)
             let now = Date()
             let minute = UsageKey.minute(of: now)
-            let key = UsageKey(apiID: Self.api, applicationID: Self.app, minute: minute)
-            let anonymous = UsageKey(apiID: Self.api, applicationID: nil, minute: minute)
-            let old = UsageKey(apiID: Self.api, applicationID: Self.app, minute: minute - 100 * 1440)
-            try await store.add([key: Self.counts(messages: 3, bytes: 30), old: Self.counts(messages: 1, bytes: 1)])
-            try await store.add([key: Self.counts(messages: 4, bytes: 40), anonymous: Self.counts(messages: 0, bytes: 0, auth: 2)])
+            let key = UsageKey(apiID: UsageFixture.api, applicationID: UsageFixture.app, minute: minute)
+            let anonymous = UsageKey(apiID: UsageFixture.api, applicationID: nil, minute: minute)
+            let old = UsageKey(apiID: UsageFixture.api, applicationID: UsageFixture.app, minute: minute - 100 * 1440)
+            try await store.add([key: UsageFixture.counts(messages: 3, bytes: 30), old: UsageFixture.counts(messages: 1, bytes: 1)])
+            try await store.add([key: UsageFixture.counts(messages: 4, bytes: 40), anonymous: UsageFixture.counts(messages: 0, bytes: 0, auth: 2)])
 
             let range = (from: now.addingTimeInterval(-3600), to: now.addingTimeInterval(60))
-            let series = try await store.series(.api(Self.api), from: range.from, to: range.to, granularity: .minute)
+            let series = try await store.series(.api(UsageFixture.api), from: range.from, to: range.to, granularity: .minute)
             #expect(series.count == 1)
             let total = try #require(series.first).usage
             #expect(total.connections == 3 && total.messagesIn == 7 && total.bytesOut == 70 && total.errors.auth == 2)
 
-            let shares = try await store.breakdown(.api(Self.api), from: range.from, to: range.to)
-            #expect(shares.map(\.id) == [UsageKey.noApplication, Self.app])
+            let shares = try await store.breakdown(.api(UsageFixture.api), from: range.from, to: range.to)
+            #expect(shares.map(\.id) == [UsageKey.noApplication, UsageFixture.app])
             #expect(shares.last?.usage.messagesIn == 7)
-            let byAPI = try await store.breakdown(.application(Self.app), from: range.from, to: range.to)
-            #expect(byAPI.map(\.id) == [Self.api] && byAPI.first?.usage.messagesIn == 7)
+            let byAPI = try await store.breakdown(.application(UsageFixture.app), from: range.from, to: range.to)
+            #expect(byAPI.map(\.id) == [UsageFixture.api] && byAPI.first?.usage.messagesIn == 7)
 
-            let daily = try await store.series(.application(Self.app), from: now.addingTimeInterval(-200 * 86_400), to: range.to, granularity: .day)
+            let daily = try await store.series(
+                .application(UsageFixture.app),
+                from: now.addingTimeInterval(-200 * 86_400),
+                to: range.to,
+                granularity: .day
+            )
             #expect(daily.map(\.usage.messagesIn).reduce(0, +) == 8)
             #expect(try await store.prune(olderThanDays: 90) == 1)
-            let kept = try await store.series(.application(Self.app), from: now.addingTimeInterval(-200 * 86_400), to: range.to, granularity: .day)
+            let kept = try await store.series(
+                .application(UsageFixture.app),
+                from: now.addingTimeInterval(-200 * 86_400),
+                to: range.to,
+                granularity: .day
+            )
             #expect(kept.map(\.usage.messagesIn).reduce(0, +) == 7)
         }
     }
@@ -65,12 +79,12 @@ import Testing
             let store = UsageStore(database: database)
             let minute = UsageKey.minute(of: try Date("2026-11-22T10:00:00Z", strategy: .iso8601))
             try await store.add([
-                UsageKey(apiID: UsageStoreTests.api, applicationID: UsageStoreTests.app, minute: minute):
-                    UsageStoreTests.counts(messages: 3, bytes: 30)
+                UsageKey(apiID: UsageFixture.api, applicationID: UsageFixture.app, minute: minute):
+                    UsageFixture.counts(messages: 3, bytes: 30)
             ])
             for granularity in ["minute", "hour", "day"] {
                 let query = try UsageQuery(query: ["from": "2026-11-22T10:00:30Z", "to": "2026-11-22T10:02:10Z", "granularity": granularity])
-                let report = try await UsageReport.read(.api(UsageStoreTests.api), query: query, from: store)
+                let report = try await UsageReport.read(.api(UsageFixture.api), query: query, from: store)
                 #expect(report.total.messagesIn == 3, "\(granularity)")
                 let first = try #require(report.series.first)
                 #expect(first.usage.messagesIn == 3, "\(granularity): the labelled interval holds its traffic")

@@ -33,43 +33,35 @@ package protocol PorticoStack: AnyObject, Sendable {
     var databaseURL: DatabaseURL { get }
 }
 
-package enum StackCredentials {
-    package static let adminPassword = "e2e-admin-pw"
-    /// The key both services seal secrets with (signing keys) in one test run.
-    package static let secretKey = SecretBox.randomKeyBase64()
-
-    /// The settings a stack's services share: the database, free ports for the publisher, the
-    /// devportal, the gateway and its admin port, fast bcrypt, the admin's password.
-    package static func environment(_ url: DatabaseURL, extra: [String: String] = [:]) -> [String: String] {
-        let ports = (0..<4).map { _ in ServiceProcess.freePort() }
-        return [
-            "DATABASE_URL": "postgres://\(url.username)@\(url.host):\(url.port)/\(url.database)",
-            "PORTICO_BCRYPT_COST": "4", "PORTICO_MIGRATIONS_DIR": TestDatabase.migrationsDirectory.path, "PORTICO_LOG_LEVEL": "warning",
-            "PORTICO_ADMIN_PASSWORD": adminPassword, "PORTICO_SECRET_KEY": secretKey,
-            "PUBLISHER_PORT": "\(ports[0])", "DEVPORTAL_PORT": "\(ports[1])", "GATEWAY_PORT": "\(ports[2])",
-            "GATEWAY_ADMIN_PORT": "\(ports[3])", "GATEWAY_BIND_ADDRESS": "127.0.0.1", "GATEWAY_DRAIN_SECONDS": "1",
-        ].merging(extra) { _, new in new }
-    }
-}
-
 extension PorticoStack {
-    package var admin: [String: String] { HTTP.basic("admin", StackCredentials.adminPassword) }
-    package var dev: [String: String] { HTTP.basic("dev", "dev-password") }
+    /// The publisher over real sockets, signed in as the admin (base: the publisher API).
+    package var publisherAPI: RESTClient {
+        RESTClient(
+            SocketTransport(publisherURL.replacingOccurrences(of: RESTClient.publisherBase, with: "")),
+            base: RESTClient.publisherBase,
+            username: "admin",
+            password: TestSettings.adminPassword
+        )
+    }
+
+    /// The devportal over real sockets, signed in as the developer `dev` (base: the devportal API).
+    package var devportalAPI: RESTClient {
+        RESTClient(SocketTransport(devportalURL), base: RESTClient.devportalBase, username: "dev", password: RESTClient.userPassword)
+    }
+
+    /// The admin's and the developer's Basic authorization header, for requests sent by hand.
+    package var admin: [String: String] { HTTP.basic("admin", TestSettings.adminPassword) }
+    package var dev: [String: String] { HTTP.basic("dev", RESTClient.userPassword) }
 
     /// Publishes EchoWebSocket, signs up the developer, subscribes their application, gets its keys.
     package func prepare() async throws {
         apiID = try await createAPI(name: "EchoWebSocket", context: "/echowebsocket", version: "1.0.0", isDefault: true)
         try await lifecycle(apiID, "Publish")
-        #expect(
-            try await HTTP.send(
-                "POST",
-                "\(devportalURL)/api/am/devportal/v3/signup",
-                body: #"{"username":"dev","password":"dev-password"}"#
-            ).status == 201
-        )
-        applicationID = try await createApplication("EchoClient")
+        _ = try await devportalAPI.developer("dev")
+        applicationID = try await devportalAPI.createApplication("EchoClient")
         try await subscribe(applicationID, to: apiID)
-        (consumerKey, consumerSecret, token) = try await keys(for: applicationID, type: "PRODUCTION")
+        let keys = try await devportalAPI.generateKeys(applicationID)
+        (consumerKey, consumerSecret, token) = (keys.consumerKey, keys.consumerSecret, keys.token.accessToken)
         try await settle()
     }
 
@@ -81,7 +73,7 @@ extension PorticoStack {
         let loaded = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         let settled = try await eventually(within: 20, every: .milliseconds(20)) {
             let health = HTTP.json(try await HTTP.send("GET", "\(self.adminURL)/health/ready").body)
-            guard let text = health["snapshotLoadedAt"] as? String, let at = try? loaded.parse(text) else { return false }
+            guard let text = health["snapshotLoadedAt"].string, let at = try? loaded.parse(text) else { return false }
             return at > now
         }
         guard settled else { throw TestSetupError("the gateway loaded no snapshot after \(now)") }
@@ -104,34 +96,23 @@ extension PorticoStack {
         let production = endpoint ?? "ws://127.0.0.1:\(echoPort)"
         let sandboxPart = (sandbox ? #","sandbox_endpoints":{"url":"\#(production)"}"# : "") + (caFile.map { #","ca_file":"\#($0)""# } ?? "")
         let endpoints = endpointConfig ?? #"{"endpoint_type":"ws","production_endpoints":{"url":"\#(production)"}\#(sandboxPart)}"#
-        let policies = plans.map { "\"\($0)\"" }.joined(separator: ",")
-        let (status, body) = try await HTTP.send(
-            "POST",
-            "\(publisherURL)/apis",
-            body: """
-                {"name":"\(name)","context":"\(context)","version":"\(version)","policies":[\(policies)],"isDefaultVersion":\(isDefault),
+        let reply = try await publisherAPI.createAPI(
+            json: """
+                {"name":"\(name)","context":"\(context)","version":"\(version)","policies":\(jsonArray(plans)),"isDefaultVersion":\(isDefault),
                  "endpointConfig":\(endpoints)\(extra.isEmpty ? "" : "," + extra)}
-                """,
-            headers: admin
+                """
         )
-        #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
-        return HTTP.json(body)["id"] as? String ?? ""
+        #expect(reply.status == .created, "\(reply.text)")
+        return reply.id
     }
 
     package func lifecycle(_ id: String, _ action: String) async throws {
-        let encoded = action.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
-        let (status, body) = try await HTTP.send("POST", "\(publisherURL)/apis/change-lifecycle?apiId=\(id)&action=\(encoded)", headers: admin)
-        #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+        let reply = try await publisherAPI.lifecycle(id, action)
+        #expect(reply.status == .ok, "\(reply.text)")
     }
 
     package func createApplication(_ name: String, plan: String = "Unlimited") async throws -> String {
-        let (_, body) = try await HTTP.send(
-            "POST",
-            "\(devportalURL)/api/am/devportal/v3/applications",
-            body: #"{"name":"\#(name)","throttlingPolicy":"\#(plan)"}"#,
-            headers: dev
-        )
-        return HTTP.json(body)["applicationId"] as? String ?? ""
+        try await devportalAPI.createApplication(name, plan: plan)
     }
 
     /// The admin API (business plans).
@@ -140,11 +121,10 @@ extension PorticoStack {
     /// Creates a subscription business plan from its admin JSON; returns its id.
     @discardableResult
     package func createPlan(_ json: String) async throws -> String {
-        let (status, body) = try await HTTP.send("POST", "\(adminAPIURL)/throttling-policies/subscription", body: json, headers: admin)
-        #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
-        return HTTP.json(body)["policyId"] as? String ?? ""
+        let reply = try await publisherAPI.createPlan(json: json)
+        #expect(reply.status == .created, "\(reply.text)")
+        return reply["policyId"].string ?? ""
     }
-
     /// Creates and publishes `name` 1 at context `/<name in lower case>` (see `createAPI`).
     package func publishAPI(_ name: String, plans: [String], extra: String = "", endpointConfig: String? = nil) async throws -> String {
         let id = try await createAPI(
@@ -193,57 +173,26 @@ extension PorticoStack {
 
     @discardableResult
     package func subscribe(_ applicationID: String, to apiID: String, plan: String = "Gold") async throws -> String {
-        let (status, body) = try await HTTP.send(
-            "POST",
-            "\(devportalURL)/api/am/devportal/v3/subscriptions",
-            body: #"{"applicationId":"\#(applicationID)","apiId":"\#(apiID)","throttlingPolicy":"\#(plan)"}"#,
-            headers: dev
-        )
-        #expect(status == 201, "\(String(decoding: body, as: UTF8.self))")
-        return HTTP.json(body)["subscriptionId"] as? String ?? ""
-    }
-
-    /// Generates keys of `type` for the application: (consumer key, secret, first token).
-    package func keys(for applicationID: String, type: String) async throws -> (String, String, String) {
-        let (_, body) = try await HTTP.send(
-            "POST",
-            "\(devportalURL)/api/am/devportal/v3/applications/\(applicationID)/generate-keys",
-            body: #"{"keyType":"\#(type)"}"#,
-            headers: dev
-        )
-        let json = HTTP.json(body)
-        return (
-            json["consumerKey"] as? String ?? "", json["consumerSecret"] as? String ?? "",
-            (json["token"] as? [String: Any])?["accessToken"] as? String ?? ""
-        )
+        let reply = try await devportalAPI.subscribe(applicationID, to: apiID, plan: plan)
+        #expect(reply.status == .created, "\(reply.text)")
+        return reply["subscriptionId"].string ?? ""
     }
 
     /// Waits (at most 3 s) until the gateway counts `count` open connections.
     package func waitForActiveConnections(_ count: Int) async throws {
         try await eventually(within: 3, every: .milliseconds(20)) {
-            HTTP.json(try await HTTP.send("GET", "\(self.adminURL)/health/ready").body)["activeConnections"] as? Int == count
+            HTTP.json(try await HTTP.send("GET", "\(self.adminURL)/health/ready").body)["activeConnections"].int == count
         }
     }
 
     /// Another access token for the application's production keys (client credentials grant).
     package func newToken() async throws -> String {
-        let (status, body) = try await HTTP.send(
-            "POST",
-            "\(devportalURL)/oauth2/token",
-            body: "grant_type=client_credentials",
-            headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a }
-        )
-        #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
-        return HTTP.json(body)["access_token"] as? String ?? ""
+        let reply = try await devportalAPI.token(consumerKey, consumerSecret)
+        #expect(reply.status == .ok, "\(reply.text)")
+        return reply["access_token"].string ?? ""
     }
 
     package func revoke(_ token: String) async throws {
-        let (status, _) = try await HTTP.send(
-            "POST",
-            "\(devportalURL)/oauth2/revoke",
-            body: "token=\(token)",
-            headers: HTTP.basic(consumerKey, consumerSecret).merging(["Content-Type": "application/x-www-form-urlencoded"]) { a, _ in a }
-        )
-        #expect(status == 200)
+        #expect(try await devportalAPI.revoke(token, consumerKey, consumerSecret).status == .ok)
     }
 }

@@ -37,11 +37,10 @@ package final class RawConnection: Sendable {
     }
 
     /// The response's status line and headers, and its body parsed as JSON.
-    package var response: (head: String, json: [String: Any]) {
+    package var response: (head: String, json: JSON) {
         let text = self.text
-        guard let split = text.range(of: "\r\n\r\n") else { return (text, [:]) }
-        let body = Data(text[split.upperBound...].utf8)
-        return (String(text[..<split.lowerBound]), (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:])
+        guard let split = text.range(of: "\r\n\r\n") else { return (text, .null) }
+        return (String(text[..<split.lowerBound]), JSON(parsing: String(text[split.upperBound...])))
     }
 
     package func close() { channel.close(promise: nil) }

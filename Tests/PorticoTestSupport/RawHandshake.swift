@@ -18,7 +18,7 @@ package enum RawHandshake {
         path: String,
         headers: [(String, String)] = []
     ) async throws
-        -> (head: HTTPResponseHead, body: [String: Any])
+        -> (head: HTTPResponseHead, body: JSON)
     {
         let url = URL(string: gatewayURL)!
         let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: (HTTPResponseHead, ByteBuffer).self)
@@ -40,7 +40,7 @@ package enum RawHandshake {
         try await channel.writeAndFlush(HTTPClientRequestPart.end(nil)).get()
         let (head, body) = try await promise.futureResult.get()
         try? await channel.close()
-        return (head, (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:])
+        return (head, JSON(parsing: Data(body.readableBytesView)))
     }
 
     /// Completes a handshake (the token in the path's query) and returns the raw TCP channel,

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
+import Hummingbird
 import NIOCore
 
 #if canImport(Glibc)
@@ -135,7 +137,20 @@ package enum HTTP {
         ["Authorization": "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()]
     }
 
-    package static func json(_ data: Data) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+    package static func json(_ data: Data) -> JSON {
+        JSON(parsing: data)
+    }
+
+    /// One request as a `Reply` (the REST tests' answer type).
+    package static func reply(_ method: HTTPRequest.Method, _ url: String, headers: HTTPFields, body: ByteBuffer?) async throws -> Reply {
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method.rawValue)
+        for field in headers { request.headers.add(name: field.name.rawName, value: field.value) }
+        if let body { request.body = .bytes(body) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 * 1024 * 1024)
+        var fields = HTTPFields()
+        for (name, value) in response.headers { if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) } }
+        return Reply(status: .init(code: Int(response.status.code)), headers: fields, body: Data(bytes.readableBytesView))
     }
 }

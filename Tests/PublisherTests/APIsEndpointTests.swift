@@ -11,22 +11,22 @@ import Testing
             #expect(reply.status == .created, "\(reply.text)")
             #expect(reply.headers[.location] == "/api/am/publisher/v4/apis/\(reply.id)")
             #expect(reply.headers[.eTag] == "\"\(reply.id)-r1\"")
-            #expect(reply["name"] as? String == "EchoWebSocket")
-            #expect(reply["context"] as? String == "/echowebsocket")
-            #expect(reply["version"] as? String == "1.0.0")
-            #expect(reply["type"] as? String == "WS")
-            #expect(reply["provider"] as? String == "admin")
-            #expect(reply["lifeCycleStatus"] as? String == "CREATED")
-            #expect(reply["policies"] as? [String] == ["Gold", "Silver"])
-            #expect(reply["isDefaultVersion"] as? Bool == true)
-            let endpoints = reply["endpointConfig"] as? [String: Any]
-            #expect((endpoints?["production_endpoints"] as? [String: Any])?["url"] as? String == "ws://127.0.0.1:9100")
+            #expect(reply["name"].string == "EchoWebSocket")
+            #expect(reply["context"].string == "/echowebsocket")
+            #expect(reply["version"].string == "1.0.0")
+            #expect(reply["type"].string == "WS")
+            #expect(reply["provider"].string == "admin")
+            #expect(reply["lifeCycleStatus"].string == "CREATED")
+            #expect(reply["policies"].strings == ["Gold", "Silver"])
+            #expect(reply["isDefaultVersion"].bool == true)
+            let endpoints = reply["endpointConfig"]
+            #expect(endpoints["production_endpoints"]["url"].string == "ws://127.0.0.1:9100")
 
             let read = try await client.send(.get, "apis/\(reply.id)")
             #expect(read.status == .ok)
             #expect(read.headers[.eTag] == reply.headers[.eTag])
-            #expect(read.json["lifeCycleStatus"] as? String == "CREATED")
-            #expect((read.json["endpointConfig"] as? [String: Any])?["ca_file"] == nil, "no CA file unless one is named")
+            #expect(read.json["lifeCycleStatus"].string == "CREATED")
+            #expect(read.json["endpointConfig"]["ca_file"] == nil, "no CA file unless one is named")
         }
     }
 
@@ -41,30 +41,30 @@ import Testing
                     """
             )
             #expect(created.status == .created, "\(created.text)")
-            let limits = created["limits"] as? [String: Any]
-            #expect((limits?["eventCeiling"] as? [String: Any])?["eventCount"] as? Int == 100)
-            #expect((limits?["eventCeiling"] as? [String: Any])?["unitTime"] as? Int == 1)
-            #expect(limits?["maxMessageBytes"] as? Int == 4096)
-            #expect(limits?["idleTimeoutSeconds"] as? Int == 60)
-            #expect(limits?["maxLifetimeSeconds"] as? Int == 0)
-            #expect(limits?["allowedOrigins"] as? [String] == ["https://app.example.com"])
-            let config = (created["endpointConfig"] as? [String: Any])?["config"] as? [String: Any]
-            #expect(config?["actionDuration"] as? Int == 3000)
-            #expect(config?["retryTimeOut"] as? Int == 2)
-            #expect(config?["suspendDuration"] as? Int == 1000)
-            #expect(config?["suspendMaxDuration"] as? Int == 8000)
-            #expect(config?["factor"] as? Double == 3)
+            let limits = created["limits"]
+            #expect(limits["eventCeiling"]["eventCount"].int == 100)
+            #expect(limits["eventCeiling"]["unitTime"].int == 1)
+            #expect(limits["maxMessageBytes"].int == 4096)
+            #expect(limits["idleTimeoutSeconds"].int == 60)
+            #expect(limits["maxLifetimeSeconds"].int == 0)
+            #expect(limits["allowedOrigins"].strings == ["https://app.example.com"])
+            let config = created["endpointConfig"]["config"]
+            #expect(config["actionDuration"].int == 3000)
+            #expect(config["retryTimeOut"].int == 2)
+            #expect(config["suspendDuration"].int == 1000)
+            #expect(config["suspendMaxDuration"].int == 8000)
+            #expect(config["factor"].double == 3)
 
             let copy = try await client.send(.post, "apis/copy-api?apiId=\(created.id)&newVersion=2.0.0")
-            #expect((copy.json["limits"] as? [String: Any])?["maxMessageBytes"] as? Int == 4096)
-            #expect(((copy.json["endpointConfig"] as? [String: Any])?["config"] as? [String: Any])?["retryTimeOut"] as? Int == 2)
+            #expect(copy.json["limits"]["maxMessageBytes"].int == 4096)
+            #expect(copy.json["endpointConfig"]["config"]["retryTimeOut"].int == 2)
 
             let changed = try await client.send(.put, "apis/\(created.id)", json: #"{"limits": {"idleTimeoutSeconds": 5}}"#)
             #expect(changed.status == .ok, "\(changed.text)")
-            #expect((changed.json["limits"] as? [String: Any])?["idleTimeoutSeconds"] as? Int == 5)
-            #expect((changed.json["limits"] as? [String: Any])?["maxMessageBytes"] == nil, "limits are replaced as a whole")
+            #expect(changed.json["limits"]["idleTimeoutSeconds"].int == 5)
+            #expect(changed.json["limits"]["maxMessageBytes"] == nil, "limits are replaced as a whole")
             #expect(
-                ((changed.json["endpointConfig"] as? [String: Any])?["config"] as? [String: Any])?["actionDuration"] as? Int == 3000,
+                changed.json["endpointConfig"]["config"]["actionDuration"].int == 3000,
                 "endpointConfig was not given: kept"
             )
         }
@@ -76,16 +76,16 @@ import Testing
                 json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}, "ca_file": "/etc/portico/ca.pem"}}"#
             )
             #expect(created.status == .created, "\(created.text)")
-            #expect((created["endpointConfig"] as? [String: Any])?["ca_file"] as? String == "/etc/portico/ca.pem")
+            #expect(created["endpointConfig"]["ca_file"].string == "/etc/portico/ca.pem")
             let copy = try await client.send(.post, "apis/copy-api?apiId=\(created.id)&newVersion=2.0.0")
-            #expect((copy.json["endpointConfig"] as? [String: Any])?["ca_file"] as? String == "/etc/portico/ca.pem")
+            #expect(copy.json["endpointConfig"]["ca_file"].string == "/etc/portico/ca.pem")
             let changed = try await client.send(
                 .put,
                 "apis/\(created.id)",
                 json: #"{"endpointConfig": {"production_endpoints": {"url": "wss://backend.example"}}}"#
             )
             #expect(changed.status == .ok, "\(changed.text)")
-            #expect((changed.json["endpointConfig"] as? [String: Any])?["ca_file"] == nil, "the PUT left it out, so it is gone")
+            #expect(changed.json["endpointConfig"]["ca_file"] == nil, "the PUT left it out, so it is gone")
         }
     }
 
@@ -133,7 +133,7 @@ import Testing
         try await PublisherHarness.run { client in
             let reply = try await client.createAPI(json: overrides)
             reply.expectError(.badRequest, mentioning: "'\(field)'")
-            #expect(try await client.send(.get, "apis").json["count"] as? Int == 0, "nothing was created")
+            #expect(try await client.send(.get, "apis").json["count"].int == 0, "nothing was created")
         }
     }
 
@@ -184,17 +184,17 @@ import Testing
             }
             _ = try await client.createAPI()
             let all = try await client.send(.get, "apis").json
-            #expect(all["count"] as? Int == 6)
+            #expect(all["count"].int == 6)
             let page = try await client.send(.get, "apis?limit=2&offset=2").json
-            #expect(page["count"] as? Int == 2)
-            let pagination = page["pagination"] as? [String: Any]
-            #expect(pagination?["total"] as? Int == 6)
-            #expect(pagination?["next"] as? String == "/api/am/publisher/v4/apis?limit=2&offset=4")
-            #expect(pagination?["previous"] as? String == "/api/am/publisher/v4/apis?limit=2&offset=0")
+            #expect(page["count"].int == 2)
+            let pagination = page["pagination"]
+            #expect(pagination["total"].int == 6)
+            #expect(pagination["next"].string == "/api/am/publisher/v4/apis?limit=2&offset=4")
+            #expect(pagination["previous"].string == "/api/am/publisher/v4/apis?limit=2&offset=0")
             let found = try await client.send(.get, "apis?query=chat").json
-            #expect(found["count"] as? Int == 5)
+            #expect(found["count"].int == 5)
             let wso2Style = try await client.send(.get, "apis?query=name:Echo").json
-            #expect((wso2Style["list"] as? [[String: Any]])?.first?["name"] as? String == "EchoWebSocket")
+            #expect(wso2Style["list"].array.first?["name"].string == "EchoWebSocket")
             try await client.send(.get, "apis?limit=0").expectError(.badRequest, mentioning: "'limit'")
             try await client.send(.get, "apis?offset=-1").expectError(.badRequest, mentioning: "'offset'")
         }
@@ -215,10 +215,10 @@ import Testing
             let id = created.id
             let updated = try await client.send(.put, "apis/\(id)", json: #"{"description":"Echoes","policies":["Bronze"],"visibility":"PRIVATE"}"#)
             #expect(updated.status == .ok, "\(updated.text)")
-            #expect(updated["description"] as? String == "Echoes")
-            #expect(updated["policies"] as? [String] == ["Bronze"])
-            #expect(updated["visibility"] as? String == "PRIVATE")
-            #expect(updated["name"] as? String == "EchoWebSocket", "omitted fields keep their values")
+            #expect(updated["description"].string == "Echoes")
+            #expect(updated["policies"].strings == ["Bronze"])
+            #expect(updated["visibility"].string == "PRIVATE")
+            #expect(updated["name"].string == "EchoWebSocket", "omitted fields keep their values")
             #expect(updated.headers[.eTag] == "\"\(id)-r2\"")
             for (field, value) in [("name", "Renamed"), ("context", "/other"), ("version", "9")] {
                 try await client.send(.put, "apis/\(id)", json: #"{"\#(field)":"\#(value)"}"#)
@@ -240,9 +240,9 @@ import Testing
             #expect(alice.status == .ok)
             try await client.send(.put, "apis/\(id)", json: #"{"description":"Bob"}"#, headers: [.ifMatch: firstTag])
                 .expectError(.preconditionFailed, mentioning: "changed since you read it")
-            #expect(try await client.send(.get, "apis/\(id)")["description"] as? String == "Alice")
+            #expect(try await client.send(.get, "apis/\(id)")["description"].string == "Alice")
             try await client.lifecycle(id, "Publish", headers: [.ifMatch: firstTag]).expectError(.preconditionFailed)
-            #expect(try await client.send(.get, "apis/\(id)")["lifeCycleStatus"] as? String == "CREATED")
+            #expect(try await client.send(.get, "apis/\(id)")["lifeCycleStatus"].string == "CREATED")
             let current = try #require(alice.headers[.eTag])
             #expect(try await client.lifecycle(id, "Publish", headers: [.ifMatch: current]).status == .ok)
             #expect(try await client.send(.put, "apis/\(id)", json: "{}", headers: [.ifMatch: "*"]).status == .ok)
@@ -267,13 +267,13 @@ import Testing
             let copy = try await client.send(.post, "apis/copy-api?apiId=\(original.id)&newVersion=2.0.0&defaultVersion=true")
             #expect(copy.status == .created, "\(copy.text)")
             #expect(copy.headers[.location] == "/api/am/publisher/v4/apis/\(copy.id)")
-            #expect(copy["version"] as? String == "2.0.0")
-            #expect(copy["context"] as? String == "/echowebsocket")
-            #expect(copy["lifeCycleStatus"] as? String == "CREATED")
-            #expect(copy["policies"] as? [String] == ["Gold", "Silver"])
-            #expect(copy["isDefaultVersion"] as? Bool == true)
+            #expect(copy["version"].string == "2.0.0")
+            #expect(copy["context"].string == "/echowebsocket")
+            #expect(copy["lifeCycleStatus"].string == "CREATED")
+            #expect(copy["policies"].strings == ["Gold", "Silver"])
+            #expect(copy["isDefaultVersion"].bool == true)
             #expect(
-                try await client.send(.get, "apis/\(original.id)")["isDefaultVersion"] as? Bool == false,
+                try await client.send(.get, "apis/\(original.id)")["isDefaultVersion"].bool == false,
                 "at most one default version per context"
             )
             try await client.send(.post, "apis/copy-api?apiId=\(original.id)&newVersion=2.0.0").expectError(.conflict)
@@ -291,8 +291,8 @@ import Testing
             let first = try await client.createAPI()
             let second = try await client.createAPI(["version": "2.0.0", "isDefaultVersion": false])
             #expect(try await client.send(.put, "apis/\(second.id)", json: #"{"isDefaultVersion":true}"#).status == .ok)
-            #expect(try await client.send(.get, "apis/\(first.id)")["isDefaultVersion"] as? Bool == false)
-            #expect(try await client.send(.get, "apis/\(second.id)")["isDefaultVersion"] as? Bool == true)
+            #expect(try await client.send(.get, "apis/\(first.id)")["isDefaultVersion"].bool == false)
+            #expect(try await client.send(.get, "apis/\(second.id)")["isDefaultVersion"].bool == true)
         }
     }
 }

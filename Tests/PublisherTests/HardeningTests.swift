@@ -25,15 +25,15 @@ import Testing
             for (offset, limit) in pairs {
                 let reply = try await client.send(.get, "apis?offset=\(offset)&limit=\(limit)")
                 if reply.status == .ok {
-                    let pagination = try #require(reply["pagination"] as? [String: Any], "\(reply.text)")
-                    #expect((pagination["offset"] as? Int ?? -1) <= PageRequest.maxOffset)
+                    let pagination = try #require(reply["pagination"].orNil, "\(reply.text)")
+                    #expect((pagination["offset"].int ?? -1) <= PageRequest.maxOffset)
                 } else {
                     reply.expectError(.badRequest)
                     #expect(reply.text.contains("'offset'") || reply.text.contains("'limit'"), "offset \(offset), limit \(limit): \(reply.text)")
                 }
             }
             let last = try await client.send(.get, "apis?offset=\(PageRequest.maxOffset)&limit=\(PageRequest.maxLimit)")
-            #expect(last.status == .ok && last["count"] as? Int == 0, "\(last.text)")
+            #expect(last.status == .ok && last["count"].int == 0, "\(last.text)")
         }
     }
 
@@ -45,7 +45,7 @@ import Testing
             let apiID = created.id
             let plan =
                 #"{"policyName":"Platinum","displayName":"Platinum","description":"Big","defaultLimit":{"type":"EVENTCOUNTLIMIT","eventCount":{"timeUnit":"min","unitTime":1,"eventCount":1000}},"subscriberCount":5,"excessAction":"drop","countedDirections":"both"}"#
-            let planID = try #require(try await client.send(.post, BusinessPlanEndpointTests.path, json: plan)["policyId"] as? String)
+            let planID = try #require(try await client.send(.post, RESTClient.subscriptionPlans, json: plan)["policyId"].string)
             let api =
                 #"{"name":"EchoWebSocket","context":"/echowebsocket","version":"1.0.0","type":"WS","description":"An echo","policies":["Gold","Silver"],"endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:9100"},"sandbox_endpoints":{"url":"ws://127.0.0.1:9100"}},"limits":{"allowedOrigins":["https://app.example.com"]},"isDefaultVersion":true,"visibility":"PUBLIC"}"#
             let bodies: [(HTTPRequest.Method, String, String)] = [
@@ -55,8 +55,8 @@ import Testing
                     .post, "/api/am/admin/v4/users",
                     #"{"username":"carol","password":"a-long-password","email":"carol@example.com","roles":["creator"]}"#
                 ),
-                (.post, BusinessPlanEndpointTests.path, plan),
-                (.put, "\(BusinessPlanEndpointTests.path)/\(planID)", plan),
+                (.post, RESTClient.subscriptionPlans, plan),
+                (.put, "\(RESTClient.subscriptionPlans)/\(planID)", plan),
             ]
             for (method, path, body) in bodies {
                 try await client.expectControlCharactersRefused(method, path, body: body)
@@ -69,7 +69,7 @@ import Testing
             ] {
                 try await client.send(.post, "apis", json: repeated).expectError(.badRequest, mentioning: "control character")
             }
-            #expect(try await client.send(.get, "apis/\(apiID)")["description"] as? String == "An echo", "nothing was changed")
+            #expect(try await client.send(.get, "apis/\(apiID)")["description"].string == "An echo", "nothing was changed")
         }
     }
 
@@ -82,7 +82,7 @@ import Testing
                 try await client.send(.get, "apis?query=echo\(encoded)").expectError(.badRequest, mentioning: "'query'", "control character")
                 try await client.send(.get, "apis/\(encoded)").expectError(.badRequest, mentioning: "path")
                 try await client.send(.get, "subscriptions?apiId=\(encoded)").expectError(.badRequest, mentioning: "'apiId'")
-                try await client.signedIn("admin\(String(scalar))", PublisherHarness.adminPassword).send(.get, "apis")
+                try await client.signedIn("admin\(String(scalar))", TestSettings.adminPassword).send(.get, "apis")
                     .expectError(.unauthorized)
                 try await client.signedIn("admin", "pass\(String(scalar))word").send(.get, "apis").expectError(.unauthorized)
             }

@@ -24,27 +24,27 @@ import Testing
                 for step in Self.paths[state]! {
                     #expect(try await client.lifecycle(api.id, step).status == .ok)
                 }
-                let historyBefore = try await client.send(.get, "apis/\(api.id)/lifecycle-history")["count"] as? Int
+                let historyBefore = try await client.send(.get, "apis/\(api.id)/lifecycle-history")["count"].int
                 let reply = try await client.lifecycle(api.id, action.rawValue)
                 let after = try await client.send(.get, "apis/\(api.id)")
                 let history = try await client.send(.get, "apis/\(api.id)/lifecycle-history").json
                 if let target = state.target(of: action) {
                     #expect(reply.status == .ok, "\(state) × \(action): \(reply.text)")
-                    #expect(reply["workflowStatus"] as? String == "APPROVED")
-                    let lifecycleState = reply["lifecycleState"] as? [String: Any]
-                    #expect(lifecycleState?["state"] as? String == target.rawValue)
-                    let transitions = lifecycleState?["availableTransitions"] as? [[String: String]]
-                    #expect(transitions?.map { $0["event"]! } == target.transitions.map(\.action.rawValue))
-                    #expect(after["lifeCycleStatus"] as? String == target.rawValue)
-                    #expect(history["count"] as? Int == (historyBefore ?? 0) + 1)
-                    let last = (history["list"] as? [[String: Any]])?.last
-                    #expect(last?["previousState"] as? String == state.rawValue)
-                    #expect(last?["postState"] as? String == target.rawValue)
-                    #expect(last?["user"] as? String == "admin")
+                    #expect(reply["workflowStatus"].string == "APPROVED")
+                    let lifecycleState = reply["lifecycleState"]
+                    #expect(lifecycleState["state"].string == target.rawValue)
+                    let transitions = lifecycleState["availableTransitions"].array
+                    #expect(transitions.map { $0["event"].string } == target.transitions.map(\.action.rawValue))
+                    #expect(after["lifeCycleStatus"].string == target.rawValue)
+                    #expect(history["count"].int == (historyBefore ?? 0) + 1)
+                    let last = history["list"].array.last
+                    #expect(last?["previousState"].string == state.rawValue)
+                    #expect(last?["postState"].string == target.rawValue)
+                    #expect(last?["user"].string == "admin")
                 } else {
                     reply.expectError(.badRequest, mentioning: "not allowed from \(state.rawValue)")
-                    #expect(after["lifeCycleStatus"] as? String == state.rawValue, "\(state) × \(action) changed nothing")
-                    #expect(history["count"] as? Int == historyBefore, "\(state) × \(action) wrote no history")
+                    #expect(after["lifeCycleStatus"].string == state.rawValue, "\(state) × \(action) changed nothing")
+                    #expect(history["count"].int == historyBefore, "\(state) × \(action) wrote no history")
                 }
             }
         }
@@ -78,14 +78,14 @@ import Testing
             let publisher = try await client.user("pat", roles: ["publisher"])
             #expect(try await publisher.lifecycle(api.id, "Publish").status == .ok)
             let state = try await client.send(.get, "apis/\(api.id)/lifecycle-state").json
-            #expect(state["state"] as? String == "PUBLISHED")
-            #expect((state["availableTransitions"] as? [[String: String]])?.count == 4)
+            #expect(state["state"].string == "PUBLISHED")
+            #expect(state["availableTransitions"].array.count == 4)
             let history = try await client.send(.get, "apis/\(api.id)/lifecycle-history").json
-            let list = history["list"] as? [[String: Any]] ?? []
-            #expect(list.map { $0["postState"] as? String } == ["CREATED", "PUBLISHED"])
-            #expect(list.map { $0["user"] as? String } == ["admin", "pat"])
-            #expect(list.last?["action"] as? String == "Publish")
-            #expect(list.last?["updatedTime"] is String)
+            let list = history["list"].array
+            #expect(list.map { $0["postState"].string } == ["CREATED", "PUBLISHED"])
+            #expect(list.map { $0["user"].string } == ["admin", "pat"])
+            #expect(list.last?["action"].string == "Publish")
+            #expect(list.last?["updatedTime"].string != nil)
             try await client.send(.get, "apis/\(UUID())/lifecycle-state").expectError(.notFound)
             try await client.send(.get, "apis/\(UUID())/lifecycle-history").expectError(.notFound)
         }

@@ -16,27 +16,26 @@ import Testing
             let subscriptionID = try await Self.subscribe(to: api.id, in: database)
 
             let list = try await admin.send(.get, "subscriptions?apiId=\(api.id)").json
-            let entry = try #require((list["list"] as? [[String: Any]])?.first)
-            #expect(entry["subscriptionId"] as? String == subscriptionID)
-            #expect(entry["throttlingPolicy"] as? String == "Gold")
-            #expect(entry["subscriptionStatus"] as? String == "UNBLOCKED")
-            #expect((entry["applicationInfo"] as? [String: Any])?["subscriber"] as? String == "dev")
+            let entry = try #require(list["list"].array.first)
+            #expect(entry["subscriptionId"].string == subscriptionID)
+            #expect(entry["throttlingPolicy"].string == "Gold")
+            #expect(entry["subscriptionStatus"].string == "UNBLOCKED")
+            #expect(entry["applicationInfo"]["subscriber"].string == "dev")
 
             let blocked = try await admin.send(
                 .post,
                 "subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=PROD_ONLY_BLOCKED"
             )
             #expect(blocked.status == .ok, "\(blocked.text)")
-            #expect(blocked["subscriptionStatus"] as? String == "PROD_ONLY_BLOCKED")
+            #expect(blocked["subscriptionStatus"].string == "PROD_ONLY_BLOCKED")
             #expect(
                 try await admin.send(.post, "subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=BLOCKED")[
                     "subscriptionStatus"
-                ]
-                    as? String == "BLOCKED"
+                ].string == "BLOCKED"
             )
             #expect(
-                try await admin.send(.post, "subscriptions/unblock-subscription?subscriptionId=\(subscriptionID)")["subscriptionStatus"]
-                    as? String == "UNBLOCKED"
+                try await admin.send(.post, "subscriptions/unblock-subscription?subscriptionId=\(subscriptionID)")["subscriptionStatus"].string
+                    == "UNBLOCKED"
             )
             try await admin.send(.post, "subscriptions/block-subscription?subscriptionId=\(subscriptionID)&blockState=MAYBE")
                 .expectError(.badRequest, mentioning: "'blockState'")
