@@ -28,7 +28,7 @@ struct ApplicationsController {
     }
 
     /// WSO2 devportal v3 `Application`.
-    struct Representation: Encodable {
+    struct Representation: ResponseEncodable {
         let applicationId, name, throttlingPolicy, description, owner: String
         let tokenType = "JWT"
         let status = "APPROVED"
@@ -65,7 +65,7 @@ struct ApplicationsController {
             .delete("applications/{applicationId}", use: delete)
     }
 
-    @Sendable func applicationPlans(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func applicationPlans(_ request: Request, context: Context) async throws -> CountedList<PlanRepresentation> {
         _ = try context.developer(to: "list application plans")
         let plans = try await applications.plans().map {
             PlanRepresentation(
@@ -77,18 +77,18 @@ struct ApplicationsController {
                 unitTime: $0.eventLimit?.unitTime
             )
         }
-        return try jsonResponse(CountedList(plans))
+        return CountedList(plans)
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func list(_ request: Request, context: Context) async throws -> Page<Representation> {
         let user = try context.developer(to: "list applications")
         let query = request.queryParameters
         let page = try PageRequest(query: query)
         let (found, total) = try await applications.list(owner: user, page: page, nameContains: query["query"])
-        return try jsonResponse(Page(list: found.map(Representation.init), total: total, page: page, path: Self.basePath))
+        return Page(list: found.map(Representation.init), total: total, page: page, path: Self.basePath)
     }
 
-    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<Representation> {
         let user = try context.developer(to: "create applications")
         let body = try await request.decodeJSON(Body.self, context: context).checked()
         guard let name = body.name else { throw APIError.invalidField("name", "The field is required") }
@@ -98,19 +98,15 @@ struct ApplicationsController {
             plan: body.throttlingPolicy ?? "Unlimited",
             owner: user
         )
-        return try jsonResponse(
-            Representation(application),
-            status: .created,
-            headers: [.location: "\(Self.basePath)/\(application.id)"]
-        )
+        return EditedResponse(status: .created, headers: [.location: "\(Self.basePath)/\(application.id)"], response: Representation(application))
     }
 
-    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func get(_ request: Request, context: Context) async throws -> Representation {
         let user = try context.developer(to: "read applications")
-        return try jsonResponse(Representation(try await find(context, user)))
+        return Representation(try await find(context, user))
     }
 
-    @Sendable func update(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func update(_ request: Request, context: Context) async throws -> Representation {
         let user = try context.developer(to: "change applications")
         let current = try await find(context, user)
         let body = try await request.decodeJSON(Body.self, context: context).checked()
@@ -121,20 +117,20 @@ struct ApplicationsController {
             description: body.description,
             plan: body.throttlingPolicy
         )
-        return try jsonResponse(Representation(updated))
+        return Representation(updated)
     }
 
-    @Sendable func usageOverTime(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func usageOverTime(_ request: Request, context: Context) async throws -> UsageReport {
         let user = try context.developer(to: "read application usage")
         let application = try await find(context, user)
         let query = try UsageQuery(query: request.queryParameters)
-        return try jsonResponse(try await UsageReport.read(.application(application.id), query: query, from: usage))
+        return try await UsageReport.read(.application(application.id), query: query, from: usage)
     }
 
-    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
         let user = try context.developer(to: "delete applications")
         try await applications.delete(id: try context.parameters.require("applicationId"), owner: user)
-        return Response(status: .noContent)
+        return .noContent
     }
 
     func find(_ context: Context, _ user: User) async throws -> ClientApplication {

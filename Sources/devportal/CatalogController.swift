@@ -52,7 +52,7 @@ struct CatalogController {
     }
 
     /// WSO2 devportal v3 `API`, the fields a WebSocket API has.
-    struct Detail: Encodable {
+    struct Detail: ResponseEncodable {
         let id, name, description, context, version, provider, lifeCycleStatus: String
         let type = "WS"
         let isDefaultVersion: Bool
@@ -69,22 +69,22 @@ struct CatalogController {
             .get("{apiId}/asyncapi", use: asyncAPI)
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func list(_ request: Request, context: Context) async throws -> Page<Summary> {
         let query = request.queryParameters
         let page = try PageRequest(query: query)
         var search = query["query"]
         if let value = search, value.lowercased().hasPrefix("name:") { search = String(value.dropFirst(5)) }
         let (found, total) = try await apis.catalog(page: page, nameContains: search, viewer: context.user)
-        return try jsonResponse(Page(list: found.map(Summary.init), total: total, page: page, path: Self.basePath))
+        return Page(list: found.map(Summary.init), total: total, page: page, path: Self.basePath)
     }
 
-    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
-        try jsonResponse(detail(try await find(context)))
+    @Sendable func get(_ request: Request, context: Context) async throws -> Detail {
+        detail(try await find(context))
     }
 
-    @Sendable func asyncAPI(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func asyncAPI(_ request: Request, context: Context) async throws -> AsyncAPIDocument {
         let api = try await find(context)
-        return try jsonResponse(AsyncAPIDocument(api: api, urls: urls(for: api)))
+        return AsyncAPIDocument(api: api, urls: urls(for: api))
     }
 
     func find(_ context: Context) async throws -> WebSocketAPI {
@@ -130,7 +130,7 @@ struct CatalogController {
 
 /// An AsyncAPI 2.6 document for one WebSocket API: its channel, the gateway's ws and wss servers,
 /// and how to present a token (bearer header or `access_token` query parameter).
-struct AsyncAPIDocument: Encodable {
+struct AsyncAPIDocument: ResponseEncodable {
     struct Info: Encodable {
         let title: String
         let version: String

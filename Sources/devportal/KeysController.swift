@@ -23,14 +23,14 @@ struct KeysController {
         var scopes: [String]?
     }
 
-    struct TokenRepresentation: Encodable, Sendable {
+    struct TokenRepresentation: ResponseEncodable, Sendable {
         let accessToken: String
         let tokenScopes: [String]
         let validityTime: Int
     }
 
     /// WSO2 devportal v3 `ApplicationKey`; `consumerSecret` only in the answer that made it.
-    struct KeyRepresentation: Encodable, Sendable {
+    struct KeyRepresentation: ResponseEncodable, Sendable {
         let keyMappingId, keyType, consumerKey: String
         let consumerSecret: String?
         let supportedGrantTypes: [String]
@@ -38,7 +38,7 @@ struct KeysController {
         let token: TokenRepresentation?
     }
 
-    struct SecretRepresentation: Encodable {
+    struct SecretRepresentation: ResponseEncodable {
         let consumerKey: String
         let consumerSecret: String
     }
@@ -51,7 +51,7 @@ struct KeysController {
             .post("{applicationId}/oauth-keys/{keyMappingId}/generate-token", use: generateToken)
     }
 
-    @Sendable func generateKeys(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func generateKeys(_ request: Request, context: Context) async throws -> KeyRepresentation {
         let (application, _) = try await owned(context)
         let body = try await request.decodeJSON(GenerateBody.self, context: context)
         guard let rawType = body.keyType else { throw APIError.invalidField("keyType", "The field is required") }
@@ -66,19 +66,17 @@ struct KeysController {
         let scope = try OAuthScope.normalise(body.scopes?.joined(separator: " "), field: "scopes")
         let (key, secret) = try await keys.generate(applicationID: application.id, keyType: keyType, grantTypes: grants)
         let token = try await issuer.issue(for: key, application: claim(application), scope: scope, validity: validity)
-        return try jsonResponse(
-            KeyRepresentation(
-                keyMappingId: key.id,
-                keyType: key.keyType.rawValue,
-                consumerKey: key.consumerKey,
-                consumerSecret: secret,
-                supportedGrantTypes: key.grantTypes,
-                token: TokenRepresentation(accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn)
-            )
+        return KeyRepresentation(
+            keyMappingId: key.id,
+            keyType: key.keyType.rawValue,
+            consumerKey: key.consumerKey,
+            consumerSecret: secret,
+            supportedGrantTypes: key.grantTypes,
+            token: TokenRepresentation(accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn)
         )
     }
 
-    @Sendable func listKeys(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func listKeys(_ request: Request, context: Context) async throws -> CountedList<KeyRepresentation> {
         let (application, _) = try await owned(context)
         let all = try await keys.list(applicationID: application.id).map {
             KeyRepresentation(
@@ -90,16 +88,16 @@ struct KeysController {
                 token: nil
             )
         }
-        return try jsonResponse(CountedList(all))
+        return CountedList(all)
     }
 
-    @Sendable func regenerateSecret(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func regenerateSecret(_ request: Request, context: Context) async throws -> SecretRepresentation {
         let (_, key) = try await ownedKey(context)
         let secret = try await keys.regenerateSecret(of: key)
-        return try jsonResponse(SecretRepresentation(consumerKey: key.consumerKey, consumerSecret: secret))
+        return SecretRepresentation(consumerKey: key.consumerKey, consumerSecret: secret)
     }
 
-    @Sendable func generateToken(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func generateToken(_ request: Request, context: Context) async throws -> TokenRepresentation {
         let (application, key) = try await ownedKey(context)
         let body = try await request.decodeJSON(TokenBody.self, context: context)
         guard let secret = body.consumerSecret else { throw APIError.invalidField("consumerSecret", "The field is required") }
@@ -109,12 +107,10 @@ struct KeysController {
             throw APIError.invalidField("consumerSecret", "The consumer secret does not match these keys")
         }
         let token = try await issuer.issue(for: key, application: claim(application), scope: scope, validity: validity)
-        return try jsonResponse(
-            TokenRepresentation(
-                accessToken: token.accessToken,
-                tokenScopes: OAuthScope.list(token.scope),
-                validityTime: token.expiresIn
-            )
+        return TokenRepresentation(
+            accessToken: token.accessToken,
+            tokenScopes: OAuthScope.list(token.scope),
+            validityTime: token.expiresIn
         )
     }
 

@@ -5,6 +5,8 @@ import PorticoCore
 /// The OAuth2 authorization server, as the RFCs say: token (RFC 6749 §4.4, client credentials),
 /// revocation (RFC 7009), introspection (RFC 7662), JWKS (RFC 7517) and metadata (RFC 8414).
 /// Errors are `{error, error_description}`.
+extension JSONWebKeySet: ResponseEncodable {}
+
 struct OAuth2Controller {
     let keys: ClientKeyStore
     let applications: ApplicationStore
@@ -13,14 +15,14 @@ struct OAuth2Controller {
     let settings: DevportalSettings
     let failures = FailureLimiter(maxFailures: 5, window: 60)
 
-    struct TokenResponse: Encodable {
+    struct TokenResponse: ResponseEncodable {
         let access_token: String
         let token_type = "Bearer"
         let expires_in: Int
         let scope: String
     }
 
-    struct Introspection: Encodable {
+    struct Introspection: ResponseEncodable {
         let active: Bool
         var scope: String?
         var client_id: String?
@@ -36,7 +38,7 @@ struct OAuth2Controller {
         var keytype: String?
     }
 
-    struct Metadata: Encodable {
+    struct Metadata: ResponseEncodable {
         let issuer: String
         let token_endpoint: String
         let revocation_endpoint: String
@@ -62,25 +64,23 @@ struct OAuth2Controller {
     }
 
     /// RFC 7517: the public signing keys, cacheable for five minutes.
-    @Sendable func jwks(_ request: Request, context: Context) async throws -> Response {
-        try jsonResponse(try JSONWebKeySet(try await issuer.signingKeys.publishedKeys()), headers: [.cacheControl: "public, max-age=300"])
+    @Sendable func jwks(_ request: Request, context: Context) async throws -> EditedResponse<JSONWebKeySet> {
+        EditedResponse(headers: [.cacheControl: "public, max-age=300"], response: try JSONWebKeySet(try await issuer.signingKeys.publishedKeys()))
     }
 
     /// RFC 8414: where each endpoint is and what it supports.
-    @Sendable func metadata(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func metadata(_ request: Request, context: Context) async throws -> Metadata {
         let base = settings.publicURL
-        return try jsonResponse(
-            Metadata(
-                issuer: base,
-                token_endpoint: "\(base)/oauth2/token",
-                revocation_endpoint: "\(base)/oauth2/revoke",
-                introspection_endpoint: "\(base)/oauth2/introspect",
-                jwks_uri: "\(base)/oauth2/jwks"
-            )
+        return Metadata(
+            issuer: base,
+            token_endpoint: "\(base)/oauth2/token",
+            revocation_endpoint: "\(base)/oauth2/revoke",
+            introspection_endpoint: "\(base)/oauth2/introspect",
+            jwks_uri: "\(base)/oauth2/jwks"
         )
     }
 
-    @Sendable func token(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func token(_ request: Request, context: Context) async throws -> EditedResponse<TokenResponse> {
         let form = try await FormBody.parse(request, limit: context.maxUploadSize)
         let (key, application) = try await authenticateClient(request, form)
         guard let grantType = form["grant_type"] else {
@@ -104,9 +104,9 @@ struct OAuth2Controller {
             scope: scope,
             validity: settings.defaultTokenValidity
         )
-        return try jsonResponse(
-            TokenResponse(access_token: issued.accessToken, expires_in: issued.expiresIn, scope: issued.scope),
-            headers: Self.noStore
+        return EditedResponse(
+            headers: Self.noStore,
+            response: TokenResponse(access_token: issued.accessToken, expires_in: issued.expiresIn, scope: issued.scope)
         )
     }
 
@@ -127,7 +127,7 @@ struct OAuth2Controller {
     }
 
     /// RFC 7662: a client may introspect its own tokens; anything else is `{"active": false}`.
-    @Sendable func introspect(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func introspect(_ request: Request, context: Context) async throws -> EditedResponse<Introspection> {
         let form = try await FormBody.parse(request, limit: context.maxUploadSize)
         let (key, _) = try await authenticateClient(request, form)
         guard let token = form["token"], !token.isEmpty else {
@@ -136,9 +136,10 @@ struct OAuth2Controller {
         let inactive = Introspection(active: false)
         guard let claims = await issuer.verify(token), claims.client_id == key.consumerKey,
             let record = try await tokens.find(jti: claims.jti.value), !record.revoked
-        else { return try jsonResponse(inactive, headers: Self.noStore) }
-        return try jsonResponse(
-            Introspection(
+        else { return EditedResponse(headers: Self.noStore, response: inactive) }
+        return EditedResponse(
+            headers: Self.noStore,
+            response: Introspection(
                 active: true,
                 scope: claims.scope,
                 client_id: claims.client_id,
@@ -152,8 +153,7 @@ struct OAuth2Controller {
                 iss: claims.iss.value,
                 jti: claims.jti.value,
                 keytype: claims.keytype
-            ),
-            headers: Self.noStore
+            )
         )
     }
 

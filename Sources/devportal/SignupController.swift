@@ -12,7 +12,7 @@ struct SignupController {
         var password: String?
         var email: String?
     }
-    struct Account: Encodable {
+    struct Account: ResponseEncodable {
         let username: String
         let email: String?
         let roles: [String]
@@ -23,13 +23,13 @@ struct SignupController {
             .post(use: signUp)
     }
 
-    @Sendable func signUp(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func signUp(_ request: Request, context: Context) async throws -> EditedResponse<Account> {
         guard enabled else {
             throw APIError.forbidden("Self sign-up is switched off on this devportal; ask an administrator for an account")
         }
         let body = try await request.decodeJSON(Body.self, context: context)
         let (username, password) = try User.validatedCredentials(username: body.username, password: body.password)
         let user = try await users.create(username: username, password: password, email: body.email, roles: [.subscriber])
-        return try jsonResponse(Account(username: user.username, email: user.email, roles: ["subscriber"]), status: .created)
+        return EditedResponse(status: .created, response: Account(username: user.username, email: user.email, roles: ["subscriber"]))
     }
 }

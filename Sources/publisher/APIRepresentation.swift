@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import PorticoCore
 
 /// The `endpointConfig` object of WSO2's publisher API, as far as WebSocket APIs use it.
@@ -79,7 +80,7 @@ struct LimitsBody: Codable, Sendable {
 }
 
 /// The API as the REST API shows it (WSO2 publisher v4 `API` shape, the fields Portico keeps).
-struct APIRepresentation: Encodable, Sendable {
+struct APIRepresentation: ResponseEncodable, Sendable {
     let id: String
     let name: String
     let description: String

@@ -18,17 +18,17 @@ struct APIsController {
             .delete("{apiId}", use: delete)
     }
 
-    static func created(_ api: WebSocketAPI) throws -> Response {
-        try jsonResponse(
-            APIRepresentation(api),
+    static func created(_ api: WebSocketAPI) throws -> EditedResponse<APIRepresentation> {
+        EditedResponse(
             status: .created,
             headers: [
                 .location: "\(basePath)/\(api.id)", .eTag: api.eTag,
-            ]
+            ],
+            response: APIRepresentation(api)
         )
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func list(_ request: Request, context: Context) async throws -> Page<APIRepresentation> {
         _ = try context.requireAny([.creator, .publisher], to: "list APIs")
         let query = request.queryParameters
         let page = try PageRequest(query: query)
@@ -37,38 +37,38 @@ struct APIsController {
         if let value = search, value.lowercased().hasPrefix("name:") { search = String(value.dropFirst(5)) }
         let (found, total) = try await apis.list(page: page, nameContains: search)
         let extra = query["query"].flatMap { $0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) }.map { "query=\($0)" } ?? ""
-        return try jsonResponse(Page(list: found.map(APIRepresentation.init), total: total, page: page, path: Self.basePath, extraQuery: extra))
+        return Page(list: found.map(APIRepresentation.init), total: total, page: page, path: Self.basePath, extraQuery: extra)
     }
 
-    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<APIRepresentation> {
         let user = try context.require(.creator, to: "create APIs")
         let body = try await request.decodeJSON(APIRequestBody.self, context: context)
         return try Self.created(try await apis.create(try body.newSpec(), provider: user.username))
     }
 
-    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func get(_ request: Request, context: Context) async throws -> EditedResponse<APIRepresentation> {
         _ = try context.requireAny([.creator, .publisher], to: "read APIs")
         let api = try await Self.find(context.parameters.require("apiId"), in: apis)
-        return try jsonResponse(APIRepresentation(api), headers: [.eTag: api.eTag])
+        return EditedResponse(headers: [.eTag: api.eTag], response: APIRepresentation(api))
     }
 
-    @Sendable func update(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func update(_ request: Request, context: Context) async throws -> EditedResponse<APIRepresentation> {
         _ = try context.require(.creator, to: "change APIs")
         let id = try context.parameters.require("apiId")
         _ = try await Self.find(id, in: apis)
         let body = try await request.decodeJSON(APIRequestBody.self, context: context)
         let api = try await apis.update(id: id, ifMatch: request.headers[.ifMatch]) { try body.apply(to: &$0) }
-        return try jsonResponse(APIRepresentation(api), headers: [.eTag: api.eTag])
+        return EditedResponse(headers: [.eTag: api.eTag], response: APIRepresentation(api))
     }
 
-    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
         _ = try context.require(.creator, to: "delete APIs")
         try await apis.delete(id: try context.parameters.require("apiId"), ifMatch: request.headers[.ifMatch])
-        return Response(status: .noContent)
+        return .noContent
     }
 
     /// `copy-api?apiId=&newVersion=&defaultVersion=`: a new version in CREATED with the same design.
-    @Sendable func copy(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func copy(_ request: Request, context: Context) async throws -> EditedResponse<APIRepresentation> {
         let user = try context.require(.creator, to: "create API versions")
         let query = request.queryParameters
         guard let id = query["apiId"] else { throw APIError.invalidParameter("apiId", "The parameter is required") }

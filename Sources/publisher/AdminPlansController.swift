@@ -17,12 +17,12 @@ struct AdminPlansController {
             .delete("{policyId}", use: delete)
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func list(_ request: Request, context: Context) async throws -> CountedList<AdminPlan> {
         _ = try context.require(.admin, to: "manage business plans")
-        return try jsonResponse(CountedList(try await plans.list().map(AdminPlan.init)))
+        return CountedList(try await plans.list().map(AdminPlan.init))
     }
 
-    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<AdminPlan> {
         _ = try context.require(.admin, to: "manage business plans")
         let body = try await request.decodeJSON(AdminPlan.self, context: context)
         guard let name = body.policyName, !name.trimmingCharacters(in: .whitespaces).isEmpty else {
@@ -32,28 +32,28 @@ struct AdminPlansController {
             throw APIError.invalidField("policyName", "'\(name)' must be 1 to 60 letters, digits, '-' or '_'")
         }
         let plan = try await plans.create(try body.plan(id: "", name: name))
-        return try jsonResponse(AdminPlan(plan), status: .created, headers: [.location: "\(Self.basePath)/\(plan.id)"])
+        return EditedResponse(status: .created, headers: [.location: "\(Self.basePath)/\(plan.id)"], response: AdminPlan(plan))
     }
 
-    @Sendable func get(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func get(_ request: Request, context: Context) async throws -> AdminPlan {
         _ = try context.require(.admin, to: "manage business plans")
-        return try jsonResponse(AdminPlan(try await find(context)))
+        return AdminPlan(try await find(context))
     }
 
-    @Sendable func update(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func update(_ request: Request, context: Context) async throws -> AdminPlan {
         _ = try context.require(.admin, to: "manage business plans")
         let current = try await find(context)
         let body = try await request.decodeJSON(AdminPlan.self, context: context)
         if let name = body.policyName, name != current.name {
             throw APIError.invalidField("policyName", "The name of a plan cannot change (it is '\(current.name)')")
         }
-        return try jsonResponse(AdminPlan(try await plans.update(try body.plan(id: current.id, name: current.name))))
+        return AdminPlan(try await plans.update(try body.plan(id: current.id, name: current.name)))
     }
 
-    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func delete(_ request: Request, context: Context) async throws -> HTTPResponse.Status {
         _ = try context.require(.admin, to: "manage business plans")
         try await plans.delete(id: try context.parameters.require("policyId"))
-        return Response(status: .noContent)
+        return .noContent
     }
 
     private func find(_ context: Context) async throws -> BusinessPlan {

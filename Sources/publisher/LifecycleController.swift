@@ -12,7 +12,7 @@ struct LifecycleController {
     }
 
     /// WSO2's `LifecycleState`: the state, where it may go, and (always empty here) check items.
-    struct StateRepresentation: Encodable {
+    struct StateRepresentation: ResponseEncodable {
         let state: String
         let availableTransitions: [Transition]
         let checkItems: [String] = []
@@ -23,7 +23,7 @@ struct LifecycleController {
         }
     }
 
-    struct ChangeResult: Encodable {
+    struct ChangeResult: ResponseEncodable {
         let workflowStatus = "APPROVED"
         let lifecycleState: StateRepresentation
     }
@@ -43,7 +43,7 @@ struct LifecycleController {
             .get("{apiId}/lifecycle-history", use: history)
     }
 
-    @Sendable func change(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func change(_ request: Request, context: Context) async throws -> EditedResponse<ChangeResult> {
         let user = try context.require(.publisher, to: "change the lifecycle of APIs")
         let query = request.queryParameters
         guard let id = query["apiId"] else { throw APIError.invalidParameter("apiId", "The parameter is required") }
@@ -57,16 +57,16 @@ struct LifecycleController {
             )
         }
         let api = try await apis.changeLifecycle(id: id, action: action, user: user.username, ifMatch: request.headers[.ifMatch])
-        return try jsonResponse(ChangeResult(lifecycleState: StateRepresentation(api.lifecycleState)), headers: [.eTag: api.eTag])
+        return EditedResponse(headers: [.eTag: api.eTag], response: ChangeResult(lifecycleState: StateRepresentation(api.lifecycleState)))
     }
 
-    @Sendable func state(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func state(_ request: Request, context: Context) async throws -> EditedResponse<StateRepresentation> {
         _ = try context.requireAny([.creator, .publisher], to: "read APIs")
         let api = try await APIsController.find(try context.parameters.require("apiId"), in: apis)
-        return try jsonResponse(StateRepresentation(api.lifecycleState), headers: [.eTag: api.eTag])
+        return EditedResponse(headers: [.eTag: api.eTag], response: StateRepresentation(api.lifecycleState))
     }
 
-    @Sendable func history(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func history(_ request: Request, context: Context) async throws -> CountedList<HistoryItem> {
         _ = try context.requireAny([.creator, .publisher], to: "read APIs")
         let id = try context.parameters.require("apiId")
         guard let events = try await apis.history(id: id) else { throw APIError.notFound("No API with id '\(id)'") }
@@ -79,6 +79,6 @@ struct LifecycleController {
                 updatedTime: $0.at
             )
         }
-        return try jsonResponse(CountedList(items))
+        return CountedList(items)
     }
 }

@@ -49,7 +49,7 @@ struct PlanLimit: Codable, Sendable {
 /// connections per subscription, 0 for no cap. `maxMessageBytes` null: the API's limit, else the
 /// gateway default. `excessAction`: drop (default) or close. `countedDirections`: both (default),
 /// clientToBackend or backendToClient.
-struct AdminPlan: Codable, Sendable {
+struct AdminPlan: Codable, ResponseEncodable, Sendable {
     var policyId: String?
     var policyName: String?
     var displayName: String?
@@ -139,7 +139,7 @@ enum Directions {
 }
 
 /// The publisher's list shape (WSO2 publisher v4 `ThrottlingPolicy`, streaming subset).
-struct PublisherPlan: Encodable, Sendable {
+struct PublisherPlan: ResponseEncodable, Sendable {
     let name: String
     let displayName: String
     let description: String

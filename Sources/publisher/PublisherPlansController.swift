@@ -11,8 +11,8 @@ struct PublisherPlansController {
             .get("streaming/subscription", use: list)
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func list(_ request: Request, context: Context) async throws -> CountedList<PublisherPlan> {
         _ = try context.requireAny([.creator, .publisher], to: "list business plans")
-        return try jsonResponse(CountedList(try await plans.list().map(PublisherPlan.init)))
+        return CountedList(try await plans.list().map(PublisherPlan.init))
     }
 }

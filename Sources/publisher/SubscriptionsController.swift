@@ -8,7 +8,7 @@ struct SubscriptionsController {
     let apis: APIStore
 
     /// WSO2 publisher v4 `Subscription`.
-    struct Representation: Encodable, Sendable {
+    struct Representation: ResponseEncodable, Sendable {
         struct ApplicationInfo: Encodable, Sendable {
             let applicationId: String
             let name: String
@@ -40,16 +40,16 @@ struct SubscriptionsController {
             .post("unblock-subscription", use: unblock)
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func list(_ request: Request, context: Context) async throws -> CountedList<Representation> {
         _ = try context.requireAny([.creator, .publisher], to: "list subscriptions")
         guard let apiID = request.queryParameters["apiId"] else {
             throw APIError.invalidParameter("apiId", "The parameter is required")
         }
         _ = try await APIsController.find(apiID, in: apis)
-        return try jsonResponse(CountedList(try await subscriptions.list(apiID: apiID).map(Representation.init)))
+        return CountedList(try await subscriptions.list(apiID: apiID).map(Representation.init))
     }
 
-    @Sendable func block(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func block(_ request: Request, context: Context) async throws -> Representation {
         _ = try context.require(.publisher, to: "block subscriptions")
         let query = request.queryParameters
         let id = try Self.subscriptionID(query)
@@ -57,13 +57,13 @@ struct SubscriptionsController {
         guard let state = Subscription.Status(rawValue: raw), state != .unblocked else {
             throw APIError.invalidParameter("blockState", "'\(raw)' is not BLOCKED or PROD_ONLY_BLOCKED")
         }
-        return try jsonResponse(Representation(try await subscriptions.setStatus(id: id, state)))
+        return Representation(try await subscriptions.setStatus(id: id, state))
     }
 
-    @Sendable func unblock(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func unblock(_ request: Request, context: Context) async throws -> Representation {
         _ = try context.require(.publisher, to: "unblock subscriptions")
         let id = try Self.subscriptionID(request.queryParameters)
-        return try jsonResponse(Representation(try await subscriptions.setStatus(id: id, .unblocked)))
+        return Representation(try await subscriptions.setStatus(id: id, .unblocked))
     }
 
     static func subscriptionID(_ query: [String: String]) throws -> String {

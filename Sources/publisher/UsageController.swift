@@ -15,17 +15,17 @@ struct UsageController {
             .get("{apiId}/connections", use: liveConnections)
     }
 
-    @Sendable func usageOverTime(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func usageOverTime(_ request: Request, context: Context) async throws -> UsageReport {
         _ = try context.requireAny([.creator, .publisher], to: "read API usage")
         let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
         let query = try UsageQuery(query: request.queryParameters)
-        return try jsonResponse(try await UsageReport.read(.api(api.id), query: query, from: usage))
+        return try await UsageReport.read(.api(api.id), query: query, from: usage)
     }
 
-    @Sendable func liveConnections(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func liveConnections(_ request: Request, context: Context) async throws -> CountedList<LiveConnection> {
         _ = try context.requireAny([.creator, .publisher], to: "list an API's connections")
         let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
         let live = try await cluster.liveConnections(apiID: api.id, freshness: ClusterStateStore.nodeFreshness)
-        return try jsonResponse(CountedList(live))
+        return CountedList(live)
     }
 }

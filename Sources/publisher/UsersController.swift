@@ -13,7 +13,7 @@ struct UsersController {
         var roles: [String]?
     }
 
-    struct UserRepresentation: Encodable, Sendable {
+    struct UserRepresentation: ResponseEncodable, Sendable {
         let userId: String
         let username: String
         let email: String?
@@ -33,12 +33,12 @@ struct UsersController {
             .post(use: create)
     }
 
-    @Sendable func list(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func list(_ request: Request, context: Context) async throws -> CountedList<UserRepresentation> {
         _ = try context.require(.admin, to: "manage users")
-        return try jsonResponse(CountedList(try await users.list().map(UserRepresentation.init)))
+        return CountedList(try await users.list().map(UserRepresentation.init))
     }
 
-    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+    @Sendable func create(_ request: Request, context: Context) async throws -> EditedResponse<UserRepresentation> {
         _ = try context.require(.admin, to: "manage users")
         let body = try await request.decodeJSON(NewUser.self, context: context)
         let (username, password) = try User.validatedCredentials(username: body.username, password: body.password)
@@ -54,6 +54,6 @@ struct UsersController {
             roles.insert(role)
         }
         let user = try await users.create(username: username, password: password, email: body.email, roles: roles)
-        return try jsonResponse(UserRepresentation(user), status: .created)
+        return EditedResponse(status: .created, response: UserRepresentation(user))
     }
 }

@@ -11,6 +11,8 @@ import Testing
             #expect(reply.status == .created, "\(reply.text)")
             #expect(reply.headers[.location] == "/api/am/publisher/v4/apis/\(reply.id)")
             #expect(reply.headers[.eTag] == "\"\(reply.id)-r1\"")
+            #expect(reply.headers[.contentType] == "application/json", "the context's encoder, as for every answer")
+            #expect(reply.text.hasPrefix(#"{"context":"/echowebsocket","#), "sorted keys, slashes unescaped")
             #expect(reply["name"].string == "EchoWebSocket")
             #expect(reply["context"].string == "/echowebsocket")
             #expect(reply["version"].string == "1.0.0")

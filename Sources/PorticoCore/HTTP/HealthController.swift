@@ -8,7 +8,7 @@ package struct HealthController: Sendable {
         self.database = database
     }
 
-    struct Status: Encodable {
+    struct Status: ResponseEncodable {
         let status: String
         let database: String?
     }
@@ -19,14 +19,14 @@ package struct HealthController: Sendable {
             .get("ready", use: ready)
     }
 
-    @Sendable func live(_ request: Request, context: PorticoRequestContext) async throws -> Response {
-        try jsonResponse(Status(status: "UP", database: nil))
+    @Sendable func live(_ request: Request, context: PorticoRequestContext) async throws -> Status {
+        Status(status: "UP", database: nil)
     }
 
-    @Sendable func ready(_ request: Request, context: PorticoRequestContext) async throws -> Response {
+    @Sendable func ready(_ request: Request, context: PorticoRequestContext) async throws -> EditedResponse<Status> {
         if await database.isReachable() {
-            return try jsonResponse(Status(status: "UP", database: "UP"))
+            return EditedResponse(response: Status(status: "UP", database: "UP"))
         }
-        return try jsonResponse(Status(status: "DOWN", database: "DOWN"), status: .serviceUnavailable)
+        return EditedResponse(status: .serviceUnavailable, response: Status(status: "DOWN", database: "DOWN"))
     }
 }

@@ -87,18 +87,31 @@ extension APIError {
     }
 }
 
-/// The encoder of every JSON answer, configured once (ISO 8601 dates, sorted keys, slashes as they
-/// are) rather than made per response; `JSONEncoder` is safe to share across threads.
-let responseEncoder: JSONEncoder = {
-    let encoder = JSONEncoder()
-    encoder.dateEncodingStrategy = .iso8601
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    return encoder
-}()
+/// How every JSON answer is written (`PorticoRequestContext.responseEncoder`): one `JSONEncoder`,
+/// configured once (ISO 8601 dates, sorted keys, slashes as they are) rather than made per
+/// response — `JSONEncoder` is safe to share across threads — and `Content-Type: application/json`.
+/// Handlers return typed values (`ResponseEncodable`, in an `EditedResponse` for a status or
+/// headers); the router encodes them with this.
+package struct JSONResponseEncoder: ResponseEncoder, Sendable {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
-/// A JSON response with the status and headers given.
+    package init() {}
+
+    package func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+        try jsonResponse(value)
+    }
+}
+
+/// A JSON response with the status and headers given, for what answers outside a handler's return
+/// value (errors, the gateway's admin endpoints).
 package func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
     var headers = headers
     headers[.contentType] = "application/json"
-    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try responseEncoder.encode(value))))
+    let body = ByteBuffer(bytes: try JSONResponseEncoder.encoder.encode(value))
+    return Response(status: status, headers: headers, body: .init(byteBuffer: body))
 }

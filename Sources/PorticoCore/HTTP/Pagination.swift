@@ -34,7 +34,7 @@ package struct PageRequest: Sendable, Equatable {
 }
 
 /// WSO2's envelope for an unpaged list: `{count, list}`.
-package struct CountedList<Item: Encodable & Sendable>: Encodable, Sendable {
+package struct CountedList<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
     package let count: Int
     package let list: [Item]
 
@@ -45,7 +45,7 @@ package struct CountedList<Item: Encodable & Sendable>: Encodable, Sendable {
 }
 
 /// WSO2's list envelope: `{count, list, pagination: {offset, limit, total, next, previous}}`.
-package struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
+package struct Page<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
     package struct Pagination: Encodable, Sendable {
         package let offset: Int
         package let limit: Int

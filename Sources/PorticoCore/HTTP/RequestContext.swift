@@ -12,6 +12,8 @@ package struct PorticoRequestContext: RequestContext {
     /// request by `RequestPolicyMiddleware`; `decodeJSON` and the OAuth2 form parser read it, as
     /// Hummingbird's own decoding does.
     package var maxUploadSize: Int
+    /// Every JSON answer a handler returns is written by it.
+    package var responseEncoder: JSONResponseEncoder { JSONResponseEncoder() }
 
     package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

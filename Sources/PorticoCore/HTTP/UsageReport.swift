@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 
 /// The query of a usage resource: `from` and `to` (ISO 8601; default the last 24 hours, `to` now)
 /// and `granularity` (`minute`, `hour` or `day`; default `hour`). Intervals are aligned in UTC, and
@@ -60,7 +61,7 @@ package struct UsageQuery: Sendable {
 
 /// A usage answer: the range, its total, the series, and the breakdown by the other side
 /// (applications of an API, APIs of an application).
-package struct UsageReport: Encodable, Sendable {
+package struct UsageReport: ResponseEncodable, Sendable {
     let from: Date
     let to: Date
     let granularity: UsageGranularity
