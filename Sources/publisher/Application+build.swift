@@ -41,6 +41,10 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
         UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database)).endpoints,
         atPath: "apis"
     )
+    publisher.addRoutes(
+        ConnectionKeysController(apis: apis, keys: ConnectionKeyStore(database: database, hasher: users.hasher)).endpoints,
+        atPath: "apis"
+    )
     publisher.addRoutes(PublisherPlansController(plans: plans).endpoints, atPath: "throttling-policies")
     publisher.addRoutes(SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).endpoints, atPath: "subscriptions")
 

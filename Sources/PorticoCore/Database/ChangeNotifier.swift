@@ -15,6 +15,7 @@ package struct Change: Codable, Sendable, Equatable {
         case applicationKey = "application_key"
         case token
         case signingKey = "signing_key"
+        case connectionKey = "connection_key"
     }
 
     package enum Action: String, Codable, Sendable {

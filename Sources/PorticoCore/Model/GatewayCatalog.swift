@@ -34,6 +34,12 @@ package struct GatewayCatalog: Sendable {
         package let keyType: KeyType
     }
 
+    /// A connection key: the API it opens and the bcrypt hash of its secret.
+    package struct ConnectionKey: Sendable, Equatable {
+        package let apiID: String
+        package let secretHash: String
+    }
+
     package struct SigningKey: Sendable {
         package let kid: String
         package let publicKeyPEM: String
@@ -50,6 +56,8 @@ package struct GatewayCatalog: Sendable {
     /// Revoked token ids and when the tokens expire.
     package var revokedTokens: [String: Date]
     package var signingKeys: [SigningKey]
+    /// Connection keys by id (`ConnectionKey`).
+    package var connectionKeys: [String: ConnectionKey] = [:]
     /// When the load began: the catalog holds every change committed before it.
     package var loadedAt: Date
 }

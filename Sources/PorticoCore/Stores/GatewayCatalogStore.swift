@@ -98,6 +98,13 @@ package struct GatewayCatalogStore: Sendable {
                 ).decode((String, String).self) {
                     signingKeys.append(.init(kid: kid, publicKeyPEM: pem))
                 }
+                var connectionKeys: [String: GatewayCatalog.ConnectionKey] = [:]
+                for try await (id, api, hash) in try await connection.query(
+                    "SELECT id::text, api_id::text, secret_hash FROM connection_keys",
+                    logger: logger
+                ).decode((String, String, String).self) {
+                    connectionKeys[id] = .init(apiID: api, secretHash: hash)
+                }
                 try await connection.query("COMMIT", logger: logger)
                 return GatewayCatalog(
                     apis: apis,
@@ -108,6 +115,7 @@ package struct GatewayCatalogStore: Sendable {
                     keys: keys,
                     revokedTokens: revoked,
                     signingKeys: signingKeys,
+                    connectionKeys: connectionKeys,
                     loadedAt: startedAt
                 )
             } catch {

@@ -20,6 +20,7 @@ package enum StoreError: Error, Equatable, Sendable {
         case application
         case subscription
         case businessPlan = "business plan"
+        case connectionKey = "connection key"
     }
 
     /// What a change collides with.

@@ -5,7 +5,7 @@ import PostgresNIO
 /// Users, their roles and bcrypt password hashes. bcrypt runs on the thread pool, never on an event loop.
 package struct UserStore: Sendable {
     package let database: Database
-    let hasher: SecretHasher
+    package let hasher: SecretHasher
 
     package init(database: Database, hasher: SecretHasher) {
         self.database = database
