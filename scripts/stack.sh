@@ -8,7 +8,7 @@
 #
 # Before stack_start: STACK_GATEWAY_CPUS / STACK_BACKEND_CPUS (taskset CPU lists, optional),
 # STACK_BACKEND_ARGS (more echo-backend arguments), STACK_BCRYPT_COST (default 4: cheap sign-ups) and
-# any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, devportal_port,
+# any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, management_port, devportal_port,
 # token, gateway_pid, echo_pid, devportal_pid; the developer `client` (password `client-password`).
 # Logs go to $work/*.log; stack_stop (run on EXIT) stops everything.
 
@@ -37,10 +37,12 @@ stack_start() {
     local pg_port publisher_port
     pg_port=$(stack_free_port); publisher_port=$(stack_free_port); devportal_port=$(stack_free_port)
     gateway_port=$(stack_free_port); admin_port=$(stack_free_port); echo_port=$(stack_free_port)
+    management_port=$(stack_free_port)
     export DATABASE_URL
     DATABASE_URL=$(scripts/postgres.sh start "$stack_cluster" "$pg_port" --throwaway)
     export PORTICO_ADMIN_PASSWORD=stack-admin PORTICO_SECRET_KEY="$(openssl rand -base64 32)" PORTICO_LOG_LEVEL=warning
     export PUBLISHER_PORT=$publisher_port DEVPORTAL_PORT=$devportal_port GATEWAY_PORT=$gateway_port GATEWAY_ADMIN_PORT=$admin_port
+    export GATEWAY_MANAGEMENT_PORT=$management_port
     export GATEWAY_BIND_ADDRESS=127.0.0.1 PORTICO_BCRYPT_COST=${STACK_BCRYPT_COST:-4}
     stack_spawn "" "$work/publisher.log" "$bin/publisher" serve
     stack_spawn "${STACK_DEVPORTAL_CPUS:-}" "$work/devportal.log" "$bin/devportal" serve

@@ -71,7 +71,9 @@ struct Gateway: Sendable {
         )
         var services: [any Service] = [database.client]
         if let tracing = try PorticoTracing.bootstrap(service: "gateway", enabled: settings.core.tracing) { services.append(tracing) }
-        services += [log, usage, snapshots, cluster, AdminServer.build(gateway: self), ProxyServer(gateway: self)]
+        services += [
+            log, usage, snapshots, cluster, AdminServer.build(gateway: self), ManagementServer.build(gateway: self), ProxyServer(gateway: self),
+        ]
         return services
     }
 }

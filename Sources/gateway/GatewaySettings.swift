@@ -17,6 +17,10 @@ struct GatewaySettings: Sendable {
     /// `GATEWAY_ADMIN_ADDRESS` (127.0.0.1) and `GATEWAY_ADMIN_PORT` (9098): health and metrics.
     var adminAddress: String
     var adminPort: Int
+    /// `GATEWAY_MANAGEMENT_ADDRESS` (127.0.0.1) and `GATEWAY_MANAGEMENT_PORT` (9097): the connection
+    /// management API, for the APIs' backends (never for clients: keep it off the public network).
+    var managementAddress: String
+    var managementPort: Int
     /// `DEVPORTAL_PUBLIC_URL` and `PORTICO_TOKEN_AUDIENCE`: the `iss` and `aud` tokens must carry.
     var tokenIssuer: String
     var tokenAudience: String
@@ -97,6 +101,8 @@ struct GatewaySettings: Sendable {
         }
         adminAddress = source.string("GATEWAY_ADMIN_ADDRESS", default: "127.0.0.1")
         adminPort = try source.port("GATEWAY_ADMIN_PORT", default: 9098)
+        managementAddress = source.string("GATEWAY_MANAGEMENT_ADDRESS", default: "127.0.0.1")
+        managementPort = try source.port("GATEWAY_MANAGEMENT_PORT", default: 9097)
         tokenIssuer = source.string("DEVPORTAL_PUBLIC_URL", default: "http://localhost:9081")
         tokenAudience = source.string("PORTICO_TOKEN_AUDIENCE", default: "portico-gateway")
         tokenLeeway = TimeInterval(try source.int("GATEWAY_TOKEN_LEEWAY", default: 30, range: 0...600))

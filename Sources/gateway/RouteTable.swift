@@ -23,6 +23,8 @@ struct RouteTable: Sendable {
     let keys: [String: GatewayCatalog.Key]
     let revokedTokens: [String: Date]
     let signingKeys: [String: _RSA.Signing.PublicKey]
+    /// The APIs' connection keys by id: who may call the connection management API.
+    let connectionKeys: [String: GatewayCatalog.ConnectionKey]
     /// Every API's endpoint URLs, taken apart once per snapshot.
     private let endpoints: [String: Result<Backend.Endpoint, Backend.Failure>]
     let loadedAt: Date
@@ -43,6 +45,7 @@ struct RouteTable: Sendable {
         applications = catalog.applicationIDs
         keys = Dictionary(catalog.keys.map { ($0.consumerKey, $0) }, uniquingKeysWith: { a, _ in a })
         revokedTokens = catalog.revokedTokens
+        connectionKeys = catalog.connectionKeys
         signingKeys = Dictionary(
             catalog.signingKeys.compactMap { key in
                 (try? _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)).map { (key.kid, $0) }

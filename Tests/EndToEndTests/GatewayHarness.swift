@@ -24,6 +24,7 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
     let devportalURL: String
     let gatewayURL: String
     let adminURL: String
+    let managementURL: String
     var apiID = ""
     var applicationID = ""
     var token = ""
@@ -41,6 +42,7 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
         devportalURL = "http://127.0.0.1:\(environment["DEVPORTAL_PORT"]!)"
         gatewayURL = "ws://127.0.0.1:\(environment["GATEWAY_PORT"]!)"
         adminURL = "http://127.0.0.1:\(environment["GATEWAY_ADMIN_PORT"]!)"
+        managementURL = "http://127.0.0.1:\(environment["GATEWAY_MANAGEMENT_PORT"]!)"
         publisher = try ServiceProcess("publisher", environment: environment)
         devportal = try ServiceProcess("devportal", environment: environment)
         echo = try ServiceProcess("echo-backend", ["--port", "\(echoPort)"], environment: [:])
@@ -81,7 +83,11 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
         let process = try ServiceProcess(
             "gateway",
             environment: environment.merging(
-                ["GATEWAY_PORT": "\(port)", "GATEWAY_ADMIN_PORT": "\(adminPort)", "GATEWAY_NODE_ID": "second"]) { _, new in new }
+                [
+                    "GATEWAY_PORT": "\(port)", "GATEWAY_ADMIN_PORT": "\(adminPort)", "GATEWAY_NODE_ID": "second",
+                    "GATEWAY_MANAGEMENT_PORT": "\(ServiceProcess.freePort())",
+                ]
+            ) { _, new in new }
         )
         try await process.waitUntilReady("http://127.0.0.1:\(adminPort)/health/ready")
         return (process, "ws://127.0.0.1:\(port)", "http://127.0.0.1:\(adminPort)")

@@ -69,6 +69,7 @@ import WebSocketKit
                 extra: [
                     "PUBLISHER_PORT": "\(ports[0])", "PORTICO_LOG_LEVEL": "info",
                     "GATEWAY_PORT": "\(ports[1])", "GATEWAY_ADMIN_PORT": "\(ports[2])", "GATEWAY_BIND_ADDRESS": "127.0.0.1",
+                    "GATEWAY_MANAGEMENT_PORT": "\(ServiceProcess.freePort())",
                     "GATEWAY_DRAIN_SECONDS": "0", "GATEWAY_USAGE_FLUSH_INTERVAL_MS": "200", "GATEWAY_CONNECTION_LOG": "off",
                 ]
             )

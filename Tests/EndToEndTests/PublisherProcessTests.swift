@@ -5,10 +5,11 @@ import Testing
 
 /// The built `publisher` binary, started as a user starts it.
 @Suite struct PublisherProcessTests {
-    /// The test settings on a port of its own, without the admin's password: a first start as a
-    /// user makes it, who has not chosen one yet.
+    /// The test settings on a port of its own, without the admin's password or the secret key: a
+    /// first start as a user makes it, who has chosen neither yet.
     static func firstStart(_ url: DatabaseURL) -> [String: String] {
-        TestSettings.values(url, extra: ["PUBLISHER_PORT": "\(ServiceProcess.freePort())"]).filter { $0.key != "PORTICO_ADMIN_PASSWORD" }
+        TestSettings.values(url, extra: ["PUBLISHER_PORT": "\(ServiceProcess.freePort())"])
+            .filter { $0.key != "PORTICO_ADMIN_PASSWORD" && $0.key != "PORTICO_SECRET_KEY" }
     }
 
     @Test func anInvalidSettingStopsStartUpWithOneLineNamingIt() async throws {
@@ -42,7 +43,7 @@ import Testing
 
     @Test func concurrentMigrateCommandsApplyEachMigrationOnce() async throws {
         try await TestDatabase.withEmptyDatabase { url in
-            let runs = try (0..<3).map { _ in try ServiceProcess("publisher", ["migrate"], environment: TestSettings.values(url)) }
+            let runs = try (0..<3).map { _ in try ServiceProcess("publisher", ["migrate"], environment: Self.firstStart(url)) }
             for run in runs {
                 #expect(await run.waitForExit(seconds: 60) == 0, "\(run.output)")
             }

@@ -22,6 +22,7 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
     let devportalURL: String
     let gatewayURL: String
     let adminURL: String
+    let managementURL: String
     let echoPort: Int
     var apiID = ""
     var applicationID = ""
@@ -48,6 +49,7 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
         devportalURL = "http://127.0.0.1:\(environment["DEVPORTAL_PORT"]!)"
         gatewayURL = "ws://127.0.0.1:\(environment["GATEWAY_PORT"]!)"
         adminURL = "http://127.0.0.1:\(environment["GATEWAY_ADMIN_PORT"]!)"
+        managementURL = "http://127.0.0.1:\(environment["GATEWAY_MANAGEMENT_PORT"]!)"
         connectionLogFile = environment["GATEWAY_CONNECTION_LOG"]!
         self.gateway = gateway
         self.echoPort = echoPort

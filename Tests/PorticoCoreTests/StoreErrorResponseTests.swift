@@ -8,6 +8,9 @@ import Testing
     static let cases: [(StoreError, HTTPResponse.Status, String, String)] = [
         (.notFound(.api, id: "x"), .notFound, "Not Found", "No API with id 'x'"),
         (.notFound(.businessPlan, id: "x"), .notFound, "Not Found", "No business plan with id 'x'"),
+        (.notFound(.application, id: "x"), .notFound, "Not Found", "No application with id 'x'"),
+        (.notFound(.subscription, id: "x"), .notFound, "Not Found", "No subscription with id 'x'"),
+        (.notFound(.connectionKey, id: "x"), .notFound, "Not Found", "No connection key with id 'x'"),
         (.conflict(.applicationName("App")), .conflict, "Conflict", "You already have an application named 'App'"),
         (
             .conflict(.keysExist(.production)), .conflict, "Conflict",

@@ -81,8 +81,12 @@ package enum JSON: Sendable, Equatable, Decodable, CustomStringConvertible {
         return nil
     }
 
-    /// The string elements of an array (those that are strings).
-    package var strings: [String] { array.compactMap(\.string) }
+    /// An array of strings as one; nil when this is not an array or an element is not a string.
+    package var strings: [String]? {
+        guard case .array(let elements) = self else { return nil }
+        let strings = elements.compactMap(\.string)
+        return strings.count == elements.count ? strings : nil
+    }
 
     package var isNull: Bool { self == .null }
 

@@ -19,6 +19,8 @@ package protocol PorticoStack: AnyObject, Sendable {
     var devportalURL: String { get }
     var gatewayURL: String { get }
     var adminURL: String { get }
+    /// The gateway's connection management API.
+    var managementURL: String { get }
     var echoPort: Int { get }
     var apiID: String { get set }
     var applicationID: String { get set }
@@ -70,13 +72,19 @@ extension PorticoStack {
     package func settle() async throws {
         let now = Date()
         try await TestDatabase.notifyChanges(databaseURL)
+        try await waitForSnapshot(after: now)
+    }
+
+    /// Waits (at most `seconds`) for a snapshot whose load began after `instant`, without asking
+    /// for one: for a test of what a change itself announces.
+    package func waitForSnapshot(after instant: Date, within seconds: Double = 20) async throws {
         let loaded = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        let settled = try await eventually(within: 20, every: .milliseconds(20)) {
+        let settled = try await eventually(within: seconds, every: .milliseconds(20)) {
             let health = HTTP.json(try await HTTP.send("GET", "\(self.adminURL)/health/ready").body)
             guard let text = health["snapshotLoadedAt"].string, let at = try? loaded.parse(text) else { return false }
-            return at > now
+            return at > instant
         }
-        guard settled else { throw TestSetupError("the gateway loaded no snapshot after \(now)") }
+        guard settled else { throw TestSetupError("the gateway loaded no snapshot after \(instant)") }
     }
 
     /// Creates an API offering `plans`. `endpointConfig` (JSON) replaces the one made of `endpoint`,

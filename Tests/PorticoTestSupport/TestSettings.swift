@@ -21,15 +21,16 @@ package enum TestSettings {
         .merging(extra) { _, new in new }
     }
 
-    /// `values` plus free ports for the publisher, the devportal, the gateway and its admin port,
-    /// and a gateway that drains in a second: what a whole stack needs.
+    /// `values` plus free ports for the publisher, the devportal, the gateway and its admin and
+    /// management ports, and a gateway that drains in a second: what a whole stack needs.
     package static func stack(_ url: DatabaseURL, extra: [String: String] = [:]) -> [String: String] {
-        let ports = (0..<4).map { _ in ServiceProcess.freePort() }
+        let ports = (0..<5).map { _ in ServiceProcess.freePort() }
         return values(
             url,
             extra: [
                 "PUBLISHER_PORT": "\(ports[0])", "DEVPORTAL_PORT": "\(ports[1])", "GATEWAY_PORT": "\(ports[2])",
-                "GATEWAY_ADMIN_PORT": "\(ports[3])", "GATEWAY_BIND_ADDRESS": "127.0.0.1", "GATEWAY_DRAIN_SECONDS": "1",
+                "GATEWAY_ADMIN_PORT": "\(ports[3])", "GATEWAY_MANAGEMENT_PORT": "\(ports[4])", "GATEWAY_BIND_ADDRESS": "127.0.0.1",
+                "GATEWAY_DRAIN_SECONDS": "1",
             ]
             .merging(extra) { _, new in new }
         )

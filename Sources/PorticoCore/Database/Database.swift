@@ -122,3 +122,12 @@ extension Database {
         }
     }
 }
+
+extension Database {
+    /// A statement that always answers a row (`INSERT … RETURNING`) answered none: a 500 (logged
+    /// under the request id), never a made-up value.
+    package struct NoRowReturned: Error, CustomStringConvertible {
+        package let statement: String
+        package var description: String { "\(statement) returned no row" }
+    }
+}

@@ -38,10 +38,11 @@ package struct UserStore: Sendable {
                 """,
                 logger: database.logger
             )
-            var id: String?
-            for try await row in rows.decode(String.self) { id = row }
-            // INSERT … RETURNING answers one row or throws; nothing else reaches here.
-            return User(id: id ?? "", username: username, email: email, roles: roles)
+            for try await id in rows.decode(String.self) {
+                return User(id: id, username: username, email: email, roles: roles)
+            }
+            // INSERT … RETURNING answers one row or throws: a 500 if PostgreSQL ever says otherwise.
+            throw Database.NoRowReturned(statement: "INSERT INTO users")
         } catch  where Database.isUniqueViolation(error) {
             throw StoreError.conflict(.username(username))
         }

@@ -79,12 +79,44 @@ final class ConnectionLog: Service, Sendable {
         static let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
     }
 
+    /// A connection management call (`"event": "management"`): who acted on which connection, how,
+    /// and the answer. Never the message itself: its size only.
+    struct ManagementEntry: Encodable, Sendable {
+        var event = "management"
+        let node: String
+        let time: String
+        /// `get`, `send` or `disconnect`.
+        let action: String
+        /// Which API shape was called: `aws`, `yandex`, or `peer` (carried from another gateway).
+        let shape: String
+        /// The connection key's id that authorized the call.
+        let keyId: String
+        let connectionId: String
+        let apiId: String?
+        let status: Int
+        var bytes: Int?
+        var closeCode: Int?
+    }
+
+    /// One line of the log.
+    enum Line: Encodable, Sendable {
+        case connection(Entry)
+        case management(ManagementEntry)
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .connection(let entry): try entry.encode(to: encoder)
+            case .management(let entry): try entry.encode(to: encoder)
+            }
+        }
+    }
+
     static let capacity = 100_000
 
     private let destination: Destination
     private let node: String
     private let metrics: GatewayMetrics
-    private let queue = NIOLockedValueBox<[Entry]>([])
+    private let queue = NIOLockedValueBox<[Line]>([])
 
     init(destination: Destination, node: String, metrics: GatewayMetrics) {
         self.destination = destination
@@ -97,7 +129,7 @@ final class ConnectionLog: Service, Sendable {
         var entry = Entry(record, node: node, status: Int(refusal.status.code), end: Date())
         entry.refusalReason = refusal.code
         entry.refusalMessage = refusal.message
-        enqueue(entry)
+        enqueue(.connection(entry))
     }
 
     /// An accepted connection's line, when it has ended.
@@ -107,10 +139,39 @@ final class ConnectionLog: Service, Sendable {
         entry.closeCode = end?.code.map { Int($0) }
         entry.closedBy = end?.initiator.rawValue
         entry.closeReason = end?.reason
-        enqueue(entry)
+        enqueue(.connection(entry))
     }
 
-    private func enqueue(_ entry: Entry) {
+    /// A connection management call's audit line.
+    func management(
+        action: String,
+        shape: String,
+        keyID: String,
+        connectionID: String,
+        apiID: String?,
+        status: Int,
+        bytes: Int? = nil,
+        closeCode: Int? = nil
+    ) {
+        enqueue(
+            .management(
+                ManagementEntry(
+                    node: node,
+                    time: Date().formatted(Entry.timestamp),
+                    action: action,
+                    shape: shape,
+                    keyId: keyID,
+                    connectionId: connectionID,
+                    apiId: apiID,
+                    status: status,
+                    bytes: bytes,
+                    closeCode: closeCode
+                )
+            )
+        )
+    }
+
+    private func enqueue(_ entry: Line) {
         guard destination != .off else { return }
         let kept = queue.withLockedValue { queue in
             guard queue.count < Self.capacity else { return false }

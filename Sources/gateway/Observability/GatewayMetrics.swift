@@ -106,6 +106,11 @@ final class GatewayMetrics: Sendable {
         counter("portico_gateway_backend_connect_failures_total", [("api", apiID), ("reason", reason)]).increment()
     }
 
+    /// A connection management call: its action (`get`, `send`, `disconnect`) and answer's status.
+    func managementCall(action: String, status: Int) {
+        counter("portico_gateway_management_calls_total", [("action", action), ("status", "\(status)")]).increment()
+    }
+
     /// A connection-log line dropped because the log's buffer was full.
     func connectionLogDropped() {
         counter("portico_gateway_connection_log_dropped_total", []).increment()

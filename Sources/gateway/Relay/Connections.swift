@@ -32,6 +32,9 @@ final class Connections: Sendable {
 
     var count: Int { state.withLockedValue { $0.live.count } }
 
+    /// The live connection `id` on this gateway.
+    func find(_ id: String) -> RelayedConnection? { state.withLockedValue { $0.live[id] } }
+
     var all: [RelayedConnection] { state.withLockedValue { Array($0.live.values) } }
 
     /// Connections opened or closed since the live-connection list was last reported.

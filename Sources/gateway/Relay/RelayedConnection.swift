@@ -42,6 +42,10 @@ final class RelayedConnection: @unchecked Sendable {
     private var expiresAt: NIODeadline?
     private var pingEvery: TimeAmount?
     private var nextPingAt = NIODeadline.distantFuture
+    /// When the connection last relayed a data frame (either way) or had a message pushed, to the
+    /// timers' sweep (a second): `relayed` only sets a flag, the sweep reads the clock.
+    private(set) var lastActiveAt: Date
+    private var activeSinceTick = false
 
     var id: String { record.connectionID }
 
@@ -58,6 +62,7 @@ final class RelayedConnection: @unchecked Sendable {
         gateway: Gateway
     ) {
         self.record = record
+        lastActiveAt = record.startedAt
         self.slot = slot
         self.caller = caller
         self.apiID = apiID
@@ -101,6 +106,10 @@ final class RelayedConnection: @unchecked Sendable {
     /// runs out, even while closing.
     func tick(now: NIODeadline, minute: Int64) {
         guard !life.finished else { return }
+        if activeSinceTick {
+            activeSinceTick = false
+            lastActiveAt = Date()
+        }
         if let (minute, counts) = usage.roll(to: minute) { usageRecorder.add(usageKey(minute), counts) }
         if let closeDeadline, now >= closeDeadline {
             // The backend first: a client failed in order is then sent its own code as it goes.
@@ -213,10 +222,43 @@ final class RelayedConnection: @unchecked Sendable {
         eventLoop.submit { [self] in
             guard let client, !life.closingByGateway, client.context?.channel.isActive == true else { throw PushRefusal.closed }
             guard client.context?.channel.isWritable == true else { throw PushRefusal.busy }
+            let bytes = payload.readableBytes
             switch client.send(.message(payload, binary: binary)) {
-            case .now, .waits: return
+            case .now, .waits:
+                // A pushed message is the API's: in the usage and metrics as one the backend sent.
+                relayed(from: .backend, bytes: bytes, startsMessage: true)
+                return
             case .full: throw life.client.writable ? PushRefusal.busy : PushRefusal.closed
             }
+        }
+    }
+
+    /// What the connection management API says of the connection, read on its event loop.
+    struct Description: Sendable {
+        let id: String
+        let apiID: String
+        let connectedAt: Date
+        let lastActiveAt: Date
+        let sourceIP: String
+        let userAgent: String?
+        let applicationID: String
+        let applicationName: String
+        let keyType: KeyType
+    }
+
+    func describe() -> EventLoopFuture<Description> {
+        eventLoop.submit { [self] in
+            Description(
+                id: id,
+                apiID: apiID,
+                connectedAt: record.startedAt,
+                lastActiveAt: activeSinceTick ? Date() : lastActiveAt,
+                sourceIP: record.clientAddress,
+                userAgent: record.userAgent,
+                applicationID: caller.applicationID,
+                applicationName: caller.applicationName,
+                keyType: caller.keyType
+            )
         }
     }
 
@@ -279,6 +321,7 @@ final class RelayedConnection: @unchecked Sendable {
         if startsMessage { direction.messages.increment() }
         direction.bytes.increment(by: bytes)
         usage.relayed(from: side, bytes: bytes, startsMessage: startsMessage)
+        activeSinceTick = true
         if !relayedSinceReport.load(ordering: .relaxed) { relayedSinceReport.store(true, ordering: .relaxed) }
     }
 

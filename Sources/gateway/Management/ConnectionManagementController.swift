@@ -1,0 +1,359 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PorticoCore
+
+/// The connection management API: an API's backend reads, messages and closes the API's client
+/// connections, in AWS API Gateway's shape (`/{context}/{version}/@connections/{id}`) or Yandex
+/// API Gateway's (`/apigateways/websocket/v1/connections/{id}`, `…/{id}:send`). Every call carries
+/// one of the API's connection keys. Errors are `{code, message, description}` with AWS's
+/// exception name as the message: 400 BadRequestException, 401 UnauthorizedException, 403
+/// ForbiddenException, 404 NotFoundException, 410 GoneException, 413 PayloadTooLargeException,
+/// 429 LimitExceededException, 503 ServiceUnavailableException.
+struct ConnectionManagementController {
+    let gateway: Gateway
+    let keys: ConnectionKeyCheck
+
+    /// The largest message a call may push (AWS's limit).
+    static let maxMessageBytes = 128 * 1024
+    static let yandexPrefix = "/apigateways/websocket/v1/connections/"
+
+    var endpoints: RouteCollection<PorticoRequestContext> {
+        RouteCollection(context: PorticoRequestContext.self)
+            .get("**", use: handle)
+            .post("**", use: handle)
+            .delete("**", use: handle)
+    }
+
+    enum Shape: String, Sendable { case aws, yandex }
+    enum Action: String, Sendable { case get, send, disconnect }
+
+    /// A call, from its method and path alone.
+    struct Call: Equatable, Sendable {
+        let shape: Shape
+        let action: Action
+        let connectionID: String
+        /// AWS's: the `/{context}/{version}` the call was made under.
+        var apiPath: String?
+    }
+
+    // MARK: Answers
+
+    struct Identity: Encodable, Sendable {
+        let sourceIp: String
+        let userAgent: String?
+    }
+
+    /// Portico's own fields, apart from AWS's and Yandex's.
+    struct PorticoFields: Encodable, Sendable {
+        let connectionId: String
+        let apiId: String
+        let applicationId: String
+        let applicationName: String
+        let keyType: String
+        let node: String
+    }
+
+    /// AWS's `GetConnection` answer.
+    struct AWSConnection: Encodable, Sendable {
+        let connectedAt: Date
+        let identity: Identity
+        let lastActiveAt: Date
+        let portico: PorticoFields
+    }
+
+    /// Yandex's `Connection`.
+    struct YandexConnection: Encodable, Sendable {
+        let id: String
+        let gatewayId: String
+        let identity: Identity
+        let connectedAt: Date
+        let lastActiveAt: Date
+        let portico: PorticoFields
+    }
+
+    /// Yandex's `send` body: the message in base64, and whether it is text.
+    struct YandexMessage: Decodable {
+        let data: String?
+        let type: String?
+    }
+
+    // MARK: The call
+
+    @Sendable func handle(_ request: Request, context: PorticoRequestContext) async throws -> Response {
+        let call = try Self.parse(method: request.method, path: request.uri.path)
+        guard let table = gateway.snapshot.current else {
+            throw Self.error(.serviceUnavailable, "ServiceUnavailableException", "The gateway has not loaded its catalog yet; retry shortly")
+        }
+        let key: (id: String, apiID: String)
+        switch try await keys.check(
+            authorization: request.headers[.authorization],
+            keys: table.connectionKeys,
+            address: context.clientAddress ?? "unknown"
+        ) {
+        case .key(let id, let apiID):
+            key = (id, apiID)
+        case .missing, .invalid:
+            gateway.metrics.managementCall(action: call.action.rawValue, status: 401)
+            throw APIError(
+                .unauthorized,
+                "UnauthorizedException",
+                "Present one of the API's connection keys: Authorization: Bearer pck_…",
+                headers: [.wwwAuthenticate: "Bearer realm=\"portico-connections\""]
+            )
+        case .lockedOut(let wait):
+            gateway.metrics.managementCall(action: call.action.rawValue, status: 429)
+            throw APIError(
+                .tooManyRequests,
+                "LimitExceededException",
+                "Too many failed authentications from this address; retry in \(wait) s",
+                headers: [.retryAfter: "\(wait)"]
+            )
+        }
+        var audit = Audit(call: call, keyID: key.id)
+        do {
+            let response = try await perform(call, key: key, table: table, request: request, context: context, audit: &audit)
+            record(audit, status: Int(response.status.code))
+            return response
+        } catch let error as APIError {
+            record(audit, status: error.status.code)
+            throw error
+        }
+    }
+
+    /// What the audit line says of a call.
+    struct Audit {
+        let call: Call
+        let keyID: String
+        var apiID: String?
+        var bytes: Int?
+        var closeCode: Int?
+    }
+
+    private func record(_ audit: Audit, status: Int) {
+        gateway.metrics.managementCall(action: audit.call.action.rawValue, status: status)
+        gateway.log.management(
+            action: audit.call.action.rawValue,
+            shape: audit.call.shape.rawValue,
+            keyID: audit.keyID,
+            connectionID: audit.call.connectionID,
+            apiID: audit.apiID,
+            status: status,
+            bytes: audit.bytes,
+            closeCode: audit.closeCode
+        )
+    }
+
+    private func perform(
+        _ call: Call,
+        key: (id: String, apiID: String),
+        table: RouteTable,
+        request: Request,
+        context: PorticoRequestContext,
+        audit: inout Audit
+    ) async throws -> Response {
+        if let apiPath = call.apiPath {
+            guard let match = table.match(path: apiPath), match.rest.isEmpty else {
+                throw Self.error(.notFound, "NotFoundException", "No API is served at this path")
+            }
+            guard match.api.id == key.apiID else {
+                throw Self.error(.forbidden, "ForbiddenException", "This connection key is not one of this API's")
+            }
+        }
+        audit.apiID = key.apiID
+        guard let connection = gateway.connections.find(call.connectionID) else {
+            throw Self.gone
+        }
+        guard connection.apiID == key.apiID else {
+            throw Self.error(.forbidden, "ForbiddenException", "The connection is not one of this connection key's API")
+        }
+        switch call.action {
+        case .get:
+            let description = try await connection.describe().get()
+            let identity = Identity(sourceIp: description.sourceIP, userAgent: description.userAgent)
+            let portico = PorticoFields(
+                connectionId: description.id,
+                apiId: description.apiID,
+                applicationId: description.applicationID,
+                applicationName: description.applicationName,
+                keyType: description.keyType.rawValue,
+                node: gateway.settings.nodeID
+            )
+            switch call.shape {
+            case .aws:
+                return try context.responseEncoder.encode(
+                    AWSConnection(
+                        connectedAt: description.connectedAt,
+                        identity: identity,
+                        lastActiveAt: description.lastActiveAt,
+                        portico: portico
+                    ),
+                    from: request,
+                    context: context
+                )
+            case .yandex:
+                return try context.responseEncoder.encode(
+                    YandexConnection(
+                        id: description.id,
+                        gatewayId: description.apiID,
+                        identity: identity,
+                        connectedAt: description.connectedAt,
+                        lastActiveAt: description.lastActiveAt,
+                        portico: portico
+                    ),
+                    from: request,
+                    context: context
+                )
+            }
+        case .send:
+            let (payload, binary) = try await message(of: request, shape: call.shape)
+            audit.bytes = payload.readableBytes
+            do {
+                try await connection.push(payload, binary: binary).get()
+            } catch RelayedConnection.PushRefusal.closed {
+                throw Self.gone
+            } catch RelayedConnection.PushRefusal.busy {
+                throw Self.error(
+                    .tooManyRequests,
+                    "LimitExceededException",
+                    "The client is not reading fast enough: its buffer is full; retry later"
+                )
+            }
+            return call.shape == .aws ? Response(status: .ok) : try jsonResponse(EmptyObject())
+        case .disconnect:
+            let (code, reason) = try Self.closing(request.uri.queryParameters, shape: call.shape)
+            audit.closeCode = Int(code.rawValue)
+            connection.close(code, reason: reason)
+            return Response(status: .noContent)
+        }
+    }
+
+    struct EmptyObject: Encodable {}
+
+    static let gone = error(.gone, "GoneException", "No open connection has this id: it ended, or never was")
+
+    static func error(_ status: HTTPResponse.Status, _ name: String, _ description: String) -> APIError {
+        APIError(status, name, description)
+    }
+
+    // MARK: Reading the request
+
+    /// The call a method and path make, or a 404 (405 for a known path and another method).
+    static func parse(method: HTTPRequest.Method, path: String) throws -> Call {
+        let notFound = error(
+            .notFound,
+            "NotFoundException",
+            "Not a connection management path: /{context}/{version}/@connections/{id} or \(yandexPrefix){id}"
+        )
+        if path.hasPrefix(yandexPrefix) {
+            var rest = Substring(path.dropFirst(yandexPrefix.count))
+            let sends = rest.hasSuffix(":send")
+            if sends { rest = rest.dropLast(":send".count) }
+            let id = try connectionID(rest)
+            switch (method, sends) {
+            case (.get, false): return Call(shape: .yandex, action: .get, connectionID: id)
+            case (.delete, false): return Call(shape: .yandex, action: .disconnect, connectionID: id)
+            case (.post, true): return Call(shape: .yandex, action: .send, connectionID: id)
+            default: throw error(.methodNotAllowed, "MethodNotAllowedException", "GET or DELETE …/{id}, POST …/{id}:send")
+            }
+        }
+        // `@` may arrive percent-encoded.
+        let normalized = path.replacingOccurrences(of: "%40", with: "@", options: .caseInsensitive)
+        guard let marker = normalized.range(of: "/@connections/") else { throw notFound }
+        let apiPath = String(normalized[..<marker.lowerBound])
+        let id = try connectionID(normalized[marker.upperBound...])
+        guard apiPath.count > 1 else { throw notFound }
+        let action: Action
+        switch method {
+        case .get: action = .get
+        case .post: action = .send
+        case .delete: action = .disconnect
+        default: throw error(.methodNotAllowed, "MethodNotAllowedException", "GET, POST or DELETE")
+        }
+        return Call(shape: .aws, action: action, connectionID: id, apiPath: apiPath)
+    }
+
+    /// A connection id as the gateway makes them: at most 50 URL-safe characters.
+    static func connectionID(_ raw: Substring) throws -> String {
+        guard (1...50).contains(raw.utf8.count),
+            raw.utf8.allSatisfy({ byte in
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "-"), UInt8(ascii: "_"):
+                    true
+                default: false
+                }
+            })
+        else {
+            throw error(.badRequest, "BadRequestException", "A connection id is 1 to 50 letters, digits, '-' or '_'")
+        }
+        return raw.lowercased()
+    }
+
+    /// The message to push: AWS's raw body (text when its type is text/* or application/json and it
+    /// is UTF-8), or Yandex's `{"data": base64, "type": "TEXT"|"BINARY"}`.
+    func message(of request: Request, shape: Shape) async throws -> (ByteBuffer, binary: Bool) {
+        let tooLarge = Self.error(.contentTooLarge, "PayloadTooLargeException", "A message is at most \(Self.maxMessageBytes) bytes")
+        // Yandex's base64 takes 4 bytes per 3, plus the JSON around it.
+        let limit = shape == .aws ? Self.maxMessageBytes : Self.maxMessageBytes / 3 * 4 + 1024
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: limit)
+        } catch {
+            throw tooLarge
+        }
+        switch shape {
+        case .aws:
+            let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+            let textual = type.hasPrefix("text/") || type == "application/json"
+            let isUTF8 = String(validatingUTF8Bytes: body.readableBytesView) != nil
+            return (body, !(textual && isUTF8))
+        case .yandex:
+            guard let message = try? JSONDecoder().decode(YandexMessage.self, from: Data(body.readableBytesView)) else {
+                throw Self.error(.badRequest, "BadRequestException", "The body must be JSON: {\"data\": base64, \"type\": \"TEXT\"|\"BINARY\"}")
+            }
+            guard let encoded = message.data, let data = Data(base64Encoded: encoded) else {
+                throw Self.error(.badRequest, "BadRequestException", "'data' must be the message in base64")
+            }
+            guard data.count <= Self.maxMessageBytes else { throw tooLarge }
+            switch message.type?.uppercased() ?? "TEXT" {
+            case "TEXT":
+                guard String(data: data, encoding: .utf8) != nil else {
+                    throw Self.error(.badRequest, "BadRequestException", "A TEXT message must be UTF-8; send it as BINARY")
+                }
+                return (ByteBuffer(data: data), false)
+            case "BINARY":
+                return (ByteBuffer(data: data), true)
+            default:
+                throw Self.error(.badRequest, "BadRequestException", "'type' is TEXT or BINARY")
+            }
+        }
+    }
+
+    /// The close a disconnect asks for: AWS's `?code=` (1000 or 4000–4999) and `?reason=` (at
+    /// most 123 bytes of UTF-8); Yandex's is always 1000.
+    static func closing(_ query: Parameters, shape: Shape) throws -> (GatewayCloseCode, String) {
+        guard shape == .aws else { return (.normalClosure, "disconnected by the API") }
+        var code = GatewayCloseCode.normalClosure
+        if let raw = query["code"] {
+            guard let number = Int(raw), let requested = GatewayCloseCode.requested(number) else {
+                throw error(.badRequest, "BadRequestException", "'code' is 1000 or 4000 to 4999")
+            }
+            code = requested
+        }
+        let reason = query["reason"].map(String.init) ?? "disconnected by the API"
+        guard reason.utf8.count <= 123 else {
+            throw error(.badRequest, "BadRequestException", "'reason' is at most 123 bytes of UTF-8")
+        }
+        return (code, reason)
+    }
+}
+
+extension String {
+    fileprivate init?(validatingUTF8Bytes bytes: ByteBufferView) {
+        guard let string = String(validating: bytes, as: UTF8.self) else { return nil }
+        self = string
+    }
+}
