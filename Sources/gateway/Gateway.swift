@@ -24,6 +24,8 @@ struct Gateway: Sendable {
     let metrics: GatewayMetrics
     let log: ConnectionLog
     let usage: UsageRecorder
+    /// Connection management calls carried to and from the other gateways.
+    let calls: ConnectionCalls
 
     static func build(
         settings: GatewaySettings,
@@ -49,6 +51,11 @@ struct Gateway: Sendable {
         metrics = GatewayMetrics(endpoints: endpoints)
         log = ConnectionLog(destination: settings.connectionLog, node: settings.nodeID, metrics: metrics)
         usage = UsageRecorder(store: UsageStore(database: database), connections: connections, settings: settings, metrics: metrics, logger: logger)
+        calls = ConnectionCalls(
+            store: ConnectionCallStore(database: database),
+            operations: ConnectionOperations(connections: connections, metrics: metrics, log: log, node: settings.nodeID),
+            logger: logger
+        )
     }
 
     /// The services, in start order; a service group shuts them down in reverse: the proxy drains
@@ -72,7 +79,8 @@ struct Gateway: Sendable {
         var services: [any Service] = [database.client]
         if let tracing = try PorticoTracing.bootstrap(service: "gateway", enabled: settings.core.tracing) { services.append(tracing) }
         services += [
-            log, usage, snapshots, cluster, AdminServer.build(gateway: self), ManagementServer.build(gateway: self), ProxyServer(gateway: self),
+            log, usage, snapshots, cluster, calls, AdminServer.build(gateway: self), ManagementServer.build(gateway: self),
+            ProxyServer(gateway: self),
         ]
         return services
     }

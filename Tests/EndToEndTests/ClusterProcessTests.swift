@@ -1,4 +1,5 @@
 import Foundation
+import NIOWebSocket
 import PorticoTestSupport
 import Testing
 import WebSocketKit
@@ -19,7 +20,8 @@ import WebSocketKit
             let capped = try await stack.publishAPI("OneAtATime", plans: ["OneConnection"])
             try await stack.subscribe(stack.applicationID, to: shared, plan: "TwentyShared")
             try await stack.subscribe(stack.applicationID, to: capped, plan: "OneConnection")
-            let (second, secondURL, _) = try await stack.startAnotherGateway()
+            let other = try await stack.startAnotherGateway()
+            let (second, secondURL) = (other.process, other.url)
             defer { second.terminate() }
             try await stack.settle()
 
@@ -55,6 +57,49 @@ import WebSocketKit
             try await holder.socket.close()
             _ = await holder.closeCode(within: 5)
             #expect(await eventually(within: 5) { await TestClient.refusal("\(secondURL)/oneatatime/1?access_token=\(stack.token)") == 101 })
+        }
+    }
+
+    /// A connection management call made to either gateway reaches a connection the other holds,
+    /// in both shapes, through PostgreSQL; one that ended answers 410.
+    @Test func managementCallsReachAConnectionOnAnotherGateway() async throws {
+        try await GatewayStack.run { stack in
+            let other = try await stack.startAnotherGateway()
+            defer { other.process.terminate() }
+            let issued = try await stack.publisherAPI.send(.post, "apis/\(stack.apiID)/connection-keys")
+            let key = try #require(issued["secret"].string)
+            try await stack.settle()
+            let auth = ["Authorization": "Bearer \(key)", "Content-Type": "text/plain"]
+
+            // The client is on the second gateway; the calls go to the first.
+            let client = try await TestClient.connect("\(other.url)/echowebsocket/1.0.0/inspect?access_token=\(stack.token)")
+            #expect(await client.waitFor { !$0.texts.isEmpty })
+            let id = try #require(JSON(parsing: client.texts[0])["headers"]["x-portico-connection-id"].string)
+            let aws = "\(stack.managementURL)/echowebsocket/1.0.0/@connections/\(id)"
+            let yandex = "\(stack.managementURL)/apigateways/websocket/v1/connections/\(id)"
+            // The holder reports a new connection at its next cluster sync (100 ms).
+            var described = (status: 0, body: Data())
+            try await eventually(within: 5) {
+                described = try await HTTP.send("GET", aws, headers: auth)
+                return described.status == 200
+            }
+            #expect(described.status == 200, "\(String(decoding: described.body, as: UTF8.self))")
+            #expect(HTTP.json(described.body)["portico"]["node"] == "second")
+            #expect(HTTP.json(try await HTTP.send("GET", yandex, headers: auth).body)["gatewayId"].string == stack.apiID)
+
+            #expect(try await HTTP.send("POST", aws, body: "across the cluster", headers: auth).status == 200)
+            #expect(await client.waitFor { $0.texts.contains("across the cluster") })
+            let encoded = Data("and back".utf8).base64EncodedString()
+            #expect(try await HTTP.send("POST", yandex + ":send", body: #"{"data":"\#(encoded)","type":"TEXT"}"#, headers: auth).status == 200)
+            #expect(await client.waitFor { $0.texts.contains("and back") })
+
+            #expect(try await HTTP.send("DELETE", aws + "?code=4321&reason=moved", headers: auth).status == 204)
+            #expect(await client.closeCode(within: 5) == WebSocketErrorCode(codeNumber: 4321))
+            #expect(try await HTTP.send("GET", aws, headers: auth).status == 410)
+            #expect(
+                await eventually(within: 5) { other.process.output.contains(#""via":"#) },
+                "the holder audits what it did for the other gateway"
+            )
         }
     }
 }

@@ -76,20 +76,33 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
         for process in [gateway, publisher, devportal, echo] { process.terminate() }
     }
 
-    /// A second gateway process on the same database, with its own ports: (process, ws URL, admin URL).
-    func startAnotherGateway() async throws -> (ServiceProcess, String, String) {
+    /// A second gateway process on the same database, with its own ports.
+    struct OtherGateway {
+        let process: ServiceProcess
+        let url: String
+        let adminURL: String
+        let managementURL: String
+    }
+
+    func startAnotherGateway() async throws -> OtherGateway {
         let port = ServiceProcess.freePort()
         let adminPort = ServiceProcess.freePort()
+        let managementPort = ServiceProcess.freePort()
         let process = try ServiceProcess(
             "gateway",
             environment: environment.merging(
                 [
                     "GATEWAY_PORT": "\(port)", "GATEWAY_ADMIN_PORT": "\(adminPort)", "GATEWAY_NODE_ID": "second",
-                    "GATEWAY_MANAGEMENT_PORT": "\(ServiceProcess.freePort())",
+                    "GATEWAY_MANAGEMENT_PORT": "\(managementPort)",
                 ]
             ) { _, new in new }
         )
         try await process.waitUntilReady("http://127.0.0.1:\(adminPort)/health/ready")
-        return (process, "ws://127.0.0.1:\(port)", "http://127.0.0.1:\(adminPort)")
+        return OtherGateway(
+            process: process,
+            url: "ws://127.0.0.1:\(port)",
+            adminURL: "http://127.0.0.1:\(adminPort)",
+            managementURL: "http://127.0.0.1:\(managementPort)"
+        )
     }
 }

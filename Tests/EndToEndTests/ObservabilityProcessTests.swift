@@ -205,7 +205,8 @@ import WebSocketKit
     /// The publisher lists the open connections of every gateway, and forgets closed ones.
     @Test func liveConnectionsSpanEveryGateway() async throws {
         try await GatewayStack.run { stack in
-            let (second, secondURL, _) = try await stack.startAnotherGateway()
+            let other = try await stack.startAnotherGateway()
+            let (second, secondURL) = (other.process, other.url)
             defer { second.terminate() }
             let here = try await TestClient.connect(
                 "\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)",

@@ -73,13 +73,17 @@ import WebSocketKit
             #expect(gone.status == 410 && gone.json["message"] == "GoneException" && gone.json["code"] == 410)
             #expect(try await Self.call("POST", url, key: key, body: "late").status == 410)
 
+            func audit() -> [JSON] {
+                stack.connectionLogOutput.split(separator: "\n").map { JSON(parsing: String($0)) }.filter { $0["event"] == "management" }
+            }
             #expect(
-                await eventually(within: 5) { stack.connectionLogOutput.contains(#""event":"management""#) },
-                "every call has an audit line"
+                await eventually(within: 5) {
+                    audit().contains { $0["action"] == "disconnect" && $0["closeCode"] == 4100 && $0["connectionId"].string == id }
+                },
+                "every call has an audit line: \(audit())"
             )
-            let audit = stack.connectionLogOutput.split(separator: "\n").map { JSON(parsing: String($0)) }
-                .filter { $0["event"] == "management" }
-            #expect(audit.contains { $0["action"] == "disconnect" && $0["closeCode"] == 4100 && $0["connectionId"].string == id })
+            #expect(audit().contains { $0["action"] == "send" && $0["bytes"] == 12 && $0["status"] == 200 })
+            #expect(audit().contains { $0["action"] == "get" && $0["status"] == 410 })
             #expect(!stack.connectionLogOutput.contains("price"), "never the message itself")
         }
     }

@@ -93,7 +93,7 @@ extension APIError {
 /// Handlers return typed values (`ResponseEncodable`, in an `EditedResponse` for a status or
 /// headers); the router encodes them with this.
 package struct JSONResponseEncoder: ResponseEncoder, Sendable {
-    static let encoder: JSONEncoder = {
+    package static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -26,7 +26,7 @@ struct ConnectionManagementController {
     }
 
     enum Shape: String, Sendable { case aws, yandex }
-    enum Action: String, Sendable { case get, send, disconnect }
+    typealias Action = ConnectionCall.Action
 
     /// A call, from its method and path alone.
     struct Call: Equatable, Sendable {
@@ -37,41 +37,6 @@ struct ConnectionManagementController {
         var apiPath: String?
     }
 
-    // MARK: Answers
-
-    struct Identity: Encodable, Sendable {
-        let sourceIp: String
-        let userAgent: String?
-    }
-
-    /// Portico's own fields, apart from AWS's and Yandex's.
-    struct PorticoFields: Encodable, Sendable {
-        let connectionId: String
-        let apiId: String
-        let applicationId: String
-        let applicationName: String
-        let keyType: String
-        let node: String
-    }
-
-    /// AWS's `GetConnection` answer.
-    struct AWSConnection: Encodable, Sendable {
-        let connectedAt: Date
-        let identity: Identity
-        let lastActiveAt: Date
-        let portico: PorticoFields
-    }
-
-    /// Yandex's `Connection`.
-    struct YandexConnection: Encodable, Sendable {
-        let id: String
-        let gatewayId: String
-        let identity: Identity
-        let connectedAt: Date
-        let lastActiveAt: Date
-        let portico: PorticoFields
-    }
-
     /// Yandex's `send` body: the message in base64, and whether it is text.
     struct YandexMessage: Decodable {
         let data: String?
@@ -80,7 +45,19 @@ struct ConnectionManagementController {
 
     // MARK: The call
 
+    /// Answers a call. What is refused before a connection is looked at (a path, a key, a body) is
+    /// counted here; what is done to a connection, where it is done (`ConnectionOperations`).
     @Sendable func handle(_ request: Request, context: PorticoRequestContext) async throws -> Response {
+        do {
+            return try await respond(request, context: context)
+        } catch let error as APIError {
+            let action = (try? Self.parse(method: request.method, path: request.uri.path))?.action.rawValue ?? "unknown"
+            gateway.metrics.managementCall(action: action, status: error.status.code)
+            throw error
+        }
+    }
+
+    private func respond(_ request: Request, context: PorticoRequestContext) async throws -> Response {
         let call = try Self.parse(method: request.method, path: request.uri.path)
         guard let table = gateway.snapshot.current else {
             throw Self.error(.serviceUnavailable, "ServiceUnavailableException", "The gateway has not loaded its catalog yet; retry shortly")
@@ -94,7 +71,6 @@ struct ConnectionManagementController {
         case .key(let id, let apiID):
             key = (id, apiID)
         case .missing, .invalid:
-            gateway.metrics.managementCall(action: call.action.rawValue, status: 401)
             throw APIError(
                 .unauthorized,
                 "UnauthorizedException",
@@ -102,7 +78,6 @@ struct ConnectionManagementController {
                 headers: [.wwwAuthenticate: "Bearer realm=\"portico-connections\""]
             )
         case .lockedOut(let wait):
-            gateway.metrics.managementCall(action: call.action.rawValue, status: 429)
             throw APIError(
                 .tooManyRequests,
                 "LimitExceededException",
@@ -110,127 +85,53 @@ struct ConnectionManagementController {
                 headers: [.retryAfter: "\(wait)"]
             )
         }
-        var audit = Audit(call: call, keyID: key.id)
-        do {
-            let response = try await perform(call, key: key, table: table, request: request, context: context, audit: &audit)
-            record(audit, status: Int(response.status.code))
-            return response
-        } catch let error as APIError {
-            record(audit, status: error.status.code)
-            throw error
-        }
-    }
-
-    /// What the audit line says of a call.
-    struct Audit {
-        let call: Call
-        let keyID: String
-        var apiID: String?
-        var bytes: Int?
-        var closeCode: Int?
-    }
-
-    private func record(_ audit: Audit, status: Int) {
-        gateway.metrics.managementCall(action: audit.call.action.rawValue, status: status)
-        gateway.log.management(
-            action: audit.call.action.rawValue,
-            shape: audit.call.shape.rawValue,
-            keyID: audit.keyID,
-            connectionID: audit.call.connectionID,
-            apiID: audit.apiID,
-            status: status,
-            bytes: audit.bytes,
-            closeCode: audit.closeCode
-        )
-    }
-
-    private func perform(
-        _ call: Call,
-        key: (id: String, apiID: String),
-        table: RouteTable,
-        request: Request,
-        context: PorticoRequestContext,
-        audit: inout Audit
-    ) async throws -> Response {
         if let apiPath = call.apiPath {
-            guard let match = table.match(path: apiPath), match.rest.isEmpty else {
-                throw Self.error(.notFound, "NotFoundException", "No API is served at this path")
+            let match = table.match(path: apiPath)
+            let refusal: APIError? =
+                if let match, match.rest.isEmpty {
+                    match.api.id == key.apiID ? nil : Self.error(.forbidden, "ForbiddenException", "This connection key is not one of this API's")
+                } else {
+                    Self.error(.notFound, "NotFoundException", "No API is served at this path")
+                }
+            if let refusal {
+                // A key holder trying another API's path: audited like any call on a connection.
+                gateway.log.management(
+                    action: call.action.rawValue,
+                    shape: call.shape.rawValue,
+                    keyID: key.id,
+                    connectionID: call.connectionID,
+                    apiID: key.apiID,
+                    status: refusal.status.code
+                )
+                throw refusal
             }
-            guard match.api.id == key.apiID else {
-                throw Self.error(.forbidden, "ForbiddenException", "This connection key is not one of this API's")
-            }
         }
-        audit.apiID = key.apiID
-        guard let connection = gateway.connections.find(call.connectionID) else {
-            throw Self.gone
-        }
-        guard connection.apiID == key.apiID else {
-            throw Self.error(.forbidden, "ForbiddenException", "The connection is not one of this connection key's API")
-        }
+        // Read and checked here, at the edge, wherever the connection is.
+        let operation: ConnectionOperations.Operation
         switch call.action {
-        case .get:
-            let description = try await connection.describe().get()
-            let identity = Identity(sourceIp: description.sourceIP, userAgent: description.userAgent)
-            let portico = PorticoFields(
-                connectionId: description.id,
-                apiId: description.apiID,
-                applicationId: description.applicationID,
-                applicationName: description.applicationName,
-                keyType: description.keyType.rawValue,
-                node: gateway.settings.nodeID
-            )
-            switch call.shape {
-            case .aws:
-                return try context.responseEncoder.encode(
-                    AWSConnection(
-                        connectedAt: description.connectedAt,
-                        identity: identity,
-                        lastActiveAt: description.lastActiveAt,
-                        portico: portico
-                    ),
-                    from: request,
-                    context: context
-                )
-            case .yandex:
-                return try context.responseEncoder.encode(
-                    YandexConnection(
-                        id: description.id,
-                        gatewayId: description.apiID,
-                        identity: identity,
-                        connectedAt: description.connectedAt,
-                        lastActiveAt: description.lastActiveAt,
-                        portico: portico
-                    ),
-                    from: request,
-                    context: context
-                )
-            }
+        case .get: operation = .get
         case .send:
             let (payload, binary) = try await message(of: request, shape: call.shape)
-            audit.bytes = payload.readableBytes
-            do {
-                try await connection.push(payload, binary: binary).get()
-            } catch RelayedConnection.PushRefusal.closed {
-                throw Self.gone
-            } catch RelayedConnection.PushRefusal.busy {
-                throw Self.error(
-                    .tooManyRequests,
-                    "LimitExceededException",
-                    "The client is not reading fast enough: its buffer is full; retry later"
-                )
-            }
-            return call.shape == .aws ? Response(status: .ok) : try jsonResponse(EmptyObject())
+            operation = .send(payload, binary: binary)
         case .disconnect:
             let (code, reason) = try Self.closing(request.uri.queryParameters, shape: call.shape)
-            audit.closeCode = Int(code.rawValue)
-            connection.close(code, reason: reason)
-            return Response(status: .noContent)
+            operation = .disconnect(code, reason: reason)
         }
+        let caller = ConnectionOperations.Caller(shape: call.shape, keyID: key.id, apiID: key.apiID)
+        let answer: ConnectionCall.Answer
+        if gateway.connections.find(call.connectionID) == nil, let node = try await gateway.calls.holder(of: call.connectionID) {
+            answer = try await gateway.calls.forward(operation, on: call.connectionID, to: node, for: caller)
+        } else {
+            answer = await gateway.calls.operations.execute(operation, on: call.connectionID, for: caller)
+        }
+        var headers: HTTPFields = [:]
+        if !answer.body.isEmpty { headers[.contentType] = "application/json" }
+        return Response(
+            status: HTTPResponse.Status(code: answer.status),
+            headers: headers,
+            body: .init(byteBuffer: ByteBuffer(string: answer.body))
+        )
     }
-
-    struct EmptyObject: Encodable {}
-
-    static let gone = error(.gone, "GoneException", "No open connection has this id: it ended, or never was")
 
     static func error(_ status: HTTPResponse.Status, _ name: String, _ description: String) -> APIError {
         APIError(status, name, description)

@@ -87,7 +87,7 @@ final class ConnectionLog: Service, Sendable {
         let time: String
         /// `get`, `send` or `disconnect`.
         let action: String
-        /// Which API shape was called: `aws`, `yandex`, or `peer` (carried from another gateway).
+        /// Which API shape was called: `aws` or `yandex`.
         let shape: String
         /// The connection key's id that authorized the call.
         let keyId: String
@@ -96,6 +96,8 @@ final class ConnectionLog: Service, Sendable {
         let status: Int
         var bytes: Int?
         var closeCode: Int?
+        /// The gateway the call was made to, when it was carried here from another.
+        var via: String?
     }
 
     /// One line of the log.
@@ -151,7 +153,8 @@ final class ConnectionLog: Service, Sendable {
         apiID: String?,
         status: Int,
         bytes: Int? = nil,
-        closeCode: Int? = nil
+        closeCode: Int? = nil,
+        via: String? = nil
     ) {
         enqueue(
             .management(
@@ -165,7 +168,8 @@ final class ConnectionLog: Service, Sendable {
                     apiId: apiID,
                     status: status,
                     bytes: bytes,
-                    closeCode: closeCode
+                    closeCode: closeCode,
+                    via: via
                 )
             )
         )
