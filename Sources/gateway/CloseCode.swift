@@ -1,4 +1,5 @@
 import NIOWebSocket
+import PorticoCore
 
 /// Every close code the gateway itself sends. Codes a client or backend sends travel through
 /// unchanged; these are the gateway's own. Listed in `docs/gateway.md`.
@@ -37,7 +38,7 @@ struct GatewayCloseCode: RawRepresentable, Hashable, Sendable {
     /// A code the API's backend asks for when it disconnects a client through the connection
     /// management API: 1000, or one of the application's own, 4000–4999; nil otherwise.
     static func requested(_ code: Int) -> GatewayCloseCode? {
-        code == 1000 || (4000...4999).contains(code) ? GatewayCloseCode(rawValue: UInt16(code)) : nil
+        ConnectionCall.isAllowedCloseCode(code) ? GatewayCloseCode(rawValue: UInt16(code)) : nil
     }
 
     var errorCode: WebSocketErrorCode { WebSocketErrorCode(codeNumber: Int(rawValue)) }

@@ -37,8 +37,9 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     let publisher = router.group("api/am/publisher/v4").add(middleware: BasicAuthMiddleware(authenticator))
     publisher.addRoutes(APIsController(apis: apis).endpoints, atPath: "apis")
     publisher.addRoutes(LifecycleController(apis: apis).endpoints, atPath: "apis")
+    publisher.addRoutes(UsageController(apis: apis, usage: UsageStore(database: database)).endpoints, atPath: "apis")
     publisher.addRoutes(
-        UsageController(apis: apis, usage: UsageStore(database: database), cluster: ClusterStateStore(database: database)).endpoints,
+        ConnectionsController(apis: apis, cluster: ClusterStateStore(database: database), calls: ConnectionCallStore(database: database)).endpoints,
         atPath: "apis"
     )
     publisher.addRoutes(

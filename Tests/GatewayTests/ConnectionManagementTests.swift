@@ -174,4 +174,26 @@ import WebSocketKit
             #expect(statuses.count < 200, "\(statuses.count)")
         }
     }
+
+    /// Providers message and close a connection through the publisher, with their own credentials.
+    @Test func providersMessageAndCloseThroughThePublisher() async throws {
+        try await InProcessStack.run { stack in
+            let (client, id) = try await Self.client(stack)
+            let connections = "apis/\(stack.apiID)/connections"
+            // The gateway reports the connection at its next cluster sync.
+            #expect(await eventually(within: 5) { (try? await stack.publisherAPI.send(.get, connections))?["count"] == 1 })
+            let sent = try await stack.publisherAPI.send(.post, "\(connections)/\(id)/messages", json: #"{"notice":"maintenance at noon"}"#)
+            #expect(sent.status == .ok, "\(sent.text)")
+            #expect(await client.waitFor { $0.texts.contains(#"{"notice":"maintenance at noon"}"#) })
+            let otherAPI = try await stack.serve("Elsewhere", endpoint: "ws://127.0.0.1:\(stack.echoPort)")
+            let foreign = try await stack.publisherAPI.send(.delete, "apis/\(otherAPI)/connections/\(id)")
+            #expect(foreign.status == .forbidden, "the connection is not this API's: \(foreign.text)")
+            try await stack.publisherAPI.send(.delete, "\(connections)/\(id)?code=3999").expectError(.badRequest, mentioning: "'code'")
+            let subscriber = try await stack.publisherAPI.user("viewer", roles: ["subscriber"])
+            try await subscriber.send(.delete, "\(connections)/\(id)").expectError(.forbidden)
+            #expect(try await stack.publisherAPI.send(.delete, "\(connections)/\(id)?code=4200&reason=maintenance").status == .noContent)
+            #expect(await client.closeCode(within: 5) == WebSocketErrorCode(codeNumber: 4200))
+            #expect(try await stack.publisherAPI.send(.post, "\(connections)/\(id)/messages", json: "{}").status == .gone)
+        }
+    }
 }

@@ -41,6 +41,24 @@ package struct ConnectionCall: Sendable, Equatable {
         self.apiID = apiID
     }
 
+    /// The largest message a call may push (AWS's limit).
+    package static let maxMessageBytes = 128 * 1024
+    /// The longest close reason (RFC 6455: 125 bytes of payload, 2 of them the code).
+    package static let maxReasonBytes = 123
+
+    /// Whether a pushed body is a text message: its `Content-Type` is `text/*` or
+    /// `application/json` (parameters aside) and it is UTF-8; otherwise it is sent as binary.
+    package static func isText(contentType: String?, body: some Collection<UInt8>) -> Bool {
+        let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard type.hasPrefix("text/") || type == "application/json" else { return false }
+        return String(validating: body, as: UTF8.self) != nil
+    }
+
+    /// A close code a caller may ask for: 1000, or one of the application's own, 4000–4999.
+    package static func isAllowedCloseCode(_ code: Int) -> Bool {
+        code == 1000 || (4000...4999).contains(code)
+    }
+
     /// The holder's answer: the HTTP status and the JSON body (empty for none).
     package struct Answer: Sendable, Equatable {
         package let status: Int

@@ -113,6 +113,20 @@ package struct ConnectionCallStore: Sendable {
         return nil
     }
 
+    /// Places `call` and polls for its answer (every 20 ms, at most `timeout`): for a caller that
+    /// does not listen (the publisher, whose calls are a provider's, not a backend's stream). Nil
+    /// when the holder did not answer in time; the call is then withdrawn.
+    package func call(_ call: ConnectionCall, timeout: Duration = .seconds(5)) async throws -> ConnectionCall.Answer? {
+        let id = try await place(call)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            if let answer = try await collect(id: id) { return answer }
+        }
+        try await abandon(id: id)
+        return nil
+    }
+
     /// Forgets call `id`, answered or not (its caller gave up waiting).
     package func abandon(id: String) async throws {
         try await database.client.query("DELETE FROM connection_calls WHERE id = \(id)::uuid", logger: logger)

@@ -14,8 +14,7 @@ struct ConnectionManagementController {
     let gateway: Gateway
     let keys: ConnectionKeyCheck
 
-    /// The largest message a call may push (AWS's limit).
-    static let maxMessageBytes = 128 * 1024
+    static let maxMessageBytes = ConnectionCall.maxMessageBytes
     static let yandexPrefix = "/apigateways/websocket/v1/connections/"
 
     var endpoints: RouteCollection<PorticoRequestContext> {
@@ -207,10 +206,7 @@ struct ConnectionManagementController {
         }
         switch shape {
         case .aws:
-            let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-            let textual = type.hasPrefix("text/") || type == "application/json"
-            let isUTF8 = String(validatingUTF8Bytes: body.readableBytesView) != nil
-            return (body, !(textual && isUTF8))
+            return (body, !ConnectionCall.isText(contentType: request.headers[.contentType], body: body.readableBytesView))
         case .yandex:
             guard let message = try? JSONDecoder().decode(YandexMessage.self, from: Data(body.readableBytesView)) else {
                 throw Self.error(.badRequest, "BadRequestException", "The body must be JSON: {\"data\": base64, \"type\": \"TEXT\"|\"BINARY\"}")
@@ -245,16 +241,9 @@ struct ConnectionManagementController {
             code = requested
         }
         let reason = query["reason"].map(String.init) ?? "disconnected by the API"
-        guard reason.utf8.count <= 123 else {
+        guard reason.utf8.count <= ConnectionCall.maxReasonBytes else {
             throw error(.badRequest, "BadRequestException", "'reason' is at most 123 bytes of UTF-8")
         }
         return (code, reason)
-    }
-}
-
-extension String {
-    fileprivate init?(validatingUTF8Bytes bytes: ByteBufferView) {
-        guard let string = String(validating: bytes, as: UTF8.self) else { return nil }
-        self = string
     }
 }
