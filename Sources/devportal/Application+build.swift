@@ -52,6 +52,7 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     open.addRoutes(CatalogController(database: database, settings: settings).endpoints, atPath: "apis")
 
     let signedIn = router.group(base).add(middleware: BasicAuthMiddleware(authenticator))
+    signedIn.addRoutes(PersonalAccessTokensController(authenticator: authenticator).endpoints, atPath: "me/personal-access-tokens")
     signedIn.addRoutes(ApplicationsController(applications: applications, usage: UsageStore(database: database)).endpoints)
     signedIn.addRoutes(KeysController(applications: applications, keys: keys, issuer: issuer, settings: settings).endpoints, atPath: "applications")
     signedIn.addRoutes(SubscriptionsController(subscriptions: SubscriptionStore(database: database)).endpoints, atPath: "subscriptions")

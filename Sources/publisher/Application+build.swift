@@ -49,6 +49,8 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     publisher.addRoutes(PublisherPlansController(plans: plans).endpoints, atPath: "throttling-policies")
     publisher.addRoutes(SubscriptionsController(subscriptions: SubscriptionStore(database: database), apis: apis).endpoints, atPath: "subscriptions")
 
+    publisher.addRoutes(PersonalAccessTokensController(authenticator: authenticator).endpoints, atPath: "me/personal-access-tokens")
+
     let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(authenticator))
     admin.addRoutes(UsersController(users: users).endpoints, atPath: "users")
     admin.addRoutes(AdminPlansController(plans: plans).endpoints, atPath: "throttling-policies/subscription")

@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 
-/// HTTP Basic authentication (RFC 7617) through the `Authenticator`. Missing or wrong credentials
+/// HTTP Basic authentication (RFC 7617), or a personal access token (`Authorization: Bearer
+/// pat_…`), through the `Authenticator`. Missing or wrong credentials
 /// are a 401 with `WWW-Authenticate`, too many failures a 429; a route decides about roles itself
 /// (403). With `required: false` a request without credentials passes as anonymous, while wrong
 /// credentials are still a 401.
@@ -20,14 +21,26 @@ package struct BasicAuthMiddleware: RouterMiddleware {
             if !required { return try await next(request, context) }
             throw APIError.unauthorized("This resource needs HTTP Basic authentication")
         }
-        guard let (username, password) = Self.parse(header) else {
-            throw APIError.unauthorized("The Authorization header is not valid HTTP Basic credentials")
+        let user: User
+        if let token = Self.bearer(header) {
+            user = try await authenticator.authenticate(token: token, address: context.clientAddress)
+        } else if let (username, password) = Self.parse(header) {
+            user = try await authenticator.authenticate(username: username, password: password, address: context.clientAddress)
+        } else {
+            throw APIError.unauthorized("The Authorization header is neither HTTP Basic credentials nor a personal access token")
         }
-        let user = try await authenticator.authenticate(username: username, password: password, address: context.clientAddress)
         var context = context
         context.user = user
         context.logger[metadataKey: "user"] = .string(user.username)
         return try await next(request, context)
+    }
+
+    /// The token of `Bearer pat_…` (the scheme is case-insensitive), or nil.
+    package static func bearer(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.hasPrefix(PersonalAccessToken.prefix) ? token : nil
     }
 
     /// Splits `Basic base64(user:password)`; the scheme is case-insensitive. Credentials with a

@@ -18,7 +18,7 @@ package struct ConnectionKeyStore: Sendable {
 
     /// A new key for the API: the key and what the backend presents (`pck_<id>_<secret>`), once.
     package func create(apiID: String, createdBy: String) async throws -> (key: ConnectionKey, presented: String) {
-        let secret = Data.random(count: 32).base64URLEncoded
+        let secret = PresentedSecret.newSecret()
         let hash = try await hasher.hash(secret)
         return try await database.transaction { connection in
             var created: ConnectionKey?

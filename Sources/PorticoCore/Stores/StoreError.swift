@@ -21,6 +21,7 @@ package enum StoreError: Error, Equatable, Sendable {
         case subscription
         case businessPlan = "business plan"
         case connectionKey = "connection key"
+        case personalAccessToken = "personal access token"
     }
 
     /// What a change collides with.
