@@ -52,7 +52,7 @@ install:
 	@scripts/prerequisites.sh zlib1g-dev
 	swift build -c $(CONFIG)
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/portico/migrations"
-	for service in publisher devportal gateway echo-backend; do \
+	for service in publisher devportal gateway echo-backend portico; do \
 		install -m 755 "$$(swift build -c $(CONFIG) --show-bin-path)/$$service" "$(PREFIX)/bin/" || exit 1; \
 		resources="$$(swift build -c $(CONFIG) --show-bin-path)/portico_$$service.resources"; \
 		if [ -d "$$resources" ]; then cp -R "$$resources" "$(PREFIX)/bin/" || exit 1; fi; \

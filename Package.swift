@@ -51,6 +51,7 @@ let package = Package(
         .executable(name: "gateway", targets: ["gateway"]),
         .executable(name: "echo-backend", targets: ["echo-backend"]),
         .executable(name: "portico-bench", targets: ["portico-bench"]),
+        .executable(name: "portico", targets: ["portico"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
@@ -118,6 +119,16 @@ let package = Package(
         .executableTarget(
             name: "echo-backend",
             dependencies: [.byName(name: "EchoServer"), argumentParser] + nioWebSocket,
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "portico",
+            dependencies: [
+                argumentParser,
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
