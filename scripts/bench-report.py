@@ -129,6 +129,25 @@ def median_round_p99(target):
     return figures[len(figures) // 2] if figures else None
 
 
+def push(target, key):
+    """A push figure over the interleaved rounds: rates and latencies averaged, CPU pooled."""
+    rounds = [row for (s, t), row in by.items() if t == target and s.startswith("push-r")]
+    if not rounds:
+        return None
+    if key == "cpuPerPush":
+        pushes = sum(r["generator"].get("pushes", 0) for r in rounds)
+        return sum(r["proxyCPUSeconds"] for r in rounds) * 1e6 / pushes if pushes else None
+    figures = [r["generator"].get(key, 0) for r in rounds]
+    return sum(figures) / len(figures)
+
+
+push_rows = []
+for target, label in [("push-same", "on the gateway called"), ("push-other", "on another gateway (through PostgreSQL)")]:
+    push_rows.append(f"| {label} | {fmt(push(target, 'pushesPerSecond'))} | {fmt(push(target, 'p50Micros'))} / {fmt(push(target, 'p99Micros'))} | "
+                     f"{fmt(push(target, 'failed'))} | {fmt(push(target, 'delivered'))} | {fmt(push(target, 'cpuPerPush'))} |")
+push_ratios = ", ".join(f"{name} {fmt(ratio(push('push-other', key), push('push-same', key)), 2)}×"
+                        for name, key in [("pushes/s", "pushesPerSecond"), ("p50", "p50Micros"), ("p99", "p99Micros")])
+
 checks = []
 rate_off, rate_on = pooled("rate", "portico"), pooled("rate", "portico-limits")
 for label, mine, theirs, limit, peer in [
@@ -171,6 +190,16 @@ generated = "\n".join([
     "| callers | requests/s | p50 / p99 latency (µs) | failed | devportal CPU per request (µs) | wrong passwords answered 401 / 429 / 503 |",
     "|---|---|---|---|---|---|",
     *rest_rows,
+    "",
+    "8. Connection management: `POST …/@connections/{id}` (64 B), 4 callers in a closed loop to the first",
+    "gateway's management listener, the client on it or on a second gateway; two interleaved rounds",
+    "averaged, CPU of both gateways pooled:",
+    "",
+    "| client | pushes/s | p50 / p99 call latency (µs) | not 200 | delivered | gateways' CPU per push (µs) |",
+    "|---|---|---|---|---|---|",
+    *push_rows,
+    "",
+    f"Another gateway's client against the called gateway's: {push_ratios}.",
     "",
     "Fixed-rate p99 (µs) in three interleaved rounds, median: "
     + ", ".join(f"{names[t]} {fmt(median_round_p99(t))}" for t in ("nginx", "haproxy", "portico")) + ".",

@@ -10,8 +10,10 @@
 #
 # BENCH_SECONDS (10) per throughput run, BENCH_HANDSHAKES (3000), BENCH_IDLE (9000 connections),
 # BENCH_RATE (10000 messages/s) change the load; BENCH_WRITE=0 leaves docs/PERFORMANCE.md alone.
-# BENCH_SECTIONS ("proxy rest") picks what runs: `proxy` is the gateway against the peers (1–6),
-# `rest` the REST services' sign-in cost (7); a run of some sections only prints (never writes).
+# BENCH_SECTIONS ("proxy rest push") picks what runs: `proxy` is the gateway against the peers
+# (1–6), `rest` the REST services' sign-in cost (7), `push` the connection management API's pushes
+# to a client on the same and on a second gateway (8); a run of some sections only prints (never
+# writes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +21,10 @@ seconds=${BENCH_SECONDS:-10}
 handshakes=${BENCH_HANDSHAKES:-3000}
 idle=${BENCH_IDLE:-9000}
 rate=${BENCH_RATE:-10000}
-sections=" ${BENCH_SECTIONS:-proxy rest} "
+sections=" ${BENCH_SECTIONS:-proxy rest push} "
 section() { [[ "$sections" == *" $1 "* ]]; }
 write=${BENCH_WRITE:-1}
-if [ "$sections" != " proxy rest " ]; then write=0; fi
+if [ "$sections" != " proxy rest push " ]; then write=0; fi
 
 if section proxy; then scripts/prerequisites.sh zlib1g-dev openssl nginx-light haproxy; else scripts/prerequisites.sh zlib1g-dev openssl; fi
 swift build -c release
@@ -107,6 +109,7 @@ process_ids() {
         nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;  # only in the proxy section
         haproxy) echo "$haproxy_pid" ;;
         portico|portico-limits) echo "$gateway_pid" ;;
+        push-same|push-other) echo "$gateway_pid $second_pid" ;;  # only in the push section
         devportal) echo "$devportal_pid" ;;
     esac
 }
@@ -203,6 +206,30 @@ if section rest; then
             --noise-connections 16 --noise-header "$guesser"
         unset 'headers[devportal]'
         sleep 61  # the guessing's lock-outs last a minute: the next round starts clean
+    done
+fi
+
+# 8. The connection management API: a backend's pushes (POST …/@connections/{id}, 64 B, 4 callers
+# in a closed loop) to one client, through the first gateway's management listener, the client on
+# that gateway, then on a second gateway (the call carried through PostgreSQL). CPU: both gateways.
+if section push; then
+    echo "bench: connection management pushes" >&2
+    second_port=$(stack_free_port); second_admin=$(stack_free_port); second_management=$(stack_free_port)
+    stack_spawn "$proxy_cpus" "$work/gateway2.log" env GATEWAY_PORT="$second_port" GATEWAY_ADMIN_PORT="$second_admin" \
+        GATEWAY_MANAGEMENT_PORT="$second_management" GATEWAY_NODE_ID=second "$bin/gateway" serve
+    second_pid=${stack_pids[-1]}
+    for _ in $(seq 1 150); do curl -fs "http://127.0.0.1:$second_admin/health/ready" >/dev/null && break; sleep 0.2; done
+    key=$(curl -fs -u admin:stack-admin -X POST "http://127.0.0.1:$publisher_port/api/am/publisher/v4/apis/$api_id/connection-keys" | json '["secret"]')
+    sleep 1  # the key reaches both gateways with the change notification
+    url[push-same]="ws://127.0.0.1:$gateway_port/echo/1"
+    url[push-other]="ws://127.0.0.1:$second_port/echo/1"
+    headers[push-same]="Authorization: Bearer $token"
+    headers[push-other]="Authorization: Bearer $token"
+    management="http://127.0.0.1:$management_port/echo/1"
+    "${generator[@]}" push --url "${url[push-same]}" --header "${headers[push-same]}" --management "$management" --key "$key" --seconds 2 > /dev/null
+    for round in 1 2; do
+        run "push-r$round" push-same push --management "$management" --key "$key" --seconds "$seconds"
+        run "push-r$round" push-other push --management "$management" --key "$key" --seconds "$seconds"
     done
 fi
 

@@ -8,7 +8,8 @@
 #
 # Before stack_start: STACK_GATEWAY_CPUS / STACK_BACKEND_CPUS (taskset CPU lists, optional),
 # STACK_BACKEND_ARGS (more echo-backend arguments), STACK_BCRYPT_COST (default 4: cheap sign-ups) and
-# any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, management_port, devportal_port,
+# any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, management_port, publisher_port,
+# devportal_port, api_id (Echo's),
 # token, gateway_pid, echo_pid, devportal_pid; the developer `client` (password `client-password`).
 # Logs go to $work/*.log; stack_stop (run on EXIT) stops everything.
 
@@ -34,7 +35,7 @@ stack_spawn() {
 
 stack_start() {
     bin="$(swift build -c release --show-bin-path)"
-    local pg_port publisher_port
+    local pg_port
     pg_port=$(stack_free_port); publisher_port=$(stack_free_port); devportal_port=$(stack_free_port)
     gateway_port=$(stack_free_port); admin_port=$(stack_free_port); echo_port=$(stack_free_port)
     management_port=$(stack_free_port)
@@ -62,6 +63,7 @@ stack_start() {
     local api app
     api=$(curl -fs -u admin:stack-admin -H 'Content-Type: application/json' "$P/apis" -d "{\"name\":\"Echo\",\"context\":\"/echo\",\"version\":\"1\",\"policies\":[\"Unlimited\"],\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" | json '["id"]')
     curl -fs -o /dev/null -u admin:stack-admin -X POST "$P/apis/change-lifecycle?apiId=$api&action=Publish"
+    api_id=$api
     curl -fs -o /dev/null -H 'Content-Type: application/json' "$D/signup" -d '{"username":"client","password":"client-password"}'
     app=$(curl -fs -u client:client-password -H 'Content-Type: application/json' "$D/applications" -d '{"name":"Client"}' | json '["applicationId"]')
     curl -fs -o /dev/null -u client:client-password -H 'Content-Type: application/json' "$D/subscriptions" -d "{\"applicationId\":\"$app\",\"apiId\":\"$api\",\"throttlingPolicy\":\"Unlimited\"}"

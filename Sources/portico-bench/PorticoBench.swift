@@ -11,7 +11,7 @@ struct PorticoBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "portico-bench",
         abstract: "Load generator of `make bench`: one run, one JSON line of figures.",
-        subcommands: [Echo.self, Handshakes.self, Idle.self, REST.self]
+        subcommands: [Echo.self, Handshakes.self, Idle.self, REST.self, Push.self]
     )
 
     /// What every run names: where to connect and the headers to send.
@@ -86,6 +86,27 @@ struct PorticoBench: AsyncParsableCommand {
         func run() async throws {
             let url = try PorticoBench.websocket(target)
             try await PorticoBench.report { group in try await IdleRun(target: url, connections: connections).run(on: group) }
+        }
+    }
+
+    struct Push: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Messages pushed to one client through the connection management API (POST …/@connections/{id}), closed loop."
+        )
+        @OptionGroup var target: Target
+        @Option(help: "The management API's base for the client's API: http://host:port/{context}/{version}") var management: String
+        @Option(help: "A connection key of the API") var key: String
+        @Option(help: "Callers pushing at once") var callers = 4
+        @Option(help: "Message size in bytes") var size = 64
+        @Option var seconds = 10
+
+        func run() async throws {
+            let url = try PorticoBench.websocket(target)
+            try await PorticoBench.report { group in
+                try await PushRun(client: url, management: management, key: key, callers: callers, size: size, seconds: Double(seconds)).run(
+                    on: group
+                )
+            }
         }
     }
 
@@ -175,6 +196,8 @@ final class WebSocketConnection: ChannelInboundHandler, @unchecked Sendable {
     private var context: ChannelHandlerContext?
     private var inbound = ByteBuffer()
     private var open = false
+    /// The gateway's `X-Portico-Connection-Id` from the 101, when it sent one.
+    private(set) var connectionID: String?
     private var messageLength = 0
 
     init(request: String, opened: EventLoopPromise<Void>, onMessage: @escaping (Int) -> Void) {
@@ -200,6 +223,8 @@ final class WebSocketConnection: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             open = true
+            connectionID = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("x-portico-connection-id:") }
+                .map { $0.dropFirst("x-portico-connection-id:".count).trimmingCharacters(in: .whitespaces) }
             opened.succeed()
         }
         while let length = nextFrame() {

@@ -43,22 +43,17 @@ final class RESTRun: @unchecked Sendable {
         var channels: [any Channel] = []
         for index in 0..<(connections + noiseConnections) {
             let isNoise = index >= connections
-            let handler = HTTPCaller(request: isNoise ? noise! : request) { [self] status, nanos in
-                guard running else { return false }
-                if isNoise {
-                    noiseStatuses[status, default: 0] += 1
-                } else {
-                    statuses[status, default: 0] += 1
-                    latencies.samples.append(nanos)
-                }
-                return true
-            }
             channels.append(
-                try await ClientBootstrap(group: loop)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+                try await HTTPCaller.connect(to: host, port: port, on: loop, request: isNoise ? noise! : request) { [self] status, nanos in
+                    guard running else { return false }
+                    if isNoise {
+                        noiseStatuses[status, default: 0] += 1
+                    } else {
+                        statuses[status, default: 0] += 1
+                        latencies.samples.append(nanos)
                     }
-                    .connect(host: host, port: port).get()
+                    return true
+                }
             )
         }
         try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
@@ -82,6 +77,21 @@ final class RESTRun: @unchecked Sendable {
 /// One keep-alive connection sending the same request each time the last answer has come in.
 /// Answers are read by `Content-Length` (the REST services always send it).
 final class HTTPCaller: ChannelInboundHandler, @unchecked Sendable {
+    /// Connects a caller of `request` to `host`:`port` on `loop`.
+    static func connect(
+        to host: String,
+        port: Int,
+        on loop: any EventLoop,
+        request: ByteBuffer,
+        answered: @escaping (Int, UInt64) -> Bool
+    ) async throws -> any Channel {
+        let handler = HTTPCaller(request: request, answered: answered)
+        return try await ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) } }
+            .connect(host: host, port: port).get()
+    }
+
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

@@ -31,15 +31,10 @@ struct ConnectionsController {
     @Sendable func message(_ request: Request, context: Context) async throws -> Response {
         let (call, _) = try await prepare(.send, context: context, to: "send messages to an API's connections")
         let limit = ConnectionCall.maxMessageBytes
-        let tooLarge = APIError(.contentTooLarge, "Payload Too Large", "A message is at most \(limit) bytes")
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: limit)
-        } catch {
-            throw tooLarge
-        }
+        let body = try await request.collectBody(
+            atMost: limit,
+            tooLarge: APIError(.contentTooLarge, "Payload Too Large", "A message is at most \(limit) bytes")
+        )
         var sending = call
         sending.message = Array(body.readableBytesView)
         sending.binary = !ConnectionCall.isText(contentType: request.headers[.contentType], body: body.readableBytesView)

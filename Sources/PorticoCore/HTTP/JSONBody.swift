@@ -17,19 +17,10 @@ extension Request {
                 "The request body must be JSON; send Content-Type: application/json"
             )
         }
-        let tooLarge = APIError(.contentTooLarge, "Payload Too Large", "The request body is larger than \(limit) bytes")
-        if let length = headers[.contentLength].flatMap(Int.init), length > limit {
-            throw tooLarge
-        }
-        var request = self
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw tooLarge
-        } catch is NIOTooManyBytesError {
-            throw tooLarge
-        }
+        let buffer = try await collectBody(
+            atMost: limit,
+            tooLarge: APIError(.contentTooLarge, "Payload Too Large", "The request body is larger than \(limit) bytes")
+        )
         guard buffer.readableBytes > 0 else {
             throw APIError.badRequest("The request body is empty; expected a JSON object")
         }
@@ -48,6 +39,22 @@ extension Request {
             throw APIError.badRequest(TextInput.problem(bad) + " (in a repeated member)", message: "Invalid JSON text")
         }
         return value
+    }
+}
+
+extension Request {
+    /// The whole body, at most `limit` bytes: `tooLarge` when it says it is longer
+    /// (`Content-Length`) or turns out to be, before more than `limit` bytes are read.
+    package func collectBody(atMost limit: Int, tooLarge: APIError) async throws -> ByteBuffer {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
+        var request = self
+        do {
+            return try await request.collectBody(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw tooLarge
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
     }
 }
 

@@ -27,10 +27,18 @@ final class ConnectionCalls: Service, Sendable {
 
     private var node: String { operations.node }
 
-    /// The gateway holding connection `id`, when it is a live one other than this.
-    func holder(of id: String) async throws -> String? {
-        guard let node = try await store.node(of: id, freshness: ClusterStateStore.nodeFreshness), node != self.node else { return nil }
-        return node
+    /// The other gateway holding connection `id`; nil when this one holds it, or none does. A
+    /// connection is in the live-connection list from its holder's next cluster sync: a backend
+    /// that calls as soon as its handshake came in would find it nowhere yet, so a miss is looked
+    /// up again for three sync intervals before it stands.
+    func locate(_ id: String, syncInterval milliseconds: Int) async throws -> String? {
+        let deadline = ContinuousClock.now + .milliseconds(3 * milliseconds + 100)
+        while true {
+            if operations.connections.find(id) != nil { return nil }
+            if let node = try await store.node(of: id, freshness: ClusterStateStore.nodeFreshness), node != self.node { return node }
+            guard ContinuousClock.now < deadline else { return nil }
+            try await Task.sleep(for: .milliseconds(max(20, milliseconds / 2)))
+        }
     }
 
     /// Carries `operation` to `node` and returns its answer; 503 when it does not answer in time.

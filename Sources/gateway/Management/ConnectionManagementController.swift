@@ -118,7 +118,7 @@ struct ConnectionManagementController {
         }
         let caller = ConnectionOperations.Caller(shape: call.shape, keyID: key.id, apiID: key.apiID)
         let answer: ConnectionCall.Answer
-        if gateway.connections.find(call.connectionID) == nil, let node = try await gateway.calls.holder(of: call.connectionID) {
+        if let node = try await gateway.calls.locate(call.connectionID, syncInterval: gateway.settings.clusterSyncIntervalMs) {
             answer = try await gateway.calls.forward(operation, on: call.connectionID, to: node, for: caller)
         } else {
             answer = await gateway.calls.operations.execute(operation, on: call.connectionID, for: caller)
@@ -196,14 +196,7 @@ struct ConnectionManagementController {
         let tooLarge = Self.error(.contentTooLarge, "PayloadTooLargeException", "A message is at most \(Self.maxMessageBytes) bytes")
         // Yandex's base64 takes 4 bytes per 3, plus the JSON around it.
         let limit = shape == .aws ? Self.maxMessageBytes : Self.maxMessageBytes / 3 * 4 + 1024
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: limit)
-        } catch {
-            throw tooLarge
-        }
+        let body = try await request.collectBody(atMost: limit, tooLarge: tooLarge)
         switch shape {
         case .aws:
             return (body, !ConnectionCall.isText(contentType: request.headers[.contentType], body: body.readableBytesView))
