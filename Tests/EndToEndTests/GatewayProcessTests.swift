@@ -38,6 +38,38 @@ import WebSocketKit
         }
     }
 
+    /// A backend that pushes to a client that does not read gets 429 once the client's buffer is
+    /// full, and the gateway's memory stays flat however long it insists: nothing is queued.
+    @Test func pushesToAClientThatDoesNotReadAreRefusedNotQueued() async throws {
+        try await GatewayStack.run { stack in
+            let key = try #require(try await stack.publisherAPI.send(.post, "apis/\(stack.apiID)/connection-keys")["secret"].string)
+            try await stack.settle()
+            let stalled = try RawWebSocket(
+                gatewayURL: stack.gatewayURL,
+                path: "/echowebsocket/1.0.0?access_token=\(stack.token)",
+                extensions: "x"
+            )
+            let id = try #require(stalled.responseHeaders["x-portico-connection-id"])
+            let url = "\(stack.managementURL)/echowebsocket/1.0.0/@connections/\(id)"
+            let message = String(repeating: "m", count: 100 * 1024)
+            let headers = ["Authorization": "Bearer \(key)", "Content-Type": "text/plain"]
+            let pid = stack.gateway.process.processIdentifier
+            let before = try #require(ServiceProcess.residentKilobytes(of: pid))
+            var peak = before
+            var statuses: [Int: Int] = [:]
+            // 600 pushes of 100 KiB: 60 MB the client never reads.
+            for _ in 0..<600 {
+                statuses[try await HTTP.send("POST", url, body: message, headers: headers).status, default: 0] += 1
+                peak = max(peak, ServiceProcess.residentKilobytes(of: pid) ?? 0)
+            }
+            #expect((statuses[429] ?? 0) > 400, "\(statuses)")
+            #expect(Set(statuses.keys).isSubset(of: [200, 429]), "\(statuses)")
+            #expect(peak - before < 32 * 1024, "RSS grew from \(before) kB to \(peak) kB")
+            let answer = try await HTTP.send("POST", url, body: "x", headers: headers)
+            #expect(answer.status == 429 && HTTP.json(answer.body)["message"] == "LimitExceededException")
+        }
+    }
+
     @Test func aClientThatDoesNotReadCannotGrowTheGatewaysMemory() async throws {
         try await GatewayStack.run { stack in
             let before = try #require(ServiceProcess.residentKilobytes(of: stack.gateway.process.processIdentifier))
