@@ -3,6 +3,8 @@
 # subscribed, and a production token for it. Also API "Metered" 1 (context /metered) with an event
 # ceiling, subscribed under plan "Metered": both limits far above any load, so that every message
 # goes through the rate limiter's two buckets and never trips it (the bench's enforcement row).
+# The flow runs through the `portico` CLI, as a user would script it (the admin's plan and the
+# sign-up, which it has no command for, through curl).
 #
 #   work=DIR; source scripts/stack.sh; stack_start
 #
@@ -59,20 +61,26 @@ stack_start() {
     done
 
     json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-    local P="http://127.0.0.1:$publisher_port/api/am/publisher/v4" D="http://127.0.0.1:$devportal_port/api/am/devportal/v3"
-    local api app
-    api=$(curl -fs -u admin:stack-admin -H 'Content-Type: application/json' "$P/apis" -d "{\"name\":\"Echo\",\"context\":\"/echo\",\"version\":\"1\",\"policies\":[\"Unlimited\"],\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" | json '["id"]')
-    curl -fs -o /dev/null -u admin:stack-admin -X POST "$P/apis/change-lifecycle?apiId=$api&action=Publish"
+    # The reference flow through the portico CLI, as a user would script it (its profiles under $work).
+    export XDG_CONFIG_HOME="$work/config"
+    local portico="$bin/portico" P="http://127.0.0.1:$publisher_port/api/am/publisher/v4" api app metered
+    echo stack-admin | "$portico" login publisher "http://127.0.0.1:$publisher_port" --username admin --password-stdin 2>/dev/null
+    api=$(echo "{\"name\":\"Echo\",\"context\":\"/echo\",\"version\":\"1\",\"policies\":[\"Unlimited\"],\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" \
+        | "$portico" apis create -f - -o json | json '["id"]')
+    "$portico" apis publish "$api" -o json > /dev/null
     api_id=$api
-    curl -fs -o /dev/null -H 'Content-Type: application/json' "$D/signup" -d '{"username":"client","password":"client-password"}'
-    app=$(curl -fs -u client:client-password -H 'Content-Type: application/json' "$D/applications" -d '{"name":"Client"}' | json '["applicationId"]')
-    curl -fs -o /dev/null -u client:client-password -H 'Content-Type: application/json' "$D/subscriptions" -d "{\"applicationId\":\"$app\",\"apiId\":\"$api\",\"throttlingPolicy\":\"Unlimited\"}"
-    local metered
-    curl -fs -o /dev/null -u admin:stack-admin -H 'Content-Type: application/json' "${P/publisher/admin}/throttling-policies/subscription" \
+    curl -fs -o /dev/null -H 'Content-Type: application/json' "http://127.0.0.1:$devportal_port/api/am/devportal/v3/signup" \
+        -d '{"username":"client","password":"client-password"}'
+    echo client-password | "$portico" login devportal "http://127.0.0.1:$devportal_port" --username client --password-stdin 2>/dev/null
+    app=$("$portico" apps create Client -o json | json '["applicationId"]')
+    "$portico" subscribe "$api" "$app" --plan Unlimited -o json > /dev/null
+    # The admin API (plans) has no CLI command: curl.
+    curl -fs -o /dev/null -u admin:stack-admin -H 'Content-Type: application/json' "${P/publisher\/v4/admin\/v4}/throttling-policies/subscription" \
         -d '{"policyName":"Metered","defaultLimit":{"type":"EVENTCOUNTLIMIT","eventCount":{"eventCount":1000000000000,"timeUnit":"day"}},"subscriberCount":100000}'
-    metered=$(curl -fs -u admin:stack-admin -H 'Content-Type: application/json' "$P/apis" -d "{\"name\":\"Metered\",\"context\":\"/metered\",\"version\":\"1\",\"policies\":[\"Metered\"],\"limits\":{\"eventCeiling\":{\"eventCount\":1000000000000,\"timeUnit\":\"day\"}},\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" | json '["id"]')
-    curl -fs -o /dev/null -u admin:stack-admin -X POST "$P/apis/change-lifecycle?apiId=$metered&action=Publish"
-    curl -fs -o /dev/null -u client:client-password -H 'Content-Type: application/json' "$D/subscriptions" -d "{\"applicationId\":\"$app\",\"apiId\":\"$metered\",\"throttlingPolicy\":\"Metered\"}"
-    token=$(curl -fs -u client:client-password -H 'Content-Type: application/json' "$D/applications/$app/generate-keys" -d '{"keyType":"PRODUCTION","validityTime":86400}' | json '["token"]["accessToken"]')
+    metered=$(echo "{\"name\":\"Metered\",\"context\":\"/metered\",\"version\":\"1\",\"policies\":[\"Metered\"],\"limits\":{\"eventCeiling\":{\"eventCount\":1000000000000,\"timeUnit\":\"day\"}},\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" \
+        | "$portico" apis create -f - -o json | json '["id"]')
+    "$portico" apis publish "$metered" -o json > /dev/null
+    "$portico" subscribe "$metered" "$app" --plan Metered -o json > /dev/null
+    token=$("$portico" keys generate "$app" --validity 86400 -o json | json '["token"]["accessToken"]')
     sleep 1
 }

@@ -350,10 +350,13 @@ struct Keys: AsyncParsableCommand {
         )
         @Argument var app: String
         @Option(help: "PRODUCTION or SANDBOX") var type = "PRODUCTION"
+        @Option(help: "Seconds the first token lives (default: the devportal's)") var validity: Int?
         @OptionGroup var options: OutputOptions
 
         func run() async throws {
-            let body = try json(["keyType": type.uppercased(), "grantTypesToBeSupported": ["client_credentials"]])
+            var request: [String: Any] = ["keyType": type.uppercased(), "grantTypesToBeSupported": ["client_credentials"]]
+            if let validity { request["validityTime"] = validity }
+            let body = try json(request)
             let answer = try await options.client(.devportal).send(.POST, "applications/\(encoded(app))/generate-keys", body: body)
             guard let key = member(answer, "consumerKey"), let secret = member(answer, "consumerSecret") else {
                 throw CLIError("the devportal answered no keys")

@@ -5,11 +5,11 @@ import PorticoTestSupport
 import Testing
 import WebSocketKit
 
-/// The connection management API, in both shapes, against live connections in process: a backend
-/// reads, messages and closes the API's clients with one of the API's connection keys.
-@Suite struct ConnectionManagementTests {
+/// The connection management API, in both shapes, through the built binaries: a backend reads,
+/// messages and closes the API's clients with one of the API's connection keys.
+@Suite struct ConnectionManagementProcessTests {
     /// A connection key for `apiID`, issued through the publisher, once the gateway has it.
-    static func connectionKey(_ stack: InProcessStack, for apiID: String) async throws -> String {
+    static func connectionKey(_ stack: GatewayStack, for apiID: String) async throws -> String {
         let issued = Date()
         let reply = try await stack.publisherAPI.send(.post, "apis/\(apiID)/connection-keys")
         #expect(reply.status == .created, "\(reply.text)")
@@ -19,7 +19,7 @@ import WebSocketKit
 
     /// A client on `/inspect`, which the echo backend first tells what handshake it received: the
     /// connection's id, as the backend sees it.
-    static func client(_ stack: InProcessStack) async throws -> (TestClient, String) {
+    static func client(_ stack: GatewayStack) async throws -> (TestClient, String) {
         let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0/inspect?access_token=\(stack.token)")
         #expect(await client.waitFor { !$0.texts.isEmpty })
         let id = try #require(JSON(parsing: client.texts[0])["headers"]["x-portico-connection-id"].string)
@@ -40,7 +40,7 @@ import WebSocketKit
     }
 
     @Test func awsShapeReadsMessagesAndClosesAClient() async throws {
-        try await InProcessStack.run { stack in
+        try await GatewayStack.run { stack in
             let key = try await Self.connectionKey(stack, for: stack.apiID)
             let (client, id) = try await Self.client(stack)
             let url = "\(stack.managementURL)/echowebsocket/1.0.0/@connections/\(id)"
@@ -89,7 +89,7 @@ import WebSocketKit
     }
 
     @Test func yandexShapeReadsSendsAndDisconnects() async throws {
-        try await InProcessStack.run { stack in
+        try await GatewayStack.run { stack in
             let key = try await Self.connectionKey(stack, for: stack.apiID)
             let (client, id) = try await Self.client(stack)
             let url = "\(stack.managementURL)/apigateways/websocket/v1/connections/\(id)"
@@ -121,7 +121,7 @@ import WebSocketKit
     }
 
     @Test func onlyTheAPIsOwnKeysMayAct() async throws {
-        try await InProcessStack.run { stack in
+        try await GatewayStack.run { stack in
             let otherAPI = try await stack.serve("Other", endpoint: "ws://127.0.0.1:\(stack.echoPort)")
             let otherKey = try await Self.connectionKey(stack, for: otherAPI)
             let key = try await Self.connectionKey(stack, for: stack.apiID)
@@ -151,33 +151,9 @@ import WebSocketKit
         }
     }
 
-    /// A client that stops reading: pushes are refused with 429 once its buffer is full, and
-    /// nothing is queued beyond it.
-    @Test func aClientThatDoesNotReadGets429NotAQueue() async throws {
-        try await InProcessStack.run(extra: ["GATEWAY_CONNECTION_BUFFER_BYTES": "65536"]) { stack in
-            let key = try await Self.connectionKey(stack, for: stack.apiID)
-            let silent = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)", extensions: "x")
-            #expect(silent.status == 101)
-            let id = try #require(silent.responseHeaders["x-portico-connection-id"])
-            let url = "\(stack.managementURL)/echowebsocket/1.0.0/@connections/\(id)"
-            let message = String(repeating: "m", count: 100 * 1024)
-            var statuses: [Int] = []
-            for _ in 0..<400 {
-                let status = try await Self.call("POST", url, key: key, body: message).status
-                statuses.append(status)
-                if status != 200 { break }
-            }
-            #expect(statuses.last == 429, "\(statuses.count) pushes: \(Set(statuses))")
-            #expect(statuses.dropLast().allSatisfy { $0 == 200 })
-            // Each push is written or refused; what was accepted fits the socket buffers and the
-            // 64 KiB the gateway holds: far from 400 messages of 100 KiB.
-            #expect(statuses.count < 200, "\(statuses.count)")
-        }
-    }
-
     /// Providers message and close a connection through the publisher, with their own credentials.
     @Test func providersMessageAndCloseThroughThePublisher() async throws {
-        try await InProcessStack.run { stack in
+        try await GatewayStack.run { stack in
             let (client, id) = try await Self.client(stack)
             let connections = "apis/\(stack.apiID)/connections"
             // The gateway reports the connection at its next cluster sync.
