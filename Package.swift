@@ -113,6 +113,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
+            resources: [.copy("openapi.json")],
             swiftSettings: swiftSettings
         ),
         .target(name: "EchoServer", dependencies: nioWebSocket + [.byName(name: "WebSocketWire")], swiftSettings: swiftSettings),

@@ -172,4 +172,21 @@ import WebSocketKit
             #expect(try await stack.publisherAPI.send(.post, "\(connections)/\(id)/messages", json: "{}").status == .gone)
         }
     }
+
+    /// The listener documents itself: an OpenAPI 3.1 document of both shapes, no key needed.
+    @Test func theManagementAPIIsDocumented() async throws {
+        try await GatewayStack.run { stack in
+            let (status, body) = try await HTTP.send("GET", "\(stack.managementURL)/openapi.json")
+            #expect(status == 200)
+            let document = HTTP.json(body)
+            #expect(document["openapi"].string?.hasPrefix("3.1") == true)
+            let paths = Set(document["paths"].object?.keys.map { $0 } ?? [])
+            #expect(
+                paths.isSuperset(of: [
+                    "/{context}/{version}/@connections/{connectionId}", "/apigateways/websocket/v1/connections/{connectionId}",
+                    "/apigateways/websocket/v1/connections/{connectionId}:send",
+                ])
+            )
+        }
+    }
 }

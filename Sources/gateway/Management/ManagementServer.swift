@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import PorticoCore
 
@@ -11,6 +12,7 @@ enum ManagementServer {
         let router = Router(context: PorticoRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: TextInputMiddleware())
+        router.addRoutes(OpenAPIController(document: document).endpoints)
         router.addRoutes(controller.endpoints)
         return Application(
             router: router,
@@ -21,4 +23,9 @@ enum ManagementServer {
             logger: gateway.logger
         )
     }
+
+    /// The management API's OpenAPI 3.1 document (`Sources/gateway/openapi.json`), at `/openapi.json`.
+    static let document: ByteBuffer? = Bundle.module.url(forResource: "openapi", withExtension: "json")
+        .flatMap { try? Data(contentsOf: $0) }
+        .map { ByteBuffer(bytes: $0) }
 }
