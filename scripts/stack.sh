@@ -64,14 +64,14 @@ stack_start() {
     # The reference flow through the portico CLI, as a user would script it (its profiles under $work).
     export XDG_CONFIG_HOME="$work/config"
     local portico="$bin/portico" P="http://127.0.0.1:$publisher_port/api/am/publisher/v4" api app metered
-    echo stack-admin | "$portico" login publisher "http://127.0.0.1:$publisher_port" --username admin --password-stdin 2>/dev/null
+    echo stack-admin | "$portico" login publisher "http://127.0.0.1:$publisher_port" --username admin --password-stdin
     api=$(echo "{\"name\":\"Echo\",\"context\":\"/echo\",\"version\":\"1\",\"policies\":[\"Unlimited\"],\"endpointConfig\":{\"production_endpoints\":{\"url\":\"ws://127.0.0.1:$echo_port\"}}}" \
         | "$portico" apis create -f - -o json | json '["id"]')
     "$portico" apis publish "$api" -o json > /dev/null
     api_id=$api
     curl -fs -o /dev/null -H 'Content-Type: application/json' "http://127.0.0.1:$devportal_port/api/am/devportal/v3/signup" \
         -d '{"username":"client","password":"client-password"}'
-    echo client-password | "$portico" login devportal "http://127.0.0.1:$devportal_port" --username client --password-stdin 2>/dev/null
+    echo client-password | "$portico" login devportal "http://127.0.0.1:$devportal_port" --username client --password-stdin
     app=$("$portico" apps create Client -o json | json '["applicationId"]')
     "$portico" subscribe "$api" "$app" --plan Unlimited -o json > /dev/null
     # The admin API (plans) has no CLI command: curl.
