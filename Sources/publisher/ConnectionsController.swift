@@ -29,7 +29,7 @@ struct ConnectionsController {
     /// The raw body is one message to the client: text when it is `text/*` or `application/json`
     /// and UTF-8, binary otherwise; at most 128 KiB.
     @Sendable func message(_ request: Request, context: Context) async throws -> Response {
-        let (call, _) = try await prepare(.send, context: context, to: "send messages to an API's connections")
+        let call = try await prepare(.send, context: context, to: "send messages to an API's connections")
         let limit = ConnectionCall.maxMessageBytes
         let body = try await request.collectBody(
             atMost: limit,
@@ -43,7 +43,7 @@ struct ConnectionsController {
 
     /// Closes the client with 1000, or `?code=` (4000–4999) and `?reason=`.
     @Sendable func disconnect(_ request: Request, context: Context) async throws -> Response {
-        var (call, _) = try await prepare(.disconnect, context: context, to: "close an API's connections")
+        var call = try await prepare(.disconnect, context: context, to: "close an API's connections")
         let query = request.uri.queryParameters
         if let raw = query["code"] {
             guard let code = Int(raw), ConnectionCall.isAllowedCloseCode(code) else {
@@ -60,14 +60,14 @@ struct ConnectionsController {
     }
 
     /// The call for the connection named by the path, addressed to the gateway holding it.
-    private func prepare(_ action: ConnectionCall.Action, context: Context, to what: String) async throws -> (ConnectionCall, WebSocketAPI) {
+    private func prepare(_ action: ConnectionCall.Action, context: Context, to what: String) async throws -> ConnectionCall {
         let user = try context.requireAny([.creator, .publisher], to: what)
         let api = try await APIsController.find(context.parameters.require("apiId"), in: apis)
         let id = try context.parameters.require("connectionId")
         guard let node = try await calls.node(of: id, freshness: ClusterStateStore.nodeFreshness) else {
             throw APIError(.gone, "Gone", "No open connection has this id: it ended, or never was")
         }
-        let call = ConnectionCall(
+        return ConnectionCall(
             targetNode: node,
             originNode: "publisher",
             connectionID: id.lowercased(),
@@ -76,7 +76,6 @@ struct ConnectionsController {
             keyID: "user:\(user.username)",
             apiID: api.id
         )
-        return (call, api)
     }
 
     private func carry(_ call: ConnectionCall) async throws -> Response {

@@ -64,6 +64,15 @@ import WebSocketKit
             #expect(tooLarge.status == 413 && tooLarge.json["message"] == "PayloadTooLargeException")
             #expect(try await Self.call("POST", url, key: key, body: String(large.dropLast())).status == 200, "128 KiB exactly")
 
+            // The pushes are the API's traffic: counted as messages to the client, and as calls.
+            let metrics = try await PrometheusScrape.read(stack.adminURL)
+            #expect((metrics.value("portico_gateway_management_calls_total", ["action": "send", "status": "200"]) ?? 0) >= 3, "\(metrics.text)")
+            #expect((metrics.value("portico_gateway_management_calls_total", ["action": "send", "status": "413"]) ?? 0) >= 1)
+            #expect(
+                (metrics.value("portico_gateway_messages_total", ["api": stack.apiID, "direction": "out"]) ?? 0) >= 4,
+                "the inspect line and 3 pushes"
+            )
+
             let bad = try await Self.call("DELETE", url + "?code=3000", key: key)
             #expect(bad.status == 400 && bad.json["message"] == "BadRequestException", "\(bad.json)")
             #expect(try await Self.call("DELETE", url + "?code=4100&reason=bye", key: key).status == 204)

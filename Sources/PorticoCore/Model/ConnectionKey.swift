@@ -19,11 +19,6 @@ package struct ConnectionKey: Sendable, Equatable {
 
     package static let prefix = "pck_"
 
-    /// What a backend presents: the key's id and secret in one string.
-    package static func presented(id: String, secret: String) -> String {
-        "\(prefix)\(id)_\(secret)"
-    }
-
     /// The key id and secret of a presented key, or nil when it is not one (checked for shape only:
     /// a UUID and 43 base64url characters).
     package static func parse(_ presented: String) -> (id: String, secret: String)? {

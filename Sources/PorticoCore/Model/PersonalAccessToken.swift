@@ -21,10 +21,6 @@ package struct PersonalAccessToken: Sendable, Equatable {
     package static let maxValidityDays = 365
     package static let defaultValidityDays = 30
 
-    package static func presented(id: String, secret: String) -> String {
-        "\(prefix)\(id)_\(secret)"
-    }
-
     /// The id and secret of a presented token, or nil when it is not one (shape only).
     package static func parse(_ presented: String) -> (id: String, secret: String)? {
         PresentedSecret.parse(presented, prefix: prefix)

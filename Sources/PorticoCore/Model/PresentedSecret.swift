@@ -10,6 +10,11 @@ package enum PresentedSecret {
         Data.random(count: 32).base64URLEncoded
     }
 
+    /// What is presented: `<prefix><record id>_<secret>`.
+    package static func spell(prefix: String, id: String, secret: String) -> String {
+        "\(prefix)\(id)_\(secret)"
+    }
+
     /// The record id and secret of `presented`, or nil when it does not have the shape.
     package static func parse(_ presented: String, prefix: String) -> (id: String, secret: String)? {
         guard presented.hasPrefix(prefix), presented.utf8.count == prefix.utf8.count + 36 + 1 + 43 else { return nil }

@@ -33,7 +33,7 @@ package struct ConnectionKeyStore: Sendable {
             }
             guard let created else { throw StoreError.notFound(.api, id: apiID) }
             try await ChangeNotifier.announce(Change(entity: .connectionKey, action: .created, id: created.id), on: connection, logger: logger)
-            return (created, ConnectionKey.presented(id: created.id, secret: secret))
+            return (created, PresentedSecret.spell(prefix: ConnectionKey.prefix, id: created.id, secret: secret))
         }
     }
 

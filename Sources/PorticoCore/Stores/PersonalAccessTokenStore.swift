@@ -28,7 +28,7 @@ package struct PersonalAccessTokenStore: Sendable {
             logger: logger
         ).decode((String, Date, Date).self) {
             let token = PersonalAccessToken(id: id, name: name, createdAt: createdAt, expiresAt: expiresAt)
-            return (token, PersonalAccessToken.presented(id: id, secret: secret))
+            return (token, PresentedSecret.spell(prefix: PersonalAccessToken.prefix, id: id, secret: secret))
         }
         throw Database.NoRowReturned(statement: "INSERT INTO personal_access_tokens")
     }

@@ -47,17 +47,22 @@ struct ConnectionManagementController {
     /// Answers a call. What is refused before a connection is looked at (a path, a key, a body) is
     /// counted here; what is done to a connection, where it is done (`ConnectionOperations`).
     @Sendable func handle(_ request: Request, context: PorticoRequestContext) async throws -> Response {
+        let call: Call
         do {
-            return try await respond(request, context: context)
+            call = try Self.parse(method: request.method, path: request.uri.path)
         } catch let error as APIError {
-            let action = (try? Self.parse(method: request.method, path: request.uri.path))?.action.rawValue ?? "unknown"
-            gateway.metrics.managementCall(action: action, status: error.status.code)
+            gateway.metrics.managementCall(action: "unknown", status: error.status.code)
+            throw error
+        }
+        do {
+            return try await respond(call, request, context: context)
+        } catch let error as APIError {
+            gateway.metrics.managementCall(action: call.action.rawValue, status: error.status.code)
             throw error
         }
     }
 
-    private func respond(_ request: Request, context: PorticoRequestContext) async throws -> Response {
-        let call = try Self.parse(method: request.method, path: request.uri.path)
+    private func respond(_ call: Call, _ request: Request, context: PorticoRequestContext) async throws -> Response {
         guard let table = gateway.snapshot.current else {
             throw Self.error(.serviceUnavailable, "ServiceUnavailableException", "The gateway has not loaded its catalog yet; retry shortly")
         }
