@@ -57,4 +57,6 @@ install:
 		resources="$$(swift build -c $(CONFIG) --show-bin-path)/portico_$$service.resources"; \
 		if [ -d "$$resources" ]; then cp -R "$$resources" "$(PREFIX)/bin/" || exit 1; fi; \
 	done
+	# The portals' shared templates, stylesheet and scripts.
+	cp -R "$$(swift build -c $(CONFIG) --show-bin-path)/portico_PorticoCore.resources" "$(PREFIX)/bin/"
 	install -m 644 migrations/*.sql "$(PREFIX)/share/portico/migrations/"

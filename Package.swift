@@ -74,6 +74,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/websocket-kit.git", from: "2.16.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -98,11 +100,24 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "OTel", package: "swift-otel"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            resources: [.copy("Web/Templates"), .copy("Web/Assets")],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "publisher", dependencies: restService, resources: [.copy("openapi.json")], swiftSettings: swiftSettings),
-        .executableTarget(name: "devportal", dependencies: restService, resources: [.copy("openapi.json")], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "publisher",
+            dependencies: restService,
+            resources: [.copy("openapi.json"), .copy("Templates")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "devportal",
+            dependencies: restService + [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            resources: [.copy("openapi.json"), .copy("Templates")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "gateway",
             dependencies: restService + nioWebSocket + crypto + [

@@ -57,8 +57,8 @@ pids+=($!)
 pids+=($!)
 
 host="${PORTICO_BIND_ADDRESS:-127.0.0.1}"
-echo "publisher: http://$host:${PUBLISHER_PORT:-9080}/api/am/publisher/v4"
-echo "devportal: http://$host:${DEVPORTAL_PORT:-9081}/api/am/devportal/v3 and /oauth2/token"
+echo "publisher console: http://$host:${PUBLISHER_PORT:-9080}/publisher  (REST: /api/am/publisher/v4)"
+echo "developer portal:  http://$host:${DEVPORTAL_PORT:-9081}/devportal  (REST: /api/am/devportal/v3, OAuth2: /oauth2/token)"
 echo "gateway:   ws://localhost:${GATEWAY_PORT:-9099}/{context}/{version}${GATEWAY_TLS_CERT_FILE:+ and wss://localhost:${GATEWAY_TLS_PORT:-8099}}; admin http://127.0.0.1:${GATEWAY_ADMIN_PORT:-9098}/health/ready; connection management http://127.0.0.1:${GATEWAY_MANAGEMENT_PORT:-9097}"
 echo "echo backend: ws://127.0.0.1:${ECHO_BACKEND_PORT:-9100}"
 echo "(Ctrl-C stops everything)"

@@ -10,7 +10,7 @@ func buildApplication(settings: DevportalSettings, logger: Logger = Logger(label
     let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
     return try RESTService.application(
         name: "devportal",
-        router: buildRouter(database: database, settings: settings),
+        router: try buildRouter(database: database, settings: settings),
         database: database,
         settings: settings.core,
         port: settings.port,
@@ -22,16 +22,37 @@ func buildApplication(settings: DevportalSettings, logger: Logger = Logger(label
     }
 }
 
-/// Every route of the devportal. The OpenAPI document lists exactly these.
-func buildRouter(database: Database, settings: DevportalSettings) -> Router<Context> {
+/// Every route of the devportal: the REST API and OAuth2 endpoints (the OpenAPI document lists
+/// exactly these) and the portal's pages under `/devportal`, which call that same REST API.
+func buildRouter(database: Database, settings: DevportalSettings) throws -> Router<Context> {
+    let users = UserStore(database: database, hasher: settings.core.makeSecretHasher())
+    let authenticator = Authenticator(users: users, settings: settings.core)
     let router = Router(context: Context.self)
     RequestObservability.add(to: router)
+    addRESTRoutes(to: router, database: database, settings: settings, users: users, authenticator: authenticator)
+
+    // The portal's one path to the data: the same REST routes, called in process.
+    let rest = Router(context: Context.self)
+    addRESTRoutes(to: rest, database: database, settings: settings, users: users, authenticator: authenticator)
+    let portal = Portal(
+        kind: .devportal,
+        database: database,
+        authenticator: authenticator,
+        pages: try PageRenderer(portal: .devportal, directory: Bundle.module.resourceURL!.appendingPathComponent("Templates")),
+        rest: RESTBridge(router: rest),
+        settings: settings.core
+    )
+    let pages = router.group("devportal").add(middleware: PortalMiddleware(portal))
+    pages.addRoutes(portal.sessionEndpoints)
+    pages.addRoutes(DeveloperPortal(portal: portal, users: users, probe: HandshakeProbe(gateway: settings.core.gateway)).endpoints)
+    return router
+}
+
+func addRESTRoutes(to router: Router<Context>, database: Database, settings: DevportalSettings, users: UserStore, authenticator: Authenticator) {
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: TextInputMiddleware())
     router.add(middleware: RequestPolicyMiddleware(maxBodyBytes: settings.core.maxBodyBytes))
-    let hasher = settings.core.makeSecretHasher()
-    let users = UserStore(database: database, hasher: hasher)
-    let authenticator = Authenticator(users: users, settings: settings.core)
+    let hasher = users.hasher
     let applications = ApplicationStore(database: database)
     let keys = ClientKeyStore(database: database, hasher: hasher)
     let tokens = TokenStore(database: database)
@@ -56,7 +77,6 @@ func buildRouter(database: Database, settings: DevportalSettings) -> Router<Cont
     signedIn.addRoutes(ApplicationsController(applications: applications, usage: UsageStore(database: database)).endpoints)
     signedIn.addRoutes(KeysController(applications: applications, keys: keys, issuer: issuer, settings: settings).endpoints, atPath: "applications")
     signedIn.addRoutes(SubscriptionsController(subscriptions: SubscriptionStore(database: database)).endpoints, atPath: "subscriptions")
-    return router
 }
 
 /// The devportal's OpenAPI 3.1 document (`Sources/devportal/openapi.json`).

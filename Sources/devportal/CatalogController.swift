@@ -46,9 +46,27 @@ struct CatalogController {
         let URLs: URLs
         let defaultVersionURLs: URLs
     }
+    /// A plan the API offers, with its limits (nil where the plan sets none).
     struct Tier: Encodable {
         let tierName: String
         let tierPlan = "FREE"
+        let description: String?
+        let eventCount: Int64?
+        let timeUnit: String?
+        let unitTime: Int?
+        /// Live connections per subscription (0: no cap).
+        let subscriberCount: Int?
+        let maxMessageBytes: Int?
+
+        init(name: String, plan: BusinessPlan?) {
+            tierName = name
+            description = plan?.description
+            eventCount = plan?.eventLimit?.eventCount
+            timeUnit = plan?.eventLimit?.timeUnit.rawValue
+            unitTime = plan?.eventLimit?.unitTime
+            subscriberCount = plan?.maxConnections
+            maxMessageBytes = plan?.maxMessageBytes
+        }
     }
 
     /// WSO2 devportal v3 `API`, the fields a WebSocket API has.
@@ -79,7 +97,9 @@ struct CatalogController {
     }
 
     @Sendable func get(_ request: Request, context: Context) async throws -> Detail {
-        detail(try await find(context))
+        let api = try await find(context)
+        let plans = try await BusinessPlanStore(database: apis.database).list()
+        return detail(api, plans: plans)
     }
 
     @Sendable func asyncAPI(_ request: Request, context: Context) async throws -> AsyncAPIDocument {
@@ -97,19 +117,15 @@ struct CatalogController {
 
     /// The gateway URLs of an API: its versioned path, and the bare context for the default version.
     func urls(for api: WebSocketAPI) -> (versioned: URLs, defaultVersion: URLs) {
-        let host = settings.gatewayHost
-        let versioned = URLs(
-            ws: "ws://\(host):\(settings.gatewayPort)\(api.context)/\(api.version)",
-            wss: "wss://\(host):\(settings.gatewayTLSPort)\(api.context)/\(api.version)"
-        )
-        let defaultVersion =
-            api.isDefaultVersion
-            ? URLs(ws: "ws://\(host):\(settings.gatewayPort)\(api.context)", wss: "wss://\(host):\(settings.gatewayTLSPort)\(api.context)")
-            : URLs(ws: nil, wss: nil)
-        return (versioned, defaultVersion)
+        let gateway = settings.core.gateway
+        let versioned = gateway.urls(path: "\(api.context)/\(api.version)")
+        let bare = gateway.urls(path: api.context)
+        let defaultVersion = api.isDefaultVersion ? URLs(ws: bare.ws, wss: bare.wss) : URLs(ws: nil, wss: nil)
+        let versionedURLs = URLs(ws: versioned.ws, wss: versioned.wss)
+        return (versionedURLs, defaultVersion)
     }
 
-    func detail(_ api: WebSocketAPI) -> Detail {
+    func detail(_ api: WebSocketAPI, plans: [BusinessPlan]) -> Detail {
         let (versioned, defaultVersion) = urls(for: api)
         return Detail(
             id: api.id,
@@ -120,7 +136,7 @@ struct CatalogController {
             provider: api.provider,
             lifeCycleStatus: api.lifecycleState.rawValue,
             isDefaultVersion: api.isDefaultVersion,
-            tiers: api.plans.map { Tier(tierName: $0) },
+            tiers: api.plans.map { name in Tier(name: name, plan: plans.first { $0.name == name }) },
             endpointURLs: [EndpointURL(URLs: versioned, defaultVersionURLs: defaultVersion)],
             createdTime: api.createdAt,
             lastUpdatedTime: api.updatedAt

@@ -1,8 +1,8 @@
 import Foundation
 import PorticoCore
 
-/// The devportal's settings: the shared core settings plus accounts, tokens and the gateway's
-/// public address (for the invocation URLs it shows).
+/// The devportal's settings: the shared core settings plus accounts and tokens (the gateway's
+/// public address is a core setting: `CoreSettings.gateway`).
 struct DevportalSettings: Sendable {
     var core: CoreSettings
     /// `DEVPORTAL_PORT` (default 9081).
@@ -19,10 +19,6 @@ struct DevportalSettings: Sendable {
     var defaultTokenValidity: Int
     /// `PORTICO_TOKEN_MAX_VALIDITY` (default 86400): the longest lifetime a request may ask for.
     var maxTokenValidity: Int
-    /// `GATEWAY_PUBLIC_HOST` (default localhost), `GATEWAY_PORT` (9099), `GATEWAY_TLS_PORT` (8099).
-    var gatewayHost: String
-    var gatewayPort: Int
-    var gatewayTLSPort: Int
     /// `PORTICO_SECRET_KEY`: encrypts the signing keys' private halves.
     var secretBox: SecretBox
 
@@ -46,9 +42,6 @@ struct DevportalSettings: Sendable {
                 reason: "\(defaultTokenValidity) is above PORTICO_TOKEN_MAX_VALIDITY (\(maxTokenValidity))"
             )
         }
-        gatewayHost = source.string("GATEWAY_PUBLIC_HOST", default: "localhost")
-        gatewayPort = try source.port("GATEWAY_PORT", default: 9099)
-        gatewayTLSPort = try source.port("GATEWAY_TLS_PORT", default: 8099)
         secretBox = try SecretBox.load(from: source, developmentMode: core.developmentMode)
     }
 }

@@ -16,27 +16,16 @@ enum FormBody {
         } catch {
             throw OAuthError(.contentTooLarge, "invalid_request", "the body is larger than \(limit) bytes")
         }
-        var values: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            func decode(_ text: Substring) -> String {
-                let spaced = text.replacingOccurrences(of: "+", with: " ")
-                return spaced.removingPercentEncoding ?? spaced
-            }
-            let name = decode(parts[0])
-            let value = parts.count > 1 ? decode(parts[1]) : ""
-            if let bad = TextInput.firstControlCharacter(in: name) ?? TextInput.firstControlCharacter(in: value) {
-                // Credentials with a control character are nobody's: the client is unknown.
-                if name == "client_id" || name == "client_secret" { throw OAuthError.invalidClient("unknown client or wrong secret") }
-                let shown = TextInput.firstControlCharacter(in: name) == nil ? "'\(name.prefix(64))'" : "a parameter name"
-                throw OAuthError(.badRequest, "invalid_request", "\(shown) contains the control character \(TextInput.name(bad))")
-            }
-            guard values[name] == nil else {
-                // RFC 6749 §3.2: parameters must not be repeated.
-                throw OAuthError(.badRequest, "invalid_request", "the parameter '\(name)' is repeated")
-            }
-            values[name] = value
+        do {
+            return try URLEncodedForm.decode(String(buffer: buffer))
+        } catch .controlCharacter(let name, let bad) {
+            // Credentials with a control character are nobody's: the client is unknown.
+            if name == "client_id" || name == "client_secret" { throw OAuthError.invalidClient("unknown client or wrong secret") }
+            let shown = name.map { "'\($0.prefix(64))'" } ?? "a parameter name"
+            throw OAuthError(.badRequest, "invalid_request", "\(shown) contains the control character \(TextInput.name(bad))")
+        } catch .repeated(let name) {
+            // RFC 6749 §3.2: parameters must not be repeated.
+            throw OAuthError(.badRequest, "invalid_request", "the parameter '\(name)' is repeated")
         }
-        return values
     }
 }

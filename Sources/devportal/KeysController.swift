@@ -49,6 +49,46 @@ struct KeysController {
             .get("{applicationId}/oauth-keys", use: listKeys)
             .post("{applicationId}/oauth-keys/{keyMappingId}/regenerate-secret", use: regenerateSecret)
             .post("{applicationId}/oauth-keys/{keyMappingId}/generate-token", use: generateToken)
+            .post("{applicationId}/try-out-token", use: tryOutToken)
+    }
+
+    struct TryOutBody: Decodable {
+        var keyType: String?
+        var validityPeriod: FlexibleInt?
+    }
+
+    /// The longest a try-out token lives: the console's connection needs it for its handshake only.
+    static let tryOutValidity = 300
+
+    /// A short-lived token for the application's own keys, for its signed-in owner, without the
+    /// consumer secret (which is never stored): what the portal's try-out console connects with.
+    /// It is an ordinary access token of those keys — the gateway checks it like any other — and
+    /// lives at most `tryOutValidity` seconds.
+    @Sendable func tryOutToken(_ request: Request, context: Context) async throws -> TokenRepresentation {
+        let (application, _) = try await owned(context)
+        let body = try await request.decodeJSON(TryOutBody.self, context: context)
+        let rawType = body.keyType ?? KeyType.production.rawValue
+        guard let keyType = KeyType(rawValue: rawType.uppercased()) else {
+            throw APIError.invalidField("keyType", "'\(rawType)' is not PRODUCTION or SANDBOX")
+        }
+        let requested = body.validityPeriod?.value ?? Self.tryOutValidity
+        guard (1...Self.tryOutValidity).contains(requested) else {
+            throw APIError.invalidField("validityPeriod", "A try-out token lives 1 to \(Self.tryOutValidity) s, not \(requested)")
+        }
+        guard let key = try await keys.list(applicationID: application.id).first(where: { $0.keyType == keyType }) else {
+            throw APIError(
+                .conflict,
+                "Conflict",
+                "The application has no \(keyType.rawValue) keys yet; generate them first (POST .../generate-keys)"
+            )
+        }
+        let token = try await issuer.issue(
+            for: key,
+            application: claim(application),
+            scope: try OAuthScope.normalise(nil, field: "scopes"),
+            validity: min(requested, settings.maxTokenValidity)
+        )
+        return TokenRepresentation(accessToken: token.accessToken, tokenScopes: OAuthScope.list(token.scope), validityTime: token.expiresIn)
     }
 
     @Sendable func generateKeys(_ request: Request, context: Context) async throws -> KeyRepresentation {

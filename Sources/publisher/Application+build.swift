@@ -10,7 +10,7 @@ func buildApplication(settings: PublisherSettings, logger: Logger = Logger(label
     let database = Database(url: settings.core.database, poolSize: settings.core.databasePoolSize, logger: logger)
     return try RESTService.application(
         name: "publisher",
-        router: buildRouter(database: database, settings: settings.core),
+        router: try buildRouter(database: database, settings: settings.core),
         database: database,
         settings: settings.core,
         port: settings.port,
@@ -19,15 +19,37 @@ func buildApplication(settings: PublisherSettings, logger: Logger = Logger(label
     )
 }
 
-/// Every route of the publisher, grouped by resource. The OpenAPI document lists exactly these.
-func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> {
+/// Every route of the publisher: the REST API (grouped by resource; the OpenAPI document lists
+/// exactly these) and the console's pages under `/publisher`, which call that same REST API.
+func buildRouter(database: Database, settings: CoreSettings) throws -> Router<Context> {
+    let users = UserStore(database: database, hasher: settings.makeSecretHasher())
+    let authenticator = Authenticator(users: users, settings: settings)
     let router = Router(context: Context.self)
     RequestObservability.add(to: router)
+    addRESTRoutes(to: router, database: database, settings: settings, users: users, authenticator: authenticator)
+
+    // The console's one path to the data: the same REST routes, called in process.
+    let rest = Router(context: Context.self)
+    addRESTRoutes(to: rest, database: database, settings: settings, users: users, authenticator: authenticator)
+    let templates = Bundle.module.resourceURL!.appendingPathComponent("Templates")
+    let portal = Portal(
+        kind: .publisher,
+        database: database,
+        authenticator: authenticator,
+        pages: try PageRenderer(portal: .publisher, directory: templates),
+        rest: RESTBridge(router: rest),
+        settings: settings
+    )
+    let pages = router.group("publisher").add(middleware: PortalMiddleware(portal))
+    pages.addRoutes(portal.sessionEndpoints)
+    pages.addRoutes(PublisherConsole(portal: portal).endpoints)
+    return router
+}
+
+func addRESTRoutes(to router: Router<Context>, database: Database, settings: CoreSettings, users: UserStore, authenticator: Authenticator) {
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: TextInputMiddleware())
     router.add(middleware: RequestPolicyMiddleware(maxBodyBytes: settings.maxBodyBytes))
-    let users = UserStore(database: database, hasher: settings.makeSecretHasher())
-    let authenticator = Authenticator(users: users, settings: settings)
     let apis = APIStore(database: database)
     let plans = BusinessPlanStore(database: database)
 
@@ -54,5 +76,4 @@ func buildRouter(database: Database, settings: CoreSettings) -> Router<Context> 
     let admin = router.group("api/am/admin/v4").add(middleware: BasicAuthMiddleware(authenticator))
     admin.addRoutes(UsersController(users: users).endpoints, atPath: "users")
     admin.addRoutes(AdminPlansController(plans: plans).endpoints, atPath: "throttling-policies/subscription")
-    return router
 }

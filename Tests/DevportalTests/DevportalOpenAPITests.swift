@@ -8,9 +8,9 @@ import Testing
 @Suite struct DevportalOpenAPITests {
     @Test func everyRouteIsDocumented() throws {
         let url = try DatabaseURL(parsing: "postgres://u@127.0.0.1/unused")
-        let router = buildRouter(database: Database(url: url, logger: TestDatabase.logger), settings: try DevportalHarness.settings(url))
+        let router = try buildRouter(database: Database(url: url, logger: TestDatabase.logger), settings: try DevportalHarness.settings(url))
         let (undocumented, unserved) = try undocumentedAndUnserved(
-            routes: router.routes.map { "\($0.method.rawValue) \($0.path.description)" },
+            routes: router.routes.filter { !$0.path.description.hasPrefix("/devportal") }.map { "\($0.method.rawValue) \($0.path.description)" },
             document: DevportalOpenAPI.document
         )
         #expect(undocumented.isEmpty, "served but not documented: \(undocumented)")

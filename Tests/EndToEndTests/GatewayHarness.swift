@@ -58,9 +58,11 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
     }
 
     /// As `run`, on a database the caller provides (an empty one).
+    /// With `prepared: false` nothing is published or subscribed: the test does the flow itself.
     static func run(
         database url: DatabaseURL,
         extra: [String: String] = [:],
+        prepared: Bool = true,
         _ body: @escaping @Sendable (GatewayStack) async throws -> Void
     ) async throws {
         let stack = try GatewayStack(url: url, extra: extra)
@@ -68,7 +70,7 @@ final class GatewayStack: PorticoStack, @unchecked Sendable {
         try await stack.publisher.waitUntilReady(stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: "/health/ready"))
         try await stack.devportal.waitUntilReady("\(stack.devportalURL)/health/ready")
         try await stack.gateway.waitUntilReady("\(stack.adminURL)/health/ready")
-        try await stack.prepare()
+        if prepared { try await stack.prepare() }
         try await body(stack)
     }
 

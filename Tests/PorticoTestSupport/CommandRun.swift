@@ -7,6 +7,7 @@ package struct CommandRun: Sendable {
     package let stdout: String
     package let stderr: String
 
+    /// One of Portico's binaries (`ServiceProcess.binDirectory`).
     package static func run(
         _ binary: String,
         _ arguments: [String],
@@ -14,6 +15,23 @@ package struct CommandRun: Sendable {
         input: String = "",
         timeout: Double = 60
     ) async throws -> CommandRun {
+        try await run(
+            executable: ServiceProcess.binDirectory.appendingPathComponent(binary),
+            arguments,
+            environment: environment,
+            input: input,
+            timeout: timeout
+        )
+    }
+
+    package static func run(
+        executable: URL,
+        _ arguments: [String],
+        environment: [String: String],
+        input: String = "",
+        timeout: Double = 60
+    ) async throws -> CommandRun {
+        let binary = executable.lastPathComponent
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("portico-run-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -23,7 +41,7 @@ package struct CommandRun: Sendable {
         try Data(input.utf8).write(to: inFile)
         for file in [outFile, errFile] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
         let process = Process()
-        process.executableURL = ServiceProcess.binDirectory.appendingPathComponent(binary)
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { a, _ in a }
         process.standardInput = try FileHandle(forReadingFrom: inFile)

@@ -9,9 +9,9 @@ import Testing
 @Suite struct OpenAPIDocumentTests {
     @Test func everyRouteIsDocumented() throws {
         let database = Database(url: try DatabaseURL(parsing: "postgres://u@127.0.0.1/unused"), logger: TestDatabase.logger)
-        let router = buildRouter(database: database, settings: try CoreSettings(source: SettingsSource(values: [:])))
+        let router = try buildRouter(database: database, settings: try CoreSettings(source: SettingsSource(values: [:])))
         let (undocumented, unserved) = try undocumentedAndUnserved(
-            routes: router.routes.map { "\($0.method.rawValue) \($0.path.description)" },
+            routes: router.routes.filter { !$0.path.description.hasPrefix("/publisher") }.map { "\($0.method.rawValue) \($0.path.description)" },
             document: PublisherOpenAPI.document
         )
         #expect(undocumented.isEmpty, "served but not documented: \(undocumented)")

@@ -137,6 +137,16 @@ package struct CoreSettings: Sendable {
     /// `PORTICO_TRACING` (default false): export OpenTelemetry traces of REST requests and gateway
     /// handshakes over OTLP/HTTP, configured by the standard `OTEL_*` variables.
     package var tracing: Bool
+    /// `GATEWAY_PUBLIC_HOST` (default localhost), `GATEWAY_PORT` (9099), `GATEWAY_TLS_PORT` (8099):
+    /// where clients reach the gateway — the URLs both portals and the catalog show.
+    package var gateway: PublicGatewayAddress
+    /// `PORTICO_SESSION_IDLE_SECONDS` (default 1800): a portal session unused this long ends.
+    package var sessionIdleSeconds: Int
+    /// `PORTICO_SESSION_MAX_SECONDS` (default 43200): a portal session ends this long after sign-in.
+    package var sessionMaxSeconds: Int
+    /// `PORTICO_SECURE_COOKIES` (default false): mark the portals' cookies `Secure`; set it when the
+    /// portals are served over TLS (by a proxy in front of them).
+    package var secureCookies: Bool
 
     package static let defaultDatabaseURL = "postgres://portico@127.0.0.1:5432/portico"
 
@@ -162,6 +172,14 @@ package struct CoreSettings: Sendable {
         databasePoolSize = try source.int("PORTICO_DB_POOL_SIZE", default: 10, range: 1...200)
         databaseStartupTimeout = .seconds(try source.int("PORTICO_DB_STARTUP_TIMEOUT", default: 30, range: 1...3600))
         tracing = try source.bool("PORTICO_TRACING", default: false)
+        gateway = PublicGatewayAddress(
+            host: source.string("GATEWAY_PUBLIC_HOST", default: "localhost"),
+            port: try source.port("GATEWAY_PORT", default: 9099),
+            tlsPort: try source.port("GATEWAY_TLS_PORT", default: 8099)
+        )
+        sessionIdleSeconds = try source.int("PORTICO_SESSION_IDLE_SECONDS", default: 1800, range: 60...86_400)
+        sessionMaxSeconds = try source.int("PORTICO_SESSION_MAX_SECONDS", default: 43_200, range: 60...2_592_000)
+        secureCookies = try source.bool("PORTICO_SECURE_COOKIES", default: false)
         if let password = adminPassword, password.count < 8, !developmentMode {
             throw InvalidSetting(key: "PORTICO_ADMIN_PASSWORD", reason: "must be at least 8 characters")
         }

@@ -12,12 +12,16 @@ package struct PorticoRequestContext: RequestContext {
     /// request by `RequestPolicyMiddleware`; `decodeJSON` and the OAuth2 form parser read it, as
     /// Hummingbird's own decoding does.
     package var maxUploadSize: Int
+    /// On a portal's pages: the browser session (if any) and the CSRF token its forms carry; set by
+    /// `PortalMiddleware`, nil on REST routes.
+    package var page: PageState?
     /// Every JSON answer a handler returns is written by it.
     package var responseEncoder: JSONResponseEncoder { JSONResponseEncoder() }
 
     package init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.user = nil
+        self.page = nil
         self.clientAddress = source.channel.remoteAddress?.ipAddress
         self.maxUploadSize = CoreSettings.defaultMaxBodyBytes
     }
