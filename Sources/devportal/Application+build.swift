@@ -38,13 +38,23 @@ func buildRouter(database: Database, settings: DevportalSettings) throws -> Rout
         kind: .devportal,
         database: database,
         authenticator: authenticator,
-        pages: try PageRenderer(portal: .devportal, directory: Bundle.module.resourceURL!.appendingPathComponent("Templates")),
+        pages: try PageRenderer(
+            portal: .devportal,
+            directory: Bundle.module.resourceURL!.appendingPathComponent("Templates"),
+            constants: ["signupEnabled": settings.signupEnabled]
+        ),
         rest: RESTBridge(router: rest),
         settings: settings.core
     )
     let pages = router.group("devportal").add(middleware: PortalMiddleware(portal))
     pages.addRoutes(portal.sessionEndpoints)
-    pages.addRoutes(DeveloperPortal(portal: portal, users: users, probe: HandshakeProbe(gateway: settings.core.gateway)).endpoints)
+    pages.addRoutes(
+        DeveloperPortal(
+            portal: portal,
+            probe: HandshakeProbe(gateway: settings.core.gateway),
+            signupEnabled: settings.signupEnabled
+        ).endpoints
+    )
     return router
 }
 

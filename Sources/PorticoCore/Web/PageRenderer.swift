@@ -8,10 +8,13 @@ import Mustache
 package struct PageRenderer: Sendable {
     let library: MustacheLibrary
     let portal: WebSession.Portal
+    /// What every page of this portal shows, whoever reads it (the devportal: whether sign-up is on).
+    let constants: [String: any Sendable]
 
     /// Loads the shared templates and every `.mustache` file in `directory` (the portal's own).
-    package init(portal: WebSession.Portal, directory: URL) throws {
+    package init(portal: WebSession.Portal, directory: URL, constants: [String: any Sendable] = [:]) throws {
         self.portal = portal
+        self.constants = constants
         var library = MustacheLibrary()
         for folder in [Self.sharedTemplates, directory] {
             let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".mustache") }
@@ -37,6 +40,7 @@ package struct PageRenderer: Sendable {
         status: HTTPResponse.Status = .ok
     ) throws -> Response {
         var values = data
+        values.merge(constants) { own, _ in own }
         values["portal"] = "/\(portal.rawValue)"
         values["isPublisherPortal"] = portal == .publisher
         values["csrf"] = context.page?.csrfToken ?? ""

@@ -7,8 +7,8 @@ import PorticoCore
 /// reads and writes through the devportal's REST API as the signed-in developer (`RESTBridge`).
 struct DeveloperPortal {
     let portal: Portal
-    let users: UserStore
     let probe: HandshakeProbe
+    let signupEnabled: Bool
     static let api = "/api/am/devportal/v3"
 
     var endpoints: RouteCollection<Context> {
@@ -46,7 +46,8 @@ struct DeveloperPortal {
     }
 
     @Sendable func signUpPage(_ request: Request, context: Context) async throws -> Response {
-        try portal.pages.render("signup", [:], context: context)
+        guard signupEnabled else { throw SignupController.switchedOff }
+        return try portal.pages.render("signup", [:], context: context)
     }
 
     /// Sign-up through the REST API, then signed in at once (the same checks as sign-in).

@@ -49,8 +49,10 @@ if (form) {
       line("sys", `no token: ${token.status} ${token.body.message ?? ""}: ${token.body.description ?? ""}`);
       return;
     }
-    const url = `${token.body.url}?access_token=${encodeURIComponent(token.body.accessToken)}`;
-    line("sys", `connecting to ${token.body.url} (token valid ${token.body.validityTime} s)`);
+    // A page served over https may only open wss.
+    const base = location.protocol === "https:" ? token.body.secureURL : token.body.url;
+    const url = `${base}?access_token=${encodeURIComponent(token.body.accessToken)}`;
+    line("sys", `connecting to ${base} (token valid ${token.body.validityTime} s)`);
     let opened = false;
     socket = new WebSocket(url);
     socket.binaryType = "arraybuffer";
