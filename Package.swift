@@ -76,6 +76,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.4.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -108,7 +109,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "publisher",
-            dependencies: restService,
+            dependencies: restService + [.product(name: "Yams", package: "Yams")],
             resources: [.copy("openapi.json"), .copy("Templates")],
             swiftSettings: swiftSettings
         ),
@@ -122,6 +123,7 @@ let package = Package(
             name: "gateway",
             dependencies: restService + nioWebSocket + crypto + [
                 .byName(name: "WebSocketWire"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

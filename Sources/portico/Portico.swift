@@ -157,7 +157,7 @@ struct APIs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apis",
         abstract: "Design APIs and run their lifecycle (publisher).",
-        subcommands: [List.self, Get.self, Create.self, Update.self, Delete.self, Publish.self, Lifecycle.self, Copy.self]
+        subcommands: [List.self, Get.self, Create.self, Import.self, Update.self, Delete.self, Publish.self, Lifecycle.self, Copy.self]
     )
 
     static let columns = ["id", "name", "version", "context", "lifeCycleStatus"]
@@ -191,6 +191,27 @@ struct APIs: AsyncParsableCommand {
 
         func run() async throws {
             options.print(try await options.client(.publisher).send(.POST, "apis", body: try read(file)), columns: APIs.columns)
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an API with routes from a Yandex API Gateway specification (YAML or JSON).",
+            discussion: "Example: portico apis import -f spec.yaml --context /ws --version 1.0.0 --plans Gold"
+        )
+        @Option(name: .shortAndLong, help: "The specification (- for standard input)") var file: String
+        @Option(help: "The API's context") var context: String
+        @Option(help: "The API's version") var version: String
+        @Option(help: "Business plans, comma-separated") var plans: String?
+        @OptionGroup var options: OutputOptions
+
+        func run() async throws {
+            let path =
+                "apis/import-openapi?context=\(encoded(context))&version=\(encoded(version))" + (plans.map { "&policies=\(encoded($0))" } ?? "")
+            options.print(
+                try await options.client(.publisher).send(.POST, path, body: try read(file), contentType: "application/yaml"),
+                columns: APIs.columns
+            )
         }
     }
 

@@ -94,6 +94,9 @@ struct APIRepresentation: ResponseEncodable, Sendable {
     let policies: [String]
     let endpointConfig: EndpointConfig
     let limits: LimitsBody
+    /// Present for an API whose messages go to integrations (`docs/routes.md`).
+    let routeSelectionExpression: String?
+    let routes: [APIRoutes.Route]?
     let createdTime: Date
     let lastUpdatedTime: Date
 
@@ -116,6 +119,8 @@ struct APIRepresentation: ResponseEncodable, Sendable {
             config: EndpointSettings(api.resilience)
         )
         limits = LimitsBody(api.limits)
+        routeSelectionExpression = api.routes?.routeSelectionExpression
+        routes = api.routes?.routes
         createdTime = api.createdAt
         lastUpdatedTime = api.updatedAt
     }
@@ -134,6 +139,15 @@ struct APIRequestBody: Decodable, Sendable {
     var limits: LimitsBody?
     var isDefaultVersion: Bool?
     var visibility: String?
+    var routeSelectionExpression: String?
+    /// Routes instead of endpoints; on a change, `[]` removes them.
+    var routes: [APIRoutes.Route]?
+
+    /// The route table this body gives, nil when it gives none (or `[]`).
+    var routeTable: APIRoutes? {
+        guard let routes, !routes.isEmpty else { return nil }
+        return APIRoutes(routeSelectionExpression: routeSelectionExpression, routes: routes)
+    }
 
     func checkType() throws {
         if let type, type.uppercased() != "WS" {
@@ -173,6 +187,7 @@ struct APIRequestBody: Decodable, Sendable {
             productionEndpoint: endpointConfig?.production_endpoints?.url,
             sandboxEndpoint: endpointConfig?.sandbox_endpoints?.url,
             backendCAFile: endpointConfig?.ca_file,
+            routes: routeTable,
             limits: try limits?.limits() ?? .init(),
             resilience: try endpointConfig?.config?.resilience() ?? .init()
         )
@@ -199,6 +214,12 @@ struct APIRequestBody: Decodable, Sendable {
             spec.resilience = try endpointConfig.config?.resilience() ?? .init()
         }
         if let limits { spec.limits = try limits.limits() }
+        if routes != nil {
+            spec.routes = routeTable
+        } else if let routeSelectionExpression, var table = spec.routes {
+            table.routeSelectionExpression = routeSelectionExpression
+            spec.routes = table
+        }
         try spec.validate()
     }
 }

@@ -13,6 +13,7 @@ struct APIsController {
             .get(use: list)
             .post(use: create)
             .post("copy-api", use: copy)
+            .post("import-openapi", use: importOpenAPI)
             .get("{apiId}", use: get)
             .put("{apiId}", use: update)
             .delete("{apiId}", use: delete)
@@ -65,6 +66,38 @@ struct APIsController {
         _ = try context.require(.creator, to: "delete APIs")
         try await apis.delete(id: try context.parameters.require("apiId"), ifMatch: request.headers[.ifMatch])
         return .noContent
+    }
+
+    /// `import-openapi?context=&version=[&policies=Gold,Silver]` with a Yandex API Gateway
+    /// specification (YAML or JSON) as the body: a new API in CREATED with its routes (`OpenAPIImport`).
+    @Sendable func importOpenAPI(_ request: Request, context: Context) async throws -> EditedResponse<APIRepresentation> {
+        let user = try context.require(.creator, to: "create APIs")
+        let query = request.queryParameters
+        guard let apiContext = query["context"] else { throw APIError.invalidParameter("context", "The parameter is required") }
+        guard let version = query["version"] else { throw APIError.invalidParameter("version", "The parameter is required") }
+        let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard ["application/yaml", "application/x-yaml", "text/yaml", "application/json", "text/plain"].contains(type) else {
+            throw APIError(.unsupportedMediaType, "Unsupported Media Type", "Send the specification as application/yaml or application/json")
+        }
+        let body = try await request.collectBody(
+            atMost: context.maxUploadSize,
+            tooLarge: APIError(.contentTooLarge, "Content Too Large", "The specification is larger than \(context.maxUploadSize) bytes")
+        )
+        guard let text = String(validating: body.readableBytesView, as: UTF8.self) else {
+            throw APIError.badRequest("The specification is not UTF-8 text")
+        }
+        let imported = try OpenAPIImport.parse(text)
+        let plans = query["policies"].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+        let spec = APISpec(
+            name: imported.name,
+            description: imported.description,
+            context: String(apiContext),
+            version: String(version),
+            plans: plans,
+            routes: imported.routes
+        )
+        try spec.validate()
+        return try Self.created(try await apis.create(spec, provider: user.username))
     }
 
     /// `copy-api?apiId=&newVersion=&defaultVersion=`: a new version in CREATED with the same design.

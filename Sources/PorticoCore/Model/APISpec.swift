@@ -13,6 +13,8 @@ package struct APISpec: Sendable, Equatable {
     package var productionEndpoint: String?
     package var sandboxEndpoint: String?
     package var backendCAFile: String?
+    /// Routes instead of endpoints: an API has one or the other.
+    package var routes: APIRoutes?
     package var limits: APILimits
     package var resilience: EndpointResilience
 
@@ -27,6 +29,7 @@ package struct APISpec: Sendable, Equatable {
         productionEndpoint: String? = nil,
         sandboxEndpoint: String? = nil,
         backendCAFile: String? = nil,
+        routes: APIRoutes? = nil,
         limits: APILimits = .init(),
         resilience: EndpointResilience = .init()
     ) {
@@ -40,6 +43,7 @@ package struct APISpec: Sendable, Equatable {
         self.productionEndpoint = productionEndpoint
         self.sandboxEndpoint = sandboxEndpoint
         self.backendCAFile = backendCAFile
+        self.routes = routes
         self.limits = limits
         self.resilience = resilience
     }
@@ -57,6 +61,7 @@ package struct APISpec: Sendable, Equatable {
             productionEndpoint: api.productionEndpoint,
             sandboxEndpoint: api.sandboxEndpoint,
             backendCAFile: api.backendCAFile,
+            routes: api.routes,
             limits: api.limits,
             resilience: api.resilience
         )
@@ -146,6 +151,15 @@ package struct APISpec: Sendable, Equatable {
                     reason: "'\(backendCAFile)' must be an absolute path to a PEM file on the gateway hosts"
                 )
             }
+        }
+        if let routes {
+            guard productionEndpoint == nil, sandboxEndpoint == nil else {
+                throw FieldError(
+                    field: "routes",
+                    reason: "An API has WebSocket endpoints or routes, not both: remove endpointConfig's endpoints or the routes"
+                )
+            }
+            _ = try routes.validated()
         }
         try limits.validate()
         try resilience.validate()

@@ -15,6 +15,8 @@ package struct GatewayCatalog: Sendable {
         package let sandboxEndpoint: String?
         /// The CA bundle wss:// backends are verified against (nil: the system's roots).
         package var backendCAFile: String? = nil
+        /// The route table of an API whose messages go to integrations (nil: proxied to its endpoint).
+        package var routes: APIRoutes? = nil
         /// The API's limits; `allowedOrigins` normalized (`APILimits.normalizedOrigin`).
         package var limits = APILimits()
         package var resilience = EndpointResilience()

@@ -26,6 +26,8 @@ package struct WebSocketAPI: Sendable, Equatable {
     /// A PEM file (path on the gateway hosts) of the CAs a wss:// backend's certificate must chain
     /// to; nil: the system's trust roots.
     package var backendCAFile: String?
+    /// The route table of an API whose messages go to integrations; nil for a proxied API.
+    package var routes: APIRoutes?
     /// The API's own limits (event ceiling, message size, idle timeout, lifetime, allowed origins).
     package var limits: APILimits
     /// Connect timeout and suspension of the backend endpoints.
@@ -49,6 +51,7 @@ package struct WebSocketAPI: Sendable, Equatable {
         productionEndpoint: String?,
         sandboxEndpoint: String?,
         backendCAFile: String? = nil,
+        routes: APIRoutes? = nil,
         limits: APILimits = .init(),
         resilience: EndpointResilience = .init(),
         revision: Int,
@@ -68,6 +71,7 @@ package struct WebSocketAPI: Sendable, Equatable {
         self.productionEndpoint = productionEndpoint
         self.sandboxEndpoint = sandboxEndpoint
         self.backendCAFile = backendCAFile
+        self.routes = routes
         self.limits = limits
         self.resilience = resilience
         self.revision = revision
@@ -83,9 +87,13 @@ package struct WebSocketAPI: Sendable, Equatable {
         switch target {
         case .published:
             if plans.isEmpty { return "No business plan (tiers) selected: add at least one plan to publish the API" }
-            if productionEndpoint == nil { return "No production endpoint: set endpointConfig.production_endpoints.url to publish the API" }
+            if productionEndpoint == nil && routes == nil {
+                return "No production endpoint: set endpointConfig.production_endpoints.url (or routes) to publish the API"
+            }
         case .prototyped:
-            if productionEndpoint == nil { return "No production endpoint: set endpointConfig.production_endpoints.url to prototype the API" }
+            if productionEndpoint == nil && routes == nil {
+                return "No production endpoint: set endpointConfig.production_endpoints.url (or routes) to prototype the API"
+            }
         default:
             break
         }

@@ -19,7 +19,7 @@ package struct APIStore: Sendable {
 
     static let selectColumns = """
         SELECT a.id::text, a.name, a.description, a.context, a.version, a.provider, a.lifecycle_state,
-               a.is_default_version, a.visibility, a.production_endpoint, a.sandbox_endpoint, a.backend_ca_file, a.revision,
+               a.is_default_version, a.visibility, a.production_endpoint, a.sandbox_endpoint, a.backend_ca_file, a.routes, a.revision,
                a.created_at, a.updated_at,
                a.event_ceiling_count, a.event_ceiling_time_unit, a.event_ceiling_unit_time, a.max_message_bytes,
                a.idle_timeout_seconds, a.max_lifetime_seconds, a.allowed_origins, a.connect_timeout_ms,
@@ -35,11 +35,12 @@ package struct APIStore: Sendable {
         for try await row in rows {
             let (
                 id, name, description, context, version, provider, state, isDefault, visibility, production, sandbox, caFile,
-                revision, created, updated, ceilingCount, ceilingUnit, ceilingUnitTime, maxMessageBytes, idleTimeout, lifetime,
+                routes, revision, created, updated, ceilingCount, ceilingUnit, ceilingUnitTime, maxMessageBytes, idleTimeout, lifetime,
                 origins, connectTimeout, suspendAfter, suspendInitial, suspendMax, suspendFactor, plans
             ) = try row.decode(
                 (
-                    String, String, String, String, String, String, String, Bool, String, String?, String?, String?, Int, Date, Date,
+                    String, String, String, String, String, String, String, Bool, String, String?, String?, String?, String?, Int,
+                    Date, Date,
                     Int64?, String?, Int?, Int?, Int?, Int?, [String], Int?, Int?, Int64?, Int64?, Double?, [String]
                 ).self
             )
@@ -72,6 +73,7 @@ package struct APIStore: Sendable {
                     productionEndpoint: production,
                     sandboxEndpoint: sandbox,
                     backendCAFile: caFile,
+                    routes: try routes.map { try JSONDecoder().decode(APIRoutes.self, from: Data($0.utf8)) },
                     limits: limits,
                     resilience: resilience,
                     revision: revision,
@@ -81,6 +83,14 @@ package struct APIStore: Sendable {
             )
         }
         return apis
+    }
+
+    /// The route table as stored: the REST API's JSON, methods and statuses normalized.
+    static func routesJSON(_ routes: APIRoutes?) throws -> String? {
+        guard let routes else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(try routes.validated()), as: UTF8.self)
     }
 
     // MARK: Reading
@@ -189,10 +199,10 @@ package struct APIStore: Sendable {
             let rows = try await connection.query(
                 """
                 INSERT INTO apis (name, description, context, version, provider, is_default_version, visibility,
-                                  production_endpoint, sandbox_endpoint, backend_ca_file)
+                                  production_endpoint, sandbox_endpoint, backend_ca_file, routes)
                 VALUES (\(spec.name), \(spec.description), \(spec.context), \(spec.version), \(provider),
                         \(spec.isDefaultVersion), \(spec.visibility.rawValue), \(spec.productionEndpoint), \(spec.sandboxEndpoint),
-                        \(spec.backendCAFile))
+                        \(spec.backendCAFile), \(try Self.routesJSON(spec.routes)))
                 RETURNING id::text
                 """,
                 logger: logger
@@ -221,7 +231,8 @@ package struct APIStore: Sendable {
                 """
                 UPDATE apis SET description = \(spec.description), is_default_version = \(spec.isDefaultVersion),
                     visibility = \(spec.visibility.rawValue), production_endpoint = \(spec.productionEndpoint),
-                    sandbox_endpoint = \(spec.sandboxEndpoint), backend_ca_file = \(spec.backendCAFile), revision = revision + 1, updated_at = now()
+                    sandbox_endpoint = \(spec.sandboxEndpoint), backend_ca_file = \(spec.backendCAFile),
+                    routes = \(try Self.routesJSON(spec.routes)), revision = revision + 1, updated_at = now()
                 WHERE id = \(id)::uuid
                 """,
                 logger: logger

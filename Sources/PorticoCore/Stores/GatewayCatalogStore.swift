@@ -36,6 +36,7 @@ package struct GatewayCatalogStore: Sendable {
                             productionEndpoint: api.productionEndpoint,
                             sandboxEndpoint: api.sandboxEndpoint,
                             backendCAFile: api.backendCAFile,
+                            routes: api.routes,
                             limits: limits,
                             resilience: api.resilience
                         )

@@ -4,7 +4,8 @@ import PorticoCore
 /// runs again on every snapshot change for every live connection, so a change in access acts on
 /// open connections too.
 enum Access {
-    static func check(_ caller: Caller, _ api: GatewayCatalog.API, in table: RouteTable) throws(Refusal) -> String {
+    /// The endpoint that serves this caller; nil for an API whose messages go to its routes.
+    static func check(_ caller: Caller, _ api: GatewayCatalog.API, in table: RouteTable) throws(Refusal) -> String? {
         switch api.state {
         case .blocked:
             throw Refusal(status: .serviceUnavailable, code: "api_blocked", message: "The API is blocked by its provider")
@@ -29,6 +30,7 @@ enum Access {
             case .prodOnlyBlocked: break
             }
         }
+        if api.routes != nil { return nil }
         let endpoint = caller.keyType == .production ? api.productionEndpoint : api.sandboxEndpoint
         guard let endpoint else {
             throw .forbidden("no_endpoint", "The API has no \(caller.keyType.rawValue.lowercased()) endpoint for this token's keys")

@@ -143,20 +143,28 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 eventLoop: context.eventLoop,
                 gateway: gateway
             )
-            let endpointKey = admitted.endpoint
+            let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
+            let deflate =
+                gateway.settings.clientDeflate
+                ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
+            let target: Backend.Target
+            let endpointKey: EndpointHealth.Endpoint
+            switch admitted.destination {
+            case .routes(let routes):
+                connectRoutes(routes, admitted: admitted, head: head, offered: offered, deflate: deflate, connection: connection, context: context)
+                return
+            case .endpoint(let dialled, let endpoint):
+                (target, endpointKey) = (dialled, endpoint)
+            }
             let policy = admitted.policy
             let resilience = admitted.api.resilience
             let timeout = resilience.connectTimeoutMs.map { Double($0) / 1000 } ?? gateway.settings.backendConnectTimeout
             let endpoints = gateway.endpoints
             let metrics = gateway.metrics
-            let offered = head.headers[canonicalForm: "Sec-WebSocket-Protocol"].map(String.init)
-            let deflate =
-                gateway.settings.clientDeflate
-                ? PerMessageDeflate.accept(offers: head.headers[canonicalForm: "Sec-WebSocket-Extensions"].map(String.init)) : nil
             let forwarded = forwardedHeaders(head, caller: admitted.caller, connectionID: record.connectionID, context: context)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             Backend.connect(
-                to: admitted.target,
+                to: target,
                 headers: forwarded,
                 offeredProtocols: offered,
                 on: context.eventLoop,
@@ -185,10 +193,79 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    /// Answers 101, turns this channel into a WebSocket relay and links it with the backend's.
+    /// An API with routes: its `$connect` integration decides (2xx: 101, with the subprotocol it
+    /// chose; another status: that status refused, with its message; no answer in time: 504; none
+    /// at all: 502); without a `$connect` route the connection is accepted. Its messages then go to
+    /// a `RoutePeer`.
+    private func connectRoutes(
+        _ routes: APIRoutes,
+        admitted: HandshakeStages.Admitted,
+        head: HTTPRequestHead,
+        offered: [String],
+        deflate: (response: String, parameters: PerMessageDeflate.Parameters)?,
+        connection: RelayedConnection,
+        context: ChannelHandlerContext
+    ) {
+        let caller = admitted.caller
+        var base = IntegrationContext(
+            connectionID: connection.id,
+            connectedAt: Int64(connection.record.startedAt.timeIntervalSince1970 * 1000),
+            routeKey: APIRoutes.connect,
+            messageID: TimeOrderedID.next(),
+            requestID: TimeOrderedID.next(),
+            sourceIP: connection.record.clientAddress,
+            claims: [
+                "sub": caller.subscriber, "applicationId": caller.applicationID, "applicationName": caller.applicationName,
+                "clientId": caller.consumerKey, "keyType": caller.keyType.rawValue,
+            ]
+        )
+        let peer = RoutePeer(connection: connection, routes: routes, caFile: admitted.api.backendCAFile, base: base, logger: gateway.logger)
+        guard let route = routes.route(APIRoutes.connect) else {
+            accept(head, backend: peer, subprotocol: nil, deflate: deflate, connection: connection, context: context)
+            return
+        }
+        // What `$connect` may map: the handshake's query and headers, never its credentials.
+        base.query = HandshakeStages.queryItems(HandshakeStages.split(head.uri).query).filter { $0.name != "access_token" }
+        base.headers = head.headers.filter { $0.name.lowercased() != "authorization" }.map { ($0.name, $0.value) }
+        let metrics = gateway.metrics
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        Integrations.call(route.integration, event: .connect, context: base, caFile: admitted.api.backendCAFile, on: context.eventLoop)
+            .whenComplete { result in
+                let (handler, context) = loopBound.value
+                let refusal: Refusal
+                switch result {
+                case .success(let answer) where answer.succeeded:
+                    let chosen = answer.headers.first(name: "Sec-WebSocket-Protocol").flatMap { Self.offeredProtocol($0, offered: offered) }
+                    handler.accept(head, backend: peer, subprotocol: chosen, deflate: deflate, connection: connection, context: context)
+                    return
+                case .success(let answer):
+                    let status = (400...599).contains(answer.status) ? HTTPResponseStatus(statusCode: answer.status) : .badGateway
+                    refusal = Refusal(status: status, code: "connect_refused", message: "The API's $connect integration refused: \(answer.reason)")
+                case .failure(Integrations.Failure.timeout):
+                    refusal = Refusal(
+                        status: .gatewayTimeout,
+                        code: "integration_timeout",
+                        message: "The API's $connect integration did not answer in time"
+                    )
+                case .failure:
+                    refusal = Refusal(status: .badGateway, code: "integration_failed", message: "The API's $connect integration could not be called")
+                }
+                metrics.backendConnectFailed(apiID: connection.apiID, reason: refusal.code)
+                connection.abandon()
+                handler.refuse(refusal, record: connection.record, context: context)
+            }
+    }
+
+    /// A subprotocol `$connect` chose, if it is one the client offered.
+    static func offeredProtocol(_ chosen: String, offered: [String]) -> String? {
+        let offers = offered.flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        return offers.contains(chosen) ? chosen : nil
+    }
+
+    /// Answers 101, turns this channel into a WebSocket relay and links it with the backend's side.
     private func accept(
         _ head: HTTPRequestHead,
-        backend: RelayHandler,
+        backend: any RelayPeer,
         subprotocol: String?,
         deflate: (response: String, parameters: PerMessageDeflate.Parameters)?,
         connection: RelayedConnection,
@@ -197,7 +274,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         span?.end(connection.record, refusal: nil)
         span = nil
         guard context.channel.isActive, let key = head.headers.first(name: "Sec-WebSocket-Key") else {
-            backend.context?.close(promise: nil)
+            backend.closeNow()
             connection.abandon()
             return
         }
@@ -225,7 +302,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         } catch {
             gateway.logger.error("cannot switch the connection to WebSocket", metadata: ["error": "\(error)"])
             context.close(promise: nil)
-            backend.context?.close(promise: nil)
+            backend.closeNow()
             connection.abandon()
             return
         }
@@ -234,7 +311,12 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
             leeway: gateway.settings.tokenLeeway,
             pingInterval: gateway.settings.pingInterval
         )
-        RelayHandler.link(client: client, backend: backend)
+        if let backend = backend as? RelayHandler {
+            RelayHandler.link(client: client, backend: backend)
+        } else if let routes = backend as? RoutePeer {
+            connection.backend = routes
+            RelayHandler.link(client: client, routes: routes)
+        }
     }
 
     /// Writes the refusal as an HTTP response and closes the connection; the refusal is counted,

@@ -9,14 +9,22 @@ import PorticoCore
 ///
 /// route (404/426/503) → origin (403) → credentials (401) → token (401) → access (403) → endpoint
 /// suspended (503) → admission (429, the connection's slot under its plan's cap). The backend is
-/// dialled after, by the handshake handler (502/504).
+/// dialled after, by the handshake handler (502/504) — or, for an API with routes, its `$connect`
+/// integration called (its status, or 502/504).
 enum HandshakeStages {
+    /// What takes the connection's messages.
+    enum Destination {
+        /// A WebSocket backend: where to dial, and the endpoint whose health it counts towards.
+        case endpoint(Backend.Target, EndpointHealth.Endpoint)
+        /// The API's route table (`$connect` is called by the handshake handler, after the stages).
+        case routes(APIRoutes)
+    }
+
     struct Admitted {
         let api: GatewayCatalog.API
         let caller: Caller
         let policy: ConnectionPolicy
-        let target: Backend.Target
-        let endpoint: EndpointHealth.Endpoint
+        let destination: Destination
         /// The subscription whose connection slot this connection took (given back when it ends).
         let slot: String?
     }
@@ -45,19 +53,27 @@ enum HandshakeStages {
         record.caller = caller
         let endpointURL = try Access.check(caller, match.api, in: table)
         let policy = ConnectionPolicy.resolve(caller, match.api, in: table, settings: gateway.settings)
-        var target: Backend.Target
-        switch table.endpoint(endpointURL) {
-        case .success(let parsed): target = parsed.target(rest: match.rest, clientQuery: query)
-        case .failure(let failure): throw failure.refusal
+        let destination: Destination
+        if let endpointURL {
+            var target: Backend.Target
+            switch table.endpoint(endpointURL) {
+            case .success(let parsed): target = parsed.target(rest: match.rest, clientQuery: query)
+            case .failure(let failure): throw failure.refusal
+            }
+            target.caFile = match.api.backendCAFile
+            let endpoint = EndpointHealth.Endpoint(apiID: match.api.id, url: endpointURL)
+            try gateway.endpoints.check(endpoint)
+            destination = .endpoint(target, endpoint)
+        } else if let routes = match.api.routes {
+            destination = .routes(routes)
+        } else {
+            throw Refusal.forbidden("no_endpoint", "The API has no endpoint and no routes")
         }
-        target.caFile = match.api.backendCAFile
-        let endpoint = EndpointHealth.Endpoint(apiID: match.api.id, url: endpointURL)
-        try gateway.endpoints.check(endpoint)
         // Last: a slot taken is a slot to give back, so nothing may refuse after it.
         if let subscription = policy.subscriptionID {
             try gateway.counts.admit(subscriptionID: subscription, cap: policy.maxConnections)
         }
-        return Admitted(api: match.api, caller: caller, policy: policy, target: target, endpoint: endpoint, slot: policy.subscriptionID)
+        return Admitted(api: match.api, caller: caller, policy: policy, destination: destination, slot: policy.subscriptionID)
     }
 
     static func isWebSocketUpgrade(_ head: HTTPRequestHead) -> Bool {

@@ -76,6 +76,14 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
         backend.context?.read()
     }
 
+    /// Links the client with an API's route table (`RoutePeer`) and starts reading the client.
+    static func link(client: RelayHandler, routes: RoutePeer) {
+        client.peer = routes
+        client.connection.life.link()
+        client.connection.run(client.connection.life.settleLink())
+        client.context?.read()
+    }
+
     /// Bytes from this side's socket (a side without permessage-deflate): every whole frame in them
     /// is read and forwarded; the start of one not yet whole waits for the next read.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

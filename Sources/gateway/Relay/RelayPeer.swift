@@ -1,7 +1,7 @@
 /// What one side of a relayed connection needs of the other, and what the connection
-/// (`RelayedConnection`: its close actions, its timers) needs of its backend side. Today both sides
-/// are `RelayHandler`s on WebSocket channels; an API whose other side is not a WebSocket (a route
-/// table of integrations) puts its own peer here, and the client's handler does not change.
+/// (`RelayedConnection`: its close actions, its timers) needs of its backend side. A proxied API's
+/// sides are both `RelayHandler`s on WebSocket channels; an API with routes has a `RoutePeer` as
+/// its backend side, and the client's handler does not change.
 protocol RelayPeer: AnyObject {
     /// A frame from the other side, to write; it goes out at the next `flushRelayed`.
     func relay(_ frame: WireFrame)
@@ -18,4 +18,10 @@ protocol RelayPeer: AnyObject {
     func closeNow()
     /// The gateway's keep-alive ping: a side that did not answer the last one is closed.
     func keepAlive()
+    /// The connection has ended (`end`: how, when known); called once.
+    func connectionFinished(_ end: ConnectionEnd?)
+}
+
+extension RelayPeer {
+    func connectionFinished(_ end: ConnectionEnd?) {}
 }

@@ -27,7 +27,7 @@ final class RelayedConnection: @unchecked Sendable {
     /// Set when a message is relayed, cleared when the live-connection list records the activity.
     let relayedSinceReport = ManagedAtomic(false)
     var client: RelayHandler?
-    /// The backend side: a `RelayHandler` on the backend's WebSocket channel.
+    /// The backend side: a `RelayHandler` on the backend's WebSocket channel, or an API's `RoutePeer`.
     var backend: (any RelayPeer)?
     private(set) var policy: ConnectionPolicy
     private var buckets: [RateBucket] = []
@@ -299,6 +299,7 @@ final class RelayedConnection: @unchecked Sendable {
         timers.remove(self)
         releaseBuckets()
         if let slot { counts.release(subscriptionID: slot) }
+        backend?.connectionFinished(life.end)
         // The handlers hold the connection: letting go of them ends the cycle, started or not.
         client = nil
         backend = nil
