@@ -147,6 +147,35 @@ struct CatalogController {
 /// An AsyncAPI 2.6 document for one WebSocket API: its channel, the gateway's ws and wss servers,
 /// and how to present a token (bearer header or `access_token` query parameter).
 struct AsyncAPIDocument: ResponseEncodable {
+    /// An API with routes: one message per route the client can select, and the answers of the
+    /// two-way ones (plus what the API's backend pushes by connection id).
+    static func routedChannel(_ api: WebSocketAPI, _ routes: APIRoutes) -> Channel {
+        let selection = routes.routeSelectionExpression.map { "chosen by \($0)" } ?? "all to $default"
+        let messageRoutes = routes.routes.filter { $0.routeKey != APIRoutes.connect && $0.routeKey != APIRoutes.disconnect }
+        let sent = messageRoutes.map { route in
+            Message(
+                name: route.routeKey,
+                summary: route.routeKey == APIRoutes.fallback
+                    ? "Any message no other route takes" : "A message whose key is '\(route.routeKey)'"
+            )
+        }
+        let answers = messageRoutes.filter(\.twoWay).map {
+            Message(name: "\($0.routeKey) answer", summary: "The answer to a '\($0.routeKey)' message")
+        }
+        var lifecycle: [String] = []
+        if routes.route(APIRoutes.connect) != nil { lifecycle.append("$connect decides the handshake") }
+        if routes.route(APIRoutes.disconnect) != nil { lifecycle.append("$disconnect hears the end") }
+        return Channel(
+            description: "The WebSocket connection to \(api.name) \(api.version). Messages go to the API's integrations, \(selection)"
+                + (lifecycle.isEmpty ? "." : "; " + lifecycle.joined(separator: ", ") + "."),
+            publish: Operation(summary: "Messages the client sends, by route", message: Message(oneOf: sent)),
+            subscribe: Operation(
+                summary: "Messages the client receives: the answers of two-way routes and what the API pushes",
+                message: Message(oneOf: answers + [Message(name: "pushed", summary: "A message the API's backend sends by connection id")])
+            )
+        )
+    }
+
     struct Info: Encodable {
         let title: String
         let version: String
@@ -160,7 +189,13 @@ struct AsyncAPIDocument: ResponseEncodable {
     }
     struct Operation: Encodable {
         let summary: String
-        let message: [String: String]
+        let message: Message
+    }
+    /// A message, or (`oneOf`) the messages an API with routes tells apart.
+    struct Message: Encodable {
+        var name: String?
+        var summary: String?
+        var oneOf: [Message]?
     }
     struct Channel: Encodable {
         let description: String
@@ -197,13 +232,17 @@ struct AsyncAPIDocument: ResponseEncodable {
             servers["production-secure"] = Server(url: wss, protocol: "wss", description: "Gateway over TLS", security: security)
         }
         self.servers = servers
-        channels = [
-            "/": Channel(
-                description: "The WebSocket connection to \(api.name) \(api.version); the gateway relays frames both ways unchanged.",
-                publish: Operation(summary: "Frames the client sends to the API", message: ["name": "clientMessage"]),
-                subscribe: Operation(summary: "Frames the API sends to the client", message: ["name": "serverMessage"])
-            )
-        ]
+        if let routes = api.routes {
+            channels = ["/": Self.routedChannel(api, routes)]
+        } else {
+            channels = [
+                "/": Channel(
+                    description: "The WebSocket connection to \(api.name) \(api.version); the gateway relays frames both ways unchanged.",
+                    publish: Operation(summary: "Frames the client sends to the API", message: Message(name: "clientMessage")),
+                    subscribe: Operation(summary: "Frames the API sends to the client", message: Message(name: "serverMessage"))
+                )
+            ]
+        }
         components = Components(securitySchemes: [
             "bearer": SecurityScheme(
                 type: "http",

@@ -122,6 +122,13 @@ final class IntegrationBackend: Sendable {
             try await stack.subscribe(stack.applicationID, to: apiID)
             try await stack.settle()
 
+            // The routes in the AsyncAPI document and on the developer portal's page.
+            let asyncAPI = try await stack.devportalAPI.send(.get, "apis/\(apiID)/asyncapi")
+            let published = asyncAPI["channels"]["/"]["publish"]["message"]["oneOf"].array.compactMap { $0["name"].string }
+            #expect(published == ["sendmessage", "$default"], "\(asyncAPI.text)")
+            let page = try await HTTP.send("GET", "\(stack.devportalURL)/devportal/apis/\(apiID)")
+            #expect(String(decoding: page.body, as: UTF8.self).contains("<code>sendmessage</code>"))
+
             let client = try await TestClient.connect("\(stack.gatewayURL)/stocks/1?access_token=\(stack.token)&stocks=aapl,goog")
             let connect = try #require(backend.recorded("/connect").first)
             #expect(connect.query["stocks"] == "aapl,goog")

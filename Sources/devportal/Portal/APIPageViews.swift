@@ -54,9 +54,13 @@ enum AsyncAPIView {
             ]
         }
         let channels = entries(document["channels"]).map { name, channel -> [String: Any] in
-            [
+            func messages(_ operation: PageValue?) -> [[String: String]] {
+                (operation?["message"]?["oneOf"]?.array ?? []).map { ["name": $0["name"]?.string ?? "", "summary": $0["summary"]?.string ?? ""] }
+            }
+            return [
                 "name": name, "description": channel["description"]?.string ?? "",
                 "publish": channel["publish"]?["summary"]?.string ?? "", "subscribe": channel["subscribe"]?["summary"]?.string ?? "",
+                "routes": messages(channel["publish"]), "answers": messages(channel["subscribe"]),
             ]
         }
         let schemes = entries(document["components"]?["securitySchemes"]).map { name, scheme in

@@ -233,6 +233,19 @@ final class RelayedConnection: @unchecked Sendable {
         }
     }
 
+    /// An answer of the API's integrations for the client (on the event loop): written like a
+    /// backend's message, never refused for a full buffer — the route peer does not start another
+    /// call until the client has read (`RoutePeer`), which bounds what waits.
+    func deliver(_ payload: ByteBuffer, binary: Bool) {
+        eventLoop.preconditionInEventLoop()
+        guard let client, !life.closingByGateway, life.client.writable else { return }
+        let bytes = payload.readableBytes
+        switch client.send(.message(payload, binary: binary)) {
+        case .now, .waits: relayed(from: .backend, bytes: bytes, startsMessage: true)
+        case .full: break
+        }
+    }
+
     /// What the connection management API says of the connection, read on its event loop.
     struct Description: Sendable {
         let id: String

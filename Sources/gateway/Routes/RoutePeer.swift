@@ -12,9 +12,10 @@ import PorticoCore
 ///
 /// Order and backpressure: one integration call at a time per connection, in the order the
 /// messages came; up to `maxQueued` complete messages wait behind it, and beyond that the client's
-/// handler stops reading that client (TCP backpressure) until the queue shrinks. Other connections
-/// are not held up: each has its own queue, and calls from all connections share AsyncHTTPClient's
-/// pool. Everything here runs on the connection's event loop.
+/// handler stops reading that client (TCP backpressure) until the queue shrinks. A client that
+/// does not read its answers gets no new call until it does. Other connections are not held up:
+/// each has its own queue, and calls from all connections share AsyncHTTPClient's pool.
+/// Everything here runs on the connection's event loop.
 final class RoutePeer: RelayPeer {
     let connection: RelayedConnection
     let routes: APIRoutes
@@ -83,7 +84,10 @@ final class RoutePeer: RelayPeer {
 
     var takesMore: Bool { queue.count < Self.maxQueued }
 
-    func peerTakesMore() {}
+    /// The client reads again: calls waiting for that go on.
+    func peerTakesMore() {
+        next()
+    }
 
     /// The gateway's close to this side (1001 when the gateway ends the connection or the client
     /// broke a rule): answered at once, as a backend would.
@@ -119,6 +123,9 @@ final class RoutePeer: RelayPeer {
             if ended != nil { disconnect() }
             return
         }
+        // A client that does not read its answers gets no new ones: the next call waits for
+        // `peerTakesMore` (its channel writable again), and the queue then stops its reads.
+        if ended == nil, connection.client?.context?.channel.isWritable == false { return }
         let message = queue.removeFirst()
         calling = true
         let text = message.binary ? nil : String(buffer: message.payload)
@@ -161,7 +168,7 @@ final class RoutePeer: RelayPeer {
 
     private func write(_ payload: ByteBuffer, binary: Bool) {
         guard ended == nil else { return }
-        _ = connection.push(payload, binary: binary)
+        connection.deliver(payload, binary: binary)
     }
 
     /// `$disconnect`, once, after the connection ended and what it sent was delivered.

@@ -125,7 +125,7 @@ struct PublisherConsole {
         ]
         let order = ["overview", "design", "endpoint", "lifecycle", "subscriptions", "connections", "usage"]
         var values: [String: Any] = [
-            "api": api.rendered, "apiId": id, "urls": urls,
+            "api": api.rendered, "apiId": id, "urls": urls, "hasRoutes": !(api["routes"]?.array.isEmpty ?? true),
             "tabs": order.map { ["path": $0 == "overview" ? "" : "/\($0)", "label": tabs[$0]!, "current": $0 == tab] },
         ]
         if let notice = request.uri.queryParameters["notice"], notice.utf8.count <= 300 { values["notice"] = String(notice) }
