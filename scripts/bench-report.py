@@ -148,6 +148,25 @@ for target, label in [("push-same", "on the gateway called"), ("push-other", "on
 push_ratios = ", ".join(f"{name} {fmt(ratio(push('push-other', key), push('push-same', key)), 2)}×"
                         for name, key in [("pushes/s", "pushesPerSecond"), ("p50", "p50Micros"), ("p99", "p99Micros")])
 
+def routed(target, key):
+    """A figure of section 9 over its interleaved rounds: rates averaged, CPU pooled."""
+    rounds = [row for (s, t), row in by.items() if t == target and s.startswith("routed-r")]
+    if not rounds:
+        return None
+    if key == "cpuPerMessage":
+        messages = sum(r["generator"].get("messages", 0) for r in rounds)
+        return sum(r["proxyCPUSeconds"] for r in rounds) * 1e6 / messages if messages else None
+    figures = [r["generator"].get(key, 0) for r in rounds]
+    return sum(figures) / len(figures)
+
+
+routed_rows = [
+    f"| {label} | {fmt(routed(target, 'messagesPerSecond'))} | {fmt(routed(target, 'p50Micros'))} / {fmt(routed(target, 'p99Micros'))} | "
+    f"{fmt(routed(target, 'cpuPerMessage'))} |"
+    for target, label in [("portico", "proxied to the echo backend"), ("portico-routes", "routed to an HTTP integration")]
+]
+routed_ratio = fmt(ratio(routed("portico-routes", "cpuPerMessage"), routed("portico", "cpuPerMessage")), 2)
+
 checks = []
 rate_off, rate_on = pooled("rate", "portico"), pooled("rate", "portico-limits")
 for label, mine, theirs, limit, peer in [
@@ -200,6 +219,17 @@ generated = "\n".join([
     *push_rows,
     "",
     f"Another gateway's client against the called gateway's: {push_ratios}.",
+    "",
+    "9. Routes: 50 connections sending 64 B in a closed loop, to the proxied Echo and to an API whose",
+    "`$default` route is a two-way HTTP integration (a local nginx answering \"ok\", keep-alive); two",
+    "interleaved rounds, rates averaged, the gateway's CPU pooled:",
+    "",
+    "| messages | round trips/s | p50 / p99 (µs) | gateway CPU per message (µs) |",
+    "|---|---|---|---|",
+    *routed_rows,
+    "",
+    f"A routed message costs the gateway {routed_ratio}× a proxied one (an HTTP request and its answer",
+    "against two WebSocket frames).",
     "",
     "Fixed-rate p99 (µs) in three interleaved rounds, median: "
     + ", ".join(f"{names[t]} {fmt(median_round_p99(t))}" for t in ("nginx", "haproxy", "portico")) + ".",

@@ -10,9 +10,10 @@
 #
 # BENCH_SECONDS (10) per throughput run, BENCH_HANDSHAKES (3000), BENCH_IDLE (9000 connections),
 # BENCH_RATE (10000 messages/s) change the load; BENCH_WRITE=0 leaves docs/PERFORMANCE.md alone.
-# BENCH_SECTIONS ("proxy rest push") picks what runs: `proxy` is the gateway against the peers
+# BENCH_SECTIONS ("proxy rest push routes") picks what runs: `proxy` is the gateway against the peers
 # (1–6), `rest` the REST services' sign-in cost (7), `push` the connection management API's pushes
-# to a client on the same and on a second gateway (8); a run of some sections only prints (never
+# to a client on the same and on a second gateway (8), `routes` routed messages to an HTTP
+# integration beside proxied ones (9); a run of some sections only prints (never
 # writes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,10 +22,10 @@ seconds=${BENCH_SECONDS:-10}
 handshakes=${BENCH_HANDSHAKES:-3000}
 idle=${BENCH_IDLE:-9000}
 rate=${BENCH_RATE:-10000}
-sections=" ${BENCH_SECTIONS:-proxy rest push} "
+sections=" ${BENCH_SECTIONS:-proxy rest push routes} "
 section() { [[ "$sections" == *" $1 "* ]]; }
 write=${BENCH_WRITE:-1}
-if [ "$sections" != " proxy rest push " ]; then write=0; fi
+if [ "$sections" != " proxy rest push routes " ]; then write=0; fi
 
 if section proxy; then scripts/prerequisites.sh zlib1g-dev openssl nginx-light haproxy; else scripts/prerequisites.sh zlib1g-dev openssl; fi
 swift build -c release
@@ -108,7 +109,7 @@ process_ids() {
         backend) echo "$echo_pid" ;;
         nginx) echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')" ;;  # only in the proxy section
         haproxy) echo "$haproxy_pid" ;;
-        portico|portico-limits) echo "$gateway_pid" ;;
+        portico|portico-limits|portico-routes) echo "$gateway_pid" ;;
         push-same|push-other) echo "$gateway_pid $second_pid" ;;  # only in the push section
         devportal) echo "$devportal_pid" ;;
     esac
@@ -230,6 +231,48 @@ if section push; then
     for round in 1 2; do
         run "push-r$round" push-same push --management "$management" --key "$key" --seconds "$seconds"
         run "push-r$round" push-other push --management "$management" --key "$key" --seconds "$seconds"
+    done
+fi
+
+# 9. Routes: an API whose `$default` route is a two-way HTTP integration (POST to a local nginx that
+# answers "ok", keep-alive, on the generator's CPU) against the proxied Echo, 50 connections sending
+# 64 B in a closed loop, two interleaved rounds; CPU: the gateway's.
+if section routes; then
+    echo "bench: routed messages" >&2
+    scripts/prerequisites.sh nginx-light
+    integration_port=$(stack_free_port)
+    mkdir -p "$work/integration"
+    cat > "$work/integration/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/integration/nginx.pid;
+error_log $work/integration/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $work/integration/body;
+    proxy_temp_path $work/integration/proxy;
+    fastcgi_temp_path $work/integration/fastcgi;
+    uwsgi_temp_path $work/integration/uwsgi;
+    scgi_temp_path $work/integration/scgi;
+    keepalive_requests 10000000;
+    server { listen 127.0.0.1:$integration_port; location / { return 200 "ok"; } }
+}
+CONF
+    stack_spawn "$generator_cpus" "$work/integration.log" nginx -c "$work/integration/nginx.conf" -p "$work/integration" -g 'daemon off;'
+    routes="[{\"routeKey\":\"\$default\",\"twoWay\":true,\"integration\":{\"type\":\"HTTP\",\"url\":\"http://127.0.0.1:$integration_port/\"}}]"
+    routed=$(curl -fs -u admin:stack-admin -H 'Content-Type: application/json' "http://127.0.0.1:$publisher_port/api/am/publisher/v4/apis" \
+        -d "{\"name\":\"Routed\",\"context\":\"/routed\",\"version\":\"1\",\"policies\":[\"Unlimited\"],\"routes\":$routes}" | json '["id"]')
+    curl -fs -o /dev/null -u admin:stack-admin -X POST "http://127.0.0.1:$publisher_port/api/am/publisher/v4/apis/change-lifecycle?apiId=$routed&action=Publish"
+    "$bin/portico" subscribe "$routed" "$app_id" --plan Unlimited -o json > /dev/null
+    sleep 1  # the subscription reaches the gateway with the change notification
+    url[portico-routes]="ws://127.0.0.1:$gateway_port/routed/1"
+    headers[portico-routes]="Authorization: Bearer $token"
+    for target in portico portico-routes; do
+        "${generator[@]}" echo --url "${url[$target]}" --header "${headers[$target]}" --seconds 2 > /dev/null
+    done
+    for round in 1 2; do
+        run "routed-r$round" portico echo --connections 50 --size 64 --seconds "$seconds"
+        run "routed-r$round" portico-routes echo --connections 50 --size 64 --seconds "$seconds"
     done
 fi
 

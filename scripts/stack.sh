@@ -11,7 +11,7 @@
 # Before stack_start: STACK_GATEWAY_CPUS / STACK_BACKEND_CPUS (taskset CPU lists, optional),
 # STACK_BACKEND_ARGS (more echo-backend arguments), STACK_BCRYPT_COST (default 4: cheap sign-ups) and
 # any GATEWAY_* settings to export. After it: bin, echo_port, gateway_port, admin_port, management_port, publisher_port,
-# devportal_port, api_id (Echo's),
+# devportal_port, api_id (Echo's), app_id (the developer's application),
 # token, gateway_pid, echo_pid, devportal_pid; the developer `client` (password `client-password`).
 # Logs go to $work/*.log; stack_stop (run on EXIT) stops everything.
 
@@ -73,6 +73,7 @@ stack_start() {
         -d '{"username":"client","password":"client-password"}'
     echo client-password | "$portico" login devportal "http://127.0.0.1:$devportal_port" --username client --password-stdin
     app=$("$portico" apps create Client -o json | json '["applicationId"]')
+    app_id=$app
     "$portico" subscribe "$api" "$app" --plan Unlimited -o json > /dev/null
     # The admin API (plans) has no CLI command: curl.
     curl -fs -o /dev/null -u admin:stack-admin -H 'Content-Type: application/json' "${P/publisher\/v4/admin\/v4}/throttling-policies/subscription" \

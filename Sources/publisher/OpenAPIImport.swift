@@ -23,11 +23,15 @@ enum OpenAPIImport {
     ]
     /// What an operation may hold besides its integration: OpenAPI's own fields.
     static let operationFields: Set<String> = [
-        "summary", "description", "operationId", "parameters", "responses", "tags", "requestBody", "deprecated", "security",
+        "summary", "description", "operationId", "parameters", "responses", "tags", "requestBody", "deprecated",
         "x-yc-apigateway-integration",
     ]
 
     static func parse(_ text: String) throws -> Imported {
+        // YAML anchors and aliases can make a small document expand without bound: not taken.
+        if text.range(of: #"(?m)(:[ \t]+|-[ \t]+|[\[,][ \t]*)[&*][A-Za-z0-9_-]+([ \t]|$|[,\]}])"#, options: .regularExpression) != nil {
+            throw APIError.badRequest("The specification uses YAML anchors or aliases (&name, *name): write the values out")
+        }
         let loaded: Any?
         do {
             loaded = try Yams.load(yaml: text)
@@ -40,6 +44,12 @@ enum OpenAPIImport {
         }
         for key in spec.keys where key.hasPrefix("x-") {
             throw APIError.invalidField(key, "Portico does not support the extension '\(key)'")
+        }
+        if spec["security"] != nil {
+            throw APIError.invalidField("security", "Portico does not import authorizers: clients present Portico's access tokens")
+        }
+        if let components = spec["components"] as? [String: Any], components["securitySchemes"] != nil {
+            throw APIError.invalidField("components.securitySchemes", "Portico does not import authorizers: clients present Portico's access tokens")
         }
         let info = spec["info"] as? [String: Any] ?? [:]
         guard let title = info["title"] as? String else { throw APIError.invalidField("info.title", "The field is required: it names the API") }
@@ -108,7 +118,9 @@ enum OpenAPIImport {
             var timeout: Int?
             if let timeouts = spec["timeouts"] as? [String: Any] {
                 let seconds = Self.seconds(timeouts["read"]) + Self.seconds(timeouts["connect"])
-                if seconds > 0 { timeout = min(APIRoutes.maxTimeoutMillis, max(APIRoutes.minTimeoutMillis, Int(seconds * 1000))) }
+                if seconds.isFinite, seconds > 0 {
+                    timeout = Int(min(Double(APIRoutes.maxTimeoutMillis), max(Double(APIRoutes.minTimeoutMillis), seconds * 1000)))
+                }
             }
             return APIRoutes.Integration(
                 type: .http,

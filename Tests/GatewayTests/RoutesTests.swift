@@ -223,7 +223,29 @@ final class IntegrationBackend: Sendable {
             try await client.socket.send(#"{"kind":"quiet"}"#)
             #expect(await client.waitFor { $0.texts.contains { $0.hasPrefix(#"{"error":"rate_limited","code":4003"#) } }, "\(client.texts)")
             #expect(backend.recorded("/message").count == 1, "the dropped message reached no integration")
+
+            // The API becomes a proxied one: its routed connections close with 1001.
+            let changed = try await stack.publisherAPI.send(
+                .put,
+                "apis/\(reply.id)",
+                json: #"{"routes":[],"endpointConfig":{"endpoint_type":"ws","production_endpoints":{"url":"ws://127.0.0.1:\#(stack.echoPort)"}}}"#
+            )
+            #expect(changed.status == .ok, "\(changed.text)")
+            #expect(await client.closeCode(within: 5) == .goingAway)
         }
         await backend.stop()
+    }
+}
+
+@Suite struct TimeOrderedIDTests {
+    @Test func idsAreUUIDv7AndSortByTime() async throws {
+        let first = TimeOrderedID.next()
+        try await Task.sleep(for: .milliseconds(2))
+        let second = TimeOrderedID.next()
+        #expect(first.count == 36 && first.split(separator: "-").map(\.count) == [8, 4, 4, 4, 12], "\(first)")
+        #expect(Array(first)[14] == "7", "version 7")
+        #expect(UUID(uuidString: first) != nil)
+        #expect(first < second, "later ids sort after earlier ones")
+        #expect(Integrations.looksLikeJSON(#" {"a":1}"#) && !Integrations.looksLikeJSON("hello") && !Integrations.looksLikeJSON("{broken"))
     }
 }

@@ -81,6 +81,13 @@ import Testing
         #expect(refusal([.init(routeKey: "$connect", integration: .init(type: .http, url: "http://x/", requestParameters: query))]) == nil)
         let bad = ["integration.request.header.Bad Name": "context.connectionId"]
         #expect(refusal([.init(routeKey: "a", integration: .init(type: .http, url: "http://x/", requestParameters: bad))]) != nil)
+        for reserved in ["X-Portico-Connection-Id", "Host", "content-type"] {
+            let spoof = ["integration.request.header.\(reserved)": "route.request.body.id"]
+            #expect(
+                refusal([.init(routeKey: "a", integration: .init(type: .http, url: "http://x/", requestParameters: spoof))]) != nil,
+                "a mapping cannot set \(reserved)"
+            )
+        }
         let unknown = ["integration.request.header.X": "context.nothing"]
         #expect(refusal([.init(routeKey: "a", integration: .init(type: .http, url: "http://x/", requestParameters: unknown))]) != nil)
         let checked = try APIRoutes(routeSelectionExpression: nil, routes: [.init(routeKey: "a", integration: http)]).validated()

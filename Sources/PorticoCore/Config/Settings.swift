@@ -144,8 +144,8 @@ package struct CoreSettings: Sendable {
     package var sessionIdleSeconds: Int
     /// `PORTICO_SESSION_MAX_SECONDS` (default 43200): a portal session ends this long after sign-in.
     package var sessionMaxSeconds: Int
-    /// `PORTICO_SECURE_COOKIES` (default false): mark the portals' cookies `Secure`; set it when the
-    /// portals are served over TLS (by a proxy in front of them).
+    /// `PORTICO_SECURE_COOKIES` (default true, false in development mode): mark the portals' cookies
+    /// `Secure` — browsers then send them over https only, as a proxy serving the portals over TLS does.
     package var secureCookies: Bool
 
     package static let defaultDatabaseURL = "postgres://portico@127.0.0.1:5432/portico"
@@ -179,7 +179,7 @@ package struct CoreSettings: Sendable {
         )
         sessionIdleSeconds = try source.int("PORTICO_SESSION_IDLE_SECONDS", default: 1800, range: 60...86_400)
         sessionMaxSeconds = try source.int("PORTICO_SESSION_MAX_SECONDS", default: 43_200, range: 60...2_592_000)
-        secureCookies = try source.bool("PORTICO_SECURE_COOKIES", default: false)
+        secureCookies = try source.bool("PORTICO_SECURE_COOKIES", default: !developmentMode)
         if let password = adminPassword, password.count < 8, !developmentMode {
             throw InvalidSetting(key: "PORTICO_ADMIN_PASSWORD", reason: "must be at least 8 characters")
         }

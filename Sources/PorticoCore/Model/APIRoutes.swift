@@ -216,7 +216,11 @@ extension APIRoutes.Integration {
             for (target, source) in requestParameters ?? [:] {
                 let name = "\(field).requestParameters.\(target.prefix(100))"
                 guard RequestParameter.target(target) != nil else {
-                    throw FieldError(field: name, reason: "The target is integration.request.header.<name> or integration.request.querystring.<name>")
+                    throw FieldError(
+                        field: name,
+                        reason: "The target is integration.request.header.<name> (not Host, Connection, Content-Type, Content-Length, "
+                            + "Transfer-Encoding or X-Portico-*) or integration.request.querystring.<name>"
+                    )
                 }
                 guard let parsed = RequestParameter.Source(source) else {
                     throw FieldError(field: name, reason: "'\(source.prefix(100))' is not a source (\(RequestParameter.Source.described))")
@@ -258,10 +262,18 @@ package enum RequestParameter {
         case query(String)
     }
 
+    /// Headers a mapping may not set: the request's own framing, and Portico's headers (a client
+    /// must not be able to pass for another connection).
+    static let reservedHeaders: Set<String> = [
+        "host", "connection", "content-type", "content-length", "transfer-encoding", "upgrade", "te", "trailer",
+    ]
+
     package static func target(_ text: String) -> Target? {
         if text.hasPrefix("integration.request.header.") {
             let name = String(text.dropFirst("integration.request.header.".count))
-            return isHeaderName(name) ? .header(name) : nil
+            let lower = name.lowercased()
+            guard isHeaderName(name), !reservedHeaders.contains(lower), !lower.hasPrefix("x-portico-") else { return nil }
+            return .header(name)
         }
         if text.hasPrefix("integration.request.querystring.") {
             let name = String(text.dropFirst("integration.request.querystring.".count))

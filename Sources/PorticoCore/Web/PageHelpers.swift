@@ -13,6 +13,42 @@ extension PorticoRequestContext {
     }
 }
 
+/// A value from a form put into a REST path: percent-encoded, dots too, so that it is one segment
+/// and never `.` or `..`.
+package func pathValue(_ value: String) -> String {
+    value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-_~"))) ?? ""
+}
+
+/// The notices a page shows after a change (`?notice=<code>`): fixed words, never text from the URL.
+package enum PageNotice: String {
+    case saved
+    case endpointSaved = "endpoint-saved"
+    case subscriptionChanged = "subscription-changed"
+    case connectionClosed = "connection-closed"
+    case unsubscribed
+    case lifecycleChanged = "lifecycle-changed"
+    case createdNotPublished = "created-not-published"
+
+    package var text: String {
+        switch self {
+        case .saved: "Saved"
+        case .endpointSaved: "Endpoint saved"
+        case .subscriptionChanged: "Subscription changed"
+        case .connectionClosed: "Connection closed"
+        case .unsubscribed: "Unsubscribed"
+        case .lifecycleChanged: "Lifecycle state changed"
+        case .createdNotPublished: "Created, but not published: the Lifecycle tab says what publishing needs"
+        }
+    }
+
+    /// The notice a request's `?notice=` names, if it is one of these.
+    package static func text(of request: Request) -> String? {
+        request.uri.queryParameters["notice"].flatMap { PageNotice(rawValue: String($0)) }?.text
+    }
+
+    package var query: String { "?notice=\(rawValue)" }
+}
+
 /// A value put into a REST query string.
 package func queryValue(_ value: String) -> String {
     value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-_.~"))) ?? ""

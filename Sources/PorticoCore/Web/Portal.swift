@@ -99,7 +99,15 @@ package struct Portal: Sendable {
     /// the password arrives in the form's body only, never in a URL.
     @Sendable func signIn(_ request: Request, context: PorticoRequestContext) async throws -> Response {
         let form = context.form
-        return try await signIn(username: form["username"] ?? "", password: form["password"] ?? "", next: safeNext(form["next"]), context: context)
+        let response = try await signIn(
+            username: form["username"] ?? "",
+            password: form["password"] ?? "",
+            next: safeNext(form["next"]),
+            context: context
+        )
+        // A new sign-in replaces the session this browser had: the old one ends.
+        if response.status == .seeOther, let old = request.cookies[sessionCookieName]?.value { try await sessions.end(cookie: old) }
+        return response
     }
 
     /// Checks the credentials, begins a session and sends the browser to `next`; a refusal renders

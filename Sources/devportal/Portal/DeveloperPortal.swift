@@ -90,7 +90,7 @@ struct DeveloperPortal {
         if let asyncAPI = try? await rest.require(.get, "\(Self.api)/apis/\(id)/asyncapi", context: context) {
             values["asyncapi"] = AsyncAPIView.values(asyncAPI)
         }
-        if let notice = request.uri.queryParameters["notice"], notice.utf8.count <= 300 { values["notice"] = String(notice) }
+        if let notice = PageNotice.text(of: request) { values["notice"] = notice }
         if context.page?.session?.user.may(.subscriber) == true {
             values.merge(
                 try await wizard(apiID: id, api: api, chosen: chosen ?? request.uri.queryParameters["application"].map(String.init), context: context)
@@ -119,7 +119,7 @@ struct DeveloperPortal {
             "plans": api["tiers"]?.array.map { ["name": $0["tierName"]?.string ?? ""] } ?? [],
         ]
         guard let selected, let appID = selected["applicationId"]?.string else { return values }
-        let app = queryValue(appID)
+        let app = pathValue(appID)
         values["application"] = selected.rendered
         values["stepApplicationDone"] = true
         let subscriptions = try await rest.require(.get, "\(Self.api)/subscriptions?applicationId=\(app)", context: context)
@@ -193,7 +193,7 @@ struct DeveloperPortal {
         let application = form["applicationId"] ?? ""
         let answer = try await rest.call(
             .post,
-            "\(Self.api)/applications/\(queryValue(application))/generate-keys",
+            "\(Self.api)/applications/\(pathValue(application))/generate-keys",
             json: ["keyType": "PRODUCTION", "grantTypesToBeSupported": .array(["client_credentials"])],
             context: context
         )
@@ -209,7 +209,7 @@ struct DeveloperPortal {
         let application = form["applicationId"] ?? ""
         let answer = try await rest.call(
             .post,
-            "\(Self.api)/applications/\(queryValue(application))/oauth-keys/\(queryValue(form["keyMappingId"] ?? ""))/generate-token",
+            "\(Self.api)/applications/\(pathValue(application))/oauth-keys/\(pathValue(form["keyMappingId"] ?? ""))/generate-token",
             json: [
                 "consumerSecret": .string(form["consumerSecret"] ?? ""), "validityPeriod": .number(Double(Int(form["validityPeriod"] ?? "") ?? 3600)),
             ],
@@ -234,7 +234,7 @@ struct DeveloperPortal {
         let api = try await rest.require(.get, "\(Self.api)/apis/\(id)", context: context)
         let answer = try await rest.call(
             .post,
-            "\(Self.api)/applications/\(queryValue(form["application"] ?? ""))/try-out-token",
+            "\(Self.api)/applications/\(pathValue(form["application"] ?? ""))/try-out-token",
             json: ["keyType": .string(form["keyType"] ?? "PRODUCTION")],
             context: context
         )
@@ -283,7 +283,7 @@ struct DeveloperPortal {
             context: context
         )
         if let error = answer.error { return try await applicationsPage(form: form, error: error, context: context) }
-        return Portal.redirect(to: "\(portal.path)/applications/\(queryValue(answer.body["applicationId"]?.string ?? ""))")
+        return Portal.redirect(to: "\(portal.path)/applications/\(pathValue(answer.body["applicationId"]?.string ?? ""))")
     }
 
     func applicationPage(_ request: Request, context: Context, extra: [String: Any] = [:]) async throws -> Response {
@@ -295,7 +295,7 @@ struct DeveloperPortal {
             try await rest.require(.get, "\(Self.api)/subscriptions?applicationId=\(id)", context: context)["list"]?.rendered ?? []
         let usage = try await rest.require(.get, "\(Self.api)/applications/\(id)/usage?granularity=hour", context: context)
         values["chart"] = UsageChart.bars(usage)
-        if let notice = request.uri.queryParameters["notice"], notice.utf8.count <= 300 { values["notice"] = String(notice) }
+        if let notice = PageNotice.text(of: request) { values["notice"] = notice }
         values.merge(extra) { $1 }
         return try portal.pages.render("application", values, context: context, status: (extra["status"] as? HTTPResponse.Status) ?? .ok)
     }
@@ -318,7 +318,7 @@ struct DeveloperPortal {
             extra["status"] = error.status
             return try await applicationPage(request, context: context, extra: extra)
         }
-        return Portal.redirect(to: "\(portal.path)/applications/\(id)?notice=\(queryValue("Saved"))")
+        return Portal.redirect(to: "\(portal.path)/applications/\(id)\(PageNotice.saved.query)")
     }
 
     @Sendable func deleteApplication(_ request: Request, context: Context) async throws -> Response {
@@ -376,6 +376,6 @@ struct DeveloperPortal {
         let subscription = try context.segment("subscriptionId")
         let answer = try await rest.call(.delete, "\(Self.api)/subscriptions/\(subscription)", context: context)
         if let error = answer.error { throw error }
-        return Portal.redirect(to: "\(portal.path)/applications/\(id)?notice=\(queryValue("Unsubscribed"))")
+        return Portal.redirect(to: "\(portal.path)/applications/\(id)\(PageNotice.unsubscribed.query)")
     }
 }

@@ -140,6 +140,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 apiID: admitted.api.id,
                 policy: admitted.policy,
                 slot: admitted.slot,
+                routed: { if case .routes = admitted.destination { true } else { false } }(),
                 eventLoop: context.eventLoop,
                 gateway: gateway
             )
@@ -219,7 +220,14 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 "clientId": caller.consumerKey, "keyType": caller.keyType.rawValue,
             ]
         )
-        let peer = RoutePeer(connection: connection, routes: routes, caFile: admitted.api.backendCAFile, base: base, logger: gateway.logger)
+        let peer = RoutePeer(
+            connection: connection,
+            routes: routes,
+            caFile: admitted.api.backendCAFile,
+            base: base,
+            logger: gateway.logger,
+            metrics: gateway.metrics
+        )
         guard let route = routes.route(APIRoutes.connect) else {
             accept(head, backend: peer, subprotocol: nil, deflate: deflate, connection: connection, context: context)
             return
@@ -232,6 +240,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         Integrations.call(route.integration, event: .connect, context: base, caFile: admitted.api.backendCAFile, on: context.eventLoop)
             .whenComplete { result in
                 let (handler, context) = loopBound.value
+                metrics.integrationCall(apiID: connection.apiID, route: APIRoutes.connect, outcome: Integrations.outcome(result))
                 let refusal: Refusal
                 switch result {
                 case .success(let answer) where answer.succeeded:
@@ -273,6 +282,9 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     ) {
         span?.end(connection.record, refusal: nil)
         span = nil
+        // An API's route table is the connection's backend side from here: a client gone before its
+        // 101 still gets its `$disconnect` (its `$connect` succeeded).
+        if let routes = backend as? RoutePeer { connection.backend = routes }
         guard context.channel.isActive, let key = head.headers.first(name: "Sec-WebSocket-Key") else {
             backend.closeNow()
             connection.abandon()
@@ -314,7 +326,6 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let backend = backend as? RelayHandler {
             RelayHandler.link(client: client, backend: backend)
         } else if let routes = backend as? RoutePeer {
-            connection.backend = routes
             RelayHandler.link(client: client, routes: routes)
         }
     }

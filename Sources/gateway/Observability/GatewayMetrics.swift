@@ -106,6 +106,12 @@ final class GatewayMetrics: Sendable {
         counter("portico_gateway_backend_connect_failures_total", [("api", apiID), ("reason", reason)]).increment()
     }
 
+    /// One call of an API's route integration: its route key (at most 64 per API, the provider's
+    /// own) and its outcome (`ok`, `failed` — a status other than 2xx —, `timeout`, `unreachable`).
+    func integrationCall(apiID: String, route: String, outcome: String) {
+        counter("portico_gateway_integration_calls_total", [("api", apiID), ("route", route), ("outcome", outcome)]).increment()
+    }
+
     /// A connection management call: its action (`get`, `send`, `disconnect`) and answer's status.
     func managementCall(action: String, status: Int) {
         counter("portico_gateway_management_calls_total", [("action", action), ("status", "\(status)")]).increment()

@@ -100,9 +100,15 @@ final class Connections: Sendable {
                 connection.close(.forbidden, reason: "API no longer served")
                 continue
             }
+            guard connection.routed == (api.routes != nil) else {
+                // Proxied to routed or back: the connection's other side is not what the API has now.
+                connection.close(.goingAway, reason: "the API changed between a WebSocket endpoint and routes; reconnect")
+                continue
+            }
             do {
                 _ = try Access.check(caller, api, in: table)
                 connection.apply(ConnectionPolicy.resolve(caller, api, in: table, settings: settings))
+                if let routes = api.routes { connection.apply(routes) }
             } catch {
                 connection.close(.forbidden, reason: error.message)
             }

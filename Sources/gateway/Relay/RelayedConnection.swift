@@ -10,6 +10,8 @@ import PorticoCore
 final class RelayedConnection: @unchecked Sendable {
     let caller: Caller
     let apiID: String
+    /// Whether the API's route table takes the messages (a `RoutePeer`), not a WebSocket backend.
+    let routed: Bool
     let record: HandshakeRecord
     let eventLoop: any EventLoop
     private let metrics: GatewayMetrics
@@ -58,9 +60,11 @@ final class RelayedConnection: @unchecked Sendable {
         apiID: String,
         policy: ConnectionPolicy,
         slot: String?,
+        routed: Bool = false,
         eventLoop: any EventLoop,
         gateway: Gateway
     ) {
+        self.routed = routed
         self.record = record
         lastActiveAt = record.startedAt
         self.slot = slot
@@ -148,6 +152,14 @@ final class RelayedConnection: @unchecked Sendable {
             }
             // Activity is only tracked while there is an idle timeout: one just set starts now.
             if old.idleTimeout == nil && newPolicy.idleTimeout != nil { lastDataAt = eventLoop.now }
+        }
+    }
+
+    /// A new snapshot's route table for a routed connection: from the next message on.
+    func apply(_ routes: APIRoutes) {
+        eventLoop.execute { [self] in
+            guard let peer = backend as? RoutePeer, peer.routes != routes else { return }
+            peer.routes = routes
         }
     }
 

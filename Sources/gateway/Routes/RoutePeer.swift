@@ -18,11 +18,13 @@ import PorticoCore
 /// Everything here runs on the connection's event loop.
 final class RoutePeer: RelayPeer {
     let connection: RelayedConnection
-    let routes: APIRoutes
+    /// The API's route table, replaced when a snapshot changes it (`RelayedConnection.apply`).
+    var routes: APIRoutes
     let caFile: String?
     /// What every call's context starts from: the connection, its caller, its handshake.
     let base: IntegrationContext
     let logger: Logger
+    let metrics: GatewayMetrics
     private var assembling: ByteBuffer?
     private var assemblingBinary = false
     private var queue: [Integrations.Message] = []
@@ -36,9 +38,10 @@ final class RoutePeer: RelayPeer {
     /// Complete messages that may wait for the integration before the client is read no more.
     static let maxQueued = 16
 
-    init(connection: RelayedConnection, routes: APIRoutes, caFile: String?, base: IntegrationContext, logger: Logger) {
+    init(connection: RelayedConnection, routes: APIRoutes, caFile: String?, base: IntegrationContext, logger: Logger, metrics: GatewayMetrics) {
         self.connection = connection
         self.logger = logger
+        self.metrics = metrics
         self.routes = routes
         self.caFile = caFile
         self.base = base
@@ -128,6 +131,8 @@ final class RoutePeer: RelayPeer {
         if ended == nil, connection.client?.context?.channel.isWritable == false { return }
         let message = queue.removeFirst()
         calling = true
+        // A queue below its bound takes the client's reads again (they stop while it is full).
+        if takesMore { connection.client?.peerTakesMore() }
         let text = message.binary ? nil : String(buffer: message.payload)
         var context = base
         context.messageID = TimeOrderedID.next()
@@ -142,7 +147,15 @@ final class RoutePeer: RelayPeer {
         Integrations.call(route.integration, event: .message, context: context, message: message, caFile: caFile, on: eventLoop)
             .assumeIsolated()
             .whenComplete { [self] result in
+                metrics.integrationCall(apiID: connection.apiID, route: key, outcome: Integrations.outcome(result))
                 switch result {
+                case .success(let answer) where answer.succeeded && answer.body.readableBytes > connection.policy.maxMessageBytes:
+                    // An answer over the plan's message size is refused as a backend's message would be.
+                    logger.info(
+                        "integration answer over the message size limit",
+                        metadata: ["connection": "\(base.connectionID)", "route": "\(key)"]
+                    )
+                    self.answer(failure: "Internal server error", requestID: context.requestID)
                 case .success(let answer) where answer.succeeded:
                     if route.twoWay && answer.body.readableBytes > 0 { write(answer.body, binary: !answer.isText) }
                 case .success, .failure:
@@ -153,11 +166,11 @@ final class RoutePeer: RelayPeer {
             }
     }
 
+    /// The call is over: the next one starts in a task of its own (a MOCK answers at once, and a
+    /// queue of them must not become a recursion).
     private func done() {
         calling = false
-        let wasFull = queue.count >= Self.maxQueued
-        next()
-        if wasFull && takesMore { connection.client?.peerTakesMore() }
+        eventLoop.execute { [self] in next() }
     }
 
     /// AWS's error message to the client: the route failed, or there is none.
@@ -183,6 +196,8 @@ final class RoutePeer: RelayPeer {
         let caFile = caFile
         let logger = logger
         let connectionID = context.connectionID
+        let metrics = metrics
+        let apiID = connection.apiID
         Integrations.call(
             route.integration,
             event: .disconnect,
@@ -192,6 +207,7 @@ final class RoutePeer: RelayPeer {
             on: eventLoop
         )
         .whenComplete { result in
+            metrics.integrationCall(apiID: apiID, route: APIRoutes.disconnect, outcome: Integrations.outcome(result))
             switch result {
             case .success(let answer) where answer.succeeded: break
             case .success(let answer): logger.info("$disconnect integration answered \(answer.status)", metadata: ["connection": "\(connectionID)"])

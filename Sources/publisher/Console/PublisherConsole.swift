@@ -94,10 +94,11 @@ struct PublisherConsole {
                 context: context
             )
             if let error = published.error {
-                return Portal.redirect(to: "/publisher/apis/\(queryValue(id))?notice=\(queryValue("Created, not published: \(error.description)"))")
+                context.logger.info("created, not published", metadata: ["api": "\(id)", "reason": "\(error.description.prefix(200))"])
+                return Portal.redirect(to: "/publisher/apis/\(pathValue(id))\(PageNotice.createdNotPublished.query)")
             }
         }
-        return Portal.redirect(to: "/publisher/apis/\(queryValue(id))")
+        return Portal.redirect(to: "/publisher/apis/\(pathValue(id))")
     }
 
     static func endpointConfig(_ form: [String: String]) -> PageValue {
@@ -128,7 +129,7 @@ struct PublisherConsole {
             "api": api.rendered, "apiId": id, "urls": urls, "hasRoutes": !(api["routes"]?.array.isEmpty ?? true),
             "tabs": order.map { ["path": $0 == "overview" ? "" : "/\($0)", "label": tabs[$0]!, "current": $0 == tab] },
         ]
-        if let notice = request.uri.queryParameters["notice"], notice.utf8.count <= 300 { values["notice"] = String(notice) }
+        if let notice = PageNotice.text(of: request) { values["notice"] = notice }
         return values
     }
 
@@ -180,7 +181,7 @@ struct PublisherConsole {
         ]
         let answer = try await rest.call(.put, "\(Self.api)/apis/\(id)", json: body, context: context)
         if let error = answer.error { return try await designPage(form: form, error: error, request: request, context: context) }
-        return Portal.redirect(to: "/publisher/apis/\(id)/design?notice=\(queryValue("Saved"))")
+        return Portal.redirect(to: "/publisher/apis/\(id)/design\(PageNotice.saved.query)")
     }
 
     @Sendable func endpoint(_ request: Request, context: Context) async throws -> Response {
@@ -209,7 +210,7 @@ struct PublisherConsole {
             values.merge(PageErrors.values(error)) { $1 }
             return try portal.pages.render("api-endpoint", values, context: context, status: error.status)
         }
-        return Portal.redirect(to: "/publisher/apis/\(id)/endpoint?notice=\(queryValue("Endpoint saved"))")
+        return Portal.redirect(to: "/publisher/apis/\(id)/endpoint\(PageNotice.endpointSaved.query)")
     }
 
     @Sendable func lifecycle(_ request: Request, context: Context) async throws -> Response {
@@ -229,7 +230,7 @@ struct PublisherConsole {
             context: context
         )
         if let error = answer.error { throw error }
-        return Portal.redirect(to: "/publisher/apis/\(id)/lifecycle?notice=\(queryValue("\(action): done"))")
+        return Portal.redirect(to: "/publisher/apis/\(id)/lifecycle\(PageNotice.lifecycleChanged.query)")
     }
 
     /// Versions: a copy of this API as a new version (optionally the default).
@@ -243,9 +244,9 @@ struct PublisherConsole {
             context: context
         )
         if let error = answer.error {
-            return Portal.redirect(to: "/publisher/apis/\(id)?notice=\(queryValue("No new version: \(error.description)"))")
+            throw error
         }
-        return Portal.redirect(to: "/publisher/apis/\(queryValue(answer.body["id"]?.string ?? ""))")
+        return Portal.redirect(to: "/publisher/apis/\(pathValue(answer.body["id"]?.string ?? ""))")
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
@@ -286,7 +287,7 @@ struct PublisherConsole {
         }
         let answer = try await rest.call(.post, path, context: context)
         if let error = answer.error { throw error }
-        return Portal.redirect(to: "/publisher/apis/\(id)/subscriptions?notice=\(queryValue("Subscription changed"))")
+        return Portal.redirect(to: "/publisher/apis/\(id)/subscriptions\(PageNotice.subscriptionChanged.query)")
     }
 
     @Sendable func connections(_ request: Request, context: Context) async throws -> Response {
@@ -307,7 +308,7 @@ struct PublisherConsole {
             context: context
         )
         if let error = answer.error { throw error }
-        return Portal.redirect(to: "/publisher/apis/\(id)/connections?notice=\(queryValue("Connection closed"))")
+        return Portal.redirect(to: "/publisher/apis/\(id)/connections\(PageNotice.connectionClosed.query)")
     }
 
     @Sendable func usage(_ request: Request, context: Context) async throws -> Response {

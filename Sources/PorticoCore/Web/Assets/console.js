@@ -41,12 +41,15 @@ if (form) {
   }
 
   connectButton.addEventListener("click", async () => {
+    if (socket !== null || connectButton.disabled) return;
+    connectButton.disabled = true;
     const application = document.getElementById("console-application").value;
     const keyType = document.getElementById("console-key-type").value;
     line("sys", "getting a short-lived token…");
     const token = await post(form.dataset.tokenUrl, { application, keyType });
     if (!token.ok) {
       line("sys", `no token: ${token.status} ${token.body.message ?? ""}: ${token.body.description ?? ""}`);
+      connectButton.disabled = false;
       return;
     }
     // A page served over https may only open wss.
