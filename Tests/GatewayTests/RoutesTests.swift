@@ -170,6 +170,12 @@ final class IntegrationBackend: Sendable {
             #expect(disconnect.headers["x-portico-close-code"] == "1000")
             #expect(backend.recorded("/disconnect").count == 1, "once")
 
+            // Live closes apply as to a proxied API: a revoked token closes its routed connection with 4001.
+            let token = try await stack.newToken()
+            let revoked = try await TestClient.connect("\(stack.gatewayURL)/stocks/1?access_token=\(token)&stocks=x")
+            try await stack.revoke(token)
+            #expect(await revoked.closeCode(within: 5) == .unknown(4001))
+
             // A $connect answering 403 refuses the handshake with 403.
             let refused = await TestClient.refusal("\(stack.gatewayURL)/stocks/1?access_token=\(stack.token)&stocks=refuse")
             #expect(refused == 403)
