@@ -1,5 +1,5 @@
 # Portico — the two commands are `make run` and `make test`.
-.PHONY: run test lint format build migrate install conformance bench profile clean-data help
+.PHONY: run test lint format build migrate install conformance bench profile scale clean-data help
 
 PREFIX ?= /opt/portico
 CONFIG ?= release
@@ -15,6 +15,7 @@ help:
 	@echo "make conformance  run the Autobahn|Testsuite through the gateway (minutes; not part of make test)"
 	@echo "make bench  the gateway against the backend alone, nginx and HAProxy; writes docs/PERFORMANCE.md"
 	@echo "make profile  where the gateway's CPU goes under one bench load (PROFILE_SCENARIO=echo64|echo16k|handshakes)"
+	@echo "make scale  live changes at a large catalog's size: first load, change-to-close latency, CPU per change, memory"
 
 run:
 	@scripts/run.sh
@@ -36,6 +37,9 @@ bench:
 
 profile:
 	@scripts/profile.sh
+
+scale:
+	@scripts/scale.sh
 
 build:
 	@scripts/prerequisites.sh zlib1g-dev

@@ -39,6 +39,13 @@ trap stack_stop EXIT
 # Sign-ins at the production bcrypt cost (10), so that section 7 measures what users pay.
 STACK_GATEWAY_CPUS=$proxy_cpus STACK_BACKEND_CPUS=$backend_cpus STACK_DEVPORTAL_CPUS=$proxy_cpus STACK_BCRYPT_COST=10 stack_start
 
+# What every nginx of the bench keeps under its own folder: its pid, its error log, its temp files.
+nginx_files() { printf 'pid %s/nginx.pid;\nerror_log %s/error.log warn;\n' "$1" "$1"; }
+nginx_temp_paths() {
+    local kind
+    for kind in client_body proxy fastcgi uwsgi scgi; do printf '    %s_temp_path %s/%s;\n' "$kind" "$1" "${kind%_body}"; done
+}
+
 # The peers, configured as plain WebSocket reverse proxies to the same echo backend.
 if section proxy; then
 nginx_port=$(stack_free_port)
@@ -47,16 +54,11 @@ mkdir -p "$work/nginx"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 1;
 worker_rlimit_nofile 20000;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
 events { worker_connections 19500; }
+$(nginx_files "$work/nginx")
 http {
     access_log off;
-    client_body_temp_path $work/nginx/body;
-    proxy_temp_path $work/nginx/proxy;
-    fastcgi_temp_path $work/nginx/fastcgi;
-    uwsgi_temp_path $work/nginx/uwsgi;
-    scgi_temp_path $work/nginx/scgi;
+$(nginx_temp_paths "$work/nginx")
     server {
         listen 127.0.0.1:$nginx_port backlog=4096;
         location / {
@@ -244,16 +246,11 @@ if section routes; then
     mkdir -p "$work/integration"
     cat > "$work/integration/nginx.conf" <<CONF
 worker_processes 1;
-pid $work/integration/nginx.pid;
-error_log $work/integration/error.log warn;
 events { worker_connections 4096; }
+$(nginx_files "$work/integration")
 http {
     access_log off;
-    client_body_temp_path $work/integration/body;
-    proxy_temp_path $work/integration/proxy;
-    fastcgi_temp_path $work/integration/fastcgi;
-    uwsgi_temp_path $work/integration/uwsgi;
-    scgi_temp_path $work/integration/scgi;
+$(nginx_temp_paths "$work/integration")
     keepalive_requests 10000000;
     server { listen 127.0.0.1:$integration_port; location / { return 200 "ok"; } }
 }

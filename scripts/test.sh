@@ -25,6 +25,20 @@ export PORTICO_TEST_DATABASE_URL="$url"
 PORTICO_BIN_DIR="$(swift build --show-bin-path)"
 export PORTICO_BIN_DIR
 status=0
+# A test that waits forever (a lost continuation, a stuck peer) must not hold CI for its whole
+# limit: each phase has PORTICO_TEST_TIMEOUT seconds (default 1200), then it is killed and fails.
+limit=${PORTICO_TEST_TIMEOUT:-1200}
+swift() {
+    if [ "$1" = test ]; then
+        timeout --kill-after=10 "$limit" swift "$@" || {
+            local code=$?
+            [ $code -eq 124 ] || [ $code -eq 137 ] && echo "make test: the tests did not finish within $limit s (PORTICO_TEST_TIMEOUT); see the last tests started above" >&2
+            return $code
+        }
+    else
+        command swift "$@"
+    fi
+}
 if [ $# -gt 0 ]; then
     swift test --skip-build "$@" || status=$?
     echo "make test: build $((built - started)) s, tests $((SECONDS - built)) s"

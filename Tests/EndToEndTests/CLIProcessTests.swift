@@ -9,27 +9,14 @@ import WebSocketKit
 @Suite struct CLIProcessTests {
     @Test func theWalkThroughAndConnectionCommands() async throws {
         try await GatewayStack.run { stack in
-            let home = FileManager.default.temporaryDirectory.appendingPathComponent("portico-cli-\(UUID())")
-            defer { try? FileManager.default.removeItem(at: home) }
-            let environment = ["XDG_CONFIG_HOME": home.path, "HOME": home.path]
-            func portico(_ arguments: String..., input: String = "") async throws -> CommandRun {
-                try await CommandRun.run("portico", arguments, environment: environment, input: input)
-            }
-            func ok(_ run: CommandRun, sourceLocation: SourceLocation = #_sourceLocation) -> JSON {
-                #expect(run.status == 0, "\(run.stderr)", sourceLocation: sourceLocation)
-                return JSON(parsing: run.stdout)
-            }
+            let cli = CLISession()
+            defer { cli.remove() }
+            let home = cli.home
+            func portico(_ arguments: String..., input: String = "") async throws -> CommandRun { try await cli.run(arguments, input: input) }
+            func ok(_ run: CommandRun, sourceLocation: SourceLocation = #_sourceLocation) -> JSON { cli.ok(run, sourceLocation: sourceLocation) }
             let publisher = stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: "")
 
-            let login = try await portico(
-                "login",
-                "publisher",
-                publisher,
-                "--username",
-                "admin",
-                "--password-stdin",
-                input: TestSettings.adminPassword + "\n"
-            )
+            let login = try await cli.signInToPublisher(of: stack)
             #expect(login.status == 0, "\(login.stderr)")
             let file = home.appendingPathComponent("portico/profiles.json")
             let attributes = try FileManager.default.attributesOfItem(atPath: file.path)

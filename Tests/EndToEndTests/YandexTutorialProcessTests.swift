@@ -12,22 +12,10 @@ import WebSocketKit
 @Suite struct YandexTutorialProcessTests {
     @Test func theYandexTutorialRunsOnPortico() async throws {
         try await GatewayStack.run { stack in
-            let home = FileManager.default.temporaryDirectory.appendingPathComponent("portico-yandex-\(UUID())")
-            defer { try? FileManager.default.removeItem(at: home) }
-            let environment = ["XDG_CONFIG_HOME": home.path, "HOME": home.path]
-            func portico(_ arguments: String..., input: String = "") async throws -> CommandRun {
-                try await CommandRun.run("portico", arguments, environment: environment, input: input)
-            }
-            let publisher = stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: "")
-            let login = try await portico(
-                "login",
-                "publisher",
-                publisher,
-                "--username",
-                "admin",
-                "--password-stdin",
-                input: TestSettings.adminPassword + "\n"
-            )
+            let cli = CLISession()
+            defer { cli.remove() }
+            func portico(_ arguments: String..., input: String = "") async throws -> CommandRun { try await cli.run(arguments, input: input) }
+            let login = try await cli.signInToPublisher(of: stack)
             #expect(login.status == 0, "\(login.stderr)")
 
             let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -118,6 +118,8 @@ final class IntegrationBackend: Sendable {
             #expect(reply["routes"].array.count == 4)
             #expect(reply["routes"][2]["integration"]["method"] == "POST", "the method defaults to POST")
             let apiID = reply.id
+            let copy = try await stack.publisherAPI.send(.post, "apis/copy-api?apiId=\(apiID)&newVersion=2")
+            #expect(copy["routes"].array.count == 4, "routes are versioned with the API: \(copy.text)")
             try await stack.lifecycle(apiID, "Publish")
             try await stack.subscribe(stack.applicationID, to: apiID)
             try await stack.settle()
