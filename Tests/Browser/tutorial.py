@@ -198,6 +198,8 @@ class Tutorial:
         self.fill("password", "password-1")
         self.click("role-creator")
         self.click("create-user")
+        # The answer is a new page: wait for it, not for the table of the page the form was on.
+        self.wait.until(EC.text_to_be_present_in_element((By.ID, "users"), "creator1"))
         self.expect("creator1" in self.text("users"), "the admin creates a creator")
         self.shot("publisher-admin-users")
         self.sign_out()
@@ -303,7 +305,8 @@ class Tutorial:
         self.sign_in(PUBLISHER, "admin", "admin")
         self.open(f"{PUBLISHER}/apis/{self.echo_api}/subscriptions")
         self.driver.find_element(By.XPATH, "//button[text()='Block']").click()
-        self.wait.until(EC.text_to_be_present_in_element((By.ID, "subscriptions"), "BLOCKED"))
+        # "UNBLOCKED" contains "BLOCKED": wait for the new page's Unblock button instead.
+        self.wait.until(EC.presence_of_element_located((By.XPATH, "//button[text()='Unblock']")))
         self.expect(True, "the publisher blocks the subscription")
         self.sign_out()
         self.sign_in(DEVPORTAL, "dev1", "password-1")

@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import PorticoCore
+import Synchronization
 
 /// One call of a route's integration: an HTTP request (through the gateway's AsyncHTTPClient
 /// with its keep-alive pool, `client`) or a MOCK answer, for a connection's `$connect`, a message, or `$disconnect`.
@@ -57,16 +58,31 @@ enum Integrations {
         }
     }
 
-    /// The gateway's client for every integration: keep-alive connections pooled per host (up to
-    /// `maxConnectionsPerHost`, the rest of the calls waiting for one), redirects never followed
-    /// (a message and its mapped headers go where the route says, nowhere else). It lives as long
-    /// as the process.
-    static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = maxConnectionsPerHost
-        configuration.connectionPool.idleTimeout = .seconds(60)
-        return HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-    }()
+    /// The gateway's client for integrations verified against `caFile` (nil: the system's roots):
+    /// keep-alive connections pooled per host (up to `maxConnectionsPerHost`, the rest of the calls
+    /// waiting for one), redirects never followed (a message and its mapped headers go where the
+    /// route says, nowhere else). Clients live as long as the process.
+    static func client(caFile: String?) -> HTTPClient {
+        clients.withLock { clients in
+            if let client = clients[caFile ?? ""] { return client }
+            var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = maxConnectionsPerHost
+            configuration.connectionPool.idleTimeout = .seconds(60)
+            // A host that refuses TLS or cannot be reached fails the call now, not at its deadline.
+            configuration.connectionPool.retryConnectionEstablishment = false
+            if let caFile {
+                var tls = TLSConfiguration.makeClientConfiguration()
+                tls.trustRoots = .file(caFile)
+                configuration.tlsConfiguration = tls
+            }
+            let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+            clients[caFile ?? ""] = client
+            return client
+        }
+    }
+    /// One client per CA file (the key "" for the system's roots): AsyncHTTPClient verifies a
+    /// pooled connection with its client's TLS configuration.
+    private static let clients = Mutex<[String: HTTPClient]>([:])
     static let maxConnectionsPerHost = 256
 
     /// The largest answer body taken from an integration.
@@ -98,7 +114,7 @@ enum Integrations {
             do {
                 let request = try httpRequest(integration, event: event, context: context, message: message, close: close, caFile: caFile)
                 let deadline = NIODeadline.now() + .milliseconds(Int64(integration.timeout))
-                return client.execute(
+                return client(caFile: caFile).execute(
                     request: request,
                     delegate: ResponseAccumulator(request: request, maxBodySize: maxAnswerBytes),
                     // The shared client's own loops (a connection's loop may not be one of them): the

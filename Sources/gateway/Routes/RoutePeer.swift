@@ -159,6 +159,12 @@ final class RoutePeer: RelayPeer {
                 case .success(let answer) where answer.succeeded:
                     if route.twoWay && answer.body.readableBytes > 0 { write(answer.body, binary: !answer.isText) }
                 case .success, .failure:
+                    if case .failure(let error) = result {
+                        logger.notice(
+                            "integration call failed",
+                            metadata: ["connection": "\(base.connectionID)", "route": "\(key)", "error": "\(String(describing: error).prefix(300))"]
+                        )
+                    }
                     // Whether the route answers or not: the client learns that its message failed.
                     self.answer(failure: "Internal server error", requestID: context.requestID)
                 }
