@@ -155,7 +155,12 @@ package struct APIRoutes: Codable, Sendable, Equatable {
     /// (a string, or a number or boolean as written), else `$default`; a key without a route takes
     /// `$default` too. Nil when not even `$default` exists.
     package func select(text: String?) -> (route: Route, key: String)? {
-        if let text, let path = routeSelectionExpression.flatMap(Self.selectionPath), let key = Self.value(at: path, inJSON: text),
+        select(json: text.flatMap(Self.parse))
+    }
+
+    /// The same for a message already parsed (`parse`): the gateway parses each message once.
+    package func select(json: PageValue?) -> (route: Route, key: String)? {
+        if let json, let path = routeSelectionExpression.flatMap(Self.selectionPath), let key = Self.value(at: path, in: json),
             let route = route(key)
         {
             return (route, key)
@@ -163,10 +168,22 @@ package struct APIRoutes: Codable, Sendable, Equatable {
         return route(Self.fallback).map { ($0, Self.fallback) }
     }
 
+    /// A text message as JSON when it is an object or an array (the only messages a path can
+    /// select in); nil otherwise, without a parse for text that does not start like one.
+    package static func parse(_ text: String) -> PageValue? {
+        guard let first = text.utf8.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }),
+            first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
+        else { return nil }
+        return try? JSONDecoder().decode(PageValue.self, from: Data(text.utf8))
+    }
+
     /// The value at `path` in a JSON text, as text: a string as it is, a number or boolean as
     /// written; nil for anything else (not JSON, missing, an object, an array, null).
     package static func value(at path: [String], inJSON text: String) -> String? {
-        guard let root = try? JSONDecoder().decode(PageValue.self, from: Data(text.utf8)) else { return nil }
+        parse(text).flatMap { value(at: path, in: $0) }
+    }
+
+    package static func value(at path: [String], in root: PageValue) -> String? {
         var current = root
         for name in path {
             guard let next = current[name] else { return nil }
@@ -363,6 +380,8 @@ package struct IntegrationContext: Sendable {
     package var headers: [(name: String, value: String)] = []
     /// The message ($default and the other message routes), when it is text.
     package var body: String?
+    /// The message parsed once (`APIRoutes.parse`); nil when it is not a JSON object or array.
+    package var json: PageValue?
 
     package init(
         connectionID: String,
@@ -392,7 +411,7 @@ package struct IntegrationContext: Sendable {
         case .requestID: requestID
         case .sourceIP: sourceIP
         case .claim(let name): claims[name]
-        case .body(let path): body.flatMap { APIRoutes.value(at: path, inJSON: $0) }
+        case .body(let path): (json ?? body.flatMap(APIRoutes.parse)).flatMap { APIRoutes.value(at: path, in: $0) }
         case .literal(let text): text
         case .query(let name): query.first { $0.name == name }?.value
         case .header(let name): headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value

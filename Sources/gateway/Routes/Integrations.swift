@@ -172,11 +172,9 @@ enum Integrations {
         if !query.isEmpty { url += (url.contains("?") ? "&" : "?") + query.joined(separator: "&") }
         var body: HTTPClient.Body?
         if let message {
-            let text = message.binary ? nil : String(buffer: message.payload)
             let type =
                 message.binary
-                ? "application/octet-stream"
-                : (text.map(looksLikeJSON) ?? false) ? "application/json" : "text/plain; charset=utf-8"
+                ? "application/octet-stream" : context.json != nil ? "application/json" : "text/plain; charset=utf-8"
             headers.add(name: "Content-Type", value: type)
             body = .byteBuffer(message.payload)
         }
@@ -195,13 +193,9 @@ enum Integrations {
         )
     }
 
-    /// Whether a text message is JSON: an object or an array that parses (the parse only runs for
-    /// text that starts like one).
+    /// Whether a text message is JSON: an object or an array that parses (`APIRoutes.parse`).
     static func looksLikeJSON(_ text: String) -> Bool {
-        guard let first = text.utf8.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }),
-            first == UInt8(ascii: "{") || first == UInt8(ascii: "[")
-        else { return false }
-        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) != nil
+        APIRoutes.parse(text) != nil
     }
 
     /// A value fit for a header or a query: nil when it holds a control character, bounded.

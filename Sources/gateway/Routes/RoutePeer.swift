@@ -138,7 +138,8 @@ final class RoutePeer: RelayPeer {
         context.messageID = TimeOrderedID.next()
         context.requestID = TimeOrderedID.next()
         context.body = text
-        guard let (route, key) = routes.select(text: text) else {
+        context.json = text.flatMap(APIRoutes.parse)
+        guard let (route, key) = routes.select(json: context.json) else {
             answer(failure: "Forbidden", requestID: context.requestID)
             done()
             return
