@@ -254,6 +254,6 @@ final class IntegrationBackend: Sendable {
         #expect(Array(first)[14] == "7", "version 7")
         #expect(UUID(uuidString: first) != nil)
         #expect(first < second, "later ids sort after earlier ones")
-        #expect(Integrations.looksLikeJSON(#" {"a":1}"#) && !Integrations.looksLikeJSON("hello") && !Integrations.looksLikeJSON("{broken"))
+        #expect(APIRoutes.parse(#" {"a":1}"#) != nil && APIRoutes.parse("hello") == nil && APIRoutes.parse("{broken") == nil)
     }
 }

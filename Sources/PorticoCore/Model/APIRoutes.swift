@@ -379,9 +379,11 @@ package struct IntegrationContext: Sendable {
     package var query: [(name: String, value: String)] = []
     package var headers: [(name: String, value: String)] = []
     /// The message ($default and the other message routes), when it is text.
-    package var body: String?
-    /// The message parsed once (`APIRoutes.parse`); nil when it is not a JSON object or array.
-    package var json: PageValue?
+    package var body: String? {
+        didSet { json = body.flatMap(APIRoutes.parse) }
+    }
+    /// The message parsed once (`APIRoutes.parse`), when it is a JSON object or array.
+    package private(set) var json: PageValue?
 
     package init(
         connectionID: String,
@@ -411,7 +413,7 @@ package struct IntegrationContext: Sendable {
         case .requestID: requestID
         case .sourceIP: sourceIP
         case .claim(let name): claims[name]
-        case .body(let path): (json ?? body.flatMap(APIRoutes.parse)).flatMap { APIRoutes.value(at: path, in: $0) }
+        case .body(let path): json.flatMap { APIRoutes.value(at: path, in: $0) }
         case .literal(let text): text
         case .query(let name): query.first { $0.name == name }?.value
         case .header(let name): headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value

@@ -112,7 +112,7 @@ enum Integrations {
             return eventLoop.makeSucceededFuture(Answer(status: integration.status ?? 200, headers: headers, body: ByteBuffer(string: body)))
         case .http:
             do {
-                let request = try httpRequest(integration, event: event, context: context, message: message, close: close, caFile: caFile)
+                let request = try httpRequest(integration, event: event, context: context, message: message, close: close)
                 let deadline = NIODeadline.now() + .milliseconds(Int64(integration.timeout))
                 return client(caFile: caFile).execute(
                     request: request,
@@ -142,8 +142,7 @@ enum Integrations {
         event: Event,
         context: IntegrationContext,
         message: Message?,
-        close: (code: UInt16?, reason: String)?,
-        caFile: String?
+        close: (code: UInt16?, reason: String)?
     ) throws -> HTTPClient.Request {
         var headers = HTTPHeaders()
         headers.add(name: "X-Portico-Connection-Id", value: context.connectionID)
@@ -178,24 +177,8 @@ enum Integrations {
             headers.add(name: "Content-Type", value: type)
             body = .byteBuffer(message.payload)
         }
-        var tls: TLSConfiguration?
-        if let caFile {
-            var configuration = TLSConfiguration.makeClientConfiguration()
-            configuration.trustRoots = .file(caFile)
-            tls = configuration
-        }
-        return try HTTPClient.Request(
-            url: url,
-            method: HTTPMethod(rawValue: integration.method ?? "POST"),
-            headers: headers,
-            body: body,
-            tlsConfiguration: tls
-        )
-    }
-
-    /// Whether a text message is JSON: an object or an array that parses (`APIRoutes.parse`).
-    static func looksLikeJSON(_ text: String) -> Bool {
-        APIRoutes.parse(text) != nil
+        // Verified with the TLS configuration of the client for the API's CA file (`client(caFile:)`).
+        return try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: integration.method ?? "POST"), headers: headers, body: body)
     }
 
     /// A value fit for a header or a query: nil when it holds a control character, bounded.

@@ -138,7 +138,6 @@ final class RoutePeer: RelayPeer {
         context.messageID = TimeOrderedID.next()
         context.requestID = TimeOrderedID.next()
         context.body = text
-        context.json = text.flatMap(APIRoutes.parse)
         guard let (route, key) = routes.select(json: context.json) else {
             answer(failure: "Forbidden", requestID: context.requestID)
             done()
@@ -149,6 +148,12 @@ final class RoutePeer: RelayPeer {
             .assumeIsolated()
             .whenComplete { [self] result in
                 metrics.integrationCall(apiID: connection.apiID, route: key, outcome: Integrations.outcome(result))
+                if case .failure(let error) = result {
+                    logger.notice(
+                        "integration call failed",
+                        metadata: ["connection": "\(base.connectionID)", "route": "\(key)", "error": "\(String(describing: error).prefix(300))"]
+                    )
+                }
                 switch result {
                 case .success(let answer) where answer.succeeded && answer.body.readableBytes > connection.policy.maxMessageBytes:
                     // An answer over the plan's message size is refused as a backend's message would be.
@@ -160,12 +165,6 @@ final class RoutePeer: RelayPeer {
                 case .success(let answer) where answer.succeeded:
                     if route.twoWay && answer.body.readableBytes > 0 { write(answer.body, binary: !answer.isText) }
                 case .success, .failure:
-                    if case .failure(let error) = result {
-                        logger.notice(
-                            "integration call failed",
-                            metadata: ["connection": "\(base.connectionID)", "route": "\(key)", "error": "\(String(describing: error).prefix(300))"]
-                        )
-                    }
                     // Whether the route answers or not: the client learns that its message failed.
                     self.answer(failure: "Internal server error", requestID: context.requestID)
                 }
