@@ -7,7 +7,7 @@ import Testing
 /// without one, against the system's roots — which a self-signed integration does not pass.
 @Suite struct HTTPSIntegrationProcessTests {
     /// A small https server (Python's, on a port of its own) that answers every POST with "secure".
-    static func server(port: Int, certificate: URL) throws -> Process {
+    static func server(port: Int, certificate: URL) throws -> ServiceProcess {
         let script = """
             import http.server, ssl, sys
             class Handler(http.server.BaseHTTPRequestHandler):
@@ -28,25 +28,21 @@ import Testing
             server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
             server.serve_forever()
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c", script, "\(port)", certificate.appendingPathComponent("cert.pem").path,
-            certificate.appendingPathComponent("key.pem").path,
-        ]
-        // Not the test's own output: an inherited pipe would keep the test runner waiting for it.
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process
+        return try ServiceProcess(
+            executable: URL(fileURLWithPath: "/usr/bin/env"),
+            [
+                "python3", "-c", script, "\(port)", certificate.appendingPathComponent("cert.pem").path,
+                certificate.appendingPathComponent("key.pem").path,
+            ],
+            environment: [:]
+        )
     }
 
     @Test func anHTTPSIntegrationIsVerifiedAgainstTheAPIsCAFile() async throws {
         try await GatewayTLSTests.withCertificate { directory in
             let port = ServiceProcess.freePort()
             let server = try Self.server(port: port, certificate: directory)
-            defer { server.terminate() }
+            defer { server.kill() }
             #expect(
                 await eventually(within: 10) {
                     guard let probe = try? await RawConnection("ws://127.0.0.1:\(port)") else { return false }

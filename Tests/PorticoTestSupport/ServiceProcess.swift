@@ -42,9 +42,14 @@ package final class ServiceProcess: @unchecked Sendable {
     }
 
     deinit {
-        // SIGKILL: a child may have inherited a blocked SIGTERM from the test process.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        kill()
         try? FileManager.default.removeItem(at: outputFile)
+    }
+
+    /// Sends SIGKILL: what stops a helper that does not unblock signals itself (a child inherits
+    /// the test process's blocked SIGTERM, and the test process's open sockets with it).
+    package func kill() {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
     }
 
     /// Everything the process wrote to standard output and standard error so far.
@@ -60,7 +65,7 @@ package final class ServiceProcess: @unchecked Sendable {
 
     /// Sends SIGTERM.
     package func terminate() {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGTERM) }
     }
 
     /// Polls `url` until it answers 200, at most `seconds`.
