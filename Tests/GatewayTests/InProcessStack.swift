@@ -98,7 +98,7 @@ final class InProcessStack: PorticoStack, @unchecked Sendable {
                 )
                 do {
                     for ready in [stack.publisherURL.replacingOccurrences(of: "/api/am/publisher/v4", with: ""), stack.devportalURL, stack.adminURL] {
-                        let up = await eventually(within: 30) { (try? await HTTP.send("GET", "\(ready)/health/ready").status) == 200 }
+                        let up = await eventually(within: 60) { (try? await HTTP.send("GET", "\(ready)/health/ready").status) == 200 }
                         guard up else { throw TestSetupError("\(ready) did not become ready") }
                     }
                     try await stack.prepare()
