@@ -8,11 +8,17 @@ enum AdminServer {
     struct Health: Encodable {
         let status: String
         let database: String
-        /// When the snapshot's load began, to the millisecond (ISO 8601): it holds every change
-        /// committed before that instant.
+        /// When the gateway last read the catalog — a full load's start or a change's read — to
+        /// the millisecond (ISO 8601).
         let snapshotLoadedAt: String?
+        /// How many snapshots there have been (each change applied makes one).
         let snapshotGeneration: Int
         let activeConnections: Int
+        /// The last change (`seq` of the change log) the snapshot includes.
+        var snapshotSeq: Int64? = nil
+        /// How many times the whole catalog was loaded (the first load, the periodic safety net,
+        /// a gap the change log could not fill).
+        var snapshotFullLoads: Int? = nil
     }
 
     static let milliseconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
@@ -46,7 +52,9 @@ enum AdminServer {
                     database: listening ? "UP" : "DOWN",
                     snapshotLoadedAt: table.loadedAt.formatted(Self.milliseconds),
                     snapshotGeneration: gateway.snapshot.generation,
-                    activeConnections: gateway.connections.count
+                    activeConnections: gateway.connections.count,
+                    snapshotSeq: table.seq,
+                    snapshotFullLoads: gateway.snapshot.fullLoads
                 )
             )
         }

@@ -8,21 +8,33 @@ import ServiceLifecycle
 
 /// The current route table, swapped whole; read by every handshake under a short lock.
 final class SnapshotHolder: Sendable {
-    private let box = NIOLockedValueBox<(table: RouteTable?, generation: Int)>((nil, 0))
+    private let box = NIOLockedValueBox<(table: RouteTable?, generation: Int, fullLoads: Int)>((nil, 0, 0))
     private let listening = NIOLockedValueBox<Bool>(false)
 
     var current: RouteTable? { box.withLockedValue { $0.table } }
     /// How many snapshots have been loaded: operators and tests can see a change arrive.
     var generation: Int { box.withLockedValue { $0.generation } }
+    /// How many of them were full loads.
+    var fullLoads: Int { box.withLockedValue { $0.fullLoads } }
     var isListening: Bool { listening.withLockedValue { $0 } }
 
-    func replace(_ table: RouteTable) { box.withLockedValue { $0 = (table, $0.generation + 1) } }
+    /// Makes `table` current; `fullLoad` when it was loaded whole rather than changed.
+    func replace(_ table: RouteTable, fullLoad: Bool) {
+        box.withLockedValue { $0 = (table, $0.generation + 1, $0.fullLoads + (fullLoad ? 1 : 0)) }
+    }
     func setListening(_ value: Bool) { listening.withLockedValue { $0 = value } }
 }
 
-/// Keeps the snapshot current: a full load at start, `LISTEN portico_changes` to reload within
-/// moments of every committed change, a periodic reload as the safety net, and a reload on every
-/// reconnect. When PostgreSQL is away the gateway keeps serving the last snapshot and says so.
+/// Keeps the snapshot current: a full load at start, then each change `portico_changes` announces
+/// applied on its own (`RouteTable.apply`: the changed entity read again, the connections it
+/// concerns re-checked). Changes are applied in their `seq` order, a transaction's together: the
+/// table with all of them is made current and the connections they concern are re-checked once,
+/// so a connection closes with the code the whole transaction deserves. A gap (a notification missed
+/// while the LISTEN connection was down, or dropped by a slow consumer) is filled from the change
+/// log, and only when the log cannot fill it — pruned, or too far behind — does the gateway reload
+/// in full. A full reload also runs every `GATEWAY_RELOAD_INTERVAL` as the safety net, and on any
+/// notification whose payload is not a change (an operator's `NOTIFY portico_changes`). When
+/// PostgreSQL is away the gateway keeps serving the last snapshot and says so.
 struct SnapshotService: Service {
     let store: GatewayCatalogStore
     let holder: SnapshotHolder
@@ -31,42 +43,67 @@ struct SnapshotService: Service {
     let logger: Logger
     /// Set once the wait for the schema has been logged.
     let waitingForSchema = ManagedAtomic(false)
+    /// Set when a notification could not be queued: the next step catches up from the log.
+    let dropped = ManagedAtomic(false)
+
+    /// What the applying task does next.
+    enum Step: Sendable {
+        case reload
+        case change(Change)
+        /// Read the change log from the table's `seq` on (after a reconnect, or a dropped notification).
+        case catchUp
+    }
+
+    /// The most changes read from the log at once; a gateway further behind reloads in full.
+    static let catchUpLimit = 10_000
 
     func run() async throws {
-        let (signals, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (steps, step) = AsyncStream.makeStream(of: Step.self, bufferingPolicy: .bufferingOldest(Self.catchUpLimit))
+        let queue = { @Sendable (next: Step) in
+            if case .dropped = step.yield(next) { dropped.store(true, ordering: .relaxed) }
+        }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
-                // Reloads, coalesced: a burst of notifications costs one or two loads.
                 group.addTask {
-                    for await _ in signals {
-                        if await !reload() {
-                            // Not loaded (PostgreSQL away, schema not migrated yet): try again soon.
+                    for await next in steps {
+                        var next = next
+                        while !Task.isCancelled {
+                            if dropped.exchange(false, ordering: .relaxed), case .change = next { next = .catchUp }
+                            if await take(next) { break }
+                            // Not done (PostgreSQL away, schema not migrated yet): try again soon.
                             try? await Task.sleep(for: .seconds(1))
-                            signal.yield()
+                            if case .change = next { next = .catchUp }
                         }
                     }
                 }
                 group.addTask {
                     while !Task.isCancelled {
-                        signal.yield()
+                        queue(.reload)
                         try? await Task.sleep(for: .seconds(settings.reloadInterval))
                     }
                 }
-                group.addTask { await listen(signal: signal) }
+                group.addTask { await listen(queue) }
                 await group.waitForAll()
             }
         }
     }
 
-    private func listen(signal: AsyncStream<Void>.Continuation) async {
+    private func listen(_ queue: @escaping @Sendable (Step) -> Void) async {
+        let decoder = JSONDecoder()
         while !Task.isCancelled {
             do {
                 try await store.database.client.withConnection { connection in
                     try await connection.listen(on: ChangeNotifier.channel) { notifications in
                         holder.setListening(true)
                         logger.info("listening for changes on \(ChangeNotifier.channel)")
-                        signal.yield()  // catch up with whatever changed while we were away
-                        for try await _ in notifications { signal.yield() }
+                        queue(.catchUp)  // whatever changed while we were away
+                        for try await notification in notifications {
+                            if let change = try? decoder.decode(Change.self, from: Data(notification.payload.utf8)), change.seq != nil {
+                                queue(.change(change))
+                            } else {
+                                queue(.reload)
+                            }
+                        }
                     }
                 }
             } catch {
@@ -78,11 +115,77 @@ struct SnapshotService: Service {
         }
     }
 
+    /// Takes one step; false when it could not be done (it is tried again).
+    private func take(_ step: Step) async -> Bool {
+        guard let table = holder.current else { return await reload() }
+        switch step {
+        case .reload:
+            return await reload()
+        case .change(let change):
+            guard let seq = change.seq, seq > table.seq else { return true }  // already in the table
+            // A gap, or a transaction with more changes: those are in the log already.
+            guard seq == table.seq + 1, change.endsTransaction != false else { return await catchUp() }
+            return await apply([change])
+        case .catchUp:
+            return await catchUp()
+        }
+    }
+
+    /// Applies the logged changes after the table's; reloads in full when the log cannot say them
+    /// all (pruned, a change this version cannot read, or more than `catchUpLimit` behind).
+    private func catchUp() async -> Bool {
+        guard let table = holder.current else { return await reload() }
+        do {
+            let changes = try await ChangeNotifier.changes(
+                after: table.seq,
+                limit: Self.catchUpLimit,
+                on: store.database.client,
+                logger: logger
+            )
+            guard changes.first.map({ $0.seq == table.seq + 1 }) ?? true, changes.count < Self.catchUpLimit else {
+                logger.notice("the change log cannot fill the gap after change \(table.seq); reloading in full")
+                return await reload()
+            }
+            return await apply(changes)
+        } catch is ChangeNotifier.UnknownChange {
+            return await reload()
+        } catch {
+            return failed("catching up with the change log", error)
+        }
+    }
+
+    /// Applies `changes` (consecutive, after the table's) one by one; at the end of each
+    /// transaction the table becomes current and the connections its changes concern are
+    /// re-checked. A transaction cut off at the end of `changes` waits for the rest of it.
+    private func apply(_ changes: [Change]) async -> Bool {
+        guard var next = holder.current else { return await reload() }
+        var affected: [RouteTable.Affected] = []
+        for change in changes {
+            guard let seq = change.seq, seq == next.seq + 1 else { break }
+            do {
+                let readAt = Date()
+                guard let update = try await store.update(for: change) else {
+                    logger.notice("change \(seq) does not name what it changed; reloading in full")
+                    return await reload()
+                }
+                affected.append(next.apply(update, seq: seq, readAt: readAt))
+            } catch {
+                return failed("applying change \(seq)", error)
+            }
+            if change.endsTransaction != false {
+                holder.replace(next, fullLoad: false)
+                connections.enforce(next, on: affected, settings: settings)
+                affected = []
+            }
+        }
+        return true
+    }
+
     /// Loads a new snapshot and acts on it; false when it could not be loaded.
     private func reload() async -> Bool {
         do {
-            let table = RouteTable(try await store.load())
-            holder.replace(table)
+            let table = try await store.load(into: RouteTable.Builder()).table
+            holder.replace(table, fullLoad: true)
             connections.enforce(table, settings: settings)
             return true
         } catch  where holder.current == nil && Database.isMissingSchema(error) {
@@ -92,10 +195,15 @@ struct SnapshotService: Service {
             }
             return false
         } catch {
-            if Task.isCancelled { return false }
-            let fallback = holder.current == nil ? "nothing to serve yet, retrying" : "serving the last snapshot"
-            logger.error("snapshot reload failed; \(fallback)", metadata: ["error": "\(Database.describe(error))"])
-            return false
+            return failed("snapshot reload", error)
         }
+    }
+
+    /// Logs a step that failed; false.
+    private func failed(_ what: String, _ error: any Error) -> Bool {
+        if Task.isCancelled { return false }
+        let fallback = holder.current == nil ? "nothing to serve yet, retrying" : "serving the last snapshot"
+        logger.error("\(what) failed; \(fallback)", metadata: ["error": "\(Database.describe(error))"])
+        return false
     }
 }

@@ -67,12 +67,14 @@ extension PorticoStack {
         try await settle()
     }
 
-    /// Waits until the gateway has taken in every change made so far: asks it for a new snapshot
-    /// (a NOTIFY, as every change sends) and waits for one whose load began after this call.
+    /// Waits until the gateway has taken in every change made so far: until its snapshot includes
+    /// the last change in the change log at this call.
     package func settle() async throws {
-        let now = Date()
-        try await TestDatabase.notifyChanges(databaseURL)
-        try await waitForSnapshot(after: now)
+        let last = try await TestDatabase.lastChange(databaseURL)
+        let settled = try await eventually(within: 20, every: .milliseconds(20)) {
+            (HTTP.json(try await HTTP.send("GET", "\(self.adminURL)/health/ready").body)["snapshotSeq"].int).map { $0 >= last } ?? false
+        }
+        guard settled else { throw TestSetupError("the gateway did not apply change \(last)") }
     }
 
     /// Waits (at most `seconds`) for a snapshot whose load began after `instant`, without asking

@@ -54,6 +54,20 @@ package enum TestDatabase {
         }
     }
 
+    /// The last change in `url`'s change log (0: none).
+    package static func lastChange(_ url: DatabaseURL) async throws -> Int {
+        let database = Database(url: url, poolSize: 1, logger: logger)
+        return try await database.withRunningClient {
+            var last = 0
+            for try await seq in try await database.client.query("SELECT coalesce(max(seq), 0) FROM changes", logger: logger)
+                .decode(Int64.self)
+            {
+                last = Int(seq)
+            }
+            return last
+        }
+    }
+
     /// Announces a change on `url`'s database (`NOTIFY portico_changes`), as every change does: a
     /// gateway listening there loads a new snapshot.
     package static func notifyChanges(_ url: DatabaseURL) async throws {

@@ -57,7 +57,11 @@ package struct ClientKeyStore: Sendable {
                         logger: logger
                     )
                 ).first!
-                try await ChangeNotifier.announce(Change(entity: .applicationKey, action: .created, id: key.id), on: connection, logger: logger)
+                try await ChangeNotifier.announce(
+                    Change(entity: .applicationKey, action: .created, id: key.id, applicationId: key.applicationID),
+                    on: connection,
+                    logger: logger
+                )
                 return (key, secret)
             }
         } catch  where Database.isUniqueViolation(error) {
@@ -109,7 +113,11 @@ package struct ClientKeyStore: Sendable {
                 "UPDATE application_keys SET secret_hash = \(hash), updated_at = now() WHERE id = \(key.id)::uuid",
                 logger: logger
             )
-            try await ChangeNotifier.announce(Change(entity: .applicationKey, action: .updated, id: key.id), on: connection, logger: logger)
+            try await ChangeNotifier.announce(
+                Change(entity: .applicationKey, action: .updated, id: key.id, applicationId: key.applicationID),
+                on: connection,
+                logger: logger
+            )
         }
         return secret
     }

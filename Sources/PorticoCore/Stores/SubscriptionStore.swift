@@ -81,7 +81,13 @@ package struct SubscriptionStore: Sendable {
                 throw StoreError.conflict(.alreadySubscribed(api: api.name, version: api.version))
             }
             try await ChangeNotifier.announce(
-                Change(entity: .subscription, action: .created, id: id, state: Subscription.Status.unblocked.rawValue),
+                Change(
+                    entity: .subscription,
+                    action: .created,
+                    id: id,
+                    applicationId: applicationID,
+                    state: Subscription.Status.unblocked.rawValue
+                ),
                 on: connection,
                 logger: logger
             )
@@ -136,11 +142,23 @@ package struct SubscriptionStore: Sendable {
         ).first
     }
 
+    /// The application id a `RETURNING application_id::text` gave (nil: no row).
+    private static func applicationID(of rows: PostgresRowSequence) async throws -> String? {
+        for try await id in rows.decode(String.self) { return id }
+        return nil
+    }
+
     package func delete(id: String, owner: User) async throws {
         guard try await get(id: id, owner: owner) != nil else { throw StoreError.notFound(.subscription, id: id) }
         try await database.transaction { connection in
-            try await connection.query("DELETE FROM subscriptions WHERE id = \(id)::uuid", logger: logger)
-            try await ChangeNotifier.announce(Change(entity: .subscription, action: .deleted, id: id), on: connection, logger: logger)
+            let application = try await Self.applicationID(
+                of: try await connection.query("DELETE FROM subscriptions WHERE id = \(id)::uuid RETURNING application_id::text", logger: logger)
+            )
+            try await ChangeNotifier.announce(
+                Change(entity: .subscription, action: .deleted, id: id, applicationId: application),
+                on: connection,
+                logger: logger
+            )
         }
     }
 
@@ -148,12 +166,17 @@ package struct SubscriptionStore: Sendable {
     package func setStatus(id: String, _ status: Subscription.Status) async throws -> Subscription {
         guard try await get(id: id, owner: nil) != nil else { throw StoreError.notFound(.subscription, id: id) }
         return try await database.transaction { connection in
-            try await connection.query(
-                "UPDATE subscriptions SET status = \(status.rawValue), updated_at = now() WHERE id = \(id)::uuid",
-                logger: logger
+            let application = try await Self.applicationID(
+                of: try await connection.query(
+                    """
+                    UPDATE subscriptions SET status = \(status.rawValue), updated_at = now() WHERE id = \(id)::uuid
+                    RETURNING application_id::text
+                    """,
+                    logger: logger
+                )
             )
             try await ChangeNotifier.announce(
-                Change(entity: .subscription, action: .updated, id: id, state: status.rawValue),
+                Change(entity: .subscription, action: .updated, id: id, applicationId: application, state: status.rawValue),
                 on: connection,
                 logger: logger
             )

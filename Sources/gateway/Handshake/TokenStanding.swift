@@ -11,7 +11,7 @@ struct TokenStanding: Sendable {
 
 extension RouteTable {
     func standing(ofToken jti: String, consumerKey: String) -> TokenStanding {
-        let key = keys[consumerKey].flatMap { applications.contains($0.applicationID) ? $0 : nil }
+        let key = keys[consumerKey].flatMap { applications[$0.applicationID] != nil ? $0 : nil }
         return TokenStanding(revoked: revokedTokens[jti] != nil, key: key)
     }
 }

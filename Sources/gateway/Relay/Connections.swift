@@ -4,11 +4,15 @@ import NIOCore
 import PorticoCore
 
 /// The registry of live connections, to act on every change: a revoked token, a withdrawn
-/// subscription, a blocked API. Each snapshot swap re-runs the handshake's access decision for
-/// every connection.
+/// subscription, a blocked API. A change re-runs the handshake's access decision for the
+/// connections it concerns, found by index (API, application, token id); a full reload for all.
 final class Connections: Sendable {
     private struct State {
         var live: [String: RelayedConnection] = [:]
+        /// Live connection ids by API, by application and by token id (`RouteTable.Affected`).
+        var byAPI: [String: Set<String>] = [:]
+        var byApplication: [String: Set<String>] = [:]
+        var byToken: [String: Set<String>] = [:]
         /// Opened and closed since the live-connection list was last reported.
         var opened: [String: RelayedConnection] = [:]
         var closed: Set<String> = []
@@ -20,13 +24,41 @@ final class Connections: Sendable {
         state.withLockedValue {
             $0.live[connection.id] = connection
             $0.opened[connection.id] = connection
+            $0.byAPI[connection.apiID, default: []].insert(connection.id)
+            $0.byApplication[connection.caller.applicationID, default: []].insert(connection.id)
+            $0.byToken[connection.caller.jti, default: []].insert(connection.id)
         }
     }
 
     func remove(_ connection: RelayedConnection) {
         state.withLockedValue {
-            $0.live.removeValue(forKey: connection.id)
+            guard $0.live.removeValue(forKey: connection.id) != nil else { return }
             if $0.opened.removeValue(forKey: connection.id) == nil { $0.closed.insert(connection.id) }
+            Self.unindex(connection.id, from: &$0.byAPI, connection.apiID)
+            Self.unindex(connection.id, from: &$0.byApplication, connection.caller.applicationID)
+            Self.unindex(connection.id, from: &$0.byToken, connection.caller.jti)
+        }
+    }
+
+    private static func unindex(_ id: String, from index: inout [String: Set<String>], _ key: String) {
+        index[key]?.remove(id)
+        if index[key]?.isEmpty == true { index[key] = nil }
+    }
+
+    /// The live connections some changes concern, each once.
+    func concerned(by affected: [RouteTable.Affected]) -> [RelayedConnection] {
+        state.withLockedValue { state in
+            var ids: Set<String> = []
+            for change in affected {
+                switch change {
+                case .none: continue
+                case .all: return Array(state.live.values)
+                case .api(let id): ids.formUnion(state.byAPI[id] ?? [])
+                case .application(let id): ids.formUnion(state.byApplication[id] ?? [])
+                case .token(let id): ids.formUnion(state.byToken[id] ?? [])
+                }
+            }
+            return ids.compactMap { state.live[$0] }
         }
     }
 
@@ -84,8 +116,8 @@ final class Connections: Sendable {
     /// application or its keys deleted — which also revokes its tokens —, the subscription deleted
     /// or blocked, the API no longer served to this caller), 4001 when the token was revoked. The
     /// others get the policy `table` resolves for them: an edited plan or API limit applies live.
-    func enforce(_ table: RouteTable, settings: GatewaySettings) {
-        for connection in all {
+    func enforce(_ table: RouteTable, on affected: [RouteTable.Affected] = [.all], settings: GatewaySettings) {
+        for connection in concerned(by: affected) {
             let caller = connection.caller
             let standing = table.standing(ofToken: caller.jti, consumerKey: caller.consumerKey)
             guard standing.key?.applicationID == caller.applicationID else {
