@@ -80,6 +80,7 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "WebSocketWire",
             dependencies: [
@@ -123,6 +124,7 @@ let package = Package(
             name: "gateway",
             dependencies: restService + nioWebSocket + crypto + [
                 .byName(name: "WebSocketWire"),
+                .byName(name: "CMalloc"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

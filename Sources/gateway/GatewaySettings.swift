@@ -70,7 +70,7 @@ struct GatewaySettings: Sendable {
     var clientDeflate: Bool
     /// `GATEWAY_BACKEND_PERMESSAGE_DEFLATE` (default true): offer permessage-deflate to backends.
     var backendDeflate: Bool
-    /// `GATEWAY_RELOAD_INTERVAL` (default 60 s): full reload of the snapshot, as a safety net.
+    /// `GATEWAY_RELOAD_INTERVAL` (default 600 s): full reload of the snapshot, as a safety net.
     var reloadInterval: TimeInterval
     /// `GATEWAY_DRAIN_SECONDS` (default 30 s): on SIGTERM, how long connections may finish.
     var drainSeconds: TimeInterval
@@ -125,7 +125,7 @@ struct GatewaySettings: Sendable {
         eventLoops = try source.int("GATEWAY_EVENT_LOOPS", default: EventLoops.available, range: 1...1024)
         clientDeflate = try source.bool("GATEWAY_CLIENT_PERMESSAGE_DEFLATE", default: true)
         backendDeflate = try source.bool("GATEWAY_BACKEND_PERMESSAGE_DEFLATE", default: true)
-        reloadInterval = TimeInterval(try source.int("GATEWAY_RELOAD_INTERVAL", default: 60, range: 1...86_400))
+        reloadInterval = TimeInterval(try source.int("GATEWAY_RELOAD_INTERVAL", default: 600, range: 1...86_400))
         drainSeconds = TimeInterval(try source.int("GATEWAY_DRAIN_SECONDS", default: 30, range: 0...3600))
         let log = source.string("GATEWAY_CONNECTION_LOG", default: "stdout")
         guard let destination = ConnectionLog.Destination(setting: log) else {

@@ -19,15 +19,17 @@ struct RouteTable: Sendable {
     private var versions = ShardedMap<String, [String: API]>()
     /// The default version of each context.
     private var defaults = ShardedMap<String, API>()
-    /// Subscriptions by `application|api`.
-    private var subscriptions = ShardedMap<String, GatewayCatalog.Subscription>()
+    /// Subscriptions by application and API.
+    private var subscriptions = ShardedMap<SubscriptionKey, GatewayCatalog.Subscription>()
     private var plans: [String: BusinessPlan] = [:]
     /// Applications: their plan's event limit, and what else of theirs the table holds (to remove
     /// it all when the application changes).
     private(set) var applications = ShardedMap<String, Application>()
     private(set) var keys = ShardedMap<String, GatewayCatalog.Key>()
     private(set) var revokedTokens = ShardedMap<String, Date>()
-    private(set) var signingKeys: [String: _RSA.Signing.PublicKey] = [:]
+    /// The published signing keys by kid, with a retired one's end of publication (checked at use:
+    /// no reload is needed for a key to stop verifying).
+    private var signingKeys: [String: (key: _RSA.Signing.PublicKey, until: Date?)] = [:]
     /// The signing keys as loaded (the parsed ones cannot be compared).
     private var signingKeyPEMs: [GatewayCatalog.SigningKey] = []
     /// The APIs' connection keys by id: who may call the connection management API.
@@ -38,6 +40,12 @@ struct RouteTable: Sendable {
     private(set) var loadedAt = Date.distantPast
     /// The last change (`Change.seq`) the table includes.
     private(set) var seq: Int64 = 0
+
+    /// A subscription's key: its application and API (two ids, not one string made of them).
+    struct SubscriptionKey: Hashable, Sendable {
+        let application: String
+        let api: String
+    }
 
     /// What the table holds of an application.
     struct Application: Sendable, Equatable {
@@ -142,7 +150,7 @@ struct RouteTable: Sendable {
     }
 
     private mutating func insert(_ subscription: GatewayCatalog.Subscription) {
-        subscriptions["\(subscription.applicationID)|\(subscription.apiID)"] = subscription
+        subscriptions[SubscriptionKey(application: subscription.applicationID, api: subscription.apiID)] = subscription
         applications[subscription.applicationID]?.apiIDs.append(subscription.apiID)
     }
 
@@ -154,16 +162,24 @@ struct RouteTable: Sendable {
     private mutating func removeApplication(_ id: String) {
         guard let old = applications[id] else { return }
         applications[id] = nil
-        for api in old.apiIDs { subscriptions["\(id)|\(api)"] = nil }
+        for api in old.apiIDs { subscriptions[SubscriptionKey(application: id, api: api)] = nil }
         for key in old.consumerKeys where keys[key]?.applicationID == id { keys[key] = nil }
     }
 
     private mutating func setSigningKeys(_ keys: [GatewayCatalog.SigningKey]) {
         signingKeyPEMs = keys
         signingKeys = Dictionary(
-            keys.compactMap { key in (try? _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)).map { (key.kid, $0) } },
+            keys.compactMap { key in
+                (try? _RSA.Signing.PublicKey(pemRepresentation: key.publicKeyPEM)).map { (key.kid, ($0, key.publishedUntil)) }
+            },
             uniquingKeysWith: { a, _ in a }
         )
+    }
+
+    /// The signing key `kid` if it is published at `now`.
+    func signingKey(_ kid: String, at now: Date) -> _RSA.Signing.PublicKey? {
+        guard let entry = signingKeys[kid], entry.until.map({ now < $0 }) ?? true else { return nil }
+        return entry.key
     }
 
     /// Whether two tables serve the same catalog (a table kept by changes against a full load;
@@ -210,7 +226,7 @@ struct RouteTable: Sendable {
     func api(id: String) -> API? { byID[id] }
 
     func subscription(application: String, api: String) -> GatewayCatalog.Subscription? {
-        subscriptions["\(application)|\(api)"]
+        subscriptions[SubscriptionKey(application: application, api: api)]
     }
 
     func plan(id: String) -> BusinessPlan? { plans[id] }

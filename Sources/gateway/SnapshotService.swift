@@ -1,4 +1,5 @@
 import Atomics
+import CMalloc
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -32,9 +33,12 @@ final class SnapshotHolder: Sendable {
 /// so a connection closes with the code the whole transaction deserves. A gap (a notification missed
 /// while the LISTEN connection was down, or dropped by a slow consumer) is filled from the change
 /// log, and only when the log cannot fill it — pruned, or too far behind — does the gateway reload
-/// in full. A full reload also runs every `GATEWAY_RELOAD_INTERVAL` as the safety net, and on any
-/// notification whose payload is not a change (an operator's `NOTIFY portico_changes`). When
-/// PostgreSQL is away the gateway keeps serving the last snapshot and says so.
+/// in full. The log is also read every `catchUpInterval` (a notification lost with nothing after
+/// it). A full reload also runs every `GATEWAY_RELOAD_INTERVAL` as the safety net, and on any
+/// notification whose payload is not a change (an operator's `NOTIFY portico_changes`); once the
+/// gateway serves a snapshot, that load runs beside the changes (`Loader`), which go on being
+/// applied, and the loaded table is brought up to the log's last change before it replaces the
+/// current one. When PostgreSQL is away the gateway keeps serving the last snapshot and says so.
 struct SnapshotService: Service {
     let store: GatewayCatalogStore
     let holder: SnapshotHolder
@@ -48,7 +52,10 @@ struct SnapshotService: Service {
 
     /// What the applying task does next.
     enum Step: Sendable {
+        /// Load the whole catalog (at once when nothing is served yet, else beside the changes).
         case reload
+        /// A full load finished: bring it up to the log's last change and make it current.
+        case loaded(RouteTable)
         case change(Change)
         /// Read the change log from the table's `seq` on (after a reconnect, or a dropped notification).
         case catchUp
@@ -56,12 +63,16 @@ struct SnapshotService: Service {
 
     /// The most changes read from the log at once; a gateway further behind reloads in full.
     static let catchUpLimit = 10_000
+    /// How often the log is read even without a notification: one that was lost is applied this late.
+    static let catchUpInterval: Duration = .seconds(10)
 
     func run() async throws {
         let (steps, step) = AsyncStream.makeStream(of: Step.self, bufferingPolicy: .bufferingOldest(Self.catchUpLimit))
         let queue = { @Sendable (next: Step) in
             if case .dropped = step.yield(next) { dropped.store(true, ordering: .relaxed) }
         }
+        // Full loads beside the changes: requests made while one runs are one more load, not many.
+        let (loads, load) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -69,7 +80,7 @@ struct SnapshotService: Service {
                         var next = next
                         while !Task.isCancelled {
                             if dropped.exchange(false, ordering: .relaxed), case .change = next { next = .catchUp }
-                            if await take(next) { break }
+                            if await take(next, load: { load.yield() }) { break }
                             // Not done (PostgreSQL away, schema not migrated yet): try again soon.
                             try? await Task.sleep(for: .seconds(1))
                             if case .change = next { next = .catchUp }
@@ -77,9 +88,24 @@ struct SnapshotService: Service {
                     }
                 }
                 group.addTask {
+                    for await _ in loads {
+                        // A failed load is logged; the next request (the interval's) tries again.
+                        if let table = await fullLoad() { queue(.loaded(table)) }
+                    }
+                }
+                group.addTask {
+                    queue(.reload)
+                    let tick = min(Self.catchUpInterval, .seconds(settings.reloadInterval))
+                    var sinceReload: Duration = .zero
                     while !Task.isCancelled {
-                        queue(.reload)
-                        try? await Task.sleep(for: .seconds(settings.reloadInterval))
+                        try? await Task.sleep(for: tick)
+                        sinceReload += tick
+                        if sinceReload >= .seconds(settings.reloadInterval) {
+                            sinceReload = .zero
+                            queue(.reload)
+                        } else {
+                            queue(.catchUp)
+                        }
                     }
                 }
                 group.addTask { await listen(queue) }
@@ -115,12 +141,16 @@ struct SnapshotService: Service {
         }
     }
 
-    /// Takes one step; false when it could not be done (it is tried again).
-    private func take(_ step: Step) async -> Bool {
+    /// Takes one step; false when it could not be done (it is tried again). `load` asks the loader
+    /// for a full load beside the changes.
+    private func take(_ step: Step, load: () -> Void) async -> Bool {
         guard let table = holder.current else { return await reload() }
         switch step {
         case .reload:
-            return await reload()
+            load()
+            return true
+        case .loaded(let loaded):
+            return await takeOver(loaded)
         case .change(let change):
             guard let seq = change.seq, seq > table.seq else { return true }  // already in the table
             // A gap, or a transaction with more changes: those are in the log already.
@@ -163,12 +193,8 @@ struct SnapshotService: Service {
         for change in changes {
             guard let seq = change.seq, seq == next.seq + 1 else { break }
             do {
-                let readAt = Date()
-                guard let update = try await store.update(for: change) else {
-                    logger.notice("change \(seq) does not name what it changed; reloading in full")
-                    return await reload()
-                }
-                affected.append(next.apply(update, seq: seq, readAt: readAt))
+                guard let concerned = try await advance(&next, by: change) else { return await reload() }
+                affected.append(concerned)
             } catch {
                 return failed("applying change \(seq)", error)
             }
@@ -181,12 +207,61 @@ struct SnapshotService: Service {
         return true
     }
 
-    /// Loads a new snapshot and acts on it; false when it could not be loaded.
+    /// Applies one change to `table`: the entity it names read again; nil when it names nothing
+    /// this version can read (the caller reloads in full).
+    private func advance(_ table: inout RouteTable, by change: Change) async throws -> RouteTable.Affected? {
+        let readAt = Date()
+        guard let seq = change.seq, let update = try await store.update(for: change) else {
+            logger.notice("change \(change.seq ?? 0) does not name what it changed; reloading in full")
+            return nil
+        }
+        return table.apply(update, seq: seq, readAt: readAt)
+    }
+
+    /// A full load made beside the changes becomes current once it has every change the log has
+    /// after it (the ones applied to the current table meanwhile, and any newer).
+    func takeOver(_ loaded: RouteTable) async -> Bool {
+        var next = loaded
+        do {
+            let changes = try await ChangeNotifier.changes(after: loaded.seq, limit: Self.catchUpLimit, on: store.database.client, logger: logger)
+            if changes.first.map({ $0.seq == loaded.seq + 1 }) ?? true, changes.count < Self.catchUpLimit {
+                for change in changes {
+                    guard try await advance(&next, by: change) != nil else { break }
+                }
+            } else {
+                logger.notice("the change log cannot bring the full load up to date; taking it as loaded")
+            }
+        } catch is ChangeNotifier.UnknownChange {
+            logger.notice("the change log has a change this version cannot read; taking the full load as loaded")
+        } catch {
+            return failed("bringing the full load up to date", error)
+        }
+        make(next)
+        return true
+    }
+
+    /// Makes a full load current, re-checks every connection, and gives the memory of the table it
+    /// replaced back to the system (the allocator would keep it for the next load otherwise).
+    private func make(_ table: RouteTable) {
+        holder.replace(table, fullLoad: true)
+        connections.enforce(table, settings: settings)
+        malloc_trim(0)
+    }
+
+    /// Loads the whole catalog; nil when it could not be loaded (logged).
+    private func fullLoad() async -> RouteTable? {
+        do {
+            return try await store.load(into: RouteTable.Builder()).table
+        } catch {
+            _ = failed("snapshot reload", error)
+            return nil
+        }
+    }
+
+    /// Loads a new snapshot and acts on it, at once; false when it could not be loaded.
     private func reload() async -> Bool {
         do {
-            let table = try await store.load(into: RouteTable.Builder()).table
-            holder.replace(table, fullLoad: true)
-            connections.enforce(table, settings: settings)
+            make(try await store.load(into: RouteTable.Builder()).table)
             return true
         } catch  where holder.current == nil && Database.isMissingSchema(error) {
             // A first start: the publisher or devportal is still migrating. Said once, quietly.

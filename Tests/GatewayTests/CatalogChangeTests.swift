@@ -30,7 +30,8 @@ import Testing
         let loaded = try await fullLoad(stack.databaseURL)
         let table = try #require(stack.gateway.snapshot.current)
         #expect(table.seq == loaded.seq, "after \(what)", sourceLocation: sourceLocation)
-        #expect(table.holdsTheSameCatalog(as: loaded), "after \(what)", sourceLocation: sourceLocation)
+        let same = table.holdsTheSameCatalog(as: loaded)  // (a failed #expect would print both whole tables)
+        #expect(same, "after \(what)", sourceLocation: sourceLocation)
     }
 
     @Test func everyKindOfChangeIsAppliedAsAFullLoadWouldHaveIt() async throws {
@@ -145,6 +146,62 @@ import Testing
         }
     }
 
+    @Test func fullReloadsRunBesideTheChangesAndLoseNone() async throws {
+        try await InProcessStack.run(extra: Self.noPeriodicReload) { stack in
+            try await stack.settle()
+            let fullLoads = stack.gateway.snapshot.fullLoads
+            // Operators' reloads asked for while applications, keys and subscriptions are made: each
+            // reload, once loaded, takes the changes made meanwhile from the log before it is used.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for _ in 0..<5 {
+                        try await TestDatabase.notifyChanges(stack.databaseURL)
+                        try await Task.sleep(for: .milliseconds(30))
+                    }
+                }
+                group.addTask {
+                    for index in 0..<6 {
+                        let application = try await stack.createApplication("Beside \(index)")
+                        _ = try await stack.devportalAPI.generateKeys(application)
+                        try await stack.subscribe(application, to: stack.apiID)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try await Self.expectFullLoadsTable(stack, after: "reloads beside changes")
+            #expect(stack.gateway.snapshot.fullLoads > fullLoads)
+
+            // A load older than the changes made since (they were applied to the current table while
+            // it ran) is brought up to the log's last change before it is used: never a step back.
+            let older = try await Self.fullLoad(stack.databaseURL)
+            let application = try await stack.createApplication("After the load")
+            try await stack.subscribe(application, to: stack.apiID)
+            try await stack.settle()
+            let current = try #require(stack.gateway.snapshot.current)
+            #expect(older.seq < current.seq)
+            let database = Database(url: stack.databaseURL, poolSize: 1, logger: TestDatabase.logger)
+            let taken = try await database.withRunningClient {
+                let service = SnapshotService(
+                    store: GatewayCatalogStore(database: database),
+                    holder: stack.gateway.snapshot,
+                    connections: stack.gateway.connections,
+                    settings: stack.gateway.settings,
+                    logger: TestDatabase.logger
+                )
+                #expect(await service.takeOver(older))
+                return try #require(stack.gateway.snapshot.current)
+            }
+            #expect(taken.seq == current.seq)
+            let same = taken.holdsTheSameCatalog(as: current)
+            #expect(same)
+            // And the table still acts: a revocation closes the connection.
+            let open = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
+            try await TestDatabase.notifyChanges(stack.databaseURL)
+            try await stack.revoke(stack.token)
+            #expect(await open.closeCode(within: 5) == .unknown(4001))
+        }
+    }
+
     @Test func twoGatewaysApplyTheSameChangesInTheSameOrder() async throws {
         try await InProcessStack.run(extra: Self.noPeriodicReload) { stack in
             // A second gateway's snapshot service on the same database.
@@ -171,7 +228,8 @@ import Testing
                 let last = try #require(stack.gateway.snapshot.current)
                 #expect(await eventually(within: 10) { holder.current?.seq == last.seq })
                 let second = try #require(holder.current)
-                #expect(second.holdsTheSameCatalog(as: last))
+                let same = second.holdsTheSameCatalog(as: last)
+                #expect(same)
                 // One new table per change, each the next in order: no change skipped, none twice.
                 #expect(holder.generation - generations == Int(last.seq - start))
             }

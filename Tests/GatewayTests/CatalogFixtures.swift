@@ -36,7 +36,8 @@ enum CatalogFixtures {
         subscriptionStatus: PorticoCore.Subscription.Status? = .unblocked,
         revoked: [String] = [],
         apis: [GatewayCatalog.API]? = nil,
-        keyPublished: Bool = true
+        keyPublished: Bool = true,
+        keyPublishedUntil: Date? = nil
     ) -> RouteTable {
         RouteTable(
             GatewayCatalog(
@@ -54,7 +55,8 @@ enum CatalogFixtures {
                     .init(consumerKey: "sk", applicationID: "app", keyType: .sandbox),
                 ],
                 revokedTokens: Dictionary(uniqueKeysWithValues: revoked.map { ($0, Date().addingTimeInterval(600)) }),
-                signingKeys: keyPublished ? [.init(kid: "k1", publicKeyPEM: signingKey.publicKey.pemRepresentation)] : [],
+                signingKeys: keyPublished
+                    ? [.init(kid: "k1", publicKeyPEM: signingKey.publicKey.pemRepresentation, publishedUntil: keyPublishedUntil)] : [],
                 loadedAt: Date()
             )
         )

@@ -42,6 +42,20 @@ import Testing
         )
     }
 
+    @Test func aRetiredKeyStopsVerifyingAtTheEndOfItsPublicationWithoutAReload() throws {
+        let token = try CatalogFixtures.token()
+        let table = CatalogFixtures.table(keyPublishedUntil: Date().addingTimeInterval(60))
+        #expect(refusal(token, table) == nil)
+        #expect(refusal(token, table, now: Date().addingTimeInterval(61)) == "unknown_signing_key", "cached: not trusted past the end")
+        let fresh = TokenVerifier(issuer: "http://localhost:9081", audience: "portico-gateway", leeway: 30)
+        do {
+            _ = try fresh.verify(token, in: table, now: Date().addingTimeInterval(61))
+            Issue.record("a key past its publication verified a token")
+        } catch {
+            #expect(error.code == "unknown_signing_key", "not cached: not trusted past the end either")
+        }
+    }
+
     @Test func theCacheIsBounded() throws {
         for index in 0..<7 {
             #expect(refusal(try CatalogFixtures.token(claims: ["jti": "jti-\(index)"]), CatalogFixtures.table()) == nil)

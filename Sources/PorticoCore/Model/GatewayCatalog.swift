@@ -45,6 +45,14 @@ package struct GatewayCatalog: Sendable, GatewayCatalogSink {
     package struct SigningKey: Sendable, Equatable {
         package let kid: String
         package let publicKeyPEM: String
+        /// A retired key's end of publication: after it the key verifies nothing (nil: the active key).
+        package let publishedUntil: Date?
+
+        package init(kid: String, publicKeyPEM: String, publishedUntil: Date? = nil) {
+            self.kid = kid
+            self.publicKeyPEM = publicKeyPEM
+            self.publishedUntil = publishedUntil
+        }
     }
 
     package var apis: [API]

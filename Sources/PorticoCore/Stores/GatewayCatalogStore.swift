@@ -134,30 +134,37 @@ package struct GatewayCatalogStore: Sendable {
         }
     }
 
-    /// One application as a gateway holds it (nil: it does not exist), its parts read together.
+    /// One application as a gateway holds it (nil: it does not exist): its plan's limit, keys and
+    /// subscriptions in one statement (one round trip, one snapshot — the change that costs most
+    /// often, a subscription's or a key's, is this read).
     private func application(id: String) async throws -> GatewayCatalog.Application? {
-        let logger = database.logger
-        return try await readTransaction { connection in
-            var application: GatewayCatalog.Application?
-            for try await (_, limit) in try await Self.applications(
-                try await connection.query("\(unescaped: Self.applicationColumns) WHERE a.id = \(id)::uuid", logger: logger)
-            ) {
-                application = GatewayCatalog.Application(id: id, limit: limit)
-            }
-            if application != nil {
-                for try await key in try await Self.keys(
-                    try await connection.query("\(unescaped: Self.keyColumns) WHERE application_id = \(id)::uuid", logger: logger)
-                ) {
-                    application?.keys.append(key)
-                }
-                for try await subscription in try await Self.subscriptions(
-                    try await connection.query("\(unescaped: Self.subscriptionColumns) WHERE application_id = \(id)::uuid", logger: logger)
-                ) {
-                    application?.subscriptions.append(subscription)
-                }
+        let rows = try await database.client.query(
+            """
+            SELECT p.event_count, p.time_unit, p.unit_time,
+                   ARRAY(SELECT consumer_key FROM application_keys k WHERE k.application_id = a.id ORDER BY consumer_key),
+                   ARRAY(SELECT key_type FROM application_keys k WHERE k.application_id = a.id ORDER BY consumer_key),
+                   ARRAY(SELECT s.id::text FROM subscriptions s WHERE s.application_id = a.id ORDER BY s.id),
+                   ARRAY(SELECT s.api_id::text FROM subscriptions s WHERE s.application_id = a.id ORDER BY s.id),
+                   ARRAY(SELECT s.status FROM subscriptions s WHERE s.application_id = a.id ORDER BY s.id),
+                   ARRAY(SELECT s.plan_id::text FROM subscriptions s WHERE s.application_id = a.id ORDER BY s.id)
+            FROM applications a JOIN application_plans p ON p.id = a.plan_id WHERE a.id = \(id)::uuid
+            """,
+            logger: database.logger
+        )
+        for try await (count, unit, unitTime, consumerKeys, keyTypes, subscriptionIDs, apiIDs, statuses, planIDs) in rows.decode(
+            (Int64?, String?, Int?, [String], [String], [String], [String], [String], [String]).self
+        ) {
+            var application = GatewayCatalog.Application(
+                id: id,
+                limit: BusinessPlan.EventLimit(eventCount: count, timeUnit: unit, unitTime: unitTime)
+            )
+            application.keys = zip(consumerKeys, keyTypes).map { key, type in Self.key(key, application: id, type: type) }
+            application.subscriptions = subscriptionIDs.indices.map { index in
+                Self.subscription(subscriptionIDs[index], application: id, api: apiIDs[index], status: statuses[index], plan: planIDs[index])
             }
             return application
         }
+        return nil
     }
 
     // MARK: The queries, shared by the full load and the changes
@@ -194,14 +201,24 @@ package struct GatewayCatalogStore: Sendable {
 
     private static func subscriptions(_ rows: PostgresRowSequence) async throws -> some AsyncSequence<GatewayCatalog.Subscription, any Error> {
         rows.decode((String, String, String, String, String).self).map { id, app, api, status, plan in
-            GatewayCatalog.Subscription(
-                id: id,
-                applicationID: app,
-                apiID: api,
-                status: Subscription.Status(rawValue: status) ?? .blocked,
-                planID: plan
-            )
+            subscription(id, application: app, api: api, status: status, plan: plan)
         }
+    }
+
+    /// A subscription from its columns (an unknown status reads as blocked).
+    private static func subscription(_ id: String, application: String, api: String, status: String, plan: String) -> GatewayCatalog.Subscription {
+        GatewayCatalog.Subscription(
+            id: id,
+            applicationID: application,
+            apiID: api,
+            status: Subscription.Status(rawValue: status) ?? .blocked,
+            planID: plan
+        )
+    }
+
+    /// An application key from its columns (an unknown type reads as sandbox).
+    private static func key(_ consumerKey: String, application: String, type: String) -> GatewayCatalog.Key {
+        GatewayCatalog.Key(consumerKey: consumerKey, applicationID: application, keyType: KeyType(rawValue: type) ?? .sandbox)
     }
 
     private static func applications(
@@ -213,18 +230,19 @@ package struct GatewayCatalogStore: Sendable {
     }
 
     private static func keys(_ rows: PostgresRowSequence) async throws -> some AsyncSequence<GatewayCatalog.Key, any Error> {
-        rows.decode((String, String, String).self).map { consumerKey, app, type in
-            GatewayCatalog.Key(consumerKey: consumerKey, applicationID: app, keyType: KeyType(rawValue: type) ?? .sandbox)
-        }
+        rows.decode((String, String, String).self).map { consumerKey, app, type in key(consumerKey, application: app, type: type) }
     }
 
     private static func signingKeys(on connection: PostgresConnection, logger: Logger) async throws -> [GatewayCatalog.SigningKey] {
         var keys: [GatewayCatalog.SigningKey] = []
-        for try await (kid, pem) in try await connection.query(
-            "SELECT kid, public_key_pem FROM signing_keys WHERE retired_at IS NULL OR publish_until > now() ORDER BY kid",
+        for try await (kid, pem, until) in try await connection.query(
+            """
+            SELECT kid, public_key_pem, CASE WHEN retired_at IS NULL THEN NULL ELSE publish_until END FROM signing_keys
+            WHERE retired_at IS NULL OR publish_until > now() ORDER BY kid
+            """,
             logger: logger
-        ).decode((String, String).self) {
-            keys.append(.init(kid: kid, publicKeyPEM: pem))
+        ).decode((String, String, Date?).self) {
+            keys.append(.init(kid: kid, publicKeyPEM: pem, publishedUntil: until))
         }
         return keys
     }

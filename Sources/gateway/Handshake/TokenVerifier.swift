@@ -32,10 +32,10 @@ struct TokenVerifier: Sendable {
 
     func verify(_ token: String, in table: RouteTable, now: Date = Date()) throws(Refusal) -> Caller {
         let claims: AccessTokenClaims
-        if let known = verified.entry(for: token), table.signingKeys[known.kid] != nil {
+        if let known = verified.entry(for: token), table.signingKey(known.kid, at: now) != nil {
             claims = known.claims
         } else {
-            let (checked, kid) = try signedClaims(token, in: table)
+            let (checked, kid) = try signedClaims(token, in: table, now: now)
             verified.remember(token, .init(claims: checked, kid: kid), now: now, leeway: leeway)
             claims = checked
         }
@@ -43,7 +43,7 @@ struct TokenVerifier: Sendable {
     }
 
     /// The token's claims once its form, algorithm, signing key and signature check out.
-    private func signedClaims(_ token: String, in table: RouteTable) throws(Refusal) -> (AccessTokenClaims, kid: String) {
+    private func signedClaims(_ token: String, in table: RouteTable, now: Date) throws(Refusal) -> (AccessTokenClaims, kid: String) {
         guard let jws = CompactJWS(token), let header = try? JSONDecoder().decode(Header.self, from: jws.header) else {
             throw .unauthorized("malformed_token", "The access token is not a JWT")
         }
@@ -51,7 +51,7 @@ struct TokenVerifier: Sendable {
         guard header.alg == "RS256" else {
             throw .unauthorized("unsupported_algorithm", "The token must be signed RS256")
         }
-        guard let kid = header.kid, let key = table.signingKeys[kid] else {
+        guard let kid = header.kid, let key = table.signingKey(kid, at: now) else {
             throw .unauthorized("unknown_signing_key", "The token is not signed by a key this gateway knows")
         }
         guard
