@@ -45,17 +45,20 @@ enum AdminServer {
                 )
             }
             // Serving from the last snapshot while PostgreSQL is away is still serving: ready, but said.
+            // Draining (SIGTERM) is not ready: no new clients, the open ones carry on until the drain ends.
             let listening = gateway.snapshot.isListening
+            let draining = gateway.draining.load(ordering: .relaxed)
             return try jsonResponse(
                 Health(
-                    status: listening ? "UP" : "DEGRADED",
+                    status: draining ? "DRAINING" : listening ? "UP" : "DEGRADED",
                     database: listening ? "UP" : "DOWN",
                     snapshotLoadedAt: table.loadedAt.formatted(Self.milliseconds),
                     snapshotGeneration: gateway.snapshot.generation,
                     activeConnections: gateway.connections.count,
                     snapshotSeq: table.seq,
                     snapshotFullLoads: gateway.snapshot.fullLoads
-                )
+                ),
+                status: draining ? .serviceUnavailable : .ok
             )
         }
         router.get("metrics") { _, _ in

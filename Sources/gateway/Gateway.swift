@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import Logging
 import NIOCore
@@ -16,6 +17,9 @@ struct Gateway: Sendable {
     /// The event loops the proxy's connections run on (both sides of a connection share one).
     let group: any EventLoopGroup
     let connections = Connections()
+    /// Set on SIGTERM: readiness fails at once (load balancers stop sending new clients) while the
+    /// open connections drain.
+    let draining = ManagedAtomic(false)
     let timers = ConnectionTimers()
     let limiter = RateLimiter()
     let counts = ConnectionCounts()

@@ -6,8 +6,9 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 
-/// The client-facing listeners (ws, and wss when a certificate is configured). On shutdown it stops
-/// accepting, lets connections finish for `GATEWAY_DRAIN_SECONDS`, then closes the rest with 1001.
+/// The client-facing listeners (ws, and wss when a certificate is configured). On shutdown it marks
+/// the gateway draining (readiness fails), stops accepting, lets connections finish for
+/// `GATEWAY_DRAIN_SECONDS`, then closes the rest with 1001 "gateway restarting".
 struct ProxyServer: Service {
     let gateway: Gateway
 
@@ -25,6 +26,7 @@ struct ProxyServer: Service {
             gateway.logger.notice("gateway listening", metadata: ["wss": "\(settings.bindAddress):\(settings.tlsPort)"])
         }
         try? await gracefulShutdown()
+        gateway.draining.store(true, ordering: .relaxed)
         for channel in channels { try? await channel.close() }
         gateway.logger.notice("draining", metadata: ["connections": "\(gateway.connections.count)", "seconds": "\(settings.drainSeconds)"])
         let deadline = Date().addingTimeInterval(settings.drainSeconds)

@@ -27,13 +27,25 @@ import WebSocketKit
         }
     }
 
+    /// SIGTERM: not ready at once, open connections relay through the drain, then 1001 "gateway
+    /// restarting" to each, and exit 0 (docs/gateway.md, Operations).
     @Test func sigtermDrainsAndExitsZero() async throws {
-        try await GatewayStack.run { stack in
+        try await GatewayStack.run(extra: ["GATEWAY_DRAIN_SECONDS": "3"]) { stack in
             let client = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
+            let raw = try RawWebSocket(gatewayURL: stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)", extensions: "x")
             // The 101 leaves before the gateway registers the connection: a SIGTERM in between would find none to drain.
-            try await stack.waitForActiveConnections(1)
+            try await stack.waitForActiveConnections(2)
             stack.gateway.terminate()
+            #expect(await eventually(within: 2) { (try? await HTTP.send("GET", "\(stack.adminURL)/health/ready"))?.status == 503 })
+            let ready = try await HTTP.send("GET", "\(stack.adminURL)/health/ready")
+            #expect(HTTP.json(ready.body)["status"] == "DRAINING")
+            try await client.socket.send("during the drain")
+            #expect(await client.waitFor { $0.texts == ["during the drain"] }, "open connections relay through the drain")
             #expect(await client.closeCode(within: 10) == .goingAway)
+            var frame = try raw.receive()
+            while frame.opcode != 8 { frame = try raw.receive() }
+            #expect(frame.closeCode == 1001)
+            #expect(String(decoding: frame.payload.dropFirst(2), as: UTF8.self) == "gateway restarting")
             #expect(await stack.gateway.waitForExit(seconds: 15) == 0)
         }
     }

@@ -149,6 +149,6 @@ final class Connections: Sendable {
 
     /// Closes every connection with 1001 (shutdown).
     func closeAll() {
-        for connection in all { connection.close(.goingAway, reason: "gateway shutting down") }
+        for connection in all { connection.close(.goingAway, reason: "gateway restarting") }
     }
 }
