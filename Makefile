@@ -3,6 +3,8 @@
 
 PREFIX ?= /opt/portico
 CONFIG ?= release
+# Extra flags for make install's build (the container image: --static-swift-stdlib).
+SWIFT_BUILD_FLAGS ?=
 
 help:
 	@echo "make run    build and start everything (private PostgreSQL under .data/ unless DATABASE_URL is set)"
@@ -54,13 +56,13 @@ clean-data:
 
 install:
 	@scripts/prerequisites.sh zlib1g-dev
-	swift build -c $(CONFIG)
+	swift build -c $(CONFIG) $(SWIFT_BUILD_FLAGS)
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/portico/migrations"
 	for service in publisher devportal gateway echo-backend portico; do \
-		install -m 755 "$$(swift build -c $(CONFIG) --show-bin-path)/$$service" "$(PREFIX)/bin/" || exit 1; \
-		resources="$$(swift build -c $(CONFIG) --show-bin-path)/portico_$$service.resources"; \
+		install -m 755 "$$(swift build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --show-bin-path)/$$service" "$(PREFIX)/bin/" || exit 1; \
+		resources="$$(swift build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --show-bin-path)/portico_$$service.resources"; \
 		if [ -d "$$resources" ]; then cp -R "$$resources" "$(PREFIX)/bin/" || exit 1; fi; \
 	done
 	# The portals' shared templates, stylesheet and scripts.
-	cp -R "$$(swift build -c $(CONFIG) --show-bin-path)/portico_PorticoCore.resources" "$(PREFIX)/bin/"
+	cp -R "$$(swift build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --show-bin-path)/portico_PorticoCore.resources" "$(PREFIX)/bin/"
 	install -m 644 migrations/*.sql "$(PREFIX)/share/portico/migrations/"

@@ -81,6 +81,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CReusePort"),
         .target(
             name: "WebSocketWire",
             dependencies: [
@@ -125,6 +126,7 @@ let package = Package(
             dependencies: restService + nioWebSocket + crypto + [
                 .byName(name: "WebSocketWire"),
                 .byName(name: "CMalloc"),
+                .byName(name: "CReusePort"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -200,7 +202,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: testBase + nioWebSocket + crypto + webSocketPeers,
+            dependencies: testBase + nioWebSocket + crypto + webSocketPeers + [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
     ]

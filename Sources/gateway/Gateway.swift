@@ -64,7 +64,7 @@ struct Gateway: Sendable {
 
     /// The services, in start order; a service group shuts them down in reverse: the proxy drains
     /// first, then what records its connections (usage, log, traces), the database last.
-    func services() throws -> [any Service] {
+    func services(replacing predecessor: Predecessor? = nil) throws -> [any Service] {
         let snapshots = SnapshotService(
             store: GatewayCatalogStore(database: database),
             holder: snapshot,
@@ -82,10 +82,15 @@ struct Gateway: Sendable {
         )
         var services: [any Service] = [database.client]
         if let tracing = try PorticoTracing.bootstrap(service: "gateway", enabled: settings.core.tracing) { services.append(tracing) }
-        services += [
-            log, usage, snapshots, cluster, calls, AdminServer.build(gateway: self), ManagementServer.build(gateway: self),
-            ProxyServer(gateway: self),
-        ]
+        let admin: any Service = AdminServer.build(gateway: self)
+        let management: any Service = ManagementServer.build(gateway: self)
+        services += [log, usage, snapshots, cluster, calls]
+        if let predecessor {
+            services += [AfterPredecessor(predecessor: predecessor, service: admin), AfterPredecessor(predecessor: predecessor, service: management)]
+        } else {
+            services += [admin, management]
+        }
+        services.append(ProxyServer(gateway: self, predecessor: predecessor))
         return services
     }
 }

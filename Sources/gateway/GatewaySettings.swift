@@ -74,6 +74,14 @@ struct GatewaySettings: Sendable {
     var reloadInterval: TimeInterval
     /// `GATEWAY_DRAIN_SECONDS` (default 30 s): on SIGTERM, how long connections may finish.
     var drainSeconds: TimeInterval
+    /// `GATEWAY_REUSE_PORT` (default true): the ws and wss listeners are opened with `SO_REUSEPORT`,
+    /// so that a new gateway process on the same host can listen beside this one and take over
+    /// (`gateway serve --replace PID`; docs/deploy.md). Only processes of the same user can join.
+    var reusePort: Bool
+    /// `gateway serve --replace PID`: the gateway process this one takes over from once it listens.
+    var replacing: Int32? = nil
+    /// `gateway serve --pid-file PATH`: written once the gateway listens, removed when it exits.
+    var pidFile: String? = nil
     /// `GATEWAY_CONNECTION_LOG` (default `stdout`; `stderr`, `off`): where the connection log's JSON lines go.
     var connectionLog: ConnectionLog.Destination
     /// `GATEWAY_USAGE_FLUSH_INTERVAL_MS` (default 10000): how often usage is written to PostgreSQL.
@@ -127,6 +135,7 @@ struct GatewaySettings: Sendable {
         backendDeflate = try source.bool("GATEWAY_BACKEND_PERMESSAGE_DEFLATE", default: true)
         reloadInterval = TimeInterval(try source.int("GATEWAY_RELOAD_INTERVAL", default: 600, range: 1...86_400))
         drainSeconds = TimeInterval(try source.int("GATEWAY_DRAIN_SECONDS", default: 30, range: 0...3600))
+        reusePort = try source.bool("GATEWAY_REUSE_PORT", default: true)
         let log = source.string("GATEWAY_CONNECTION_LOG", default: "stdout")
         guard let destination = ConnectionLog.Destination(setting: log) else {
             throw InvalidSetting(key: "GATEWAY_CONNECTION_LOG", reason: "not one of stdout, stderr, off, or an absolute file path")

@@ -7,14 +7,27 @@ import NIOSSL
 import ServiceLifecycle
 
 /// The client-facing listeners (ws, and wss when a certificate is configured). On shutdown it marks
-/// the gateway draining (readiness fails), stops accepting, lets connections finish for
+/// the gateway draining (readiness fails), hands new connections over to a successor sharing its
+/// ports if there is one (`ListeningSocket`), stops accepting, lets connections finish for
 /// `GATEWAY_DRAIN_SECONDS`, then closes the rest with 1001 "gateway restarting".
 struct ProxyServer: Service {
     let gateway: Gateway
+    /// The process to take over from (`gateway serve --replace`): it is asked to drain once this
+    /// one has loaded the catalog and listens.
+    var predecessor: Predecessor? = nil
+
+    private typealias Listener = (channel: any Channel, socket: NIOBSDSocket.Handle)
 
     func run() async throws {
         let settings = gateway.settings
-        var channels = [try await bind(port: settings.port, tls: nil)]
+        if predecessor != nil {
+            // Take no connection the predecessor could serve before this process can serve it too.
+            while gateway.snapshot.current == nil {
+                if Task.isShuttingDownGracefully { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        var listeners = [try await bind(port: settings.port, tls: nil)]
         gateway.logger.notice("gateway listening", metadata: ["ws": "\(settings.bindAddress):\(settings.port)"])
         if let cert = settings.tlsCertificateFile, let key = settings.tlsKeyFile {
             let certificates = try NIOSSLCertificate.fromPEMFile(cert)
@@ -22,12 +35,25 @@ struct ProxyServer: Service {
                 certificateChain: certificates.map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
             )
-            channels.append(try await bind(port: settings.tlsPort, tls: try NIOSSLContext(configuration: configuration)))
+            listeners.append(try await bind(port: settings.tlsPort, tls: try NIOSSLContext(configuration: configuration)))
             gateway.logger.notice("gateway listening", metadata: ["wss": "\(settings.bindAddress):\(settings.tlsPort)"])
+        }
+        let pidFile = settings.pidFile.map(PidFile.init(path:))
+        pidFile?.write()
+        defer { pidFile?.remove() }
+        if let predecessor {
+            gateway.logger.notice("taking over: the previous gateway process drains", metadata: ["pid": "\(predecessor.pid)"])
+            predecessor.stop()
         }
         try? await gracefulShutdown()
         gateway.draining.store(true, ordering: .relaxed)
-        for channel in channels { try? await channel.close() }
+        // New connections go to a successor listening on the same ports, if any; what was already
+        // on its way here is still accepted for a moment, then the listeners close.
+        if settings.reusePort {
+            for listener in listeners { ListeningSocket.steerAway(listener.socket) }
+            try? await Task.sleep(for: .seconds(min(ListeningSocket.handover, settings.drainSeconds)))
+        }
+        for listener in listeners { try? await listener.channel.close() }
         gateway.logger.notice("draining", metadata: ["connections": "\(gateway.connections.count)", "seconds": "\(settings.drainSeconds)"])
         let deadline = Date().addingTimeInterval(settings.drainSeconds)
         while gateway.connections.count > 0 && Date() < deadline {
@@ -40,11 +66,11 @@ struct ProxyServer: Service {
         }
     }
 
-    private func bind(port: Int, tls: NIOSSLContext?) async throws -> any Channel {
+    private func bind(port: Int, tls: NIOSSLContext?) async throws -> Listener {
         let gateway = self.gateway
-        return try await ServerBootstrap(group: gateway.group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        let backlog: Int32 = 1024
+        let socket = try ListeningSocket.open(host: gateway.settings.bindAddress, port: port, backlog: backlog, reusePort: gateway.settings.reusePort)
+        let channel = try await ServerBootstrap(group: gateway.group)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(
                 .writeBufferWaterMark,
@@ -80,7 +106,27 @@ struct ProxyServer: Service {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-            .bind(host: gateway.settings.bindAddress, port: port)
+            .withBoundSocket(socket)
             .get()
+        // NIO listens again with its default backlog when it adopts a socket: restore ours.
+        listen(socket, backlog)
+        return (channel, socket)
+    }
+}
+
+/// `--pid-file`: the gateway's process id, for the next one's `--replace "$(cat FILE)"`.
+struct PidFile {
+    let path: String
+
+    func write() {
+        try? "\(getpid())\n".write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Removes the file unless a successor has written its own pid there meanwhile.
+    func remove() {
+        guard let content = try? String(contentsOfFile: path, encoding: .utf8),
+            content.trimmingCharacters(in: .whitespacesAndNewlines) == "\(getpid())"
+        else { return }
+        try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -50,6 +50,56 @@ import WebSocketKit
         }
     }
 
+    /// Restart in place (docs/deploy.md): handshakes run without a pause while a new gateway process
+    /// takes over the same ports (`gateway serve --replace PID`): none fails, the old process drains
+    /// its open connection (1001) and exits 0, and the new one then opens the admin listener.
+    @Test func aGatewayReplacedInPlaceRefusesNoHandshake() async throws {
+        try await GatewayStack.run(extra: ["GATEWAY_DRAIN_SECONDS": "2"]) { stack in
+            let held = try await TestClient.connect("\(stack.gatewayURL)/echowebsocket/1.0.0?access_token=\(stack.token)")
+            try await stack.waitForActiveConnections(1)
+            let path = "/echowebsocket/1.0.0?access_token=\(stack.token)"
+            let stop = StopFlag()
+            // 32 clients handshake one after another, as fast as they can, the whole time: the gateway
+            // always has connections waiting to be accepted.
+            let loops = (0..<32).map { _ in
+                Task { () -> (succeeded: Int, failures: [String]) in
+                    var succeeded = 0
+                    var failures: [String] = []
+                    while !stop.isSet {
+                        do {
+                            let head = try await RawHandshake.perform(stack.gatewayURL, path: path, headers: [])
+                            if head.status == .switchingProtocols { succeeded += 1 } else { failures.append("\(head.status.code)") }
+                        } catch {
+                            failures.append("\(error)")
+                        }
+                    }
+                    return (succeeded, failures)
+                }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            let old = stack.gateway.process.processIdentifier
+            let successor = try ServiceProcess("gateway", ["serve", "--replace", "\(old)"], environment: stack.environment)
+            defer { successor.terminate() }
+            #expect(await held.closeCode(within: 20) == .goingAway, "the old process drains its connections")
+            #expect(await stack.gateway.waitForExit(seconds: 20) == 0)
+            try await successor.waitUntilReady("\(stack.adminURL)/health/ready", seconds: 20)
+            try await Task.sleep(for: .milliseconds(500))
+            stop.set()
+            var succeeded = 0
+            var failures: [String] = []
+            for loop in loops {
+                let result = await loop.value
+                succeeded += result.succeeded
+                failures += result.failures
+            }
+            #expect(failures.isEmpty, "\(failures.count) of \(succeeded + failures.count) handshakes failed: \(Set(failures))")
+            #expect(succeeded > 100, "\(succeeded) handshakes")
+            let metrics = try await PrometheusScrape.read(stack.adminURL)
+            let served = metrics.value("portico_gateway_handshakes_total", ["result": "accepted", "reason": "none", "status": "101"]) ?? 0
+            #expect(served > 0, "the new process serves the handshakes once the old one is gone")
+        }
+    }
+
     /// A backend that pushes to a client that does not read gets 429 once the client's buffer is
     /// full, and the gateway's memory stays flat however long it insists: nothing is queued.
     @Test func pushesToAClientThatDoesNotReadAreRefusedNotQueued() async throws {

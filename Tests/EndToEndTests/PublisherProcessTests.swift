@@ -53,6 +53,33 @@ import Testing
         }
     }
 
+    /// Where a job migrates (Kubernetes, `PORTICO_MIGRATE_AT_START=false`), the publisher and the
+    /// devportal wait for the schema, say so once, and serve once `publisher migrate` has run.
+    @Test func withoutMigratingAtStartTheServicesWaitForTheMigrationJob() async throws {
+        try await TestDatabase.withEmptyDatabase { url in
+            var environment = TestSettings.values(url, extra: ["PORTICO_MIGRATE_AT_START": "false", "PORTICO_LOG_LEVEL": "info"])
+            environment["PUBLISHER_PORT"] = "\(ServiceProcess.freePort())"
+            environment["DEVPORTAL_PORT"] = "\(ServiceProcess.freePort())"
+            let publisher = try ServiceProcess("publisher", ["serve"], environment: environment)
+            let devportal = try ServiceProcess("devportal", ["serve"], environment: environment)
+            defer { for process in [publisher, devportal] { process.terminate() } }
+            for process in [publisher, devportal] {
+                #expect(
+                    await eventually(within: 30) { process.output.contains("waiting for the database schema") },
+                    "\(process.output)"
+                )
+            }
+            try await Task.sleep(for: .seconds(1))
+            let health = "http://127.0.0.1:\(environment["PUBLISHER_PORT"]!)/health/ready"
+            #expect((try? await HTTP.send("GET", health)) == nil, "no listener before the schema is there")
+            let job = try ServiceProcess("publisher", ["migrate"], environment: environment)
+            #expect(await job.waitForExit(seconds: 60) == 0, "\(job.output)")
+            try await publisher.waitUntilReady(health, seconds: 30)
+            try await devportal.waitUntilReady("http://127.0.0.1:\(environment["DEVPORTAL_PORT"]!)/health/ready", seconds: 30)
+            #expect(!publisher.output.contains("applying migration") && !devportal.output.contains("applying migration"))
+        }
+    }
+
     @Test func referenceFlowOverRealSocketsThenAGracefulStop() async throws {
         try await TestDatabase.withEmptyDatabase { url in
             let port = ServiceProcess.freePort()

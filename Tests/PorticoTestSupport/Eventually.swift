@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Checks `condition` every `interval` until it holds or `seconds` have passed (it is checked once
 /// more at the end); returns whether it held. For what a test must see happen soon, but not at once.
@@ -14,4 +15,12 @@ package func eventually(
         if Date() >= deadline { return false }
         try? await Task.sleep(for: interval)
     }
+}
+
+/// A flag one task sets and others read: "stop now" for a load loop.
+package final class StopFlag: Sendable {
+    private let box = NIOLockedValueBox(false)
+    package init() {}
+    package var isSet: Bool { box.withLockedValue { $0 } }
+    package func set() { box.withLockedValue { $0 = true } }
 }

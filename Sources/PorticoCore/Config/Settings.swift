@@ -134,6 +134,10 @@ package struct CoreSettings: Sendable {
     package var databasePoolSize: Int
     /// `PORTICO_DB_STARTUP_TIMEOUT`: how long start-up waits for PostgreSQL to answer, in seconds.
     package var databaseStartupTimeout: Duration
+    /// `PORTICO_MIGRATE_AT_START` (default true): the publisher and devportal apply pending
+    /// migrations before they serve. False where a migration job does it (Kubernetes): they wait
+    /// for the schema instead of racing to migrate.
+    package var migrateAtStart: Bool
     /// `PORTICO_TRACING` (default false): export OpenTelemetry traces of REST requests and gateway
     /// handshakes over OTLP/HTTP, configured by the standard `OTEL_*` variables.
     package var tracing: Bool
@@ -171,6 +175,7 @@ package struct CoreSettings: Sendable {
         authMaxFailuresPerAddress = try source.int("PORTICO_AUTH_MAX_FAILURES_PER_ADDRESS", default: 30, range: 1...100_000)
         databasePoolSize = try source.int("PORTICO_DB_POOL_SIZE", default: 10, range: 1...200)
         databaseStartupTimeout = .seconds(try source.int("PORTICO_DB_STARTUP_TIMEOUT", default: 30, range: 1...3600))
+        migrateAtStart = try source.bool("PORTICO_MIGRATE_AT_START", default: true)
         tracing = try source.bool("PORTICO_TRACING", default: false)
         gateway = PublicGatewayAddress(
             host: source.string("GATEWAY_PUBLIC_HOST", default: "localhost"),

@@ -91,6 +91,10 @@ package struct DatabaseURL: Sendable, Equatable {
             )
         }
         configuration.options.maximumConnections = poolSize
+        // `pg_stat_activity` then says which service holds each connection (docs/deploy.md sizes
+        // PostgreSQL from it): "portico-gateway", "portico-publisher", …
+        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "portico").lastPathComponent
+        configuration.options.additionalStartupParameters = [("application_name", "portico-\(executable.prefix(40))")]
         return configuration
     }
 }

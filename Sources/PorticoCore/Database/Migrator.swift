@@ -117,18 +117,23 @@ package struct Migrator: Sendable {
         }
     }
 
-    private func applyPending(on connection: PostgresConnection) async throws -> [String] {
-        _ = try await connection.query(
-            """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                checksum text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """,
-            logger: logger
-        )
+    /// The names of the migrations this build has and the database does not, without applying
+    /// them: a service that leaves migrating to a job (`PORTICO_MIGRATE_AT_START=false`) waits
+    /// until this is empty. A database ahead of the build, or a migration changed after it was
+    /// applied, is an error, as it is for `migrate()`.
+    package func pending() async throws -> [String] {
+        try await client.withConnection { connection in
+            var exists = false
+            let rows = try await connection.query("SELECT to_regclass('schema_migrations') IS NOT NULL", logger: logger)
+            for try await found in rows.decode(Bool.self) { exists = found }
+            guard exists else { return migrations.map(\.name) }
+            let recorded = try await checkedRecord(on: connection)
+            return migrations.filter { recorded[$0.version] == nil }.map(\.name)
+        }
+    }
+
+    /// What `schema_migrations` records, checked against this build's migrations.
+    private func checkedRecord(on connection: PostgresConnection) async throws -> [Int: (name: String, checksum: String)] {
         var recorded: [Int: (name: String, checksum: String)] = [:]
         for try await (version, name, checksum) in try await connection.query(
             "SELECT version, name, checksum FROM schema_migrations",
@@ -145,6 +150,22 @@ package struct Migrator: Sendable {
                 throw MigrationError.changedAfterApplied(name: migration.name, recorded: entry.checksum, now: migration.checksum)
             }
         }
+        return recorded
+    }
+
+    private func applyPending(on connection: PostgresConnection) async throws -> [String] {
+        _ = try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            logger: logger
+        )
+        let recorded = try await checkedRecord(on: connection)
         var applied: [String] = []
         for migration in migrations where recorded[migration.version] == nil {
             logger.info("applying migration", metadata: ["migration": "\(migration.name)"])

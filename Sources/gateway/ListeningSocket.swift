@@ -1,0 +1,55 @@
+import CReusePort
+import Foundation
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The client listeners' sockets, opened here rather than by NIO so that the gateway can share its
+/// ports with its successor and hand new connections over to it.
+///
+/// With `SO_REUSEPORT` a new gateway process binds the same ws and wss ports while the old one
+/// still listens; the kernel then spreads new connections over both. When the old process drains it
+/// first steers every new connection to the other socket of the group (`steerAway`), accepts what
+/// was already on its way to it for `handover`, and only then closes: a socket closed with
+/// connections in its accept queue would reset them, so closing at once would refuse a handshake
+/// or two at every restart.
+enum ListeningSocket {
+    /// How long a draining gateway still accepts after steering new connections away: long enough
+    /// for a handshake whose SYN reached it before to complete (one round trip).
+    static let handover: TimeInterval = 1
+
+    /// A socket bound to `host:port` and listening, for `ServerBootstrap.withBoundSocket`.
+    static func open(host: String, port: Int, backlog: Int32, reusePort: Bool) throws -> NIOBSDSocket.Handle {
+        let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        let descriptor = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        do {
+            try setOption(descriptor, SO_REUSEADDR, "SO_REUSEADDR")
+            if reusePort { try setOption(descriptor, SO_REUSEPORT, "SO_REUSEPORT") }
+            let bound = address.withSockAddr { pointer, size in bind(descriptor, pointer, socklen_t(size)) }
+            guard bound == 0 else { throw IOError(errnoCode: errno, reason: "bind to \(host):\(port)") }
+            guard listen(descriptor, backlog) == 0 else { throw IOError(errnoCode: errno, reason: "listen on \(host):\(port)") }
+            return descriptor
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    /// Sends every new connection of the port's `SO_REUSEPORT` group to another socket than the
+    /// oldest — the group's first socket, which a gateway that is taken over from is, since its
+    /// successor joined after it. Alone in its group, the kernel's usual choice applies: itself.
+    @discardableResult
+    static func steerAway(_ descriptor: NIOBSDSocket.Handle) -> Bool {
+        portico_reuseport_steer(descriptor, 1) == 0
+    }
+
+    private static func setOption(_ descriptor: CInt, _ name: CInt, _ label: String) throws {
+        var one: CInt = 1
+        guard setsockopt(descriptor, SOL_SOCKET, name, &one, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
+            throw IOError(errnoCode: errno, reason: "setsockopt \(label)")
+        }
+    }
+}
