@@ -100,6 +100,21 @@ import WebSocketKit
         }
     }
 
+    /// `--replace` signals only a gateway: another process is left alone and start-up stops with
+    /// one line saying so; it needs the shared ports (`GATEWAY_REUSE_PORT`).
+    @Test func replaceSignalsOnlyAGateway() async throws {
+        let environment = TestSettings.values(try TestDatabase.serverURL(), extra: ["GATEWAY_PORT": "\(ServiceProcess.freePort())"])
+        let notAGateway = try await CommandRun.run("gateway", ["serve", "--replace", "\(getpid())"], environment: environment)
+        #expect(notAGateway.status == 64)
+        #expect(notAGateway.stderr.contains("not a gateway; it was left alone"), "\(notAGateway.stderr)")
+        let reusePortOff = try await CommandRun.run(
+            "gateway",
+            ["serve", "--replace", "\(getpid())"],
+            environment: environment.merging(["GATEWAY_REUSE_PORT": "false"]) { _, new in new }
+        )
+        #expect(reusePortOff.status == 64 && reusePortOff.stderr.contains("--replace needs GATEWAY_REUSE_PORT=true"), "\(reusePortOff.stderr)")
+    }
+
     /// A backend that pushes to a client that does not read gets 429 once the client's buffer is
     /// full, and the gateway's memory stays flat however long it insists: nothing is queued.
     @Test func pushesToAClientThatDoesNotReadAreRefusedNotQueued() async throws {

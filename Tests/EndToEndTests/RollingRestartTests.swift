@@ -77,6 +77,18 @@ import Testing
             try #require(load.output.contains("READY"), "\(load.output)")
             let connectedIn = Date().timeIntervalSince(started)
             try await Task.sleep(for: .seconds(2))
+            // What the gateways cost PostgreSQL (docs/deploy.md sizes it from these figures).
+            let database =
+                "postgres://\(stack.databaseURL.username)@\(stack.databaseURL.host):\(stack.databaseURL.port)/\(stack.databaseURL.database)"
+            let connectionsHeld = try await Self.psql(
+                database,
+                "SELECT application_name || ' ' || count(*) FROM pg_stat_activity WHERE datname = current_database() GROUP BY application_name ORDER BY 1"
+            )
+            // Steady load first (1,000 clients, no restart; 15 s: one activity report), then the restarts.
+            let writesBefore = try await Self.writes(database)
+            try await Task.sleep(for: .seconds(15))
+            let writesSteady = try await Self.writes(database)
+            let writesStarted = Date()
 
             // Each gateway in turn: SIGTERM (it drains: 503 to HAProxy's check, 3 s of relaying,
             // 1001 to each client, exit 0), then a new process on the same ports.
@@ -96,6 +108,10 @@ import Testing
                 try await Task.sleep(for: .seconds(3))
             }
             let loadSeconds = Date().timeIntervalSince(started)
+            try await Task.sleep(for: .seconds(1))  // PostgreSQL publishes its statistics within a second
+            let writesAfter = try await Self.writes(database)
+            let steadyRates = Self.rates(from: writesBefore, to: writesSteady, seconds: 15)
+            let restartRates = Self.rates(from: writesSteady, to: writesAfter, seconds: Date().timeIntervalSince(writesStarted))
             try Data().write(to: stopFile)
             _ = await load.waitForExit(seconds: 60)
             let lastLine = try #require(load.output.split(separator: "\n").last, "\(load.output)")
@@ -154,9 +170,44 @@ import Testing
                 "handshakes \(report["handshakes"]), reconnects \(report["reconnects"]), refused after one retry \(refused.count)",
                 "closes \(closes)", "connections checked \(connections.count), messages sent \(messages), mismatches \(mismatches.count)",
                 "rate-limited: \(limitedEchoed) of \(report["limitedSent"]) admitted in \(String(format: "%.0f", limitedSeconds)) s (bound \(bound))",
+                "PostgreSQL connections under load (application_name count): \(connectionsHeld.joined(separator: ", "))",
+                "PostgreSQL rows written per second, steady (15 s): " + steadyRates,
+                "PostgreSQL rows written per second, during the restarts: " + restartRates,
             ]
             print("rolling restart: " + figures.joined(separator: "\nrolling restart: "))
         }
+    }
+
+    /// `psql` (PostgreSQL's client, installed with the server) on `url`: one line per row.
+    static func psql(_ url: String, _ sql: String) async throws -> [String] {
+        let run = try await CommandRun.run(executable: URL(fileURLWithPath: "/usr/bin/env"), ["psql", url, "-Atc", sql], environment: [:])
+        try #require(run.status == 0, "psql: \(run.stderr)")
+        return run.stdout.split(separator: "\n").map(String.init)
+    }
+
+    /// Rows inserted, updated and deleted so far, per table, plus the database's commits.
+    static func writes(_ url: String) async throws -> [String: Int] {
+        var result: [String: Int] = [:]
+        let sql = """
+            SELECT relname || ' ' || (n_tup_ins + n_tup_upd + n_tup_del) FROM pg_stat_user_tables
+            UNION ALL SELECT 'transactions ' || xact_commit FROM pg_stat_database WHERE datname = current_database()
+            """
+        for line in try await psql(url, sql) {
+            let parts = line.split(separator: " ")
+            if parts.count == 2, let count = Int(parts[1]) { result[String(parts[0])] = count }
+        }
+        return result
+    }
+
+    /// The gateways' tables' rows written per second between two `writes`, and the commits.
+    static func rates(from before: [String: Int], to after: [String: Int], seconds: Double) -> String {
+        let tables = [
+            "gateway_connections", "gateway_connection_counts", "gateway_nodes", "rate_buckets", "usage_minutes", "connection_calls", "transactions",
+        ]
+        return tables.compactMap { table in
+            guard let count = after[table] else { return nil }
+            return "\(table) \(String(format: "%.1f", Double(count - (before[table] ?? 0)) / seconds))"
+        }.joined(separator: ", ")
     }
 
     struct LoggedConnection {
