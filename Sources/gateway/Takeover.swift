@@ -23,7 +23,9 @@ struct Predecessor: Sendable {
         guard isRunning(pid) else { return nil }
         let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard name == "gateway" else {
-            throw PredecessorError(message: "process \(pid) is \(name.map { "\"\($0)\"" } ?? "unknown"), not a gateway; it was left alone")
+            // A process names itself: only its printable ASCII is repeated.
+            let shown = name.map { "\"" + String($0.unicodeScalars.filter { (0x20..<0x7f).contains($0.value) }.prefix(16)) + "\"" }
+            throw PredecessorError(message: "process \(pid) is \(shown ?? "unknown"), not a gateway; it was left alone")
         }
         return Predecessor(pid: pid)
     }
