@@ -71,7 +71,8 @@ import Testing
             }
             try await Task.sleep(for: .seconds(1))
             let health = "http://127.0.0.1:\(environment["PUBLISHER_PORT"]!)/health/ready"
-            #expect((try? await HTTP.send("GET", health)) == nil, "no listener before the schema is there")
+            // A plain connect (an HTTP client would retry a refused connection until its deadline).
+            #expect((try? await RawConnection(health)) == nil, "no listener before the schema is there")
             let job = try ServiceProcess("publisher", ["migrate"], environment: environment)
             #expect(await job.waitForExit(seconds: 60) == 0, "\(job.output)")
             try await publisher.waitUntilReady(health, seconds: 30)
