@@ -20,17 +20,33 @@ enum ListeningSocket {
     /// for a handshake whose SYN reached it before to complete (one round trip).
     static let handover: TimeInterval = 1
 
-    /// A socket bound to `host:port` and listening, for `ServerBootstrap.withBoundSocket`.
-    static func open(host: String, port: Int, backlog: Int32, reusePort: Bool) throws -> NIOBSDSocket.Handle {
+    /// A socket bound to `host:port` and listening, for `ServerBootstrap.withBoundSocket`. With
+    /// `reusePort` a successor may join it later; it joins another process's socket only when
+    /// `joining` (`--replace`): a second gateway started on a port in use by mistake fails as it
+    /// would without `SO_REUSEPORT`.
+    static func open(host: String, port: Int, backlog: Int32, reusePort: Bool, joining: Bool) throws -> NIOBSDSocket.Handle {
         let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        if reusePort && !joining {
+            // The port must be free: bind it once without SO_REUSEPORT, and let go.
+            close(try bound(address, host: host, port: port, reusePort: false))
+        }
+        let descriptor = try bound(address, host: host, port: port, reusePort: reusePort)
+        guard listen(descriptor, backlog) == 0 else {
+            let error = IOError(errnoCode: errno, reason: "listen on \(host):\(port)")
+            close(descriptor)
+            throw error
+        }
+        return descriptor
+    }
+
+    private static func bound(_ address: SocketAddress, host: String, port: Int, reusePort: Bool) throws -> CInt {
         let descriptor = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         do {
             try setOption(descriptor, SO_REUSEADDR, "SO_REUSEADDR")
             if reusePort { try setOption(descriptor, SO_REUSEPORT, "SO_REUSEPORT") }
-            let bound = address.withSockAddr { pointer, size in bind(descriptor, pointer, socklen_t(size)) }
-            guard bound == 0 else { throw IOError(errnoCode: errno, reason: "bind to \(host):\(port)") }
-            guard listen(descriptor, backlog) == 0 else { throw IOError(errnoCode: errno, reason: "listen on \(host):\(port)") }
+            let result = address.withSockAddr { pointer, size in bind(descriptor, pointer, socklen_t(size)) }
+            guard result == 0 else { throw IOError(errnoCode: errno, reason: "bind to \(host):\(port)") }
             return descriptor
         } catch {
             close(descriptor)

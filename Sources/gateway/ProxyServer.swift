@@ -69,7 +69,13 @@ struct ProxyServer: Service {
     private func bind(port: Int, tls: NIOSSLContext?) async throws -> Listener {
         let gateway = self.gateway
         let backlog: Int32 = 1024
-        let socket = try ListeningSocket.open(host: gateway.settings.bindAddress, port: port, backlog: backlog, reusePort: gateway.settings.reusePort)
+        let socket = try ListeningSocket.open(
+            host: gateway.settings.bindAddress,
+            port: port,
+            backlog: backlog,
+            reusePort: gateway.settings.reusePort,
+            joining: predecessor != nil
+        )
         let channel = try await ServerBootstrap(group: gateway.group)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(

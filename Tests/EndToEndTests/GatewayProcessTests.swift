@@ -100,6 +100,25 @@ import WebSocketKit
         }
     }
 
+    /// Only `--replace` shares the ports: a second gateway started on a ws port in use (its other
+    /// ports free) stops with the bind error instead of silently taking half the clients.
+    @Test func aSecondGatewayOnAPortInUseStopsUnlessItReplaces() async throws {
+        try await GatewayStack.run { stack in
+            let second = try ServiceProcess(
+                "gateway",
+                environment: stack.environment.merging([
+                    "GATEWAY_ADMIN_PORT": "\(ServiceProcess.freePort())", "GATEWAY_MANAGEMENT_PORT": "\(ServiceProcess.freePort())",
+                    "GATEWAY_NODE_ID": "second",
+                ]) { _, new in new }
+            )
+            let status = await second.waitForExit(seconds: 30)
+            #expect(status != nil && status != 0, "\(second.output)")
+            #expect(second.output.contains("Address already in use"), "\(second.output)")
+            let first = try await RawHandshake.perform(stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)", headers: [])
+            #expect(first.status == .switchingProtocols, "the first gateway goes on")
+        }
+    }
+
     /// `--replace` signals only a gateway: another process is left alone and start-up stops with
     /// one line saying so; it needs the shared ports (`GATEWAY_REUSE_PORT`).
     @Test func replaceSignalsOnlyAGateway() async throws {
