@@ -100,6 +100,42 @@ import WebSocketKit
         }
     }
 
+    /// `deploy/systemd/portico-gateway@.service`'s command, run as systemd runs it (`$$` is `$`):
+    /// the first instance starts and writes the pid file, the second takes over from it (the first
+    /// exits 0), and the pid file then names the second.
+    @Test func theSystemdInstancesTakeTurns() async throws {
+        let unit = try String(
+            contentsOf: DeploymentTests.repository.appendingPathComponent("deploy/systemd/portico-gateway@.service"),
+            encoding: .utf8
+        )
+        let execStart = try #require(unit.split(separator: "\n").first { $0.hasPrefix("ExecStart=") }).dropFirst("ExecStart=".count)
+        let runtime = FileManager.default.temporaryDirectory.appendingPathComponent("portico-run-\(UUID())")
+        try FileManager.default.createDirectory(at: runtime, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: runtime) }
+        let command = execStart.replacingOccurrences(of: "$$", with: "$")
+            .replacingOccurrences(of: "/opt/portico/bin/gateway", with: ServiceProcess.binDirectory.appendingPathComponent("gateway").path)
+            .replacingOccurrences(of: "/run/portico", with: runtime.path)
+        let arguments = command.split(separator: " ", maxSplits: 2).map(String.init)
+        try #require(arguments.count == 3 && arguments[0] == "/bin/sh" && arguments[1] == "-c", "\(command)")
+        let script = String(arguments[2].dropFirst().dropLast())  // the quoted sh -c argument
+        try await GatewayStack.run { stack in
+            stack.gateway.terminate()
+            _ = await stack.gateway.waitForExit(seconds: 15)
+            let pidFile = runtime.appendingPathComponent("gateway.pid").path
+            let first = try ServiceProcess(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script], environment: stack.environment)
+            defer { first.terminate() }
+            try await first.waitUntilReady("\(stack.adminURL)/health/ready")
+            #expect(await eventually(within: 5) { (try? String(contentsOfFile: pidFile, encoding: .utf8)) == "\(first.process.processIdentifier)\n" })
+            let second = try ServiceProcess(executable: URL(fileURLWithPath: "/bin/sh"), ["-c", script], environment: stack.environment)
+            defer { second.terminate() }
+            #expect(await first.waitForExit(seconds: 20) == 0, "\(first.output)")
+            try await second.waitUntilReady("\(stack.adminURL)/health/ready")
+            #expect((try? String(contentsOfFile: pidFile, encoding: .utf8)) == "\(second.process.processIdentifier)\n")
+            let head = try await RawHandshake.perform(stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)", headers: [])
+            #expect(head.status == .switchingProtocols)
+        }
+    }
+
     /// Only `--replace` shares the ports: a second gateway started on a ws port in use (its other
     /// ports free) stops with the bind error instead of silently taking half the clients.
     @Test func aSecondGatewayOnAPortInUseStopsUnlessItReplaces() async throws {
