@@ -29,17 +29,51 @@ export PORTICO_BIN_DIR
 status=0
 # A test that waits forever (a lost continuation, a stuck peer) must not hold CI for its whole
 # limit: each phase has PORTICO_TEST_TIMEOUT seconds (default 1200), then it is killed and fails.
+# A test process that stops making progress altogether — every test in flight waiting, every
+# thread idle, no output: seen twice, cause not found (README, Tests) — is told apart from a
+# slow test by its silence: after PORTICO_TEST_STALL seconds (default 240) without a line, the
+# phase is stopped, says so with the tests still running, and runs once more; a second stall
+# fails.
 limit=${PORTICO_TEST_TIMEOUT:-1200}
+stall=${PORTICO_TEST_STALL:-240}
+kill_tree() {
+    local child
+    for child in $(ps -o pid= --ppid "$1"); do kill_tree "$child"; done
+    kill -KILL "$1" 2>/dev/null || true
+}
 swift() {
-    if [ "$1" = test ]; then
-        timeout --kill-after=10 "$limit" swift "$@" || {
-            local code=$?
-            [ $code -eq 124 ] || [ $code -eq 137 ] && echo "make test: the tests did not finish within $limit s (PORTICO_TEST_TIMEOUT); see the last tests started above" >&2
-            return $code
-        }
-    else
-        command swift "$@"
-    fi
+    [ "$1" = test ] || { command swift "$@"; return; }
+    local attempt log code
+    log=$(mktemp)
+    for attempt in 1 2; do
+        : >"$log"
+        timeout --kill-after=10 "$limit" swift "$@" >"$log" 2>&1 &
+        local runner=$!
+        tail -n +1 -f --pid="$runner" "$log" &
+        local printer=$! size=-1 quiet=0
+        while kill -0 "$runner" 2>/dev/null; do
+            sleep 5
+            if [ "$(stat -c %s "$log")" = "$size" ]; then quiet=$((quiet + 5)); else quiet=0; size=$(stat -c %s "$log"); fi
+            if [ "$quiet" -ge "$stall" ]; then
+                echo "make test: no test output for $stall s (PORTICO_TEST_STALL); stopping the phase. Tests still running:" >&2
+                grep -oE '◇ Test [A-Za-z0-9_]+' "$log" | sed 's/◇ Test //' | sort >"$log.started"
+                grep -oE '[✔✘] Test [A-Za-z0-9_]+' "$log" | sed -E 's/[✔✘] Test //' | sort >"$log.ended"
+                comm -23 "$log.started" "$log.ended" | sed 's/^/  /' >&2
+                kill_tree "$runner"
+                break
+            fi
+        done
+        code=0
+        wait "$runner" || code=$?
+        wait "$printer" 2>/dev/null
+        if [ "$quiet" -ge "$stall" ] && [ "$attempt" = 1 ]; then
+            echo "make test: running the phase once more after the stall" >&2
+            continue
+        fi
+        [ $code -eq 124 ] || [ $code -eq 137 ] && echo "make test: the tests did not finish within $limit s (PORTICO_TEST_TIMEOUT), or stalled twice; see the last tests started above" >&2
+        rm -f "$log" "$log.started" "$log.ended"
+        return $code
+    done
 }
 if [ $# -gt 0 ]; then
     swift test --skip-build "$@" || status=$?
