@@ -30,7 +30,7 @@ status=0
 # A test that waits forever (a lost continuation, a stuck peer) must not hold CI for its whole
 # limit: each phase has PORTICO_TEST_TIMEOUT seconds (default 1200), then it is killed and fails.
 # A test process that stops making progress altogether — every test in flight waiting, every
-# thread idle, no output: seen twice, cause not found (README, Tests) — is told apart from a
+# thread idle, no output: libdispatch losing its timer, README, Tests — is told apart from a
 # slow test by its silence: after PORTICO_TEST_STALL seconds (default 240) without a line, the
 # phase is stopped, says so with the tests still running, and runs once more; a second stall
 # fails.

@@ -35,7 +35,7 @@ import WebSocketKit
                     group.addTask {
                         for n in 1...40 {
                             try await client.socket.send("g\(index)-\(n)")
-                            try await Task.sleep(for: .milliseconds(50))
+                            await pause(.milliseconds(50))
                         }
                     }
                 }
@@ -51,7 +51,7 @@ import WebSocketKit
             for client in clients { try await client.socket.close() }
 
             let holder = try await TestClient.connect("\(stack.gatewayURL)/oneatatime/1?access_token=\(stack.token)")
-            try await Task.sleep(for: .milliseconds(500))
+            await pause(.milliseconds(500))
             let refused = try await RawHandshake.perform(secondURL, path: "/oneatatime/1?access_token=\(stack.token)", headers: [])
             #expect(refused.status == .tooManyRequests, "the cap counts the other gateway's connection")
             try await holder.socket.close()

@@ -76,14 +76,14 @@ import WebSocketKit
                     return (succeeded, failures)
                 }
             }
-            try await Task.sleep(for: .milliseconds(500))
+            await pause(.milliseconds(500))
             let old = stack.gateway.process.processIdentifier
             let successor = try ServiceProcess("gateway", ["serve", "--replace", "\(old)"], environment: stack.environment)
             defer { successor.terminate() }
             #expect(await held.closeCode(within: 20) == .goingAway, "the old process drains its connections")
             #expect(await stack.gateway.waitForExit(seconds: 20) == 0)
             try await successor.waitUntilReady("\(stack.adminURL)/health/ready", seconds: 20)
-            try await Task.sleep(for: .milliseconds(500))
+            await pause(.milliseconds(500))
             stop.set()
             var succeeded = 0
             var failures: [String] = []
@@ -209,7 +209,7 @@ import WebSocketKit
             let stalled = try await RawHandshake.open(stack.gatewayURL, path: "/echowebsocket/1.0.0/flood?access_token=\(stack.token)")
             var peak = before
             for _ in 0..<30 {
-                try await Task.sleep(for: .milliseconds(100))
+                await pause(.milliseconds(100))
                 peak = max(peak, ServiceProcess.residentKilobytes(of: stack.gateway.process.processIdentifier) ?? 0)
             }
             // The backend would send gigabytes in three seconds; the gateway holds about two
@@ -240,11 +240,11 @@ import WebSocketKit
             let gateway = try ServiceProcess("gateway", environment: environment)
             defer { gateway.terminate() }
             #expect(await eventually(within: 20) { gateway.output.contains("waiting for the database schema") }, "\(gateway.output)")
-            try await Task.sleep(for: .seconds(1.5))
+            await pause(.seconds(1.5))
             let publisher = try ServiceProcess("publisher", environment: environment)
             defer { publisher.terminate() }
             try await gateway.waitUntilReady("http://127.0.0.1:\(ports[2])/health/ready")
-            try await Task.sleep(for: .milliseconds(500))
+            await pause(.milliseconds(500))
             gateway.terminate()
             #expect(await gateway.waitForExit(seconds: 30) == 0)
             let loud = gateway.output.split(separator: "\n").filter {

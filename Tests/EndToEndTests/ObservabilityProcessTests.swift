@@ -137,7 +137,7 @@ import WebSocketKit
             #expect(await client.waitFor { $0.texts == ["hello"] })
             try await client.socket.close(code: .normalClosure)
             try await stack.waitForActiveConnections(0)
-            try await Task.sleep(for: .milliseconds(300))
+            await pause(.milliseconds(300))
             #expect(Self.connectionLog(stack).isEmpty, "\(stack.gateway.output)")
         }
     }

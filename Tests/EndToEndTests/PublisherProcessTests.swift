@@ -69,7 +69,7 @@ import Testing
                     "\(process.output)"
                 )
             }
-            try await Task.sleep(for: .seconds(1))
+            await pause(.seconds(1))
             let health = "http://127.0.0.1:\(environment["PUBLISHER_PORT"]!)/health/ready"
             // A plain connect (an HTTP client would retry a refused connection until its deadline).
             #expect((try? await RawConnection(health)) == nil, "no listener before the schema is there")

@@ -76,7 +76,7 @@ import Testing
             try #require(ready, "\(load.output)")
             try #require(load.output.contains("READY"), "\(load.output)")
             let connectedIn = Date().timeIntervalSince(started)
-            try await Task.sleep(for: .seconds(2))
+            await pause(.seconds(2))
             // What the gateways cost PostgreSQL (docs/deploy.md sizes it from these figures).
             let database =
                 "postgres://\(stack.databaseURL.username)@\(stack.databaseURL.host):\(stack.databaseURL.port)/\(stack.databaseURL.database)"
@@ -86,7 +86,7 @@ import Testing
             )
             // Steady load first (1,000 clients, no restart; 15 s: one activity report), then the restarts.
             let writesBefore = try await Self.writes(database)
-            try await Task.sleep(for: .seconds(15))
+            await pause(.seconds(15))
             let writesSteady = try await Self.writes(database)
             let writesStarted = Date()
 
@@ -105,10 +105,10 @@ import Testing
                 try await replacement.waitUntilReady("http://127.0.0.1:\(environments[index]["GATEWAY_ADMIN_PORT"]!)/health/ready")
                 restarts.append(String(format: "gateway %d: %.1f s", index + 1, Date().timeIntervalSince(before)))
                 // HAProxy sees it up again (two checks) before the next one goes.
-                try await Task.sleep(for: .seconds(3))
+                await pause(.seconds(3))
             }
             let loadSeconds = Date().timeIntervalSince(started)
-            try await Task.sleep(for: .seconds(1))  // PostgreSQL publishes its statistics within a second
+            await pause(.seconds(1))  // PostgreSQL publishes its statistics within a second
             let writesAfter = try await Self.writes(database)
             let steadyRates = Self.rates(from: writesBefore, to: writesSteady, seconds: 15)
             let restartRates = Self.rates(from: writesSteady, to: writesAfter, seconds: Date().timeIntervalSince(writesStarted))

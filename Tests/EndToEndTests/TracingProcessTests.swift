@@ -98,7 +98,7 @@ enum TraceReceiver {
                 )
                 #expect(await client.waitFor { !$0.texts.isEmpty })
                 #expect(client.texts.first?.contains(traceparent) == true)
-                try await Task.sleep(for: .milliseconds(500))
+                await pause(.milliseconds(500))
                 #expect(!received.contains("websocket handshake") && !received.contains("portico-publisher"))
             }
         }

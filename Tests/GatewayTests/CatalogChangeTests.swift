@@ -156,7 +156,7 @@ import Testing
                 group.addTask {
                     for _ in 0..<5 {
                         try await TestDatabase.notifyChanges(stack.databaseURL)
-                        try await Task.sleep(for: .milliseconds(30))
+                        await pause(.milliseconds(30))
                     }
                 }
                 group.addTask {

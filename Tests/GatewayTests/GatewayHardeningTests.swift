@@ -158,11 +158,11 @@ import Testing
             let slowWriter = Task {
                 for byte in RawConnection.upgradeRequest("/echowebsocket/1.0.0").utf8 where !slow.isClosed {
                     try? await slow.send([byte])
-                    try? await Task.sleep(for: .milliseconds(200))
+                    await pause(.milliseconds(200))
                 }
             }
             let third = try await RawConnection(stack.gatewayURL)
-            try await Task.sleep(for: .milliseconds(200))
+            await pause(.milliseconds(200))
             let refused = try await RawConnection(stack.gatewayURL)
             #expect(await refused.closed(within: 3))
             Self.expectCleanRefusal(refused.response.head, status: 503)

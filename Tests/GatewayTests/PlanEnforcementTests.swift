@@ -51,7 +51,7 @@ import WebSocketKit
             // it shares the concurrency pool with every test running at once — charges them late
             // and the refill since is lost, so the first retry may be dropped again; one more
             // attempt a second later is allowed, and every drop must have been counted.
-            try await Task.sleep(for: .milliseconds(retryAfter + 150))
+            await pause(.milliseconds(retryAfter + 150))
             var attempts = 0
             while attempts < 3 {
                 attempts += 1
@@ -59,7 +59,7 @@ import WebSocketKit
                 try await client.socket.send("m5")
                 #expect(await client.waitFor { $0.texts.count > before })
                 if client.texts.contains("m5") { break }
-                try await Task.sleep(for: .seconds(1))
+                await pause(.seconds(1))
             }
             #expect(client.texts.contains("m5"), "the connection is usable once the bucket refilled")
             #expect(!client.texts.contains("m4"))
@@ -229,7 +229,7 @@ import WebSocketKit
             let started = Date()
             while !busy.socket.isClosed && Date().timeIntervalSince(started) < 6 {
                 try? await busy.socket.send("tick")
-                try await Task.sleep(for: .milliseconds(200))
+                await pause(.milliseconds(200))
             }
             #expect(busy.socket.closeCode == .goingAway)
             let lived = Date().timeIntervalSince(started)
@@ -246,7 +246,7 @@ import WebSocketKit
                 extensions: "x"
             )
             #expect(silent.status == 101)
-            try await Task.sleep(for: .milliseconds(3500))
+            await pause(.milliseconds(3500))
             #expect(!live.socket.isClosed, "websocket-kit answers the pings")
             try await Self.roundTrip(live, "still here")
             #expect(live.texts == ["still here"])

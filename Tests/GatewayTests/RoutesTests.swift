@@ -60,7 +60,7 @@ final class IntegrationBackend: Sendable {
                     body: .init(byteBuffer: ByteBuffer(string: #"{"got":\#(body)}"#))
                 )
             case "/slow":
-                try await Task.sleep(for: .milliseconds(400))
+                await pause(.milliseconds(400))
                 return Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "slow:\(body)")))
             case "/fail":
                 return Response(status: .internalServerError)
@@ -248,7 +248,7 @@ final class IntegrationBackend: Sendable {
 @Suite struct TimeOrderedIDTests {
     @Test func idsAreUUIDv7AndSortByTime() async throws {
         let first = TimeOrderedID.next()
-        try await Task.sleep(for: .milliseconds(2))
+        await pause(.milliseconds(2))
         let second = TimeOrderedID.next()
         #expect(first.count == 36 && first.split(separator: "-").map(\.count) == [8, 4, 4, 4, 12], "\(first)")
         #expect(Array(first)[14] == "7", "version 7")

@@ -65,7 +65,7 @@ import Testing
             _ = try await short.authenticate(username: "carol", password: "carol-password", address: nil)
             _ = try await short.authenticate(username: "carol", password: "carol-password", address: nil)
             #expect(pool.completed - before == 6, "remembered…")
-            try await Task.sleep(for: .milliseconds(3100))
+            await pause(.milliseconds(3100))
             _ = try await short.authenticate(username: "carol", password: "carol-password", address: nil)
             #expect(pool.completed - before == 7, "…for PORTICO_AUTH_CACHE_SECONDS, then checked again")
         }

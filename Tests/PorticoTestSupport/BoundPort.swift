@@ -8,7 +8,7 @@ package final class BoundPort: Sendable {
     package func wait() async throws -> Int {
         for _ in 0..<500 {
             if let port = storage.value { return port }
-            try await Task.sleep(for: .milliseconds(10))
+            await pause(.milliseconds(10))
         }
         throw CancellationError()
     }

@@ -1,5 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
 /// Checks `condition` every `interval` until it holds or `seconds` have passed (it is checked once
 /// more at the end); returns whether it held. For what a test must see happen soon, but not at once.
@@ -13,8 +15,18 @@ package func eventually(
     while true {
         if try await condition() { return true }
         if Date() >= deadline { return false }
-        try? await Task.sleep(for: interval)
+        await pause(interval)
     }
+}
+
+/// Waits `duration` on a NIO event loop's timer rather than Swift concurrency's (libdispatch's).
+/// The tests poll hundreds of times a second; under that load libdispatch once left its
+/// CLOCK_BOOTTIME timer fired but no longer watched (its epoll registration disarmed), and every
+/// `Task.sleep(for:)` of the test process waited forever (README, Tests). Not cancellable.
+package func pause(_ duration: Duration) async {
+    let (seconds, attoseconds) = duration.components
+    let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    _ = try? await MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult.get()
 }
 
 /// A flag one task sets and others read: "stop now" for a load loop.

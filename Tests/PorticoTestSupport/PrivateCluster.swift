@@ -78,7 +78,7 @@ package final class PrivateCluster: Sendable {
                 kill(pid, SIGKILL)
                 throw TestSetupError("postgres.sh \(arguments.joined(separator: " ")) did not finish")
             }
-            try await Task.sleep(for: .milliseconds(50))
+            await pause(.milliseconds(50))
         }
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         // WIFEXITED / WEXITSTATUS, which Swift does not import.

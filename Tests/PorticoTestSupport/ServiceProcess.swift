@@ -76,7 +76,7 @@ package final class ServiceProcess: @unchecked Sendable {
                 throw TestSetupError("the process exited with \(process.terminationStatus) before it was ready:\n\(output)")
             }
             if let (status, _) = try? await HTTP.send("GET", url), status == 200 { return }
-            try await Task.sleep(for: .milliseconds(100))
+            await pause(.milliseconds(100))
         }
         throw TestSetupError("not ready after \(seconds) s:\n\(output)")
     }

@@ -98,7 +98,7 @@ package func withTimeout<T: Sendable>(seconds: Double, _ what: String, _ body: @
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
+            await pause(.seconds(seconds))
             throw TestSetupError("timed out after \(seconds) s waiting for \(what)")
         }
         defer { group.cancelAll() }
