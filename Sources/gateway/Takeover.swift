@@ -63,3 +63,20 @@ struct AfterPredecessor: Service {
         try await service.run()
     }
 }
+
+/// `--pid-file`: the gateway's process id, for the next one's `--replace "$(cat FILE)"`.
+struct PidFile {
+    let path: String
+
+    func write() {
+        try? "\(getpid())\n".write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Removes the file unless a successor has written its own pid there meanwhile.
+    func remove() {
+        guard let content = try? String(contentsOfFile: path, encoding: .utf8),
+            content.trimmingCharacters(in: .whitespacesAndNewlines) == "\(getpid())"
+        else { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
