@@ -87,6 +87,7 @@ struct ProxyServer: Service {
             )
             .childChannelInitializer { channel in
                 do {
+                    try ReceiveBuffers.use(on: channel)
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }
                     var limits = NIOHTTPDecoderLimitConfiguration()

@@ -62,7 +62,7 @@ final class RelayPair {
                 ? ByteToMessageHandler(HTTPRequestDecoder()) : ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
             try sync.addHandler(decoder)
             try RelayPipeline.switchToWebSocket(
-                sync,
+                channel,
                 relay: relay,
                 httpDecoder: decoder,
                 replacing: [],
@@ -132,6 +132,9 @@ final class ReadCounter: ChannelOutboundHandler, RemovableChannelHandler {
 @Suite struct RelayPairTests {
     @Test func framesCrossBothWaysMaskedOnlyTowardsTheBackend() throws {
         let pair = try RelayPair()
+        // The switch to WebSocket settles each side to one read per wake-up (`ReceiveBuffers`).
+        #expect(try pair.client.getOption(.maxMessagesPerRead).wait() == 1)
+        #expect(try pair.backend.getOption(.maxMessagesPerRead).wait() == 1)
         try pair.fromClient(0x1, Array("hello".utf8))
         let toBackend = try pair.toBackend()
         #expect(toBackend[1] & 0x80 != 0, "masked towards the backend")

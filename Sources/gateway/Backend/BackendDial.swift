@@ -10,13 +10,6 @@ import PorticoCore
 import WebSocketWire
 
 extension Backend {
-    /// A plain backend's first read is its 101, a few hundred bytes. NIO keeps a channel's receive
-    /// buffer for the channel's life (pooled for the next read), so the buffer's first size is what
-    /// an idle connection's backend side holds: 512 bytes here instead of NIO's 2,048. It grows as
-    /// NIO's adaptive allocator sees full reads. (A TLS backend's first reads are its certificate
-    /// chain: NIO's default there.)
-    static let plainReceiveBuffers = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
-
     /// Connects on `eventLoop` (the client's, so the relay pair shares one loop) and returns the
     /// backend's relay handler, reading paused, with the subprotocol the backend chose.
     static func connect(
@@ -62,9 +55,9 @@ extension Backend {
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: settings.connectionBufferBytes / 2, high: settings.connectionBufferBytes))
-            .channelOption(.recvAllocator, value: tls == nil ? Self.plainReceiveBuffers : AdaptiveRecvByteBufferAllocator())
             .channelInitializer { channel in
                 do {
+                    try ReceiveBuffers.use(on: channel)
                     let sync = channel.pipeline.syncOperations
                     if let tls {
                         try sync.addHandler(
@@ -118,7 +111,7 @@ extension Backend {
             // Known to the connection at once: what the backend does wrong before the link is acted on.
             connection.backend = relay
             try RelayPipeline.switchToWebSocket(
-                sync,
+                channel,
                 relay: relay,
                 httpDecoder: try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self),
                 replacing: [

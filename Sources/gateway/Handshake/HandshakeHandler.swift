@@ -304,7 +304,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         connection.client = client
         do {
             try RelayPipeline.switchToWebSocket(
-                context.pipeline.syncOperations,
+                context.channel,
                 relay: client,
                 httpDecoder: requestDecoder,
                 replacing: [headerValidator, responseEncoder, self],

@@ -8,17 +8,20 @@ import WebSocketWire
 /// socket's bytes itself (`FrameReader`). With it, NIO's frame codec, the frame rules and the
 /// compressor go in front, and the frames they decode reach the relay through `DecodedFrames`.
 /// The HTTP decoder goes last, handing any bytes after the handshake (frames a backend sent with
-/// its 101) to what follows it; the relay handler holds what it writes until then.
+/// its 101) to what follows it; the relay handler holds what it writes until then. The side's
+/// socket reads once per wake-up from then on (`ReceiveBuffers`).
 enum RelayPipeline {
     static func switchToWebSocket(
-        _ pipeline: ChannelPipeline.SynchronousOperations,
+        _ channel: any Channel,
         relay: RelayHandler,
         httpDecoder: any RemovableChannelHandler,
         replacing handshakeHandlers: [any RemovableChannelHandler],
         deflate: PerMessageDeflate.Parameters?,
         maxMessageBytes: Int
     ) throws {
+        let pipeline = channel.pipeline.syncOperations
         let sender: FrameRules.Sender = relay.side == .client ? .client : .server
+        try ReceiveBuffers.settle(on: channel)
         try pipeline.addHandler(relay)
         for handler in handshakeHandlers { pipeline.removeHandler(handler, promise: nil) }
         // A control frame may always be 125 bytes.
