@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import PorticoCore
 import ServiceLifecycle
 
 /// The client-facing listeners (ws, and wss when a certificate is configured). On shutdown it marks
@@ -24,7 +25,7 @@ struct ProxyServer: Service {
             // Take no connection the predecessor could serve before this process can serve it too.
             while gateway.snapshot.current == nil {
                 if Task.isShuttingDownGracefully { return }
-                try await Task.sleep(for: .milliseconds(50))
+                try await pause(for: .milliseconds(50))
             }
         }
         var listeners = [try await bind(port: settings.port, tls: nil)]
@@ -51,18 +52,18 @@ struct ProxyServer: Service {
         // on its way here is still accepted for a moment, then the listeners close.
         if settings.reusePort {
             for listener in listeners { ListeningSocket.steerAway(listener.socket) }
-            try? await Task.sleep(for: .seconds(min(ListeningSocket.handover, settings.drainSeconds)))
+            try? await pause(for: .seconds(min(ListeningSocket.handover, settings.drainSeconds)))
         }
         for listener in listeners { try? await listener.channel.close() }
         gateway.logger.notice("draining", metadata: ["connections": "\(gateway.connections.count)", "seconds": "\(settings.drainSeconds)"])
         let deadline = Date().addingTimeInterval(settings.drainSeconds)
         while gateway.connections.count > 0 && Date() < deadline {
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await pause(for: .milliseconds(100))
         }
         gateway.connections.closeAll()
         let closing = Date().addingTimeInterval(6)
         while gateway.connections.count > 0 && Date() < closing {
-            try? await Task.sleep(for: .milliseconds(50))
+            try? await pause(for: .milliseconds(50))
         }
     }
 

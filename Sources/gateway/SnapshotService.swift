@@ -82,7 +82,7 @@ struct SnapshotService: Service {
                             if dropped.exchange(false, ordering: .relaxed), case .change = next { next = .catchUp }
                             if await take(next, load: { load.yield() }) { break }
                             // Not done (PostgreSQL away, schema not migrated yet): try again soon.
-                            try? await Task.sleep(for: .seconds(1))
+                            try? await pause(for: .seconds(1))
                             if case .change = next { next = .catchUp }
                         }
                     }
@@ -98,7 +98,7 @@ struct SnapshotService: Service {
                     let tick = min(Self.catchUpInterval, .seconds(settings.reloadInterval))
                     var sinceReload: Duration = .zero
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: tick)
+                        try? await pause(for: tick)
                         sinceReload += tick
                         if sinceReload >= .seconds(settings.reloadInterval) {
                             sinceReload = .zero
@@ -137,7 +137,7 @@ struct SnapshotService: Service {
                 logger.error("lost PostgreSQL; serving the last snapshot until it returns", metadata: ["error": "\(Database.describe(error))"])
             }
             holder.setListening(false)
-            try? await Task.sleep(for: .seconds(1))
+            try? await pause(for: .seconds(1))
         }
     }
 

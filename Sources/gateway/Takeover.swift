@@ -1,4 +1,5 @@
 import Foundation
+import PorticoCore
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -58,7 +59,7 @@ struct AfterPredecessor: Service {
     func run() async throws {
         while predecessor.isRunning {
             if Task.isShuttingDownGracefully { return }
-            try await Task.sleep(for: .milliseconds(100))
+            try await pause(for: .milliseconds(100))
         }
         try await service.run()
     }

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import PorticoCore
 
 /// Checks `condition` every `interval` until it holds or `seconds` have passed (it is checked once
 /// more at the end); returns whether it held. For what a test must see happen soon, but not at once.
@@ -19,14 +20,13 @@ package func eventually(
     }
 }
 
-/// Waits `duration` on a NIO event loop's timer rather than Swift concurrency's (libdispatch's).
-/// The tests poll hundreds of times a second; under that load libdispatch once left its
-/// CLOCK_BOOTTIME timer fired but no longer watched (its epoll registration disarmed), and every
-/// `Task.sleep(for:)` of the test process waited forever (README, Tests). Not cancellable.
+/// Waits `duration` on a NIO event loop's timer (`PorticoCore.pause(for:)`, which the services'
+/// loops use too) rather than Swift concurrency's (libdispatch's). The tests poll hundreds of times
+/// a second; under that load libdispatch once left its CLOCK_BOOTTIME timer fired but no longer
+/// watched (its epoll registration disarmed), and every `Task.sleep(for:)` of the test process
+/// waited forever (README, Tests). Returns early only if the task is cancelled.
 package func pause(_ duration: Duration) async {
-    let (seconds, attoseconds) = duration.components
-    let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    _ = try? await MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(nanoseconds)) {}.futureResult.get()
+    try? await pause(for: duration)
 }
 
 /// A flag one task sets and others read: "stop now" for a load loop.

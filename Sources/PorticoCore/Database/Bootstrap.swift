@@ -41,7 +41,7 @@ package enum Bootstrap {
                 )
                 said = true
             }
-            try await Task.sleep(for: .seconds(1))
+            try await pause(for: .seconds(1))
         }
     }
 }

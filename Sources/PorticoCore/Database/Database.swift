@@ -52,7 +52,7 @@ package struct Database: Sendable {
                 return true
             }
             group.addTask {
-                try await Task.sleep(for: timeout)
+                try await pause(for: timeout)
                 return false
             }
             defer { group.cancelAll() }

@@ -120,7 +120,7 @@ package struct ConnectionCallStore: Sendable {
         let id = try await place(call)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+            try await pause(for: .milliseconds(20))
             if let answer = try await collect(id: id) { return answer }
         }
         try await abandon(id: id)

@@ -79,7 +79,7 @@ struct ClusterSync: Service {
                     }
                     failing = true
                 }
-                try? await Task.sleep(for: .milliseconds(settings.clusterSyncIntervalMs))
+                try? await pause(for: .milliseconds(settings.clusterSyncIntervalMs))
             }
         }
         // Leaving: the other gateways stop counting this node's connections at once.

@@ -37,7 +37,7 @@ final class ConnectionCalls: Service, Sendable {
             if operations.connections.find(id) != nil { return nil }
             if let node = try await store.node(of: id, freshness: ClusterStateStore.nodeFreshness), node != self.node { return node }
             guard ContinuousClock.now < deadline else { return nil }
-            try await Task.sleep(for: .milliseconds(max(20, milliseconds / 2)))
+            try await pause(for: .milliseconds(max(20, milliseconds / 2)))
         }
     }
 
@@ -78,7 +78,7 @@ final class ConnectionCalls: Service, Sendable {
 
     private func waitForAnswer(_ callID: String) async -> Bool {
         let timeout = Task {
-            try? await Task.sleep(for: Self.answerTimeout)
+            try? await pause(for: Self.answerTimeout)
             self.resume(callID, answered: false)
         }
         defer { timeout.cancel() }
@@ -112,7 +112,7 @@ final class ConnectionCalls: Service, Sendable {
                 group.addTask {
                     // Calls whose caller died before collecting them.
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(60))
+                        try? await pause(for: .seconds(60))
                         try? await self.store.prune(olderThan: 60)
                     }
                 }
@@ -141,7 +141,7 @@ final class ConnectionCalls: Service, Sendable {
                 if Task.isCancelled { break }
                 logger.warning("connection calls: lost PostgreSQL; retrying", metadata: ["error": "\(Database.describe(error))"])
             }
-            try? await Task.sleep(for: .seconds(1))
+            try? await pause(for: .seconds(1))
         }
     }
 

@@ -211,7 +211,7 @@ final class ConnectionLog: Service, Sendable {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 self.write(to: handle, encoder)
-                try? await Task.sleep(for: .milliseconds(100))
+                try? await pause(for: .milliseconds(100))
             }
         }
         write(to: handle, encoder)

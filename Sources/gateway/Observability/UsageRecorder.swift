@@ -43,7 +43,7 @@ final class UsageRecorder: Service, Sendable {
         await cancelWhenGracefulShutdown {
             var lastPrune: ContinuousClock.Instant?
             while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(self.settings.usageFlushIntervalMs))
+                try? await pause(for: .milliseconds(self.settings.usageFlushIntervalMs))
                 await self.flush()
                 if lastPrune.map({ ContinuousClock.now - $0 >= .seconds(3600) }) ?? true {
                     lastPrune = ContinuousClock.now
