@@ -102,7 +102,7 @@ import WebSocketKit
 
     /// `deploy/systemd/portico-gateway@.service`'s command, run as systemd runs it (`$$` is `$`):
     /// the first instance starts and writes the pid file, the second takes over from it (the first
-    /// exits 0), and the pid file then names the second.
+    /// exits 0), the pid file then names the second, and is gone once the second stops.
     @Test func theSystemdInstancesTakeTurns() async throws {
         let unit = try String(
             contentsOf: DeploymentTests.repository.appendingPathComponent("deploy/systemd/portico-gateway@.service"),
@@ -133,6 +133,10 @@ import WebSocketKit
             #expect((try? String(contentsOfFile: pidFile, encoding: .utf8)) == "\(second.process.processIdentifier)\n")
             let head = try await RawHandshake.perform(stack.gatewayURL, path: "/echowebsocket/1.0.0?access_token=\(stack.token)", headers: [])
             #expect(head.status == .switchingProtocols)
+            // The last gateway to stop removes the file (the first left it: it named the second).
+            second.terminate()
+            #expect(await second.waitForExit(seconds: 20) == 0, "\(second.output)")
+            #expect(!FileManager.default.fileExists(atPath: pidFile))
         }
     }
 
