@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import PorticoCore
 
 /// The gateway's settings: the shared core settings plus its listeners, the token checks and the
@@ -143,5 +144,13 @@ struct GatewaySettings: Sendable {
         connectionLog = destination
         usageFlushIntervalMs = try source.int("GATEWAY_USAGE_FLUSH_INTERVAL_MS", default: 10_000, range: 100...600_000)
         usageRetentionDays = try source.int("USAGE_RETENTION_DAYS", default: 90, range: 1...3650)
+    }
+}
+
+extension GatewaySettings {
+    /// Both sockets' write buffer bounds: a side stops being writable above `connectionBufferBytes`
+    /// (the relay then stops reading the other side) and writable again below half of it.
+    var writeBufferWaterMark: ChannelOptions.Types.WriteBufferWaterMark {
+        .init(low: connectionBufferBytes / 2, high: connectionBufferBytes)
     }
 }

@@ -78,16 +78,12 @@ struct ProxyServer: Service {
             joining: predecessor != nil
         )
         let channel = try await ServerBootstrap(group: gateway.group)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(
-                .writeBufferWaterMark,
-                value: .init(
-                    low: gateway.settings.connectionBufferBytes / 2,
-                    high: gateway.settings.connectionBufferBytes
-                )
-            )
             .childChannelInitializer { channel in
                 do {
+                    // Set here, synchronously: a bootstrap's child options are applied through a
+                    // chain of futures per connection.
+                    try channel.syncOptions?.setOption(.tcpOption(.tcp_nodelay), value: 1)
+                    try channel.syncOptions?.setOption(.writeBufferWaterMark, value: gateway.settings.writeBufferWaterMark)
                     try ReceiveBuffers.use(on: channel)
                     let sync = channel.pipeline.syncOperations
                     if let tls { try sync.addHandler(NIOSSLServerHandler(context: tls)) }

@@ -174,7 +174,7 @@ struct WebSocketTarget: Sendable {
         let opened = loop.makePromise(of: Void.self)
         let handler = WebSocketConnection(request: request, opened: opened, onMessage: onMessage)
         return ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }

@@ -87,7 +87,7 @@ final class HTTPCaller: ChannelInboundHandler, @unchecked Sendable {
     ) async throws -> any Channel {
         let handler = HTTPCaller(request: request, answered: answered)
         return try await ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) } }
             .connect(host: host, port: port).get()
     }

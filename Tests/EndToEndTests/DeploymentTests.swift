@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import PorticoCore
 import PorticoTestSupport
 import Testing
@@ -6,7 +7,8 @@ import Yams
 
 /// What `deploy/` promises, checked against the real services: the Kubernetes manifests render
 /// (`kubectl kustomize`) into objects the Kubernetes schemas accept, every service starts with only
-/// the environment its manifest gives it and answers its probes on the port its manifest names, the
+/// the environment its manifest gives it, as its pod's user (not root), and answers its probes on
+/// the port its manifest names (the gateway and the echo backend a WebSocket handshake too), the
 /// gateway's grace period covers its drain, and the container image installs every library the
 /// binaries link. The image itself cannot be built here (no base image can be pulled).
 @Suite(.serialized) struct DeploymentTests {
@@ -75,6 +77,9 @@ import Yams
     @Test func eachServiceStartsWithOnlyItsManifestsEnvironmentAndAnswersItsProbes() async throws {
         let rendered = try await Manifests.render("overlays/dev")
         let documented = try Manifests.documentedSettings()
+        // Where binaries go that the pods' user cannot reach where they were built (`asPodUser`).
+        let podBin = FileManager.default.temporaryDirectory.appendingPathComponent("portico-pod-bin-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: podBin) }
         try await TestDatabase.withEmptyDatabase { url in
             var ports: [String: String] = [:]
             func adapted(_ environment: [String: String]) -> [String: String] {
@@ -123,7 +128,7 @@ import Yams
                     let portName = try #require(Manifests.value(container, kind, "httpGet", "port") as? String)
                     probes.append((path, try #require(containerPorts[portName], "\(name): \(kind) names port \(portName)")))
                 }
-                let (executable, arguments) = try Manifests.binary(of: container)
+                let (executable, arguments) = try await Manifests.asPodUser(try Manifests.binary(of: container), of: deployment, copyingTo: podBin)
                 let process = try ServiceProcess(executable: executable, arguments, environment: adapted(environment))
                 started.append((name, process, probes))
             }
@@ -133,6 +138,32 @@ import Yams
                     try await service.process.waitUntilReady(target, seconds: 60)
                 }
             }
+            // The gateway's WebSocket port answers a handshake as the pod's user: an API that is not
+            // there is 404, not a connection closed before any answer.
+            let gateway = try #require(rendered.objects.first { $0.kind == "Deployment" && $0.name == "portico-gateway" })
+            let gatewayContainer = try #require((gateway.value("spec", "template", "spec", "containers") as? [Any])?.first)
+            let gatewayPortSetting = try #require(try rendered.environment(of: gatewayContainer)["GATEWAY_PORT"])
+            let wsPort = try #require(ports[gatewayPortSetting])
+            let refused = try await RawHandshake.perform("ws://127.0.0.1:\(wsPort)", path: "/nothing/1.0.0", headers: [])
+            #expect(refused.status == .notFound)
+
+            // The overlay's echo backend, as its pod's user, completes a handshake.
+            let echo = try #require(rendered.objects.first { $0.kind == "Deployment" && $0.name == "portico-echo-backend" })
+            let echoContainer = try #require((echo.value("spec", "template", "spec", "containers") as? [Any])?.first)
+            let (echoExecutable, podArguments) = try await Manifests.asPodUser(try Manifests.binary(of: echoContainer), of: echo, copyingTo: podBin)
+            let echoPort = ServiceProcess.freePort()
+            let echoArguments = podArguments.map { $0 == "0.0.0.0" ? "127.0.0.1" : $0 == "9100" ? "\(echoPort)" : $0 }
+            let echoProcess = try ServiceProcess(executable: echoExecutable, echoArguments, environment: [:])
+            defer { echoProcess.terminate() }
+            var accepted: HTTPResponseHead?
+            #expect(
+                await eventually(within: 30) {
+                    accepted = try? await RawHandshake.perform("ws://127.0.0.1:\(echoPort)", path: "/", headers: [])
+                    return accepted != nil
+                },
+                "\(echoProcess.output)"
+            )
+            #expect(accepted?.status == .switchingProtocols)
         }
     }
 
@@ -261,6 +292,38 @@ enum Manifests {
         let executable = ServiceProcess.binDirectory.appendingPathComponent(URL(fileURLWithPath: path).lastPathComponent)
         try #require(FileManager.default.isExecutableFile(atPath: executable.path), "no binary \(executable.path)")
         return (executable, Array(command.dropFirst()))
+    }
+
+    /// The command run as the pod's `runAsUser`/`runAsGroup` (`setpriv`) when the tests run as root,
+    /// as the image runs it: what works only as root (a socket option that needs CAP_NET_ADMIN, a
+    /// file only root may write) fails here too. Binaries the pod's user cannot reach where they
+    /// were built are copied, with their resource bundles, to `folder`, which it can.
+    static func asPodUser(
+        _ command: (executable: URL, arguments: [String]),
+        of deployment: KubernetesObject,
+        copyingTo folder: URL
+    ) async throws -> (URL, [String]) {
+        guard getuid() == 0 else { return command }
+        let user = try #require(deployment.value("spec", "template", "spec", "securityContext", "runAsUser") as? Int)
+        let group = deployment.value("spec", "template", "spec", "securityContext", "runAsGroup") as? Int ?? user
+        let identity = ["--reuid=\(user)", "--regid=\(group)", "--clear-groups"]
+        var executable = command.executable
+        let reachable = try await CommandRun.run(
+            executable: URL(fileURLWithPath: "/usr/bin/setpriv"),
+            identity + ["/usr/bin/test", "-x", executable.path],
+            environment: [:]
+        )
+        if reachable.status != 0 {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            let built = executable.deletingLastPathComponent()
+            for name in try FileManager.default.contentsOfDirectory(atPath: built.path) where name.hasSuffix(".resources") {
+                if FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path) { continue }
+                try FileManager.default.copyItem(at: built.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            }
+            try FileManager.default.copyItem(at: executable, to: folder.appendingPathComponent(executable.lastPathComponent))
+            executable = folder.appendingPathComponent(executable.lastPathComponent)
+        }
+        return (URL(fileURLWithPath: "/usr/bin/setpriv"), identity + [executable.path] + command.arguments)
     }
 
     /// Every key `config/portico.env.example` documents (set or commented out).

@@ -22,13 +22,19 @@ package enum RawHandshake {
     {
         let url = URL(string: gatewayURL)!
         let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: (HTTPResponseHead, ByteBuffer).self)
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelInitializer { channel in
-                channel.pipeline.addHTTPClientHandlers().flatMap {
-                    channel.pipeline.addHandler(ResponseCatcher(promise: promise))
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
+                    channel.pipeline.addHTTPClientHandlers().flatMap {
+                        channel.pipeline.addHandler(ResponseCatcher(promise: promise))
+                    }
                 }
-            }
-            .connect(host: url.host!, port: url.port!).get()
+                .connect(host: url.host!, port: url.port!).get()
+        } catch {
+            promise.fail(error)  // nothing listens (yet): no promise left behind
+            throw error
+        }
         var request = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
         request.headers.add(name: "Host", value: "\(url.host!):\(url.port!)")
         request.headers.add(name: "Upgrade", value: "websocket")

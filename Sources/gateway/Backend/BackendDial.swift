@@ -52,11 +52,10 @@ extension Backend {
         let timeout = TimeAmount.milliseconds(Int64(seconds * 1000))
 
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelOption(.writeBufferWaterMark, value: .init(low: settings.connectionBufferBytes / 2, high: settings.connectionBufferBytes))
+            .connectTimeout(timeout)  // TCP_NODELAY: ClientBootstrap's default
             .channelInitializer { channel in
                 do {
+                    try channel.syncOptions?.setOption(.writeBufferWaterMark, value: settings.writeBufferWaterMark)
                     try ReceiveBuffers.use(on: channel)
                     let sync = channel.pipeline.syncOperations
                     if let tls {
