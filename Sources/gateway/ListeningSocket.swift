@@ -43,8 +43,11 @@ enum ListeningSocket {
         let descriptor = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         do {
-            try setOption(descriptor, SO_REUSEADDR, "SO_REUSEADDR")
-            if reusePort { try setOption(descriptor, SO_REUSEPORT, "SO_REUSEPORT") }
+            try setOption(descriptor, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR")
+            if reusePort { try setOption(descriptor, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT") }
+            // Every accepted socket inherits it: clients' frames are sent at once, with no
+            // setsockopt per connection.
+            try setOption(descriptor, CInt(IPPROTO_TCP), TCP_NODELAY, "TCP_NODELAY")
             let result = address.withSockAddr { pointer, size in bind(descriptor, pointer, socklen_t(size)) }
             guard result == 0 else { throw IOError(errnoCode: errno, reason: "bind to \(host):\(port)") }
             return descriptor
@@ -62,9 +65,9 @@ enum ListeningSocket {
         portico_reuseport_steer(descriptor, 1) == 0
     }
 
-    private static func setOption(_ descriptor: CInt, _ name: CInt, _ label: String) throws {
+    private static func setOption(_ descriptor: CInt, _ level: CInt, _ name: CInt, _ label: String) throws {
         var one: CInt = 1
-        guard setsockopt(descriptor, SOL_SOCKET, name, &one, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
+        guard setsockopt(descriptor, level, name, &one, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
             throw IOError(errnoCode: errno, reason: "setsockopt \(label)")
         }
     }

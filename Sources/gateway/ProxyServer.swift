@@ -81,8 +81,7 @@ struct ProxyServer: Service {
             .childChannelInitializer { channel in
                 do {
                     // Set here, synchronously: a bootstrap's child options are applied through a
-                    // chain of futures per connection.
-                    try channel.syncOptions?.setOption(.tcpOption(.tcp_nodelay), value: 1)
+                    // chain of futures per connection. (TCP_NODELAY comes from the listening socket.)
                     try channel.syncOptions?.setOption(.writeBufferWaterMark, value: gateway.settings.writeBufferWaterMark)
                     try ReceiveBuffers.use(on: channel)
                     let sync = channel.pipeline.syncOperations

@@ -34,7 +34,7 @@ struct ReceiveBuffers: RecvByteBufferAllocator {
     }
 
     func buffer(allocator: ByteBufferAllocator) -> ByteBuffer {
-        allocator.buffer(capacity: started ? sizes.nextBufferSize() ?? 2048 : Self.firstSize)
+        started ? sizes.buffer(allocator: allocator) : allocator.buffer(capacity: Self.firstSize)
     }
 
     /// `nil`: no size to reuse a pooled buffer at.

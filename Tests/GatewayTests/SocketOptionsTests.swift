@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// Every socket of a relayed connection sends at once (TCP_NODELAY): the client's as the gateway
-/// accepted it (Linux copies it from the listening socket, which NIO sets), the gateway's to the
+/// accepted it (Linux copies it from the listening socket: `ListeningSocket`), the gateway's to the
 /// backend, and the echo backend's. A socket left to Nagle's algorithm holds a small frame back
 /// while an earlier one is unacknowledged — up to the peer's delayed ACK (40 ms on Linux) when a
 /// backend pushes several messages in a row. (NIO's `.socketOption(.tcp_nodelay)` is not it: that

@@ -1,7 +1,5 @@
 import Foundation
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
 import PorticoCore
 
 /// Checks `condition` every `interval` until it holds or `seconds` have passed (it is checked once

@@ -98,7 +98,7 @@ package func withTimeout<T: Sendable>(seconds: Double, _ what: String, _ body: @
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }
         group.addTask {
-            await pause(.seconds(seconds))
+            try await pause(for: .seconds(seconds))  // cancelled once `body` is done: no error then
             throw TestSetupError("timed out after \(seconds) s waiting for \(what)")
         }
         defer { group.cancelAll() }
