@@ -113,7 +113,7 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The log record of this handshake, with what is known of its request so far.
     private func record(context: ChannelHandlerContext) -> HandshakeRecord {
         HandshakeRecord(
-            connectionID: UUID().uuidString.lowercased(),
+            connectionID: ConnectionID.make(),
             path: head.map { LogRedaction.url($0.uri) } ?? "",
             clientAddress: context.channel.remoteAddress?.ipAddress ?? "unknown",
             userAgent: head?.headers.first(name: "User-Agent")

@@ -72,11 +72,39 @@ final class ConnectionLog: Service, Sendable {
             keyType = record.caller?.keyType.rawValue
             clientAddress = record.clientAddress
             userAgent = record.userAgent
-            start = record.startedAt.formatted(Self.timestamp)
+            start = JSONLine.timestamp(record.startedAt)
             durationMs = max(0, Int((end.timeIntervalSince(record.startedAt) * 1000).rounded()))
         }
 
-        static let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        /// The line, its fields in sorted order.
+        func write(to line: inout JSONLine) {
+            line.field("apiId", apiId)
+            line.field("apiName", apiName)
+            line.field("apiVersion", apiVersion)
+            line.field("applicationId", applicationId)
+            line.field("applicationName", applicationName)
+            line.field("bytesIn", bytesIn)
+            line.field("bytesOut", bytesOut)
+            line.field("clientAddress", clientAddress)
+            line.field("closeCode", closeCode)
+            line.field("closeReason", closeReason)
+            line.field("closedBy", closedBy)
+            line.field("connectionId", connectionId)
+            line.field("durationMs", durationMs)
+            line.field("event", event)
+            line.field("handshake", handshake)
+            line.field("keyType", keyType)
+            line.field("messagesIn", messagesIn)
+            line.field("messagesOut", messagesOut)
+            line.field("node", node)
+            line.field("path", path)
+            line.field("refusalMessage", refusalMessage)
+            line.field("refusalReason", refusalReason)
+            line.field("start", start)
+            line.field("status", status)
+            line.field("subscriber", subscriber)
+            line.field("userAgent", userAgent)
+        }
     }
 
     /// A connection management call (`"event": "management"`): who acted on which connection, how,
@@ -98,12 +126,39 @@ final class ConnectionLog: Service, Sendable {
         var closeCode: Int?
         /// The gateway the call was made to, when it was carried here from another.
         var via: String?
+
+        /// The line, its fields in sorted order.
+        func write(to line: inout JSONLine) {
+            line.field("action", action)
+            line.field("apiId", apiId)
+            line.field("bytes", bytes)
+            line.field("closeCode", closeCode)
+            line.field("connectionId", connectionId)
+            line.field("event", event)
+            line.field("keyId", keyId)
+            line.field("node", node)
+            line.field("shape", shape)
+            line.field("status", status)
+            line.field("time", time)
+            line.field("via", via)
+        }
     }
 
-    /// One line of the log.
+    /// One line of the log. Written by `json`; `Encodable` is what it must equal (JSONEncoder with
+    /// sorted keys and unescaped slashes), which the tests compare.
     enum Line: Encodable, Sendable {
         case connection(Entry)
         case management(ManagementEntry)
+
+        /// The line's JSON and its newline.
+        var json: [UInt8] {
+            var line = JSONLine()
+            switch self {
+            case .connection(let entry): entry.write(to: &line)
+            case .management(let entry): entry.write(to: &line)
+            }
+            return line.finish()
+        }
 
         func encode(to encoder: any Encoder) throws {
             switch self {
@@ -160,7 +215,7 @@ final class ConnectionLog: Service, Sendable {
             .management(
                 ManagementEntry(
                     node: node,
-                    time: Date().formatted(Entry.timestamp),
+                    time: JSONLine.timestamp(Date()),
                     action: action,
                     shape: shape,
                     keyId: keyID,
@@ -205,30 +260,24 @@ final class ConnectionLog: Service, Sendable {
             file.seekToEndOfFile()
             handle = file
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Written until shutdown, then once more: the lines of connections the drain closed.
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                self.write(to: handle, encoder)
+                self.write(to: handle)
                 try? await pause(for: .milliseconds(100))
             }
         }
-        write(to: handle, encoder)
+        write(to: handle)
     }
 
-    private func write(to handle: FileHandle, _ encoder: JSONEncoder) {
+    private func write(to handle: FileHandle) {
         let entries = queue.withLockedValue { queue in
             defer { queue.removeAll(keepingCapacity: true) }
             return queue
         }
         guard !entries.isEmpty else { return }
         var data = Data()
-        for entry in entries {
-            guard let line = try? encoder.encode(entry) else { continue }
-            data.append(line)
-            data.append(UInt8(ascii: "\n"))
-        }
+        for entry in entries { data.append(contentsOf: entry.json) }
         handle.write(data)
     }
 }

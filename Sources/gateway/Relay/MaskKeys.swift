@@ -8,7 +8,7 @@ import Glibc
 /// strong source of entropy — here the kernel's CSPRNG (/dev/urandom), read 4 KiB at a time per
 /// thread (1,024 keys per read) instead of a `getrandom` call per frame, which cost about 1 % of the
 /// gateway's CPU per relayed message (`make profile`). The backend handshake's `Sec-WebSocket-Key`
-/// nonce is drawn from the same pool.
+/// nonce and the connection ids (`ConnectionID`) are drawn from the same pool.
 enum MaskKeys {
     /// One per thread: never shared.
     private final class Pool: @unchecked Sendable {
