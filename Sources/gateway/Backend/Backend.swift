@@ -18,13 +18,16 @@ enum Backend {
         case unreachable(String)
         case rejected(status: UInt, reason: String)
         case protocolViolation(String)
+        /// The handshake request would carry a character a request-target or header cannot (from
+        /// the client's query, or a name the gateway adds): not sent.
+        case unsendable
 
         /// The backend could not be reached at all (as opposed to answering its handshake wrongly):
         /// what counts towards suspending the endpoint.
         var isConnectFailure: Bool {
             switch self {
             case .timeout, .unreachable: true
-            case .rejected, .protocolViolation: false
+            case .rejected, .protocolViolation, .unsendable: false
             }
         }
 
@@ -42,6 +45,12 @@ enum Backend {
                 )
             case .protocolViolation(let why):
                 Refusal(status: .badGateway, code: "backend_protocol_error", message: "The backend's handshake was invalid: \(why)")
+            case .unsendable:
+                Refusal(
+                    status: .badGateway,
+                    code: "backend_unreachable",
+                    message: "The backend could not be reached: the handshake request has a character that a request cannot carry"
+                )
             }
         }
     }

@@ -37,7 +37,9 @@ extension Backend {
         if settings.backendDeflate {
             requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Extensions", value: PerMessageDeflate.backendOffer)
         }
-        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: target.pathAndQuery, headers: requestHeaders)
+        guard let request = BackendRequest.head(pathAndQuery: target.pathAndQuery, headers: requestHeaders) else {
+            return eventLoop.makeFailedFuture(Failure.unsendable)
+        }
         let tls: NIOSSLContext?
         if target.secure {
             switch tlsContexts.context(caFile: target.caFile) {
@@ -63,10 +65,7 @@ extension Backend {
                             try NIOSSLClientHandler(context: tls, serverHostname: target.host.first?.isNumber == true ? nil : target.host)
                         )
                     }
-                    try sync.addHandler(HTTPRequestEncoder())
-                    try sync.addHandler(NIOHTTPRequestHeadersValidator())
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
-                    try sync.addHandler(BackendHandshakeHandler(head: head, outcome: outcome))
+                    try sync.addHandler(BackendHandshakeHandler(request: request, outcome: outcome))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -112,11 +111,8 @@ extension Backend {
             try RelayPipeline.switchToWebSocket(
                 channel,
                 relay: relay,
-                httpDecoder: try sync.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self),
-                replacing: [
-                    try sync.handler(type: BackendHandshakeHandler.self), try sync.handler(type: NIOHTTPRequestHeadersValidator.self),
-                    try sync.handler(type: HTTPRequestEncoder.self),
-                ],
+                httpDecoder: try sync.handler(type: BackendHandshakeHandler.self),
+                replacing: [],
                 deflate: deflate,
                 maxMessageBytes: maxFrameBytes
             )

@@ -3,11 +3,6 @@ import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
-import NIOPosix
-import NIOSSL
-import NIOWebSocket
-import PorticoCore
-import WebSocketWire
 
 extension Backend {
     static func acceptValue(for key: String) -> String {
@@ -36,40 +31,92 @@ final class HandshakeOutcome: Sendable {
     }
 }
 
-/// Sends the backend handshake request and reports the response head once the response has ended
-/// (acting earlier would let the decoder hand its end to the frame decoder).
+/// The WebSocket handshake with the backend, on the socket's bytes: the request head is written as
+/// `BackendRequest` made it, the response head is read by `BackendResponse` — no HTTP encoder,
+/// header validator and decoder to add to the backend's pipeline and take out again (together
+/// about 4 % of a handshake's profile). A refusal is answered as soon as its status line is in (its
+/// body is not needed); a 101 once its head is complete. Bytes after the 101's head — frames a
+/// backend sent at once — go to the relay when this handler leaves the pipeline
+/// (`RelayPipeline.switchToWebSocket`), after the switch that the 101 started has finished.
 final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    let head: HTTPRequestHead
+    /// The most a backend's response head may take.
+    static let maxResponseHeadBytes = 65_536
+
+    private let request: [UInt8]
     private let outcome: HandshakeOutcome
-    private var received: HTTPResponseHead?
+    private var received: ByteBuffer?
+    private var response = BackendResponse()
+    private var answered = false
+    /// Bytes after the 101's head, handed on when this handler leaves.
+    private var leftover: ByteBuffer?
+    /// Set while a read is being handled: a removal asked for meanwhile (the 101 switches the
+    /// pipeline synchronously) waits until the read is done.
+    private var reading = false
+    private var removal: ChannelHandlerContext.RemovalToken?
 
-    init(head: HTTPRequestHead, outcome: HandshakeOutcome) {
-        self.head = head
+    init(request: [UInt8], outcome: HandshakeOutcome) {
+        self.request = request
         self.outcome = outcome
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: request)), promise: nil)
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            received = head
-            if head.status != .switchingProtocols {
-                // A refusal may come with a body we do not need: answer now.
-                outcome.complete(.success(head))
-            }
-        case .body:
-            break
-        case .end:
-            if let received { outcome.complete(.success(received)) }
+        var bytes = unwrapInboundIn(data)
+        if answered {
+            // Read after the 101 and before the switch took this handler out: for the relay too.
+            if leftover == nil { leftover = bytes } else { leftover!.writeBuffer(&bytes) }
+            return
         }
+        if received == nil { received = bytes } else { received!.writeBuffer(&bytes) }
+        let parsed = response.parse(received!)
+        let result: Result<HTTPResponseHead, any Error>
+        switch parsed {
+        case .incomplete:
+            guard received!.readableBytes > Self.maxResponseHeadBytes else { return }
+            result = .failure(Backend.Failure.protocolViolation("its response head is over \(Self.maxResponseHeadBytes) bytes"))
+        case .invalid(let why):
+            result = .failure(Backend.Failure.protocolViolation(why))
+        case .refused(let head):
+            result = .success(head)
+        case .switching(let head, let headBytes):
+            received!.moveReaderIndex(forwardBy: headBytes)
+            if received!.readableBytes > 0 { leftover = received }
+            result = .success(head)
+        }
+        answered = true
+        received = nil
+        reading = true
+        outcome.complete(result)
+        reading = false
+        if let removal {
+            self.removal = nil
+            leave(context: context, removalToken: removal)
+        }
+    }
+
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        if reading {
+            removal = removalToken
+        } else {
+            leave(context: context, removalToken: removalToken)
+        }
+    }
+
+    private func leave(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        if let bytes = leftover {
+            leftover = nil
+            context.fireChannelRead(wrapInboundOut(bytes))
+            context.fireChannelReadComplete()
+        }
+        context.leavePipeline(removalToken: removalToken)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -80,5 +127,162 @@ final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHand
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         outcome.complete(.failure(Backend.Failure.unreachable("\(error)")))
         context.close(promise: nil)
+    }
+}
+
+/// The backend handshake's request head, as bytes: `GET {path and query} HTTP/1.1` and the
+/// headers in their order. Nothing goes out that a header or a request-target cannot carry (RFC
+/// 9110/9112 — the checks of NIO's `NIOHTTPRequestHeadersValidator`): a header name is a token, a
+/// value has no control character but tab, the target only the characters RFC 3986 allows.
+enum BackendRequest {
+    static func head(pathAndQuery: String, headers: HTTPHeaders) -> [UInt8]? {
+        guard pathAndQuery.utf8.allSatisfy(isTargetByte) else { return nil }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(512)
+        bytes.append(contentsOf: "GET ".utf8)
+        bytes.append(contentsOf: pathAndQuery.utf8)
+        bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
+        for (name, value) in headers {
+            guard !name.isEmpty, name.utf8.allSatisfy(BackendResponse.isTokenByte), value.utf8.allSatisfy(isValueByte) else { return nil }
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(UInt8(ascii: ":"))
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(contentsOf: "\r\n".utf8)
+        }
+        bytes.append(contentsOf: "\r\n".utf8)
+        return bytes
+    }
+
+    static func isValueByte(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// RFC 3986's characters of an origin-form target (unreserved, gen-delims, sub-delims, `%`).
+    static func isTargetByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
+            UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "["), UInt8(ascii: "]"),
+            UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="),
+            UInt8(ascii: "%"):
+            true
+        default: false
+        }
+    }
+}
+
+/// The backend's response head, read from its bytes (RFC 9112 §4, §5) as they come: a status line
+/// `HTTP/1.x NNN reason`, then header lines `name: value`, then an empty line. Each byte is looked
+/// at once however the head is split into reads. Strict where a lenient reading could be fooled
+/// — no whitespace before a colon, no folded lines, no control characters, a bare CR or LF is no
+/// line end — since the gateway trusts what it reads here (`Sec-WebSocket-Accept`, the
+/// subprotocol, the extensions).
+struct BackendResponse {
+    enum Parsed {
+        /// More bytes are needed.
+        case incomplete
+        /// Not a 101: the status line is enough.
+        case refused(HTTPResponseHead)
+        /// A 101 and the number of bytes its head took.
+        case switching(HTTPResponseHead, headBytes: Int)
+        case invalid(String)
+    }
+
+    /// The most of a reason phrase that is kept (for the refusal's message).
+    static let maxReasonBytes = 64
+    /// The most header lines a 101 may have.
+    static let maxHeaderLines = 128
+
+    private var status: (HTTPVersion, HTTPResponseStatus)?
+    private var headers = HTTPHeaders()
+    /// Where the next line starts, and where the search for its end goes on.
+    private var lineStart = 0
+    private var scanned = 0
+
+    /// Reads on in `buffer`, which holds everything received so far (from its reader index).
+    mutating func parse(_ buffer: ByteBuffer) -> Parsed {
+        buffer.withUnsafeReadableBytes { bytes -> Parsed in
+            while let end = lineEnd(in: bytes) {
+                let line = bytes[lineStart..<end]
+                lineStart = end + 2
+                scanned = lineStart
+                guard let (version, code) = status else {
+                    switch Self.statusLine(line) {
+                    case .success(let parsed): status = parsed
+                    case .failure(let why): return .invalid(why.description)
+                    }
+                    if status!.1 != .switchingProtocols { return .refused(HTTPResponseHead(version: status!.0, status: status!.1)) }
+                    continue
+                }
+                if line.isEmpty {
+                    return .switching(HTTPResponseHead(version: version, status: code, headers: headers), headBytes: lineStart)
+                }
+                guard headers.count < Self.maxHeaderLines else { return .invalid("its response has over \(Self.maxHeaderLines) header lines") }
+                guard let (name, value) = Self.headerLine(line) else { return .invalid("a header line is malformed") }
+                headers.add(name: name, value: value)
+            }
+            return .incomplete
+        }
+    }
+
+    /// The index of the CR of the current line's CRLF, if it is in; the search resumes where it
+    /// stopped.
+    private mutating func lineEnd(in bytes: UnsafeRawBufferPointer) -> Int? {
+        while scanned + 1 < bytes.count {
+            if bytes[scanned] == UInt8(ascii: "\r") && bytes[scanned + 1] == UInt8(ascii: "\n") { return scanned }
+            scanned += 1
+        }
+        return nil
+    }
+
+    private static func statusLine(_ line: Slice<UnsafeRawBufferPointer>) -> Result<(HTTPVersion, HTTPResponseStatus), StatusLineError> {
+        let bytes = Array(line)
+        let prefix = Array("HTTP/1.".utf8)
+        guard bytes.count >= 12, Array(bytes[0..<7]) == prefix, let minor = digit(bytes[7]), minor <= 1, bytes[8] == UInt8(ascii: " "),
+            let d1 = digit(bytes[9]), let d2 = digit(bytes[10]), let d3 = digit(bytes[11]), (1...5).contains(d1),
+            bytes.count == 12 || bytes[12] == UInt8(ascii: " ")
+        else {
+            return .failure(StatusLineError(description: "its status line is not HTTP/1.x"))
+        }
+        let reasonBytes = bytes.dropFirst(13)
+        guard reasonBytes.allSatisfy(BackendRequest.isValueByte) else {
+            return .failure(StatusLineError(description: "its status line has a control character"))
+        }
+        // Kept short and ASCII: it may be quoted in a refusal's message.
+        let reason = String(decoding: reasonBytes.prefix(maxReasonBytes).map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+        return .success((HTTPVersion(major: 1, minor: minor), HTTPResponseStatus(statusCode: d1 * 100 + d2 * 10 + d3, reasonPhrase: reason)))
+    }
+
+    struct StatusLineError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private static func headerLine(_ line: Slice<UnsafeRawBufferPointer>) -> (String, String)? {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return nil }
+        let name = line[line.startIndex..<colon]
+        guard name.allSatisfy(isTokenByte) else { return nil }
+        var value = line[(colon + 1)...]
+        while let first = value.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { value = value.dropFirst() }
+        while let last = value.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { value = value.dropLast() }
+        guard value.allSatisfy(BackendRequest.isValueByte) else { return nil }
+        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+    }
+
+    private static func digit(_ byte: UInt8) -> Int? {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) ? Int(byte - UInt8(ascii: "0")) : nil
+    }
+
+    /// RFC 9110's tchar.
+    static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
+        default: false
+        }
     }
 }

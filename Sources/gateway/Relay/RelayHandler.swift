@@ -41,10 +41,10 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
     private var framesSincePing = 0
     private var pingOutstanding = false
 
-    /// What is written to this side, held until the HTTP decoder in front of it has left the
-    /// pipeline: the backend's HTTP response decoder watches what is written and takes only HTTP
-    /// requests, while the bytes that came with the 101 are still being read as frames (which may
-    /// already make the gateway write, e.g. a close for a broken first frame). nil once writes go
+    /// What is written to the backend, held until the handshake handler in front of it has left the
+    /// pipeline: the bytes that came with the backend's 101 are still being read as frames then
+    /// (which may already make the gateway write, e.g. a close for a broken first frame), and what
+    /// the gateway writes goes out once the handshake is wholly behind the side. nil once writes go
     /// straight out.
     private var held: [(data: NIOAny, thenClose: Bool)]?
     /// The gateway has closed this side, or the side broke the protocol: what it still sends is

@@ -7,8 +7,9 @@ import WebSocketWire
 /// side's relay handler. Without permessage-deflate that is all: the relay reads frames from the
 /// socket's bytes itself (`FrameReader`). With it, NIO's frame codec, the frame rules and the
 /// compressor go in front, and the frames they decode reach the relay through `DecodedFrames`.
-/// The HTTP decoder goes last, handing any bytes after the handshake (frames a backend sent with
-/// its 101) to what follows it; the relay handler holds what it writes until then. The side's
+/// The handler that read the handshake goes last (the client's HTTP decoder, the backend's
+/// `BackendHandshakeHandler`), handing any bytes after it (frames a backend sent with its 101) to
+/// what follows it; the relay handler holds what it writes until then. The side's
 /// socket reads once per wake-up from then on (`ReceiveBuffers`).
 enum RelayPipeline {
     static func switchToWebSocket(
