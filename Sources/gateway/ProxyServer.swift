@@ -91,19 +91,9 @@ struct ProxyServer: Service {
                     limits.maxHeaderFieldSize = gateway.settings.maxHeaderBytes
                     limits.maxHeaderFieldCount = 256
                     let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, limitConfiguration: limits))
-                    let encoder = HTTPResponseEncoder()
-                    // NIO's check that no response header carries what a header cannot (CR, LF, …).
-                    let validator = NIOHTTPResponseHeadersValidator()
-                    try sync.addHandlers([decoder, encoder, validator])
-                    try sync.addHandler(
-                        HandshakeHandler(
-                            gateway: gateway,
-                            secure: tls != nil,
-                            requestDecoder: decoder,
-                            responseEncoder: encoder,
-                            headerValidator: validator
-                        )
-                    )
+                    try sync.addHandler(decoder)
+                    // Its responses, as bytes (`HTTPHead.response`): no encoder or validator here.
+                    try sync.addHandler(HandshakeHandler(gateway: gateway, secure: tls != nil, requestDecoder: decoder))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)

@@ -93,21 +93,6 @@ import Testing
         }
     }
 
-    @Test func theRequestHeadIsWrittenAsGivenAndNothingUnsendableGoesOut() throws {
-        let headers = HTTPHeaders([("Host", "backend:8080"), ("X-Portico-Subscriber", "dév\tone"), ("Upgrade", "websocket")])
-        let head = try #require(BackendRequest.head(pathAndQuery: "/ws?a=1&b=%20", headers: headers))
-        #expect(
-            String(decoding: head, as: UTF8.self)
-                == "GET /ws?a=1&b=%20 HTTP/1.1\r\nHost: backend:8080\r\nX-Portico-Subscriber: dév\tone\r\nUpgrade: websocket\r\n\r\n"
-        )
-        #expect(BackendRequest.head(pathAndQuery: "/ws", headers: HTTPHeaders([("X-Name", "a\r\nInjected: yes")])) == nil)
-        #expect(BackendRequest.head(pathAndQuery: "/ws", headers: HTTPHeaders([("X Name", "a")])) == nil)
-        #expect(BackendRequest.head(pathAndQuery: "/ws", headers: HTTPHeaders([("X-Name", "a\u{7F}")])) == nil)
-        for target in ["/ws?a=b c", "/ws?a=\"", "/ws\r\nX: y", "/wé"] {
-            #expect(BackendRequest.head(pathAndQuery: target, headers: [:]) == nil, "\(target.debugDescription)")
-        }
-    }
-
     /// The handler writes its request when connected, answers on the 101, and hands the bytes the
     /// backend sent after it on only once the switch that the 101 started has finished — never
     /// into the middle of it.

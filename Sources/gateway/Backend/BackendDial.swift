@@ -37,7 +37,7 @@ extension Backend {
         if settings.backendDeflate {
             requestHeaders.replaceOrAdd(name: "Sec-WebSocket-Extensions", value: PerMessageDeflate.backendOffer)
         }
-        guard let request = BackendRequest.head(pathAndQuery: target.pathAndQuery, headers: requestHeaders) else {
+        guard let request = HTTPHead.request(pathAndQuery: target.pathAndQuery, headers: requestHeaders) else {
             return eventLoop.makeFailedFuture(Failure.unsendable)
         }
         let tls: NIOSSLContext?

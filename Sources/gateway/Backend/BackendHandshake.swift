@@ -32,7 +32,7 @@ final class HandshakeOutcome: Sendable {
 }
 
 /// The WebSocket handshake with the backend, on the socket's bytes: the request head is written as
-/// `BackendRequest` made it, the response head is read by `BackendResponse` — no HTTP encoder,
+/// `HTTPHead.request` made it, the response head is read by `BackendResponse` — no HTTP encoder,
 /// header validator and decoder to add to the backend's pipeline and take out again (together
 /// about 4 % of a handshake's profile). A refusal is answered as soon as its status line is in (its
 /// body is not needed); a 101 once its head is complete. Bytes after the 101's head — frames a
@@ -130,49 +130,6 @@ final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHand
     }
 }
 
-/// The backend handshake's request head, as bytes: `GET {path and query} HTTP/1.1` and the
-/// headers in their order. Nothing goes out that a header or a request-target cannot carry (RFC
-/// 9110/9112 — the checks of NIO's `NIOHTTPRequestHeadersValidator`): a header name is a token, a
-/// value has no control character but tab, the target only the characters RFC 3986 allows.
-enum BackendRequest {
-    static func head(pathAndQuery: String, headers: HTTPHeaders) -> [UInt8]? {
-        guard pathAndQuery.utf8.allSatisfy(isTargetByte) else { return nil }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(512)
-        bytes.append(contentsOf: "GET ".utf8)
-        bytes.append(contentsOf: pathAndQuery.utf8)
-        bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
-        for (name, value) in headers {
-            guard !name.isEmpty, name.utf8.allSatisfy(BackendResponse.isTokenByte), value.utf8.allSatisfy(isValueByte) else { return nil }
-            bytes.append(contentsOf: name.utf8)
-            bytes.append(UInt8(ascii: ":"))
-            bytes.append(UInt8(ascii: " "))
-            bytes.append(contentsOf: value.utf8)
-            bytes.append(contentsOf: "\r\n".utf8)
-        }
-        bytes.append(contentsOf: "\r\n".utf8)
-        return bytes
-    }
-
-    static func isValueByte(_ byte: UInt8) -> Bool {
-        byte == UInt8(ascii: "\t") || (byte >= 0x20 && byte != 0x7F)
-    }
-
-    /// RFC 3986's characters of an origin-form target (unreserved, gen-delims, sub-delims, `%`).
-    static func isTargetByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
-            UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "["), UInt8(ascii: "]"),
-            UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
-            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="),
-            UInt8(ascii: "%"):
-            true
-        default: false
-        }
-    }
-}
-
 /// The backend's response head, read from its bytes (RFC 9112 §4, §5) as they come: a status line
 /// `HTTP/1.x NNN reason`, then header lines `name: value`, then an empty line. Each byte is looked
 /// at once however the head is split into reads. Strict where a lenient reading could be fooled
@@ -247,7 +204,7 @@ struct BackendResponse {
             return .failure(StatusLineError(description: "its status line is not HTTP/1.x"))
         }
         let reasonBytes = bytes.dropFirst(13)
-        guard reasonBytes.allSatisfy(BackendRequest.isValueByte) else {
+        guard reasonBytes.allSatisfy(HTTPHead.isValueByte) else {
             return .failure(StatusLineError(description: "its status line has a control character"))
         }
         // Kept short and ASCII: it may be quoted in a refusal's message.
@@ -262,27 +219,15 @@ struct BackendResponse {
     private static func headerLine(_ line: Slice<UnsafeRawBufferPointer>) -> (String, String)? {
         guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return nil }
         let name = line[line.startIndex..<colon]
-        guard name.allSatisfy(isTokenByte) else { return nil }
+        guard name.allSatisfy(HTTPHead.isTokenByte) else { return nil }
         var value = line[(colon + 1)...]
         while let first = value.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { value = value.dropFirst() }
         while let last = value.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { value = value.dropLast() }
-        guard value.allSatisfy(BackendRequest.isValueByte) else { return nil }
+        guard value.allSatisfy(HTTPHead.isValueByte) else { return nil }
         return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
     }
 
     private static func digit(_ byte: UInt8) -> Int? {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) ? Int(byte - UInt8(ascii: "0")) : nil
-    }
-
-    /// RFC 9110's tchar.
-    static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            true
-        default: false
-        }
     }
 }

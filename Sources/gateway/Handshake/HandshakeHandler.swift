@@ -10,16 +10,15 @@ import WebSocketWire
 /// 431; 503 when too many are pending) → the stages (`HandshakeStages`: route, origin,
 /// credentials, token, access, endpoint health, admission) → backend (502/504) → 101 and the
 /// relay. Every refusal is answered as an HTTP response with a JSON body `{code, message}`
-/// (`Refusal.response`); nothing here queries PostgreSQL.
+/// (`Refusal.response`); the 101 and refusals are written as bytes (`HTTPHead.response`), so that
+/// only NIO's request decoder comes before this handler. Nothing here queries PostgreSQL.
 final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     let gateway: Gateway
     let secure: Bool
     let requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>
-    let responseEncoder: HTTPResponseEncoder
-    let headerValidator: NIOHTTPResponseHeadersValidator
     private var head: HTTPRequestHead?
     private var handled = false
     private var span: HandshakeSpan?
@@ -30,15 +29,11 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
     init(
         gateway: Gateway,
         secure: Bool,
-        requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>,
-        responseEncoder: HTTPResponseEncoder,
-        headerValidator: NIOHTTPResponseHeadersValidator
+        requestDecoder: ByteToMessageHandler<HTTPRequestDecoder>
     ) {
         self.gateway = gateway
         self.secure = secure
         self.requestDecoder = requestDecoder
-        self.responseEncoder = responseEncoder
-        self.headerValidator = headerValidator
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -296,18 +291,21 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         ])
         if let subprotocol { headers.add(name: "Sec-WebSocket-Protocol", value: subprotocol) }
         if let deflate { headers.add(name: "Sec-WebSocket-Extensions", value: deflate.response) }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        gateway.metrics.handshake(refusal: nil, startedAt: connection.record.startedUptime)
-
         let client = RelayHandler(side: .client, connection: connection)
-        connection.client = client
         do {
+            // Every value is the gateway's own or one the client sent and NIO's decoder accepted:
+            // a 101 that cannot be written is a bug, closed like a switch that fails.
+            guard let response = HTTPHead.response(.switchingProtocols, headers: headers, allocator: context.channel.allocator) else {
+                throw UnwritableHead()
+            }
+            context.writeAndFlush(wrapOutboundOut(response), promise: nil)
+            gateway.metrics.handshake(refusal: nil, startedAt: connection.record.startedUptime)
+            connection.client = client
             try RelayPipeline.switchToWebSocket(
                 context.channel,
                 relay: client,
                 httpDecoder: requestDecoder,
-                replacing: [headerValidator, responseEncoder, self],
+                replacing: [self],
                 deflate: deflate?.parameters,
                 maxMessageBytes: connection.policy.maxMessageBytes
             )
@@ -340,11 +338,14 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         gateway.usage.refused(record, refusal)
         requestComplete()
         let (head, body) = refusal.response(allocator: context.channel.allocator)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        // `Refusal.response` makes every header value writable; were one not, the client is closed.
+        guard let response = HTTPHead.response(head.status, headers: head.headers, body: body, allocator: context.channel.allocator) else {
+            context.close(promise: nil)
+            return
+        }
         // Half-close first: the client reads the answer before the connection goes (a full close with
         // its unread request bytes pending would reset the connection and could lose the answer).
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+        context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
             let halfClosed = context.eventLoop.makePromise(of: Void.self)
             halfClosed.futureResult.assumeIsolated().whenComplete { result in
                 // Read again, so the client's own close ends the connection at once.
@@ -390,3 +391,6 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         return headers
     }
 }
+
+/// A response head with a byte that a head cannot carry (`HTTPHead.response` refused it).
+private struct UnwritableHead: Error {}

@@ -41,12 +41,6 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
     private var framesSincePing = 0
     private var pingOutstanding = false
 
-    /// What is written to the backend, held until the handshake handler in front of it has left the
-    /// pipeline: the bytes that came with the backend's 101 are still being read as frames then
-    /// (which may already make the gateway write, e.g. a close for a broken first frame), and what
-    /// the gateway writes goes out once the handshake is wholly behind the side. nil once writes go
-    /// straight out.
-    private var held: [(data: NIOAny, thenClose: Bool)]?
     /// The gateway has closed this side, or the side broke the protocol: what it still sends is
     /// read and dropped, so that the socket closes with a FIN once it has, not a reset that could
     /// lose the close frame.
@@ -55,7 +49,6 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
     init(side: RelaySide, connection: RelayedConnection) {
         self.side = side
         self.connection = connection
-        held = side == .backend ? [] : nil
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -118,15 +111,11 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
         }
     }
 
-    /// Frames that a departing HTTP decoder hands on come in a task of their own, after the read
-    /// that carried them has completed, so no `channelReadComplete` flushes them: the handshake
-    /// calls this once that decoder has left the pipeline.
+    /// Frames that a departing HTTP decoder hands on (the client's: NIO's decoder) come in a task
+    /// of their own, after the read that carried them has completed, so no `channelReadComplete`
+    /// flushes what they made the peer write: the handshake calls this once that decoder has left
+    /// the pipeline.
     func decoderLeft() {
-        if let writes = held {
-            held = nil
-            for (data, thenClose) in writes { emit(data, flush: false, thenClose: thenClose) }
-            context?.flush()
-        }
         peer?.flushRelayed()
     }
 
@@ -367,14 +356,10 @@ final class RelayHandler: ChannelInboundHandler, RemovableChannelHandler, RelayP
         context?.close(promise: nil)
     }
 
-    /// Writes to this side (held while the HTTP decoder is still there); with `thenClose`, the side
-    /// is shut once the write is done (`finishClosing`).
+    /// Writes to this side; with `thenClose`, the side is shut once the write is done
+    /// (`finishClosing`).
     private func emit(_ data: NIOAny, flush: Bool, thenClose: Bool = false) {
         guard let context else { return }
-        if held != nil {
-            held?.append((data, thenClose))
-            return
-        }
         let promise: EventLoopPromise<Void>? = thenClose ? context.eventLoop.makePromise() : nil
         promise?.futureResult.assumeIsolated().whenComplete { [self] _ in finishClosing() }
         if flush {

@@ -9,7 +9,7 @@ import WebSocketWire
 /// compressor go in front, and the frames they decode reach the relay through `DecodedFrames`.
 /// The handler that read the handshake goes last (the client's HTTP decoder, the backend's
 /// `BackendHandshakeHandler`), handing any bytes after it (frames a backend sent with its 101) to
-/// what follows it; the relay handler holds what it writes until then. The side's
+/// what follows it. Neither watches what is written, so the relay may write at once. The side's
 /// socket reads once per wake-up from then on (`ReceiveBuffers`).
 enum RelayPipeline {
     static func switchToWebSocket(
