@@ -175,6 +175,18 @@ for round in 1 2 3; do
     done
 done
 
+# CPU per handshake in three interleaved rounds, the order turned each round: one burst per proxy
+# (scenario 4) moves between runs more than the proxies differ, so the target takes each proxy's
+# median round.
+echo "bench: handshake rounds" >&2
+round=0
+for order in "nginx haproxy portico" "haproxy portico nginx" "portico nginx haproxy"; do
+    round=$((round + 1))
+    for target in $order; do
+        run "handshakes-round-r$round" "$target" handshakes --count "$handshakes" --concurrency 50
+    done
+done
+
 # Enforcement's cost: the gateway's CPU per message with limits on (two buckets per message and
 # the cluster sync) against off, at the same loads, runs interleaved so that drift hits both.
 echo "bench: enforcement on and off" >&2
