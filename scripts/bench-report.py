@@ -122,18 +122,18 @@ def best_peer(scenario, key):
     return min(figures) if figures else None
 
 
-def median_round_p99(target):
-    """The median over the interleaved fixed-rate rounds of a proxy's p99."""
-    figures = sorted(row["generator"]["p99Micros"] for (s, t), row in by.items()
-                     if t == target and s.startswith("rate-round-r") and "p99Micros" in row["generator"])
+def median_round(rounds, target, key):
+    """A proxy's median figure over the interleaved rounds whose scenarios start with `rounds`."""
+    figures = sorted(f for f in (value(s, t, key) for (s, t) in by if t == target and s.startswith(rounds)) if f is not None)
     return figures[len(figures) // 2] if figures else None
+
+
+def median_round_p99(target):
+    return median_round("rate-round-r", target, "p99Micros")
 
 
 def median_round_cpu_per_handshake(target):
-    """The median over the interleaved handshake rounds of a proxy's CPU per handshake."""
-    figures = sorted(f for f in (value(s, t, "cpuPerHandshake") for (s, t) in by if t == target and s.startswith("handshakes-round-r"))
-                     if f is not None)
-    return figures[len(figures) // 2] if figures else None
+    return median_round("handshakes-round-r", target, "cpuPerHandshake")
 
 
 def push(target, key):

@@ -9,15 +9,14 @@ import NIOHTTP1
 /// request-target only the characters RFC 3986 allows. A head that breaks one is not written at
 /// all: the caller gets nil.
 enum HTTPHead {
-    static func request(pathAndQuery: String, headers: HTTPHeaders) -> [UInt8]? {
+    static func request(pathAndQuery: String, headers: HTTPHeaders, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer? {
         guard pathAndQuery.utf8.allSatisfy(isTargetByte) else { return nil }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(512)
-        bytes.append(contentsOf: "GET ".utf8)
-        bytes.append(contentsOf: pathAndQuery.utf8)
-        bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
-        guard append(headers, to: &bytes) else { return nil }
-        return bytes
+        var buffer = allocator.buffer(capacity: 512)
+        buffer.writeString("GET ")
+        buffer.writeString(pathAndQuery)
+        buffer.writeString(" HTTP/1.1\r\n")
+        guard append(headers, to: &buffer) else { return nil }
+        return buffer
     }
 
     /// `HTTP/1.1 {code} {reason}`, the headers, the empty line, and `body` after them.
@@ -29,31 +28,27 @@ enum HTTPHead {
     )
         -> ByteBuffer?
     {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(256)
-        bytes.append(contentsOf: "HTTP/1.1 \(status.code) ".utf8)
         let reason = status.reasonPhrase
         guard reason.utf8.allSatisfy(isValueByte) else { return nil }
-        bytes.append(contentsOf: reason.utf8)
-        bytes.append(contentsOf: "\r\n".utf8)
-        guard append(headers, to: &bytes) else { return nil }
-        var buffer = allocator.buffer(capacity: bytes.count + (body?.readableBytes ?? 0))
-        buffer.writeBytes(bytes)
+        var buffer = allocator.buffer(capacity: 256 + (body?.readableBytes ?? 0))
+        buffer.writeString("HTTP/1.1 \(status.code) ")
+        buffer.writeString(reason)
+        buffer.writeString("\r\n")
+        guard append(headers, to: &buffer) else { return nil }
         if var body { buffer.writeBuffer(&body) }
         return buffer
     }
 
     /// The header lines and the empty line that ends a head.
-    private static func append(_ headers: HTTPHeaders, to bytes: inout [UInt8]) -> Bool {
+    private static func append(_ headers: HTTPHeaders, to buffer: inout ByteBuffer) -> Bool {
         for (name, value) in headers {
             guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte), value.utf8.allSatisfy(isValueByte) else { return false }
-            bytes.append(contentsOf: name.utf8)
-            bytes.append(UInt8(ascii: ":"))
-            bytes.append(UInt8(ascii: " "))
-            bytes.append(contentsOf: value.utf8)
-            bytes.append(contentsOf: "\r\n".utf8)
+            buffer.writeString(name)
+            buffer.writeString(": ")
+            buffer.writeString(value)
+            buffer.writeString("\r\n")
         }
-        bytes.append(contentsOf: "\r\n".utf8)
+        buffer.writeString("\r\n")
         return true
     }
 

@@ -99,7 +99,7 @@ import Testing
     @Test func bytesAfterThe101ReachTheRelayAfterTheSwitch() throws {
         let channel = EmbeddedChannel()
         let outcome = HandshakeOutcome(channel.eventLoop.makePromise(of: HTTPResponseHead.self))
-        let handler = BackendHandshakeHandler(request: Array("GET / HTTP/1.1\r\n\r\n".utf8), outcome: outcome)
+        let handler = BackendHandshakeHandler(request: ByteBuffer(string: "GET / HTTP/1.1\r\n\r\n"), outcome: outcome)
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let written = try #require(try channel.readOutbound(as: ByteBuffer.self))
@@ -123,13 +123,42 @@ import Testing
     @Test func aBackendThatClosesDuringTheHandshakeIsUnreachable() throws {
         let channel = EmbeddedChannel()
         let outcome = HandshakeOutcome(channel.eventLoop.makePromise(of: HTTPResponseHead.self))
-        try channel.pipeline.syncOperations.addHandler(BackendHandshakeHandler(request: [], outcome: outcome))
+        try channel.pipeline.syncOperations.addHandler(BackendHandshakeHandler(request: ByteBuffer(), outcome: outcome))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 101 Swi"))
         var failure: (any Error)?
         outcome.futureResult.assumeIsolated().whenFailure { failure = $0 }
         _ = try channel.finish()
         #expect(failure is Backend.Failure)
+    }
+
+    /// A response head that never ends is cut off at 64 KiB, not buffered without bound.
+    @Test func aResponseHeadOver64KiBIsAProtocolError() throws {
+        let channel = EmbeddedChannel()
+        let outcome = HandshakeOutcome(channel.eventLoop.makePromise(of: HTTPResponseHead.self))
+        try channel.pipeline.syncOperations.addHandler(BackendHandshakeHandler(request: ByteBuffer(), outcome: outcome))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        var failure: (any Error)?
+        outcome.futureResult.assumeIsolated().whenFailure { failure = $0 }
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 101 Switching Protocols\r\nX-Long: "))
+        for _ in 0..<15 where failure == nil { try channel.writeInbound(ByteBuffer(repeating: UInt8(ascii: "a"), count: 4096)) }
+        #expect(failure == nil, "60 KiB is still read")
+        for _ in 0..<2 where failure == nil { try channel.writeInbound(ByteBuffer(repeating: UInt8(ascii: "a"), count: 4096)) }
+        guard case .protocolViolation(let why) = failure as? Backend.Failure else {
+            Issue.record("not a protocol error: \(String(describing: failure))")
+            return
+        }
+        #expect(why.contains("65536"))
+        _ = try channel.finish()
+    }
+
+    /// A request the gateway will not send is refused like an unreachable backend, but the endpoint
+    /// is not to blame: it does not count towards suspending it.
+    @Test func anUnsendableRequestDoesNotCountAgainstTheEndpoint() {
+        #expect(!Backend.Failure.unsendable.isConnectFailure)
+        #expect(Backend.Failure.unsendable.refusal.code == "backend_unreachable")
+        #expect(Backend.Failure.unsendable.refusal.status == .badGateway)
+        #expect(Backend.Failure.unreachable("x").isConnectFailure)
     }
 
     /// Over real sockets: what a client is answered when the backend refuses, answers a 101 with the

@@ -24,10 +24,7 @@ extension Backend {
     ) -> EventLoopFuture<(RelayHandler, String?)> {
         // RFC 6455 §4.1: a random 16-byte nonce, from the same pooled CSPRNG bytes as the masking
         // keys (sixteen `UInt8.random` calls were sixteen `getrandom` system calls).
-        var nonce = [UInt8]()
-        nonce.reserveCapacity(16)
-        for _ in 0..<4 { withUnsafeBytes(of: MaskKeys.next().bigEndian) { nonce.append(contentsOf: $0) } }
-        let key = Data(nonce).base64EncodedString()
+        let key = Data(MaskKeys.bytes(16)).base64EncodedString()
         var requestHeaders = headers
         requestHeaders.replaceOrAdd(name: "Host", value: target.hostHeader)
         requestHeaders.replaceOrAdd(name: "Upgrade", value: "websocket")

@@ -46,7 +46,7 @@ final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHand
     /// The most a backend's response head may take.
     static let maxResponseHeadBytes = 65_536
 
-    private let request: [UInt8]
+    private let request: ByteBuffer
     private let outcome: HandshakeOutcome
     private var received: ByteBuffer?
     private var response = BackendResponse()
@@ -58,13 +58,13 @@ final class BackendHandshakeHandler: ChannelInboundHandler, RemovableChannelHand
     private var reading = false
     private var removal: ChannelHandlerContext.RemovalToken?
 
-    init(request: [UInt8], outcome: HandshakeOutcome) {
+    init(request: ByteBuffer, outcome: HandshakeOutcome) {
         self.request = request
         self.outcome = outcome
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: request)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
         context.fireChannelActive()
     }
 
@@ -161,27 +161,35 @@ struct BackendResponse {
     /// Reads on in `buffer`, which holds everything received so far (from its reader index).
     mutating func parse(_ buffer: ByteBuffer) -> Parsed {
         buffer.withUnsafeReadableBytes { bytes -> Parsed in
-            while let end = lineEnd(in: bytes) {
-                let line = bytes[lineStart..<end]
-                lineStart = end + 2
-                scanned = lineStart
-                guard let (version, code) = status else {
-                    switch Self.statusLine(line) {
-                    case .success(let parsed): status = parsed
-                    case .failure(let why): return .invalid(why.description)
+            do throws(Invalid) {
+                while let end = lineEnd(in: bytes) {
+                    let line = bytes[lineStart..<end]
+                    lineStart = end + 2
+                    scanned = lineStart
+                    guard let (version, code) = status else {
+                        let (version, code) = try Self.statusLine(line)
+                        if code != .switchingProtocols { return .refused(HTTPResponseHead(version: version, status: code)) }
+                        status = (version, code)
+                        continue
                     }
-                    if status!.1 != .switchingProtocols { return .refused(HTTPResponseHead(version: status!.0, status: status!.1)) }
-                    continue
+                    if line.isEmpty {
+                        return .switching(HTTPResponseHead(version: version, status: code, headers: headers), headBytes: lineStart)
+                    }
+                    guard headers.count < Self.maxHeaderLines else { throw Invalid("its response has over \(Self.maxHeaderLines) header lines") }
+                    let (name, value) = try Self.headerLine(line)
+                    headers.add(name: name, value: value)
                 }
-                if line.isEmpty {
-                    return .switching(HTTPResponseHead(version: version, status: code, headers: headers), headBytes: lineStart)
-                }
-                guard headers.count < Self.maxHeaderLines else { return .invalid("its response has over \(Self.maxHeaderLines) header lines") }
-                guard let (name, value) = Self.headerLine(line) else { return .invalid("a header line is malformed") }
-                headers.add(name: name, value: value)
+                return .incomplete
+            } catch {
+                return .invalid(error.why)
             }
-            return .incomplete
         }
+    }
+
+    /// Why a head is not one the gateway reads.
+    private struct Invalid: Error {
+        let why: String
+        init(_ why: String) { self.why = why }
     }
 
     /// The index of the CR of the current line's CRLF, if it is in; the search resumes where it
@@ -194,37 +202,31 @@ struct BackendResponse {
         return nil
     }
 
-    private static func statusLine(_ line: Slice<UnsafeRawBufferPointer>) -> Result<(HTTPVersion, HTTPResponseStatus), StatusLineError> {
-        let bytes = Array(line)
-        let prefix = Array("HTTP/1.".utf8)
-        guard bytes.count >= 12, Array(bytes[0..<7]) == prefix, let minor = digit(bytes[7]), minor <= 1, bytes[8] == UInt8(ascii: " "),
-            let d1 = digit(bytes[9]), let d2 = digit(bytes[10]), let d3 = digit(bytes[11]), (1...5).contains(d1),
-            bytes.count == 12 || bytes[12] == UInt8(ascii: " ")
+    /// `HTTP/1.0` or `HTTP/1.1`, a space, three digits, then nothing or a space and the reason.
+    private static func statusLine(_ line: Slice<UnsafeRawBufferPointer>) throws(Invalid) -> (HTTPVersion, HTTPResponseStatus) {
+        let at = line.startIndex
+        guard line.count >= 12, line.starts(with: "HTTP/1.".utf8), let minor = digit(line[at + 7]), minor <= 1,
+            line[at + 8] == UInt8(ascii: " "), let d1 = digit(line[at + 9]), let d2 = digit(line[at + 10]),
+            let d3 = digit(line[at + 11]), (1...5).contains(d1), line.count == 12 || line[at + 12] == UInt8(ascii: " ")
         else {
-            return .failure(StatusLineError(description: "its status line is not HTTP/1.x"))
+            throw Invalid("its status line is not HTTP/1.x")
         }
-        let reasonBytes = bytes.dropFirst(13)
-        guard reasonBytes.allSatisfy(HTTPHead.isValueByte) else {
-            return .failure(StatusLineError(description: "its status line has a control character"))
-        }
+        let reasonBytes = line.dropFirst(13)
+        guard reasonBytes.allSatisfy(HTTPHead.isValueByte) else { throw Invalid("its status line has a control character") }
         // Kept short and ASCII: it may be quoted in a refusal's message.
         let reason = String(decoding: reasonBytes.prefix(maxReasonBytes).map { $0 < 0x80 ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
-        return .success((HTTPVersion(major: 1, minor: minor), HTTPResponseStatus(statusCode: d1 * 100 + d2 * 10 + d3, reasonPhrase: reason)))
+        return (HTTPVersion(major: 1, minor: minor), HTTPResponseStatus(statusCode: d1 * 100 + d2 * 10 + d3, reasonPhrase: reason))
     }
 
-    struct StatusLineError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    private static func headerLine(_ line: Slice<UnsafeRawBufferPointer>) -> (String, String)? {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { return nil }
-        let name = line[line.startIndex..<colon]
-        guard name.allSatisfy(HTTPHead.isTokenByte) else { return nil }
+    private static func headerLine(_ line: Slice<UnsafeRawBufferPointer>) throws(Invalid) -> (String, String) {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
+            line[line.startIndex..<colon].allSatisfy(HTTPHead.isTokenByte)
+        else { throw Invalid("a header line is malformed") }
         var value = line[(colon + 1)...]
         while let first = value.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { value = value.dropFirst() }
         while let last = value.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { value = value.dropLast() }
-        guard value.allSatisfy(HTTPHead.isValueByte) else { return nil }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        guard value.allSatisfy(HTTPHead.isValueByte) else { throw Invalid("a header line is malformed") }
+        return (String(decoding: line[line.startIndex..<colon], as: UTF8.self), String(decoding: value, as: UTF8.self))
     }
 
     private static func digit(_ byte: UInt8) -> Int? {

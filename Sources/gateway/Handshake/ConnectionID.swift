@@ -6,10 +6,7 @@ enum ConnectionID {
     private static let hex = Array("0123456789abcdef".utf8)
 
     static func make() -> String {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(16)
-        for _ in 0..<4 { withUnsafeBytes(of: MaskKeys.next().bigEndian) { bytes.append(contentsOf: $0) } }
-        return format(bytes)
+        format(MaskKeys.bytes(16))
     }
 
     /// The 16 bytes as a version 4, variant 1 (RFC 9562) UUID's text.

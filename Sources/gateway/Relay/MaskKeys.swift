@@ -35,6 +35,15 @@ enum MaskKeys {
         return UInt32(pool.bytes[i]) << 24 | UInt32(pool.bytes[i + 1]) << 16 | UInt32(pool.bytes[i + 2]) << 8 | UInt32(pool.bytes[i + 3])
     }
 
+    /// `count` fresh bytes (a multiple of four) from the same pool: the backend handshake's nonce, a
+    /// connection's id.
+    static func bytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count)
+        for _ in 0..<(count / 4) { withUnsafeBytes(of: next().bigEndian) { bytes.append(contentsOf: $0) } }
+        return bytes
+    }
+
     private static func refill(_ pool: Pool) {
         var filled = 0
         let file = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
