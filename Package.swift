@@ -2,7 +2,11 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny")
+    .enableUpcomingFeature("ExistentialAny"),
+    // A warning in Portico's own code fails the build: in Swift 6 mode a data-race diagnostic that
+    // an `@preconcurrency` API downgrades (a non-Sendable value captured in a `@Sendable` closure)
+    // is only a warning, and warnings scroll by unread. Dependencies' warnings are not affected.
+    .treatAllWarnings(as: .error),
 ]
 
 // Dependency lists that several targets share, named once.

@@ -231,10 +231,10 @@ final class HandshakeHandler: ChannelInboundHandler, RemovableChannelHandler {
         base.query = HandshakeStages.queryItems(HandshakeStages.split(head.uri).query).filter { $0.name != "access_token" }
         base.headers = head.headers.filter { $0.name.lowercased() != "authorization" }.map { ($0.name, $0.value) }
         let metrics = gateway.metrics
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound((self, context, peer), eventLoop: context.eventLoop)
         Integrations.call(route.integration, event: .connect, context: base, caFile: admitted.api.backendCAFile, on: context.eventLoop)
             .whenComplete { result in
-                let (handler, context) = loopBound.value
+                let (handler, context, peer) = loopBound.value
                 metrics.integrationCall(apiID: connection.apiID, route: APIRoutes.connect, outcome: Integrations.outcome(result))
                 let refusal: Refusal
                 switch result {

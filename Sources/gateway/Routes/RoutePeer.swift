@@ -63,7 +63,7 @@ final class RoutePeer: RelayPeer {
             var payload = frame.unmaskedPayload
             let code = payload.readInteger(as: UInt16.self)
             let reason = payload.readString(length: payload.readableBytes) ?? ""
-            eventLoop.execute { [self] in
+            eventLoop.assumeIsolated().execute { [self] in
                 connection.run(connection.life.closeRead(from: .backend, code: code, reason: reason), relaying: closeFrame)
             }
         default:
@@ -95,7 +95,7 @@ final class RoutePeer: RelayPeer {
     /// The gateway's close to this side (1001 when the gateway ends the connection or the client
     /// broke a rule): answered at once, as a backend would.
     func writeClose(_ code: GatewayCloseCode, reason: String, thenClose: Bool) {
-        eventLoop.execute { [self] in
+        eventLoop.assumeIsolated().execute { [self] in
             if thenClose {
                 closeNow()
             } else {
@@ -107,7 +107,7 @@ final class RoutePeer: RelayPeer {
     func closeNow() {
         guard !gone else { return }
         gone = true
-        eventLoop.execute { [self] in connection.run(connection.life.gone(.backend)) }
+        eventLoop.assumeIsolated().execute { [self] in connection.run(connection.life.gone(.backend)) }
     }
 
     func keepAlive() {}
@@ -176,7 +176,7 @@ final class RoutePeer: RelayPeer {
     /// queue of them must not become a recursion).
     private func done() {
         calling = false
-        eventLoop.execute { [self] in next() }
+        eventLoop.assumeIsolated().execute { [self] in next() }
     }
 
     /// AWS's error message to the client: the route failed, or there is none.
