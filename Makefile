@@ -45,7 +45,7 @@ scale:
 
 build:
 	@scripts/prerequisites.sh zlib1g-dev
-	swift build
+	scripts/swift-build.sh
 
 migrate: build
 	"$$(swift build --show-bin-path)/publisher" migrate
@@ -56,7 +56,7 @@ clean-data:
 
 install:
 	@scripts/prerequisites.sh zlib1g-dev
-	swift build -c $(CONFIG) $(SWIFT_BUILD_FLAGS)
+	scripts/swift-build.sh -c $(CONFIG) $(SWIFT_BUILD_FLAGS)
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/portico/migrations"
 	for service in publisher devportal gateway echo-backend portico; do \
 		install -m 755 "$$(swift build -c $(CONFIG) $(SWIFT_BUILD_FLAGS) --show-bin-path)/$$service" "$(PREFIX)/bin/" || exit 1; \

@@ -28,7 +28,7 @@ write=${BENCH_WRITE:-1}
 if [ "$sections" != " proxy rest push routes " ]; then write=0; fi
 
 if section proxy; then scripts/prerequisites.sh zlib1g-dev openssl nginx-light haproxy; else scripts/prerequisites.sh zlib1g-dev openssl; fi
-swift build -c release
+scripts/swift-build.sh -c release
 ulimit -n 20000 2>/dev/null || echo "bench: cannot raise the open-file limit to 20000 (it is $(ulimit -n)); the idle run may fail" >&2
 
 if [ "$(nproc)" -ge 2 ]; then generator_cpus=0; backend_cpus=0; proxy_cpus=1; else generator_cpus=0; backend_cpus=0; proxy_cpus=0; fi

@@ -21,7 +21,7 @@ fi
 # Release binaries: the suite sends messages of up to 16 MiB and thousands of compressed ones, which
 # a debug build of the strict echo backend would take an hour over.
 scripts/prerequisites.sh zlib1g-dev openssl
-swift build -c release
+scripts/swift-build.sh -c release
 work="$(mktemp -d /tmp/portico-conformance.XXXXXX)"
 # shellcheck source=scripts/stack.sh
 source scripts/stack.sh

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 scripts/prerequisites.sh zlib1g-dev openssl linux-perf
 scenario=${PROFILE_SCENARIO:-echo64}
 seconds=${PROFILE_SECONDS:-10}
-swift build -c release
+scripts/swift-build.sh -c release
 work="$(mktemp -d /tmp/portico-profile.XXXXXX)"
 # shellcheck source=scripts/stack.sh
 source scripts/stack.sh

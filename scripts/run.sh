@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/prerequisites.sh zlib1g-dev openssl
-swift build
+scripts/swift-build.sh
 bin="$(swift build --show-bin-path)"
 
 pids=()

@@ -27,7 +27,7 @@ changes=${SCALE_CHANGES:-1000}
 
 scripts/prerequisites.sh zlib1g-dev openssl
 python=$(scripts/browser-prerequisites.sh)  # websocket-client, for the live connection
-swift build -c release
+scripts/swift-build.sh -c release
 
 work=$(mktemp -d)
 # shellcheck source=scripts/stack.sh

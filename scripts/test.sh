@@ -20,7 +20,7 @@ PORTICO_BROWSER_PYTHON=$(scripts/browser-prerequisites.sh)
 export PORTICO_BROWSER_PYTHON
 PORTICO_DEPLOY_VALIDATOR=$(scripts/deploy-prerequisites.sh)
 export PORTICO_DEPLOY_VALIDATOR
-swift build --build-tests
+scripts/swift-build.sh --build-tests
 built=$SECONDS
 url=$(scripts/postgres.sh start "$cluster" "$port" --throwaway)
 export PORTICO_TEST_DATABASE_URL="$url"
