@@ -7,8 +7,8 @@ import Testing
 
 @testable import gateway
 
-/// The backend handshake on the socket's bytes: the request head the gateway writes
-/// (`BackendRequest`), the response head it reads (`BackendResponse`), the handler that does both
+/// The backend handshake on the socket's bytes: the response head the gateway reads
+/// (`BackendResponse`; the request head it writes is `HTTPHeadTests`'), the handler that does both
 /// and hands on what the backend sent after its 101, and what a client is answered when the
 /// backend refuses or answers wrongly.
 @Suite struct BackendHandshakeTests {
